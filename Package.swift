@@ -1,0 +1,48 @@
+// swift-tools-version: 6.0
+//
+// attn — a terminal notebook that walks through transformer attention on real weights.
+//
+// Dependencies point one way:  attn (executable) → Notebook → AttnCore → COpenBLAS.
+// Only the executable knows about the terminal (CReadline).
+
+import PackageDescription
+
+let package = Package(
+    name: "attn",
+    products: [
+        .executable(name: "attn", targets: ["attn"]),
+        .library(name: "AttnCore", targets: ["AttnCore"]),
+        .library(name: "Notebook", targets: ["Notebook"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C bridges. Debian's readline.pc carries flags SwiftPM refuses, so the module map links
+        // "readline" itself; OpenBLAS is found through pkg-config.
+        .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
+        .systemLibrary(
+            name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+
+        // Tensors, weight formats, tokenizers, models and their step-by-step traces. No terminal code.
+        .target(name: "AttnCore", dependencies: ["COpenBLAS"]),
+
+        // Commands, the expression language, lessons and matrix rendering. Reads lines from a protocol.
+        .target(name: "Notebook", dependencies: ["AttnCore"]),
+
+        // The executable: argument parsing, the readline line source, wiring.
+        .executableTarget(
+            name: "attn",
+            dependencies: [
+                "Notebook", "AttnCore", "CReadline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(
+            name: "AttnCoreTests", dependencies: ["AttnCore"]),
+        .testTarget(
+            name: "NotebookTests", dependencies: ["Notebook", "AttnCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

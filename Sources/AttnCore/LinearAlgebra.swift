@@ -1,0 +1,134 @@
+import Foundation
+import COpenBLAS
+
+// The numerical building blocks of a transformer layer. Every matrix product goes through
+// OpenBLAS's `cblas_sgemm`; the rest are short loops whose numerics are commented where they matter.
+
+extension Matrix {
+    /// The matrix product through BLAS.
+    /// ```
+    /// C = A · B        (m × k) · (k × n) → (m × n)
+    /// ```
+    /// With `transposeB`, `B` is stored as (n × k) and used as its transpose — the layout of a
+    /// PyTorch `Linear` weight, so `x · Wᵀ` needs no copy.
+    public func multiplied(by b: Matrix, transposeB: Bool = false) -> Matrix {
+        let m = rows, k = columns
+        let n = transposeB ? b.rows : b.columns
+        precondition(k == (transposeB ? b.columns : b.rows), "inner sizes differ")
+        var c = Matrix(rows: m, columns: n)
+        if m == 0 || n == 0 { return c }
+        if k == 0 { return c }
+        values.withUnsafeBufferPointer { pa in
+            b.values.withUnsafeBufferPointer { pb in
+                c.values.withUnsafeMutableBufferPointer { pc in
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                                Int32(m), Int32(n), Int32(k),
+                                1, pa.baseAddress, Int32(k),
+                                pb.baseAddress, Int32(b.columns),
+                                0, pc.baseAddress, Int32(n))
+                }
+            }
+        }
+        return c
+    }
+
+    /// A linear layer as PyTorch stores it: `weight` is (out × in), `bias` has `out` values.
+    /// ```
+    /// y = x · Wᵀ + b        (T × in) · (in × out) → (T × out)
+    /// ```
+    public func linear(weight: Matrix, bias: [Float]?) -> Matrix {
+        var y = multiplied(by: weight, transposeB: true)
+        if let bias { y.addRow(bias) }
+        return y
+    }
+
+    /// Adds `row` to every row (broadcasting a bias).
+    public mutating func addRow(_ row: [Float]) {
+        precondition(row.count == columns)
+        for i in 0..<rows {
+            for j in 0..<columns { values[i * columns + j] += row[j] }
+        }
+    }
+
+    /// Element-wise sum of two matrices of the same shape (a residual connection).
+    public static func + (a: Matrix, b: Matrix) -> Matrix {
+        precondition(a.rows == b.rows && a.columns == b.columns)
+        return Matrix(rows: a.rows, columns: a.columns, values: zip(a.values, b.values).map { $0 + $1 })
+    }
+
+    /// Every element multiplied by `s`.
+    public func scaled(by s: Float) -> Matrix {
+        Matrix(rows: rows, columns: columns, values: values.map { $0 * s })
+    }
+
+    /// Every element passed through `f`.
+    public func map(_ f: (Float) -> Float) -> Matrix {
+        Matrix(rows: rows, columns: columns, values: values.map(f))
+    }
+
+    /// Softmax of each row.
+    /// ```
+    /// softmax(s)ⱼ = exp(sⱼ − max s) / Σₖ exp(sₖ − max s)
+    /// ```
+    /// Subtracting the row max changes nothing mathematically (it cancels in the ratio) but keeps
+    /// `exp` from overflowing; a cell of −∞ (masked) becomes exactly 0.
+    public func softmaxRows() -> Matrix {
+        var out = self
+        for i in 0..<rows {
+            let base = i * columns
+            // find the max value (for numerical stability)
+            var maximum = -Float.infinity
+            for j in 0..<columns { maximum = Swift.max(maximum, values[base + j]) }
+            if maximum == -.infinity {  // a fully masked row has no distribution; leave zeros
+                for j in 0..<columns { out.values[base + j] = 0 }
+                continue
+            }
+            // exponentiate and sum
+            var sum: Float = 0
+            for j in 0..<columns {
+                let e = expf(values[base + j] - maximum)
+                out.values[base + j] = e
+                sum += e
+            }
+            // normalize
+            for j in 0..<columns { out.values[base + j] /= sum }
+        }
+        return out
+    }
+
+    /// Layer normalization of each row, with a learned scale `gamma` and shift `beta`.
+    /// ```
+    /// LN(x) = (x − mean(x)) / √(var(x) + ε) · γ + β        var is the biased (population) variance
+    /// ```
+    public func layerNormRows(gamma: [Float], beta: [Float], epsilon: Float) -> Matrix {
+        precondition(gamma.count == columns && beta.count == columns)
+        var out = self
+        let n = Float(columns)
+        for i in 0..<rows {
+            let base = i * columns
+            var mean: Float = 0
+            for j in 0..<columns { mean += values[base + j] }
+            mean /= n
+            var variance: Float = 0
+            for j in 0..<columns {
+                let d = values[base + j] - mean
+                variance += d * d
+            }
+            variance /= n
+            let inverse = 1 / (variance + epsilon).squareRoot()
+            for j in 0..<columns {
+                out.values[base + j] = (values[base + j] - mean) * inverse * gamma[j] + beta[j]
+            }
+        }
+        return out
+    }
+}
+
+/// GELU in its exact (erf) form, as BERT uses it.
+/// ```
+/// GELU(x) = x · ½ · (1 + erf(x / √2))
+/// ```
+@inlinable
+public func gelu(_ x: Float) -> Float {
+    x * 0.5 * (1 + erff(x * 0.70710678118654752440))
+}
