@@ -40,7 +40,8 @@ let package = Package(
             ]),
 
         .testTarget(
-            name: "AttnCoreTests", dependencies: ["AttnCore"]),
+            name: "AttnCoreTests", dependencies: ["AttnCore"],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "NotebookTests", dependencies: ["Notebook", "AttnCore"]),
     ],

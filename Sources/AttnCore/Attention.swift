@@ -1,0 +1,81 @@
+import Foundation
+
+/// The steps of scaled dot-product attention for one head, one small function each.
+///
+/// These are the functions the models compute with, and the steps the learner sees are their
+/// results: there is one forward pass, not a second copy of the math for display.
+/// ```
+/// scores  = Q · Kᵀ                 (T × dₕ) · (dₕ × T) → (T × T)
+/// scaled  = scores / √dₕ
+/// masked  = scaled, with −∞ where a query may not look
+/// weights = softmax(masked)        by rows; each row sums to 1
+/// Z       = weights · V            (T × T) · (T × dₕ) → (T × dₕ)
+/// ```
+public enum Attention {
+    /// Which keys each query may attend to.
+    public enum Mask: Sendable, Equatable {
+        /// Every query sees every key that is not padding (`true` = a real token).
+        /// A single unpadded sentence has no masked cell, but the step still exists.
+        case padding([Bool])
+        /// Query `i` sees keys `0…i` only: a decoder may not look ahead.
+        case causal
+
+        /// Whether query `i` may attend to key `j`.
+        public func allows(query i: Int, key j: Int) -> Bool {
+            switch self {
+            case let .padding(real): j < real.count ? real[j] : false
+            case .causal: j <= i
+            }
+        }
+    }
+
+    /// One head's columns of a full projection.
+    /// ```
+    /// Q_h = Q[:, h·dₕ ..< (h+1)·dₕ]        (T × d_model) → (T × dₕ)
+    /// ```
+    public static func headSlice(_ projection: Matrix, head: Int, headDimension: Int) -> Matrix {
+        projection.columns((head * headDimension)..<((head + 1) * headDimension))
+    }
+
+    /// The dot product of every query with every key.
+    /// ```
+    /// scores[i, j] = q_i · k_j        Q (T × dₕ) · Kᵀ (dₕ × T) → (T × T)
+    /// ```
+    public static func scores(queries q: Matrix, keys k: Matrix) -> Matrix {
+        q.multiplied(by: k, transposeB: true)
+    }
+
+    /// Divides by √dₕ: for vectors with unit-variance components, q · k has variance dₕ, so the
+    /// scaled scores have variance about 1 and the softmax does not saturate.
+    /// ```
+    /// scaled = scores / √dₕ
+    /// ```
+    public static func scale(_ scores: Matrix, headDimension: Int) -> Matrix {
+        let root = Float(headDimension).squareRoot()
+        return scores.map { $0 / root }
+    }
+
+    /// Sets the cells a query may not attend to to −∞, so that `exp` makes them exactly 0.
+    public static func mask(_ scaled: Matrix, _ mask: Mask) -> Matrix {
+        var out = scaled
+        for i in 0..<scaled.rows {
+            for j in 0..<scaled.columns where !mask.allows(query: i, key: j) {
+                out[i, j] = -.infinity
+            }
+        }
+        return out
+    }
+
+    /// The attention weights: a softmax over each row (each query's keys).
+    public static func weights(_ masked: Matrix) -> Matrix {
+        masked.softmaxRows()
+    }
+
+    /// Each query's output: the weighted average of the value rows.
+    /// ```
+    /// z_i = Σⱼ weights[i, j] · v_j        (T × T) · (T × dₕ) → (T × dₕ)
+    /// ```
+    public static func weightedSum(weights: Matrix, values v: Matrix) -> Matrix {
+        weights.multiplied(by: v)
+    }
+}

