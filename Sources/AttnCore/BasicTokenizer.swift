@@ -104,12 +104,31 @@ public struct BasicTokenizer: Sendable {
     /// ```
     /// BERT-uncased strips accents whenever it lowercases (`strip_accents: null` follows
     /// `lowercase: true`). Spacing marks (Mc), such as most Devanagari vowel signs, stay.
+    ///
+    /// The decomposition is Unicode 9.0's, the version of the tables in `tokenizers`' NFD: a code
+    /// point assigned later is neither decomposed nor reordered past (it acts as a base letter),
+    /// so we decompose the stretches of text between such code points and leave them untouched.
     func stripAccents(_ text: String) -> String {
         var out = String.UnicodeScalarView()
-        for scalar in text.decomposedStringWithCanonicalMapping.unicodeScalars
-        where !Self.isNonspacingMark(scalar) {
-            out.append(scalar)
+        var stretch = String.UnicodeScalarView()
+
+        func decomposeStretch() {
+            for scalar in String(stretch).decomposedStringWithCanonicalMapping.unicodeScalars
+            where !Self.isNonspacingMark(scalar) {
+                out.append(scalar)
+            }
+            stretch = String.UnicodeScalarView()
         }
+
+        for scalar in text.unicodeScalars {
+            if Self.isNewer(scalar, than: (9, 0)) {
+                decomposeStretch()
+                out.append(scalar)  // newer than Unicode 8.0 too, so never a mark to strip
+            } else {
+                stretch.append(scalar)
+            }
+        }
+        decomposeStretch()
         return String(out)
     }
 
@@ -209,9 +228,14 @@ public struct BasicTokenizer: Sendable {
     /// its word. Swift knows a newer Unicode, so we use the age of each code point to forget what
     /// `tokenizers` does not know, and restore the few categories that have changed since.
     static func category(_ scalar: Unicode.Scalar) -> Unicode.GeneralCategory? {
-        guard let age = scalar.properties.age, age.major < 8 || (age.major == 8 && age.minor == 0)
-        else { return nil }
+        if isNewer(scalar, than: (8, 0)) { return nil }
         return categoriesChangedSinceUnicode8[scalar.value] ?? scalar.properties.generalCategory
+    }
+
+    /// Whether `scalar` was assigned after Unicode `version`, or is not assigned at all.
+    static func isNewer(_ scalar: Unicode.Scalar, than version: (major: Int, minor: Int)) -> Bool {
+        guard let age = scalar.properties.age else { return true }
+        return (age.major, age.minor) > version
     }
 
     /// Code points whose category has changed since Unicode 8.0, with their 8.0 category.

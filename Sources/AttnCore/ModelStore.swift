@@ -81,8 +81,28 @@ public struct ModelFetcher: Sendable {
         self.python = python
     }
 
+    /// The file that records, after a verified fetch, each file's size and modification time, so
+    /// that later checks need not hash 90 MB again.
+    var stampPath: String { destination + "/.verified" }
+
+    /// A line per file: `name size mtime sha256`.
+    func stamp() -> String? {
+        var lines = ""
+        for file in source.files {
+            var info = stat()
+            guard stat(destination + "/" + file.name, &info) == 0 else { return nil }
+            lines += "\(file.name) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) \(file.sha256)\n"
+        }
+        return lines
+    }
+
     /// Verifies the files already in `destination`: `nil` when all match, else the first problem.
+    /// Files unchanged since a verified fetch (same size and time) are trusted without hashing.
     public func verifyExisting() -> AttnError? {
+        if let current = stamp(), let recorded = try? String(contentsOfFile: stampPath, encoding: .utf8),
+           current == recorded {
+            return nil
+        }
         for file in source.files {
             let path = destination + "/" + file.name
             guard FileManager.default.fileExists(atPath: path) else {
@@ -97,6 +117,7 @@ public struct ModelFetcher: Sendable {
                 return .fileUnreadable(path: path, reason: "\(error)")
             }
         }
+        if let current = stamp() { try? AtomicFile.write(Data(current.utf8), to: stampPath) }
         return nil
     }
 
@@ -158,6 +179,7 @@ public struct ModelFetcher: Sendable {
         guard rename(work + "/model", destination) == 0 else {
             throw AttnError.fetchFailed(reason: "cannot move the files into \(destination): \(String(cString: strerror(errno)))")
         }
+        if let current = stamp() { try? AtomicFile.write(Data(current.utf8), to: stampPath) }
         progress("\(source.title) is ready in \(destination)")
     }
 

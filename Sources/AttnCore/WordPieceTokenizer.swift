@@ -165,10 +165,11 @@ public struct WordPieceTokenizer: Sendable {
     /// WordPiece on one word from `BasicTokenizer.split`: greedy longest-match-first.
     ///
     /// ```
-    /// "unaffable"  try "unaffable", "unaffabl", …, "un" ✓          → "un"
-    ///              try "##affable", "##affabl", …, "##aff" ✓       → "##aff"
-    ///              try "##able" ✓                                  → "##able"
-    /// → ["un", "##aff", "##able"]
+    /// "embeddings"  try "embeddings", "embedding", …, "em" ✓     → "em"
+    ///               try "##beddings", "##bedding", …, "##bed" ✓  → "##bed"
+    ///               try "##dings", "##ding" ✓                    → "##ding"
+    ///               try "##s" ✓                                  → "##s"
+    /// → ["em", "##bed", "##ding", "##s"]
     /// ```
     /// If some remainder matches nothing, the whole word is `["[UNK]"]`; so is a word longer
     /// than `maxCharactersPerWord` code points.

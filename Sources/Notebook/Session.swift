@@ -188,59 +188,70 @@ public final class Session {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// A step's header, its provenance, and the matrix labelled with the tokens.
+    /// A step's header, where it was computed, its checkpoint tensors, and the matrix labelled
+    /// with the tokens.
     func show(_ step: Step) throws -> String {
         let trace = try requireTrace()
         let matrix = trace.matrix(step, layer: layer, head: head)
         var text = header(step, matrix) + "\n"
-        if let source = provenance(step) { text += source + "\n" }
+        for line in provenance(step) { text += line + "\n" }
         text += renderer.render(matrix, rowLabels: trace.tokens, columnLabels: step.isTokenByToken ? trace.tokens : nil)
         return text
     }
 
-    /// `scaled = scores / √32   [8 × 8]   layer 2, head 7`
+    /// `scaled = scores / √32   [8 × 8]`
     func header(_ step: Step, _ matrix: Matrix) -> String {
-        let model = self.model!
+        guard let model else { return step.rawValue }
         let dh = model.headDimension
         var formula = StepInfo.info(step).formula
             .replacingOccurrences(of: "{D}", with: String(dh))
             .replacingOccurrences(of: "{L}", with: String(layer))
-            .replacingOccurrences(of: "{H}", with: String(head))
-            .replacingOccurrences(of: "{C}", with: "\(head * dh)…\((head + 1) * dh - 1)")
             .replacingOccurrences(of: "{LASTHEAD}", with: String(model.heads - 1))
-            .replacingOccurrences(of: "{MASK}", with: "no cell masked: one unpadded sentence")
-        if step == .x, layer > 0 { formula += " = out of layer \(layer - 1)" }
-        if step == .x, layer == 0 { formula += " = embeddings" }
-        var location = ""
-        switch step.scope {
-        case .sentence: location = ""
-        case .layer: location = "   layer \(layer)"
-        case .head: location = "   layer \(layer), head \(head)"
-        }
-        return "\(formula)   \(matrix.shapeDescription)\(location)"
+        if step == .x { formula += layer > 0 ? " = out of layer \(layer - 1)" : " = embeddings" }
+        return "\(formula)   \(matrix.shapeDescription)"
     }
 
-    /// Which checkpoint tensors a step was computed with.
-    func provenance(_ step: Step) -> String? {
-        guard case let .minilm(bert)? = model else { return nil }
+    /// Where a step was computed: the layer and head, and the checkpoint tensors it used.
+    func provenance(_ step: Step) -> [String] {
+        guard case let .minilm(bert)? = model else { return [] }
         let c = bert.configuration
         let d = c.hiddenSize, dh = c.headDimension
-        let rows = "rows \(head * dh)…\((head + 1) * dh - 1)"
+        let headRows = "\(head * dh)…\((head + 1) * dh - 1)"
         func name(_ f: BertWeights.Field) -> String { BertWeights.checkpointName(f, layer: layer) }
+        let location: String
+        switch step.scope {
+        case .sentence: location = ""
+        case .layer: location = "layer \(layer)"
+        case .head: location = "layer \(layer), head \(head)"
+        }
+        func projection(_ symbol: String, _ weight: BertWeights.Field, _ bias: BertWeights.Field) -> [String] {
+            ["\(location): the head's \(dh) rows of the \(d) × \(d) weight, transposed",
+             "  \(symbol) = \(name(weight))[\(headRows)]ᵀ",
+             "  b\(symbol.dropFirst()) = \(name(bias))[\(headRows)]"]
+        }
+        func linear(_ symbol: String, _ weight: BertWeights.Field, _ bias: BertWeights.Field, _ shape: String) -> [String] {
+            ["\(location): \(symbol) = \(name(weight))ᵀ  \(shape)",
+             "  b\(symbol.dropFirst()) = \(name(bias))"]
+        }
+        func norm(_ weight: BertWeights.Field, _ bias: BertWeights.Field) -> [String] {
+            ["\(location.isEmpty ? "" : location + ": ")γ = \(name(weight))",
+             "  β = \(name(bias))"]
+        }
         switch step {
-        case .tokenEmbeddings: return "E_token = \(name(.wordEmbeddings)) [\(c.vocabularySize) × \(d)]"
-        case .positionEmbeddings: return "E_position = \(name(.positionEmbeddings)) [\(c.maximumPositions) × \(d)]"
-        case .typeEmbeddings: return "E_type = \(name(.typeEmbeddings)) [\(c.typeVocabularySize) × \(d)]"
-        case .embeddings: return "γ, β = \(name(.embeddingNormWeight)), \(name(.embeddingNormBias)) [\(d)]"
-        case .q: return "W_Q = \(name(.queryWeight)) [\(d) × \(d)], head \(head) = \(rows), transposed; b_Q = …query.bias"
-        case .k: return "W_K = \(name(.keyWeight)) [\(d) × \(d)], head \(head) = \(rows), transposed; b_K = …key.bias"
-        case .v: return "W_V = \(name(.valueWeight)) [\(d) × \(d)], head \(head) = \(rows), transposed; b_V = …value.bias"
-        case .attentionOutput: return "W_O = \(name(.attentionOutputWeight)) [\(d) × \(d)], transposed; b_O = …dense.bias"
-        case .attentionNorm: return "γ, β = \(name(.attentionNormWeight)), …LayerNorm.bias [\(d)]"
-        case .feedForwardHidden: return "W₁ = \(name(.intermediateWeight)) [\(c.intermediateSize) × \(d)], transposed; b₁ = …dense.bias"
-        case .feedForwardOutput: return "W₂ = \(name(.outputWeight)) [\(d) × \(c.intermediateSize)], transposed; b₂ = …dense.bias"
-        case .out: return "γ, β = \(name(.outputNormWeight)), …LayerNorm.bias [\(d)]"
-        default: return nil
+        case .tokenEmbeddings: return ["E_token = \(name(.wordEmbeddings))  [\(c.vocabularySize) × \(d)]"]
+        case .positionEmbeddings: return ["E_position = \(name(.positionEmbeddings))  [\(c.maximumPositions) × \(d)]"]
+        case .typeEmbeddings: return ["E_type = \(name(.typeEmbeddings))  [\(c.typeVocabularySize) × \(d)]"]
+        case .embeddings: return norm(.embeddingNormWeight, .embeddingNormBias)
+        case .q: return projection("W_Q", .queryWeight, .queryBias)
+        case .k: return projection("W_K", .keyWeight, .keyBias)
+        case .v: return projection("W_V", .valueWeight, .valueBias)
+        case .attentionOutput: return linear("W_O", .attentionOutputWeight, .attentionOutputBias, "[\(d) × \(d)]")
+        case .attentionNorm: return norm(.attentionNormWeight, .attentionNormBias)
+        case .feedForwardHidden: return linear("W₁", .intermediateWeight, .intermediateBias, "[\(d) × \(c.intermediateSize)]")
+        case .feedForwardOutput: return linear("W₂", .outputWeight, .outputBias, "[\(c.intermediateSize) × \(d)]")
+        case .out: return norm(.outputNormWeight, .outputNormBias)
+        case .masked: return ["\(location): no cell is masked (one sentence, no padding)"]
+        default: return location.isEmpty ? [] : [location]
         }
     }
 
@@ -258,10 +269,14 @@ public final class Session {
         }
         guard let step = Step(rawValue: what) else { throw NotebookError.unknownStep(what, suggestion: nil) }
         let matrix = trace.matrix(step, layer: layer, head: head)
+        var info = stat()
+        let kind = stat(target, &info) == 0 ? info.st_mode & S_IFMT : 0
+        guard kind != S_IFDIR else { throw AttnError.fileUnwritable(path: path, reason: "it is a directory") }
+        let isDevice = kind != 0 && kind != S_IFREG
         let data: Data
         if lower.hasSuffix(".npy") {
             data = NumPyFile.encode(values: matrix.values, shape: [matrix.rows, matrix.columns])
-        } else if lower.hasSuffix(".csv") {
+        } else if lower.hasSuffix(".csv") || isDevice {  // a device (/dev/stdout) gets text
             var text = ""
             for i in 0..<matrix.rows {
                 text += matrix.row(i).map { String(format: "%.9g", Double($0)) }.joined(separator: ",") + "\n"

@@ -102,7 +102,7 @@ struct Fetch: ParsableCommand {
             return
         }
         do {
-            try fetcher.run { print($0) }
+            try fetcher.run { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)

@@ -1,1 +1,207 @@
+import AttnCore
+import Foundation
+import Notebook
 import Testing
+
+/// A scripted session over the real weights, in a scratch directory for exports.
+struct ScriptedSession {
+    let session: Session
+    let directory: String
+
+    init(width: Int = 80) {
+        directory = NSTemporaryDirectory() + "attn-session-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        session = Session(renderer: MatrixRenderer(width: width), workingDirectory: directory)
+    }
+
+    /// Runs lines the way a pipe does: errors print `error: …` and the session goes on.
+    @discardableResult
+    func run(_ lines: String) -> String {
+        var source = ScriptLines(text: lines)
+        var output = ""
+        Runner.runAll(session, &source) { output += $0 }
+        return output
+    }
+
+    /// One line that must fail; returns the error's sentence.
+    func failure(_ line: String) -> String? {
+        do {
+            _ = try session.execute(line)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+}
+
+/// The numbers of a printed matrix row (after its label).
+func numbers(in line: Substring) -> [Float] {
+    line.split(separator: " ").compactMap { Float($0) }
+}
+
+@Suite("A scripted session over the real MiniLM")
+struct SessionTests {
+    @Test("the issue's example: a labelled 8 × 8 weights matrix whose rows sum to 1, exported to .npy")
+    func weightsExample() throws {
+        let s = ScriptedSession()
+        let output = s.run("""
+            sentence "the cat sat on the mat"
+            layer 2
+            head 7
+            weights
+            export weights w.npy
+            """)
+        let lines = output.split(separator: "\n")
+        #expect(lines[0] == "sentence: 8 tokens: [CLS] the cat sat on the mat [SEP]")
+        #expect(lines[1].hasPrefix("weights = softmax(masked)"))
+        #expect(lines[1].hasSuffix("[8 × 8]") && lines[2] == "layer 2, head 7")
+        #expect(lines[3].split(separator: " ") == ["[CLS]", "the", "cat", "sat", "on", "the", "mat", "[SEP]"])
+        let rows = lines[4..<12]
+        #expect(rows.map { $0.split(separator: " ").first! } == ["[CLS]", "the", "cat", "sat", "on", "the", "mat", "[SEP]"])
+        for row in rows {
+            let values = numbers(in: row)
+            #expect(values.count == 8)
+            #expect(abs(values.reduce(0, +) - 1) < 0.002)  // printed with 4 digits
+        }
+        #expect(lines[12] == "wrote weights (layer 2, head 7) [8 × 8] to w.npy")
+
+        let exported = try NumPyFile.read(path: s.directory + "/w.npy")
+        #expect(exported.shape == [8, 8])
+        let bert = try #require(try? Bert(directory: ModelStore.directory(for: .minilm)))
+        let reference = bert.trace(ids: [101, 1996, 4937, 2938, 2006, 1996, 13523, 102]).layers[2].heads[7].weights
+        #expect(exported.values == reference.values)
+    }
+
+    @Test("every step prints a header with its formula and shape, and a token-labelled matrix")
+    func everyStep() {
+        let s = ScriptedSession()
+        s.run("sentence Attention is all you need.\nlayer 1\nhead 3")
+        for step in StepInfo.names {
+            let output = s.run(step)
+            #expect(!output.hasPrefix("error"), "\(step): \(output)")
+            let header = output.split(separator: "\n").first ?? ""
+            #expect(header.hasPrefix("\(step) = "), "\(step): \(header)")
+            #expect(output.contains("[CLS]") && output.contains("[SEP]"))
+        }
+        #expect(s.run("scaled").hasPrefix("scaled = scores / √32   [8 × 8]\nlayer 1, head 3\n"))
+        // Every printed line fits 80 columns.
+        for step in StepInfo.names {
+            for line in s.run(step).split(separator: "\n") {
+                #expect(MatrixRenderer.displayWidth(String(line)) <= 80, "\(step): \(line)")
+            }
+        }
+    }
+
+    @Test("errors are one line that names the problem, and the session goes on")
+    func errors() {
+        let s = ScriptedSession()
+        #expect(s.failure("weights") == "no sentence yet: type, for example, sentence the cat sat on the mat")
+        s.run("sentence the cat sat on the mat")
+        #expect(s.failure("layer 9") == "layer 9 does not exist: minilm has layers 0…5")
+        #expect(s.failure("head -1") == "head -1 does not exist: minilm has heads 0…11")
+        #expect(s.failure("layer two") == "layer takes a whole number, not 'two'")
+        #expect(s.failure("weigths") == "unknown command 'weigths': did you mean 'weights'? (type help for the list)")
+        #expect(s.failure("model gpt5") == "unknown model 'gpt5': attn knows minilm")
+        #expect(s.failure("sentence \"unterminated") == "the quoted sentence has no closing \": add one at the end")
+        #expect(s.failure("sentence \"bad \\q escape\"") == "unknown escape \\q in the quoted sentence: use \\n \\t \\r \\\" or \\\\")
+        #expect(s.failure("export weights w.png") == "cannot tell the format of w.png: end the file name with .npy or .csv (or .tsv/.txt for tokens)")
+        #expect(s.failure("export wieghts w.npy")?.hasPrefix("unknown step 'wieghts': did you mean 'weights'") == true)
+        #expect(s.failure("sentence " + String(repeating: "word ", count: 600))
+                == "the sentence has 602 tokens but the model reads at most 512: shorten it")
+        #expect(s.failure("export weights " + s.directory) == "cannot write \(s.directory): it is a directory")
+        #expect(s.failure("export weights /dev/full")?.hasPrefix("cannot write /dev/full: ") == true)
+
+        // Through a pipe, each bad line gives one error line and the good lines still work.
+        let output = s.run("layer 9\nfoo\nlayer 2\nhead 7\nweights")
+        let lines = output.split(separator: "\n")
+        #expect(lines[0] == "error: layer 9 does not exist: minilm has layers 0…5")
+        #expect(lines[1] == "error: unknown command 'foo': type help for the list of commands")
+        #expect(lines[2].hasPrefix("weights = softmax(masked)"))
+        #expect(s.session.sentence == "the cat sat on the mat")
+    }
+
+    @Test("a bad model path is an error and keeps the previous model")
+    func badModelPath() throws {
+        let s = ScriptedSession()
+        s.run("sentence the cat sat on the mat\nlayer 3")
+        let broken = s.directory + "/broken"
+        try FileManager.default.createDirectory(atPath: broken, withIntermediateDirectories: true)
+        try Data("{\"model_type\": \"bert\"}".utf8).write(to: URL(fileURLWithPath: broken + "/config.json"))
+        #expect(s.failure("model minilm \(broken)") == "\(broken)/config.json is not a usable model configuration: it has no hidden_size")
+        #expect(s.failure("model minilm /nonexistent/dir")?.hasPrefix("cannot read /nonexistent/dir") == true)
+        #expect(s.session.model?.name == "minilm")
+        #expect(s.session.layer == 3)
+        #expect(s.run("weights").hasPrefix("weights = "))
+    }
+
+    @Test("missing weights say exactly which command fetches them")
+    func missingWeights() {
+        let session = Session(environment: ["ATTN_MODELS": "/nonexistent/models"])
+        #expect(throws: NotebookError.core(.weightsMissing(model: "all-MiniLM-L6-v2", directory: "/nonexistent/models/minilm",
+                                                           fetchCommand: "attn fetch"))) {
+            try session.execute("sentence hello")
+        }
+    }
+
+    @Test("export writes .npy, .csv (%.9g) and id<TAB>token lines")
+    func exports() throws {
+        let s = ScriptedSession()
+        s.run("sentence the cat sat on the mat\nexport q q.npy\nexport q q.csv\nexport tokens tokens.tsv\nexport out out.npy")
+        let npy = try NumPyFile.read(path: s.directory + "/q.npy")
+        #expect(npy.shape == [8, 32])
+        let csv = try String(contentsOfFile: s.directory + "/q.csv", encoding: .utf8)
+        let csvRows = csv.split(separator: "\n")
+        #expect(csvRows.count == 8)
+        let csvValues = csvRows.flatMap { $0.split(separator: ",").map { Float(String($0))! } }
+        #expect(csvValues == npy.values)  // %.9g round-trips a float32 exactly
+        #expect(try String(contentsOfFile: s.directory + "/tokens.tsv", encoding: .utf8)
+                == "101\t[CLS]\n1996\tthe\n4937\tcat\n2938\tsat\n2006\ton\n1996\tthe\n13523\tmat\n102\t[SEP]\n")
+        #expect(try NumPyFile.read(path: s.directory + "/out.npy").shape == [8, 384])
+        // No temporary files are left behind.
+        let names = try FileManager.default.contentsOfDirectory(atPath: s.directory)
+        #expect(names.sorted() == ["out.npy", "q.csv", "q.npy", "tokens.tsv"])
+    }
+
+    @Test("the same script prints the same bytes every run")
+    func deterministic() {
+        let script = "sentence \"Tokenizers split \\\"unbelievable\\\" words!\"\ntokens\nlayer 4\nhead 11\nscores\nweights\nz\nattn_out\nprecision 2\nout\nlayer 99\n"
+        let first = ScriptedSession().run(script)
+        let second = ScriptedSession().run(script)
+        #expect(first == second)
+        #expect(first.contains("error: layer 99"))
+    }
+
+    @Test("replay stops at the first failing line with FILE:LINE")
+    func replay() {
+        let session = Session()
+        var output = ""
+        do {
+            try Runner.replay(session, file: "demo.attn",
+                              lines: ["# a comment", "sentence the cat", "", "layer 7", "weights"]) { output += $0 }
+            Issue.record("replay should have failed")
+        } catch {
+            #expect(error.description == "demo.attn:4: error: layer 7 does not exist: minilm has layers 0…5")
+        }
+        #expect(output.contains("minilm L0 H0> sentence the cat"))
+        #expect(!output.contains("weights ="))
+    }
+
+    @Test("the prompt shows the model, layer and head")
+    func prompt() {
+        let s = ScriptedSession()
+        s.run("sentence hi\nlayer 2\nhead 7")
+        #expect(s.session.prompt == "minilm L2 H7> ")
+    }
+
+    @Test("wide matrices are summarised with … to fit the width")
+    func summarised() {
+        let s = ScriptedSession(width: 60)
+        let output = s.run("sentence the cat sat on the mat\nembeddings")
+        // The matrix starts at the column labels, the first line that starts with a space.
+        let all = output.split(separator: "\n")
+        let lines = all[(all.firstIndex { $0.hasPrefix(" ") } ?? 0)...]
+        #expect(lines.first?.contains("…") == true)
+        #expect(lines.first?.hasSuffix("383") == true)
+        for line in lines { #expect(MatrixRenderer.displayWidth(String(line)) <= 60) }
+    }
+}
