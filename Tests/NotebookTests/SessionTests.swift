@@ -197,9 +197,9 @@ struct SessionTests {
     func summarised() {
         let s = ScriptedSession(width: 60)
         let output = s.run("sentence the cat sat on the mat\nembeddings")
-        // The matrix starts at the column labels, the first line that starts with a space.
+        // The matrix starts at the column labels: 0 1 2 …
         let all = output.split(separator: "\n")
-        let lines = all[(all.firstIndex { $0.hasPrefix(" ") } ?? 0)...]
+        let lines = all[(all.firstIndex { $0.split(separator: " ").first == "0" } ?? 0)...]
         #expect(lines.first?.contains("…") == true)
         #expect(lines.first?.hasSuffix("383") == true)
         for line in lines { #expect(MatrixRenderer.displayWidth(String(line)) <= 60) }
