@@ -185,7 +185,7 @@ public final class Session {
         for (i, (id, token)) in zip(trace.tokenIds, trace.tokens).enumerated() {
             lines.append(MatrixRenderer.pad(String(i), indexWidth) + "  " + MatrixRenderer.pad(String(id), idWidth) + "  " + token)
         }
-        return lines.joined(separator: "\n") + "\n"
+        return lines.joined(separator: "\n") + "\n\n"
     }
 
     /// A step's header, where it was computed, its checkpoint tensors, and the matrix labelled
@@ -196,7 +196,7 @@ public final class Session {
         var text = header(step, matrix) + "\n"
         for line in provenance(step) { text += line + "\n" }
         text += renderer.render(matrix, rowLabels: trace.tokens, columnLabels: step.isTokenByToken ? trace.tokens : nil)
-        return text
+        return text + "\n"  // a blank line between one matrix and the next command's output
     }
 
     /// `scaled = scores / √32   [8 × 8]`
