@@ -17,6 +17,8 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
     case textAfterQuote(String)
     case precisionOutOfRange(Int)
     case core(AttnError)
+    /// A problem in the learner's math, already phrased as a sentence (see `MathError`).
+    case math(String)
 
     public var description: String {
         switch self {
@@ -50,6 +52,8 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
             return "precision \(n) is out of range: choose 0…8 digits"
         case let .core(error):
             return error.description
+        case let .math(message):
+            return message
         }
     }
 }

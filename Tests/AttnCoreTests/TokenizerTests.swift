@@ -97,7 +97,7 @@ struct TokenizerParityTests {
     func specialIds() throws {
         let tokenizer = try MiniLMVocabulary.require()
         #expect(tokenizer.vocabulary.count == 30522)
-        #expect([tokenizer.padId, tokenizer.unkId, tokenizer.clsId, tokenizer.sepId] == [0, 100, 101, 102])
+        #expect([tokenizer.padId, tokenizer.unkId, tokenizer.clsId, tokenizer.sepId] as [Int] == [0, 100, 101, 102])
         #expect(tokenizer.id(of: "##ing") == 2075)
         #expect(tokenizer.id(of: "no such token") == nil)
     }
