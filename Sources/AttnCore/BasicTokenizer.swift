@@ -15,6 +15,11 @@ import Foundation  // NFD: `decomposedStringWithCanonicalMapping`
 /// ```
 /// Each step looks at one Unicode scalar (code point) at a time, as Rust's `char` does, never at
 /// Swift's `Character` (a whole grapheme cluster, which can hold several code points).
+///
+/// "Unicode" here means the Unicode that `tokenizers` knows: its character tables are from
+/// Unicode 8.0 (categories) and 9.0 (decomposition), so code points added since are plain letters
+/// to it (see `category(_:)`). With that, the steps agree with `tokenizers` 0.23.3 on every one of
+/// the 1,112,064 code points, which was checked once, exhaustively, when this file was written.
 public struct BasicTokenizer: Sendable {
     /// A basic tokenizer with BERT-uncased settings: lowercase, strip accents, split CJK.
     public init() {}
@@ -103,11 +108,14 @@ public struct BasicTokenizer: Sendable {
     /// "한" (U+D55C) →NFD→  U+1112 U+1161 U+11AB   (Hangul splits into its letters, jamo)
     /// ```
     /// BERT-uncased strips accents whenever it lowercases (`strip_accents: null` follows
-    /// `lowercase: true`). Spacing marks (Mc), such as most Devanagari vowel signs, stay.
+    /// `lowercase: true`). Some casualties are not accents to a reader: Japanese voicing marks
+    /// go (`"が"` → `"か"`), and so do the Devanagari virama and the Arabic short vowels. Spacing
+    /// marks (Mc), such as the Devanagari vowel signs `ि` and `ी`, stay.
     ///
-    /// The decomposition is Unicode 9.0's, the version of the tables in `tokenizers`' NFD: a code
-    /// point assigned later is neither decomposed nor reordered past (it acts as a base letter),
-    /// so we decompose the stretches of text between such code points and leave them untouched.
+    /// The decomposition is Unicode 9.0's, the version of the tables of `tokenizers`' NFD (its
+    /// `unicode-normalization-alignments` dependency): a code point assigned later is neither
+    /// decomposed nor reordered past (it acts as a base letter), so we decompose the stretches of
+    /// text between such code points and leave those code points as they are.
     func stripAccents(_ text: String) -> String {
         var out = String.UnicodeScalarView()
         var stretch = String.UnicodeScalarView()
@@ -192,8 +200,8 @@ public struct BasicTokenizer: Sendable {
     /// Punctuation: every ASCII character that is neither a letter, a digit, a space nor a
     /// control character, and everything Unicode puts in a punctuation category (P*).
     ///
-    /// The ASCII rule makes symbols such as `$ + < = > ^ ` | ~` punctuation too, though Unicode
-    /// calls them symbols (S*).
+    /// The ASCII rule makes symbols such as `$`, `+`, `<`, `=`, `^`, `|` and `~` punctuation too,
+    /// though Unicode calls them symbols (S*); symbols beyond ASCII, such as `€` or `∑`, are not.
     /// ```
     /// ASCII  33–47  ! " # $ % & ' ( ) * + , - . /     58–64  : ; < = > ? @
     ///        91–96  [ \ ] ^ _ `                       123–126  { | } ~
@@ -232,8 +240,8 @@ public struct BasicTokenizer: Sendable {
         return categoriesChangedSinceUnicode8[scalar.value] ?? scalar.properties.generalCategory
     }
 
-    /// Whether `scalar` was assigned after Unicode `version`, or is not assigned at all.
-    static func isNewer(_ scalar: Unicode.Scalar, than version: (major: Int, minor: Int)) -> Bool {
+    /// Whether `scalar` was assigned after Unicode `version` (major, minor), or is not assigned.
+    static func isNewer(_ scalar: Unicode.Scalar, than version: (Int, Int)) -> Bool {
         guard let age = scalar.properties.age else { return true }
         return (age.major, age.minor) > version
     }

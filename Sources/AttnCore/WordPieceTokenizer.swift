@@ -24,7 +24,8 @@ public struct WordPieceTokenizer: Sendable {
     /// Id of `[PAD]`, for filling a batch to a common length (attn reads one sentence, unpadded).
     public let padId: Int
 
-    /// Words longer than this many code points become `[UNK]` without being tried.
+    /// Words longer than this many code points become `[UNK]` without being tried
+    /// (`max_input_chars_per_word` in `tokenizer.json`).
     public let maxCharactersPerWord = 100
 
     /// Token → id. Keyed by UTF-8 bytes: see `TokenKey`.
@@ -51,6 +52,9 @@ public struct WordPieceTokenizer: Sendable {
     ///   `AttnError.vocabularyInvalid` if it is empty, not UTF-8, or lacks `[CLS]`, `[SEP]`,
     ///   `[UNK]` or `[PAD]`.
     public init(vocabularyFile path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw AttnError.fileUnreadable(path: path, reason: "there is no such file")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -113,9 +117,12 @@ public struct WordPieceTokenizer: Sendable {
         unkId = ids[TokenKey("[UNK]")] ?? 0
         padId = ids[TokenKey("[PAD]")] ?? 0
 
-        specialTokens = (Self.requiredSpecialTokens + Self.optionalSpecialTokens).compactMap { token in
-            ids[TokenKey(token)].map { (scalars: Array(token.unicodeScalars), id: $0) }
-        }
+        // Longest first, so that the first token found at a position is the longest one there.
+        specialTokens = (Self.requiredSpecialTokens + Self.optionalSpecialTokens)
+            .compactMap { token in
+                ids[TokenKey(token)].map { (scalars: Array(token.unicodeScalars), id: $0) }
+            }
+            .sorted { $0.scalars.count > $1.scalars.count }
     }
 
     // MARK: - Lookup
@@ -232,10 +239,8 @@ public struct WordPieceTokenizer: Sendable {
         }
 
         while position < scalars.count {
-            // Of the tokens that start here, the longest wins (BERT's never start one another).
-            let match = specialTokens
-                .filter { scalars[position...].starts(with: $0.scalars) }
-                .max { $0.scalars.count < $1.scalars.count }
+            // Of the tokens that start here, the longest wins (`specialTokens` is longest first).
+            let match = specialTokens.first { scalars[position...].starts(with: $0.scalars) }
             if let match {
                 endPlainText(at: position)
                 segments.append(.special(match.id))

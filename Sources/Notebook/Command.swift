@@ -15,14 +15,16 @@ public enum Command: Equatable, Sendable {
     case layer(Int)
     case head(Int)
     case tokens
-    case show(Step)
+    case show(Step, rows: Slice?, columns: Slice?)
+    case walk
     case export(what: String, path: String)
     case precision(Int)
     case help(String?)
     case quit
 
     /// Every command word, for `help` and suggestions.
-    public static let words = ["model", "sentence", "layer", "head", "tokens", "export", "precision", "help", "quit", "exit"]
+    public static let words = ["model", "sentence", "layer", "head", "tokens", "show", "walk", "export", "precision",
+                               "help", "quit", "exit"]
         + StepInfo.names
 
     /// Parses one line.
@@ -44,6 +46,11 @@ public enum Command: Equatable, Sendable {
             return .head(try number(rest, command: "head", usage: "head N"))
         case "tokens":
             return .tokens
+        case "show":
+            guard !rest.isEmpty else { throw NotebookError.usage(command: "show", usage: "show STEP or show STEP[rows, columns], e.g. show q[0:4, 0:8]") }
+            return try showCommand(rest)
+        case "walk":
+            return .walk
         case "export":
             let parts = rest.split(separator: " ", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw NotebookError.usage(command: "export", usage: "export STEP PATH, e.g. export weights w.npy") }
@@ -61,12 +68,34 @@ public enum Command: Equatable, Sendable {
         case "quit", "exit":
             return .quit
         default:
-            if let step = Step(rawValue: word) {
-                guard rest.isEmpty else { throw NotebookError.usage(command: word, usage: "\(word) takes no arguments") }
-                return .show(step)
+            if let step = Step(rawValue: word), rest.isEmpty {
+                return .show(step, rows: nil, columns: nil)
             }
+            if word.contains("["), let command = try? showCommand(trimmed) { return command }
             throw NotebookError.unknownCommand(word, suggestion: closest(to: word, in: words))
         }
+    }
+
+    /// `STEP`, `STEP[r]`, `STEP[r, c]` where each of r, c is `i`, `a:b`, `a:`, `:b` or `:`.
+    static func showCommand(_ text: String) throws -> Command {
+        let name: String, inside: String?
+        if let open = text.firstIndex(of: "[") {
+            guard text.hasSuffix("]") else { throw NotebookError.math("show \(text): the slice needs a closing ]") }
+            name = String(text[..<open]).trimmingWhitespace()
+            inside = String(text[text.index(after: open)..<text.index(before: text.endIndex)])
+        } else {
+            name = text
+            inside = nil
+        }
+        guard let step = Step(rawValue: name) else {
+            throw NotebookError.unknownStep(name, suggestion: closest(to: name, in: StepInfo.names))
+        }
+        guard let inside else { return .show(step, rows: nil, columns: nil) }
+        let parts = inside.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingWhitespace() }
+        guard parts.count <= 2 else { throw NotebookError.math("show \(text): a matrix has two axes, give at most [rows, columns]") }
+        let rows = try Slice(parts[0], text: text)
+        let columns = parts.count == 2 ? try Slice(parts[1], text: text) : nil
+        return .show(step, rows: rows, columns: columns)
     }
 
     static func number(_ text: String, command: String, usage: String) throws -> Int {
@@ -120,5 +149,47 @@ extension String {
     func splitFirstWord() -> (String, String) {
         guard let space = firstIndex(where: { $0 == " " || $0 == "\t" }) else { return (self, "") }
         return (String(self[..<space]), String(self[space...]).trimmingWhitespace())
+    }
+}
+
+/// One axis of a slice, as in NumPy: `i` (one index), `a:b`, `a:`, `:b`, `:`; negative counts from the end.
+public struct Slice: Equatable, Sendable {
+    public var start: Int?
+    public var end: Int?
+    public var single: Bool
+
+    init(_ spec: String, text: String) throws {
+        func index(_ s: Substring) throws -> Int? {
+            let t = s.trimmingCharacters(in: .whitespaces)
+            if t.isEmpty { return nil }
+            guard let n = Int(t) else { throw NotebookError.math("show \(text): '\(t)' is not an index") }
+            return n
+        }
+        if let colon = spec.firstIndex(of: ":") {
+            start = try index(spec[..<colon])
+            end = try index(spec[spec.index(after: colon)...])
+            single = false
+        } else {
+            guard let i = try index(spec[...]) else { throw NotebookError.math("show \(text): an empty index") }
+            start = i
+            end = nil
+            single = true
+        }
+    }
+
+    /// The concrete range within `count`, or an error naming the axis size.
+    public func range(in count: Int, axis: String) throws -> Range<Int> {
+        func resolve(_ i: Int) -> Int { i < 0 ? count + i : i }
+        if single {
+            let i = resolve(start ?? 0)
+            guard (0..<count).contains(i) else {
+                throw NotebookError.math("index \(start ?? 0) is out of range: the \(axis) are 0…\(count - 1)")
+            }
+            return i..<(i + 1)
+        }
+        let lower = min(max(resolve(start ?? 0), 0), count)
+        let upper = min(max(resolve(end ?? count), 0), count)
+        guard lower < upper else { throw NotebookError.math("the slice \(start.map(String.init) ?? ""):\(end.map(String.init) ?? "") of \(count) \(axis) is empty") }
+        return lower..<upper
     }
 }

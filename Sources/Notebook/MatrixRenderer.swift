@@ -16,31 +16,38 @@ public struct MatrixRenderer: Sendable {
     public var precision: Int = 4
     /// The most rows shown before the middle rows are elided.
     public var maximumRows: Int = 40
+    /// Whether token × token matrices get heat-shaded backgrounds (ANSI 256 colours).
+    public var color: Bool = false
 
-    public init(width: Int = 80, precision: Int = 4, maximumRows: Int = 40) {
+    public init(width: Int = 80, precision: Int = 4, maximumRows: Int = 40, color: Bool = false) {
         self.width = width
         self.precision = precision
         self.maximumRows = maximumRows
+        self.color = color
     }
 
     /// The body of a matrix: one header line of column labels, then one line per row.
     /// - Parameters:
     ///   - rowLabels: one label per row (tokens).
     ///   - columnLabels: one label per column (tokens, or dimension indices when `nil`).
-    ///   - columnOffset / rowOffset: the index of the first column/row (for slices).
+    ///   - rowOffset / columnOffset: the index of the first row/column (for slices).
+    ///   - shade: heat-shade the cells (when `color` is on), with a legend line after the matrix.
     public func render(_ m: Matrix, rowLabels: [String], columnLabels: [String]? = nil,
-                       rowOffset: Int = 0, columnOffset: Int = 0) -> String {
+                       rowOffset: Int = 0, columnOffset: Int = 0, shade: Bool = false) -> String {
         if m.rows == 0 || m.columns == 0 { return "(empty \(m.shapeDescription))\n" }
         let rowIndices = Self.summarize(count: m.rows, keep: maximumRows)
-        let labelWidth = rowIndices.map { $0.map { Self.displayWidth(label(rowLabels, $0, rowOffset)) } ?? 1 }.max() ?? 1
+        let rowLabel: (Int) -> String = { i in i < rowLabels.count ? rowLabels[i] : String(i + rowOffset) }
         let columnLabel: (Int) -> String = { j in
             if let columnLabels, j < columnLabels.count { return columnLabels[j] }
             return String(j + columnOffset)
         }
+        let labelWidth = rowIndices.map { $0.map { Self.displayWidth(rowLabel($0)) } ?? 1 }.max() ?? 1
 
         // The widest number decides every cell's width, so that columns align across the matrix.
-        let cells = m.values.map(format)
-        let numberWidth = cells.map(Self.displayWidth).max() ?? 1
+        // Only the extremes can be the widest, so the rest need not be formatted to find out.
+        let range = Self.finiteRange(m.values)
+        var numberWidth = max(Self.displayWidth(format(range.lowerBound)), Self.displayWidth(format(range.upperBound)))
+        if m.values.contains(where: { !$0.isFinite }) { numberWidth = max(numberWidth, 3) }
         let cellWidth: Int
         if columnLabels == nil {
             cellWidth = max(numberWidth, Self.displayWidth(String(m.columns - 1 + columnOffset)))
@@ -60,6 +67,7 @@ public struct MatrixRenderer: Sendable {
             columnIndices = Array(0..<head) + [nil] + Array((m.columns - tail)..<m.columns)
         }
 
+        let heat = color && shade
         var lines: [String] = []
         var header = String(repeating: " ", count: labelWidth)
         for j in columnIndices {
@@ -71,13 +79,51 @@ public struct MatrixRenderer: Sendable {
                 lines.append(Self.pad("⋮", labelWidth))
                 continue
             }
-            var line = Self.pad(label(rowLabels, i, rowOffset), labelWidth, alignLeft: true)
+            var line = Self.pad(rowLabel(i), labelWidth, alignLeft: true)
             for j in columnIndices {
-                line += "  " + (j.map { Self.pad(cells[i * m.columns + $0], cellWidth) } ?? "…")
+                guard let j else { line += "  …"; continue }
+                let value = m[i, j]
+                let cell = Self.pad(format(value), cellWidth)
+                line += heat ? " " + Self.shaded(" " + cell, value, range) : "  " + cell
             }
             lines.append(line)
         }
+        if heat { lines.append(legend(range)) }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The smallest and largest finite values (0…0 when there are none).
+    static func finiteRange(_ values: [Float]) -> ClosedRange<Float> {
+        var low = Float.infinity, high = -Float.infinity
+        for v in values where v.isFinite {
+            low = Swift.min(low, v)
+            high = Swift.max(high, v)
+        }
+        return low <= high ? low...high : 0...0
+    }
+
+    // MARK: Heat shading
+
+    /// The 256-colour grey ramp runs from 232 (near black) to 255 (near white); larger values get
+    /// darker cells, so the strongest attention stands out. Text switches to white on dark cells.
+    static func shaded(_ text: String, _ value: Float, _ range: ClosedRange<Float>) -> String {
+        guard value.isFinite else { return "\u{1B}[2m" + text + "\u{1B}[0m" }  // masked: dim, unshaded
+        let span = range.upperBound - range.lowerBound
+        let t = span > 0 ? (value - range.lowerBound) / span : 0
+        let level = 255 - Int((t * 21).rounded())  // 255 … 234
+        let foreground = level < 244 ? 255 : 232
+        return "\u{1B}[48;5;\(level)m\u{1B}[38;5;\(foreground)m" + text + "\u{1B}[0m"
+    }
+
+    /// One line: the shades from the smallest to the largest value.
+    func legend(_ range: ClosedRange<Float>) -> String {
+        let steps = 8
+        var line = "shade: " + format(range.lowerBound) + " "
+        for k in 0..<steps {
+            let value = range.lowerBound + (range.upperBound - range.lowerBound) * Float(k) / Float(steps - 1)
+            line += Self.shaded("  ", value, range)
+        }
+        return line + " " + format(range.upperBound) + "   (darker = larger)"
     }
 
     /// One number as the learner sees it: fixed precision; masked cells as −∞.
@@ -89,10 +135,6 @@ public struct MatrixRenderer: Sendable {
         // "-0.0000" reads as a negative number; show it as zero.
         if text.hasPrefix("-"), text.dropFirst().allSatisfy({ $0 == "0" || $0 == "." }) { return String(text.dropFirst()) }
         return text
-    }
-
-    private func label(_ labels: [String], _ i: Int, _ offset: Int) -> String {
-        i < labels.count ? labels[i] : String(i + offset)
     }
 
     /// The indices to show of `count`, with `nil` where the middle is elided.

@@ -39,11 +39,19 @@ public final class Session {
     /// The directory relative paths are resolved against (for `export`).
     public let workingDirectory: String
 
+    /// Whether a person is at the keyboard: `walk` then waits for Enter between steps.
+    public var interactive = false
+
     public private(set) var model: LoadedModel?
     public private(set) var sentence: String?
     public private(set) var layer = 0
     public private(set) var head = 0
     private var cachedTrace: Trace?
+    /// The steps `walk` has still to show, when walking interactively.
+    public private(set) var pendingWalk: [Step] = []
+
+    /// The steps of one head's attention and its layer, in the order `walk` shows them.
+    public static let walkSteps: [Step] = [.x, .q, .k, .v, .scores, .scaled, .masked, .weights, .z, .attentionOutput, .out]
 
     public init(renderer: MatrixRenderer = MatrixRenderer(),
                 environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -62,7 +70,13 @@ public final class Session {
     /// - Throws: `NotebookError` for anything the learner can fix; the session is unchanged then.
     public func execute(_ line: String) throws -> String {
         do {
-            return try run(try Command.parse(line))
+            let command = try Command.parse(line)
+            // While walking, Enter shows the next step; any other command ends the walk.
+            if !pendingWalk.isEmpty {
+                if command == .nothing && line.trimmingWhitespace().isEmpty { return try walkNext() }
+                pendingWalk = []
+            }
+            return try run(command)
         } catch let error as AttnError {
             throw NotebookError.core(error)
         }
@@ -101,8 +115,17 @@ public final class Session {
             return ""
         case .tokens:
             return try showTokens()
-        case let .show(step):
-            return try show(step)
+        case let .show(step, rows, columns):
+            return try show(step, rows: rows, columns: columns)
+        case .walk:
+            _ = try requireTrace()
+            pendingWalk = Self.walkSteps
+            if !interactive {
+                var text = ""
+                while !pendingWalk.isEmpty { text += try walkNext() }
+                return text
+            }
+            return try walkNext()
         case let .export(what, path):
             return try export(what, to: path)
         case let .precision(n):
@@ -190,13 +213,53 @@ public final class Session {
 
     /// A step's header, where it was computed, its checkpoint tensors, and the matrix labelled
     /// with the tokens.
-    func show(_ step: Step) throws -> String {
+    func show(_ step: Step, rows: Slice? = nil, columns: Slice? = nil) throws -> String {
         let trace = try requireTrace()
-        let matrix = trace.matrix(step, layer: layer, head: head)
-        var text = header(step, matrix) + "\n"
+        let full = trace.matrix(step, layer: layer, head: head)
+        let rowRange = try rows?.range(in: full.rows, axis: "rows") ?? 0..<full.rows
+        let columnRange = try columns?.range(in: full.columns, axis: "columns") ?? 0..<full.columns
+        let matrix = full.rows(rowRange).columns(columnRange)
+        var text = header(step, full) + "\n"
         for line in provenance(step) { text += line + "\n" }
-        text += renderer.render(matrix, rowLabels: trace.tokens, columnLabels: step.isTokenByToken ? trace.tokens : nil)
+        if rows != nil || columns != nil {
+            text += "showing rows \(rowRange.lowerBound)…\(rowRange.upperBound - 1), columns \(columnRange.lowerBound)…\(columnRange.upperBound - 1)\n"
+        }
+        let columnLabels = step.isTokenByToken ? Array(trace.tokens[columnRange]) : nil
+        text += renderer.render(matrix, rowLabels: Array(trace.tokens[rowRange]), columnLabels: columnLabels,
+                                rowOffset: rowRange.lowerBound, columnOffset: columnRange.lowerBound,
+                                shade: step.isTokenByToken)
+        if let notice = Notice.line(for: step, trace: trace, layer: layer, head: head,
+                                    headDimension: model?.headDimension ?? 1) {
+            text += wrap(notice) + "\n"
+        }
         return text + "\n"  // a blank line between one matrix and the next command's output
+    }
+
+    /// The next step of a walk, with a line saying what comes after it.
+    func walkNext() throws -> String {
+        guard !pendingWalk.isEmpty else { return "" }
+        let step = pendingWalk.removeFirst()
+        let index = Self.walkSteps.count - pendingWalk.count
+        var text = "── step \(index) of \(Self.walkSteps.count): \(step.rawValue) ──\n" + (try show(step))
+        if interactive {
+            text += pendingWalk.first.map { "(Enter: next step, \($0.rawValue); any command ends the walk)\n" } ?? "(end of the walk)\n"
+        }
+        return text
+    }
+
+    /// Breaks a long line at spaces to fit the width.
+    func wrap(_ text: String, indent: String = "") -> String {
+        var lines: [String] = [], line = ""
+        for word in text.split(separator: " ") {
+            if !line.isEmpty && MatrixRenderer.displayWidth(line + " " + word) > renderer.width {
+                lines.append(line)
+                line = indent + word
+            } else {
+                line += (line.isEmpty ? "" : " ") + word
+            }
+        }
+        if !line.isEmpty { lines.append(line) }
+        return lines.joined(separator: "\n")
     }
 
     /// `scaled = scores / √32   [8 × 8]`
@@ -294,26 +357,41 @@ public final class Session {
 
     func help(_ topic: String?) throws -> String {
         guard let topic else {
+            let steps = StepInfo.names
             return """
-                select    model minilm [PATH]   sentence TEXT | sentence "…"   layer N   head N
-                steps     tokens  \(StepInfo.names.prefix(4).joined(separator: " "))
-                          \(StepInfo.names.dropFirst(4).prefix(9).joined(separator: " "))
-                          \(StepInfo.names.dropFirst(13).joined(separator: " "))
-                export    export STEP PATH.npy | PATH.csv    export tokens PATH
-                view      precision N
-                other     help [STEP]   quit
+                select   model minilm [PATH]    sentence TEXT  (or sentence "…" with \\n \\t \\" escapes)
+                         layer N    head N
+                steps    tokens    walk (every step of this layer and head, one per Enter)
+                         \(steps[0..<4].joined(separator: " "))
+                         \(steps[4..<13].joined(separator: " "))
+                         \(steps[13...].joined(separator: " "))
+                         show STEP[rows, columns]   e.g. show q[0:4, 0:8], show weights[2, :]
+                export   export STEP PATH.npy | PATH.csv    export tokens PATH
+                view     precision N
+                other    help STEP (its formula and meaning)    quit
 
                 """
         }
         if let step = Step(rawValue: topic) {
             let info = StepInfo.info(step)
-            return "\(info.formula)\n\(info.explanation)\n"
+            let formula = info.formula.replacingOccurrences(of: "{D}", with: "dₕ").replacingOccurrences(of: "{L}", with: "L")
+                .replacingOccurrences(of: "{LASTHEAD}", with: "h")
+            return "\(formula)\n" + wrap(info.explanation) + "\n"
         }
-        switch topic {
-        case "tokens": return "tokens: the word pieces of the sentence with their ids; [CLS] starts it and [SEP] ends it.\n"
-        case "export": return "export STEP PATH: writes the whole step as .npy (float32, C order) or .csv; export tokens PATH writes id<TAB>token lines.\n"
-        default:
-            throw NotebookError.unknownStep(topic, suggestion: closest(to: topic, in: Command.words))
-        }
+        if let text = Self.commandHelp[topic] { return wrap(text) + "\n" }
+        throw NotebookError.unknownStep(topic, suggestion: closest(to: topic, in: Command.words))
     }
+
+    static let commandHelp: [String: String] = [
+        "model": "model minilm [PATH]: selects all-MiniLM-L6-v2, from the cache or from a directory holding config.json, model.safetensors and vocab.txt. A bad PATH keeps the previous model.",
+        "sentence": "sentence TEXT: the rest of the line is the sentence; sentence \"…\" takes the escapes \\n \\t \\r \\\" \\\\. The model runs once and every step is kept.",
+        "layer": "layer N: selects a layer, 0-based.",
+        "head": "head N: selects a head of the layer, 0-based.",
+        "tokens": "tokens: the word pieces of the sentence with their ids; [CLS] starts it and [SEP] ends it.",
+        "show": "show STEP[rows, columns]: a slice of a step, NumPy style: show q[0:4, 0:8], show weights[2, :], show out[-1].",
+        "walk": "walk: every step of the selected layer and head, from x to out, one per Enter (all at once in a script).",
+        "export": "export STEP PATH: writes the whole step as .npy (float32, C order) or .csv (%.9g); export tokens PATH writes id<TAB>token lines.",
+        "precision": "precision N: digits after the decimal point, 0…8.",
+        "quit": "quit (or exit, or Ctrl-D): leaves attn.",
+    ]
 }

@@ -1,0 +1,81 @@
+import AttnCore
+import Foundation
+
+/// One line after a step on what to notice, computed from the numbers on screen.
+///
+/// The lessons explain the ideas; these lines point at where the ideas show in *this* sentence.
+enum Notice {
+    static func line(for step: Step, trace: Trace, layer: Int, head: Int, headDimension: Int) -> String? {
+        let m = trace.matrix(step, layer: layer, head: head)
+        let tokens = trace.tokens
+        func f(_ x: Float, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", Double(x)) }
+        switch step {
+        case .weights:
+            // The key each query attends to most, and how sure it is.
+            let best = (0..<m.rows).map { i in (0..<m.columns).max { m[i, $0] < m[i, $1] } ?? 0 }
+            var counts: [Int: Int] = [:]
+            for j in best { counts[j, default: 0] += 1 }
+            let sure = (0..<m.rows).max { m[$0, best[$0]] < m[$1, best[$1]] } ?? 0
+            let unsure = (0..<m.rows).min { m[$0, best[$0]] < m[$1, best[$1]] } ?? 0
+            var text = "notice: each row sums to 1. "
+            if let (key, count) = counts.max(by: { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }),
+               count * 2 > m.rows {
+                let peaks = (0..<m.rows).filter { best[$0] == key }.map { m[$0, key] }
+                text += "\(count) of \(m.rows) queries look most at \(tokens[key]) (\(f(peaks.min() ?? 0))…\(f(peaks.max() ?? 0)))"
+            } else {
+                text += "Most certain: \(tokens[sure]) → \(tokens[best[sure]]) at \(f(m[sure, best[sure]]))"
+            }
+            text += "; least certain: \(tokens[unsure]), whose top weight is \(f(m[unsure, best[unsure]]))."
+            return text
+        case .scores, .scaled:
+            let (mean, deviation) = statistics(m.values)
+            let range = MatrixRenderer.finiteRange(m.values)
+            var text = "notice: values from \(f(range.lowerBound, 1)) to \(f(range.upperBound, 1)), standard deviation \(f(deviation)) (mean \(f(mean)))"
+            if step == .scores {
+                text += "; next they are divided by √\(headDimension) = \(f(Float(headDimension).squareRoot()))."
+            } else {
+                text += ", √\(headDimension) times smaller than scores."
+            }
+            return text
+        case .masked:
+            let masked = m.values.filter { $0 == -.infinity }.count
+            return masked == 0
+                ? "notice: nothing is masked in one unpadded sentence, so masked equals scaled."
+                : "notice: \(masked) cells are −∞; after the softmax they become exactly 0."
+        case .q, .k, .v:
+            let norms = (0..<m.rows).map { i in m.row(i).reduce(0) { $0 + $1 * $1 }.squareRoot() }
+            let low = norms.indices.min { norms[$0] < norms[$1] } ?? 0
+            let high = norms.indices.max { norms[$0] < norms[$1] } ?? 0
+            return "notice: row lengths ‖\(step.rawValue)ᵢ‖ run from \(f(norms[low])) (\(tokens[low])) to \(f(norms[high])) (\(tokens[high])); every head reads the same x."
+        case .z:
+            let w = trace.layers[layer].heads[head].weights
+            let i = (0..<w.rows).max { (w.row($0).max() ?? 0) < (w.row($1).max() ?? 0) } ?? 0
+            let j = (0..<w.columns).max { w[i, $0] < w[i, $1] } ?? 0
+            return "notice: each row is a weighted mix of v's rows; z[\(tokens[i])] is \(Int((w[i, j] * 100).rounded()))% v[\(tokens[j])]."
+        case .embeddings, .x, .attentionNorm, .out:
+            let stats = (0..<m.rows).map { statistics(m.row($0)) }
+            let deviations = stats.map(\.1)
+            return "notice: LayerNorm leaves each row centred and scaled: row means within ±\(f(stats.map { abs($0.0) }.max() ?? 0)), standard deviations \(f(deviations.min() ?? 0))…\(f(deviations.max() ?? 0))."
+        case .attentionOutput, .feedForwardOutput:
+            let input = step == .attentionOutput ? trace.layers[layer].x : trace.layers[layer].attentionNorm
+            let ratio = norm(m.values) / max(norm(input.values), 1e-12)
+            return "notice: this is a change added to the residual stream: its size is \(f(ratio)) × the size of what it is added to."
+        case .feedForwardActivation:
+            let small = m.values.filter { abs($0) < 0.01 }.count
+            return "notice: GELU silences negative inputs: \(Int((Float(small) / Float(max(1, m.values.count)) * 100).rounded()))% of the entries are within ±0.01 of 0."
+        default:
+            return nil
+        }
+    }
+
+    /// Mean and population standard deviation of the finite values.
+    static func statistics(_ values: [Float]) -> (Float, Float) {
+        let finite = values.filter(\.isFinite)
+        guard !finite.isEmpty else { return (0, 0) }
+        let mean = finite.reduce(0, +) / Float(finite.count)
+        let variance = finite.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(finite.count)
+        return (mean, variance.squareRoot())
+    }
+
+    static func norm(_ values: [Float]) -> Float { values.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+}
