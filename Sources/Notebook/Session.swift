@@ -50,6 +50,12 @@ public final class Session {
     /// The steps `walk` has still to show, when walking interactively.
     public private(set) var pendingWalk: [Step] = []
 
+    /// Names the learner bound with `NAME = EXPR`.
+    public internal(set) var learnerNames: [String: Matrix] = [:]
+    /// Names the session binds to the selected layer and head for the learner's math.
+    public static let boundNames = ["X", "Q", "K", "V", "W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", "W_O",
+                                    "scores", "scaled", "masked", "weights", "Z", "dk", "T"]
+
     /// The steps of one head's attention and its layer, in the order `walk` shows them.
     public static let walkSteps: [Step] = [.x, .q, .k, .v, .scores, .scaled, .masked, .weights, .z, .attentionOutput, .out]
 

@@ -18,11 +18,20 @@ struct DisplayOptions: ParsableArguments {
     @Flag(name: .customLong("no-color"), help: "Plain text, no colours (also when NO_COLOR is set).")
     var noColor = false
 
+    @Flag(help: "Colour even when not on a terminal (for replays meant for a terminal).")
+    var color = false
+
     @Option(help: "Characters per line (default: the terminal's width, 80 when not a terminal).")
     var width: Int?
 
     func renderer(interactive: Bool) -> MatrixRenderer {
-        MatrixRenderer(width: width ?? (interactive ? Terminal.width() : 80))
+        var renderer = MatrixRenderer(width: width ?? (interactive ? Terminal.width() : 80))
+        // Colour only for a person at a colour terminal, unless forced; never when NO_COLOR is set.
+        let environment = ProcessInfo.processInfo.environment
+        let noColorEnvironment = !(environment["NO_COLOR"] ?? "").isEmpty
+        renderer.color = !noColor && !noColorEnvironment
+            && (color || (interactive && isatty(STDOUT_FILENO) == 1 && environment["TERM"] != "dumb"))
+        return renderer
     }
 }
 
@@ -37,10 +46,15 @@ struct Shell: ParsableCommand {
         let interactive = isatty(STDIN_FILENO) == 1
         let session = Session(renderer: display.renderer(interactive: interactive))
         if interactive {
-            var source = ReadlineLines()
-            print("attn — step through the attention of a real transformer, one matrix at a time.")
-            print("Try:  sentence the cat sat on the mat   then   weights")
-            print("Type help for the commands, quit (or Ctrl-D) to leave.")
+            session.interactive = true
+            var source = ReadlineLines(session: session)
+            if source.isFirstStart {
+                print("attn — step through the attention of a real transformer, one matrix at a time.")
+                print("Try:  sentence the cat sat on the mat   then   weights   (or walk)")
+                print("Type help for the commands, Tab to complete, quit (or Ctrl-D) to leave.")
+            } else {
+                print("attn — type help for the commands, Ctrl-D to leave.")
+            }
             Runner.runAll(session, &source) { print($0, terminator: "") }
             source.saveHistory()
         } else {

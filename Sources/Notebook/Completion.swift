@@ -1,0 +1,44 @@
+import AttnCore
+
+/// What Tab offers at the cursor.
+public enum Completion: Equatable, Sendable {
+    /// These words (already filtered by the prefix being typed).
+    case words([String])
+    /// File names: the line editor completes paths itself.
+    case files
+}
+
+extension Session {
+    /// Completions for `word`, the partial word at the cursor, given the text before it.
+    ///
+    /// The first word completes to commands, steps and names; later words depend on the command:
+    /// steps after `show`/`export`/`help`, a path after `export STEP`, numbers after `layer`/`head`.
+    public func completions(before: String, word: String) -> Completion {
+        let previous = before.split(separator: " ").map(String.init)
+        func matching(_ candidates: [String]) -> Completion {
+            var seen = Set<String>()
+            return .words(candidates.filter { $0.hasPrefix(word) && seen.insert($0).inserted })
+        }
+        guard let command = previous.first else {
+            return matching(Command.words + extraCommandWords + mathNames)
+        }
+        switch (command, previous.count) {
+        case ("export", 1): return matching(["tokens"] + StepInfo.names)
+        case ("export", _): return .files
+        case ("model", 1): return matching(ModelSource.all.map(\.name))
+        case ("model", _): return .files
+        case ("show", 1), ("help", 1): return matching(StepInfo.names + (command == "help" ? Command.words : []))
+        case ("layer", 1): return matching((0..<(model?.layers ?? 0)).map(String.init))
+        case ("head", 1): return matching((0..<(model?.heads ?? 0)).map(String.init))
+        case ("sentence", _): return .words([])
+        default: return matching(mathNames + extraMathWords)
+        }
+    }
+
+    /// Command words added by later features (lessons, the learner's math).
+    var extraCommandWords: [String] { ["check", "names"] }
+    /// Functions of the learner's math.
+    var extraMathWords: [String] { [] }
+    /// The names bound for the learner's math.
+    var mathNames: [String] { Self.boundNames + learnerNames.keys.sorted() }
+}
