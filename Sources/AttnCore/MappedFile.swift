@@ -18,7 +18,9 @@ public final class MappedFile: @unchecked Sendable {
     /// - Throws: `AttnError.fileUnreadable` when the file cannot be opened, is a directory, or cannot be mapped.
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever; the
+        // check below then refuses it. On a regular file the flag changes nothing.
+        let fd = open(path, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else {
             throw AttnError.fileUnreadable(path: path, reason: String(cString: strerror(errno)))
         }

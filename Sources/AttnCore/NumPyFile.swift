@@ -58,10 +58,17 @@ public enum NumPyFile {
             guard let n = Int($0.trimmingCharacters(in: .whitespaces)), n >= 0 else { throw fail("its shape is not a list of sizes") }
             return n
         }
-        let count = shape.reduce(1, *)
+        // A corrupt header can claim a shape whose size overflows: that is an error, not a trap.
+        var count = 1
+        for n in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: n)
+            guard !overflow else { throw fail("its shape \(AttnError.shape(shape)) is too large to exist") }
+            count = product
+        }
         let dataStart = headerStart + headerLength
-        guard bytes.count - dataStart == count * 4 else {
-            throw fail("it holds \(bytes.count - dataStart) data bytes, shape \(AttnError.shape(shape)) needs \(count * 4)")
+        let (byteCount, overflow) = count.multipliedReportingOverflow(by: 4)
+        guard !overflow, bytes.count - dataStart == byteCount else {
+            throw fail("it holds \(bytes.count - dataStart) data bytes, shape \(AttnError.shape(shape)) needs \(overflow ? "more" : String(byteCount))")
         }
         var values = [Float](repeating: 0, count: count)
         for i in 0..<count {

@@ -20,11 +20,19 @@ public enum Command: Equatable, Sendable {
     case export(what: String, path: String)
     case precision(Int)
     case help(String?)
+    case lessons
+    case lesson(String)
+    case lessonStop
+    case next
+    case back
+    case whereAmI
+    case hint
+    case skip
     case quit
 
     /// Every command word, for `help` and suggestions.
     public static let words = ["model", "sentence", "layer", "head", "tokens", "show", "walk", "export", "precision",
-                               "help", "quit", "exit"]
+                               "lessons", "lesson", "next", "back", "where", "hint", "skip", "help", "quit", "exit"]
         + StepInfo.names
 
     /// Parses one line.
@@ -67,6 +75,16 @@ public enum Command: Equatable, Sendable {
             return .help(rest.isEmpty ? nil : rest)
         case "quit", "exit":
             return .quit
+        case "lessons":
+            return .lessons
+        case "lesson":
+            guard !rest.isEmpty else { throw NotebookError.usage(command: "lesson", usage: "lesson N or lesson NAME (lessons lists them), lesson stop") }
+            return rest == "stop" ? .lessonStop : .lesson(rest)
+        case "next": return .next
+        case "back": return .back
+        case "where": return .whereAmI
+        case "hint": return .hint
+        case "skip": return .skip
         default:
             if let step = Step(rawValue: word), rest.isEmpty {
                 return .show(step, rows: nil, columns: nil)

@@ -19,6 +19,8 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
     case core(AttnError)
     /// A problem in the learner's math, already phrased as a sentence (see `MathError`).
     case math(String)
+    /// A problem with a lesson or with following one, already phrased as a sentence.
+    case lesson(String)
 
     public var description: String {
         switch self {
@@ -52,7 +54,7 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
             return "precision \(n) is out of range: choose 0…8 digits"
         case let .core(error):
             return error.description
-        case let .math(message):
+        case let .math(message), let .lesson(message):
             return message
         }
     }

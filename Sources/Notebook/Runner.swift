@@ -55,4 +55,29 @@ public enum Runner {
             if session.wantsToQuit { return }
         }
     }
+
+    /// Replays a lesson: its prose set for the width, then every block's commands with their
+    /// output; an exercise runs its solution. Stops at the first failing command with the line of
+    /// the Markdown file.
+    public static func replay(_ session: Session, lesson: Lesson, write: (String) -> Void) throws(Failure) {
+        let prose = ProseRenderer(width: session.renderer.width)
+        for block in lesson.blocks {
+            let text = prose.render(block.prose)
+            if !text.isEmpty { write(text + "\n") }
+            if let step = block.exercise { write("✎ exercise: compute \(step) yourself. The solution:\n") }
+            var commands = block.commands
+            if let sentence = block.defaultSentence, session.sentence == nil {
+                commands.insert(("sentence \(sentence)", block.line), at: 0)
+            }
+            for command in commands {
+                write(session.prompt + command.text.trimmingWhitespace() + "\n")
+                do {
+                    write(try session.execute(command.text))
+                } catch {
+                    throw Failure(file: lesson.path, line: command.line, error: error)
+                }
+            }
+        }
+        write(prose.render(lesson.closing))
+    }
 }

@@ -50,6 +50,13 @@ public final class Session {
     /// The steps `walk` has still to show, when walking interactively.
     public private(set) var pendingWalk: [Step] = []
 
+    /// Where lessons are found (`Lessons/` of the repository, or `--lessons`).
+    public var lessonsDirectory: String?
+    /// Where lesson progress is remembered across sessions (nil: not remembered).
+    public var progressPath: String?
+    /// The lesson being followed.
+    var activeLesson: ActiveLesson?
+
     /// Names the learner bound with `NAME = EXPR`.
     public internal(set) var learnerNames: [String: Matrix] = [:]
     /// Names the session binds to the selected layer and head for the learner's math.
@@ -77,11 +84,14 @@ public final class Session {
     public func execute(_ line: String) throws -> String {
         do {
             let command = try Command.parse(line)
+            let enter = command == .nothing && line.trimmingWhitespace().isEmpty
             // While walking, Enter shows the next step; any other command ends the walk.
             if !pendingWalk.isEmpty {
-                if command == .nothing && line.trimmingWhitespace().isEmpty { return try walkNext() }
+                if enter { return try walkNext() }
                 pendingWalk = []
             }
+            // In a lesson, Enter runs the lesson's next block.
+            if enter, activeLesson != nil { return try lessonNext() }
             return try run(command)
         } catch let error as AttnError {
             throw NotebookError.core(error)
@@ -142,6 +152,22 @@ public final class Session {
         case .quit:
             wantsToQuit = true
             return ""
+        case .lessons:
+            return listLessons()
+        case let .lesson(which):
+            return try startLesson(which)
+        case .lessonStop:
+            return try stopLesson()
+        case .next:
+            return try lessonNext()
+        case .back:
+            return try lessonBack()
+        case .whereAmI:
+            return try lessonWhere()
+        case .hint:
+            return try lessonHint()
+        case .skip:
+            return try lessonSkip()
         }
     }
 

@@ -24,6 +24,33 @@ struct DisplayOptions: ParsableArguments {
     @Option(help: "Characters per line (default: the terminal's width, 80 when not a terminal).")
     var width: Int?
 
+    @Option(help: "The directory of lessons (default: Lessons/ beside the executable's repository, or $ATTN_LESSONS).")
+    var lessons: String?
+
+    /// A session set up for these options.
+    func session(interactive: Bool) -> Session {
+        let session = Session(renderer: renderer(interactive: interactive))
+        session.interactive = interactive
+        session.lessonsDirectory = lessons ?? Self.findLessons()
+        return session
+    }
+
+    /// `$ATTN_LESSONS`, else `Lessons/` in the current directory, else beside the repository the
+    /// executable was built in (`.build/release/attn` → `Lessons/`).
+    static func findLessons() -> String? {
+        let environment = ProcessInfo.processInfo.environment
+        if let path = environment["ATTN_LESSONS"], !path.isEmpty { return path }
+        var candidates = [FileManager.default.currentDirectoryPath + "/Lessons"]
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = executable.deletingLastPathComponent()
+        for _ in 0..<4 {
+            candidates.append(directory.appendingPathComponent("Lessons").path)
+            candidates.append(directory.appendingPathComponent("share/attn/Lessons").path)
+            directory = directory.deletingLastPathComponent()
+        }
+        return candidates.first { FileManager.default.fileExists(atPath: $0) }
+    }
+
     func renderer(interactive: Bool) -> MatrixRenderer {
         var renderer = MatrixRenderer(width: width ?? (interactive ? Terminal.width() : 80))
         // Colour only for a person at a colour terminal, unless forced; never when NO_COLOR is set.
@@ -44,9 +71,9 @@ struct Shell: ParsableCommand {
 
     func run() throws {
         let interactive = isatty(STDIN_FILENO) == 1
-        let session = Session(renderer: display.renderer(interactive: interactive))
+        let session = display.session(interactive: interactive)
         if interactive {
-            session.interactive = true
+            session.progressPath = ReadlineLines.stateDirectory() + "/progress.json"
             var source = ReadlineLines(session: session)
             if source.isFirstStart {
                 print("attn — step through the attention of a real transformer, one matrix at a time.")
@@ -77,8 +104,21 @@ struct Replay: ParsableCommand {
     var files: [String]
 
     func run() throws {
-        let session = Session(renderer: display.renderer(interactive: false))
+        let session = display.session(interactive: false)
         for file in files {
+            if file.hasSuffix(".md") {
+                do {
+                    let lesson = try Lesson(path: file)
+                    try Runner.replay(session, lesson: lesson) { print($0, terminator: "") }
+                } catch let failure as Runner.Failure {
+                    FileHandle.standardError.write(Data("\(failure)\n".utf8))
+                    throw ExitCode(1)
+                } catch {
+                    FileHandle.standardError.write(Data("\(file):1: error: \(error)\n".utf8))
+                    throw ExitCode(1)
+                }
+                continue
+            }
             guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
                 FileHandle.standardError.write(Data("\(file):1: error: cannot read the file\n".utf8))
                 throw ExitCode(1)

@@ -24,12 +24,18 @@ struct ReadlineLines: LineSource {
     /// Whether the history file existed before this session (a first start greets the learner).
     let isFirstStart: Bool
 
-    init(session: Session, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    /// `$XDG_STATE_HOME/attn`, else `~/.local/state/attn`: history and lesson progress.
+    static func stateDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         let state = environment["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.local/state"
-        historyPath = state + "/attn/history"
+        return state + "/attn"
+    }
+
+    init(session: Session) {
+        let directory = Self.stateDirectory()
+        historyPath = directory + "/history"
         isFirstStart = !FileManager.default.fileExists(atPath: historyPath)
-        try? FileManager.default.createDirectory(atPath: state + "/attn", withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         read_history(historyPath)
 
         completionSession = session

@@ -1,0 +1,193 @@
+import Foundation
+
+/// A lesson: a Markdown file in `Lessons/` named `NN-topic.md`, readable on GitHub as it is.
+///
+/// Prose alternates with fenced blocks marked `attn` whose lines are commands:
+///
+///     # 5. Why divide by √dₖ
+///     Some prose…
+///     ```attn
+///     # default-sentence: the cat sat on the mat
+///     scores
+///     ```
+///     ```attn
+///     # exercise: weights
+///     # hint: softmax works by rows
+///     A = softmax(Q @ K.T / sqrt(dk))
+///     check A weights
+///     ```
+///
+/// In a block, `# default-sentence: TEXT` sets the sentence only when the learner has none (so a
+/// lesson can use the learner's own sentence); `# exercise: STEP` makes the block an exercise in
+/// which the learner produces STEP and `check`s it, the block's own lines being the solution;
+/// `# hint: …` lines are shown one by one on `hint`. Other `#` lines are comments.
+public struct Lesson: Sendable {
+    /// One fenced block of commands, with the prose that comes before it.
+    public struct Block: Sendable {
+        /// The Markdown before the block (since the previous block).
+        public var prose: String
+        /// The commands and the 1-based line of each in the Markdown file.
+        public var commands: [(text: String, line: Int)]
+        /// For an exercise: the step the learner must reproduce.
+        public var exercise: String?
+        public var hints: [String]
+        /// `# default-sentence:` text, if any.
+        public var defaultSentence: String?
+        /// The line of the opening fence.
+        public var line: Int
+    }
+
+    /// The number from the file name (`05-why-scale.md` → 5).
+    public let number: Int
+    /// The file name without `.md`: `05-why-scale`.
+    public let name: String
+    /// The first heading.
+    public let title: String
+    public let path: String
+    public let blocks: [Block]
+    /// The prose after the last block.
+    public let closing: String
+
+    /// Reads and parses a lesson file.
+    /// - Throws: `NotebookError.lesson` for an unreadable file or an unclosed block.
+    public init(path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw NotebookError.lesson("cannot read the lesson \(path)")
+        }
+        let file = (path as NSString).lastPathComponent
+        name = (file as NSString).deletingPathExtension
+        number = Int(name.prefix { $0.isNumber }) ?? 0
+        self.path = path
+        (title, blocks, closing) = try Self.parse(text, file: path)
+    }
+
+    static func parse(_ text: String, file: String) throws -> (String, [Block], String) {
+        var title = ""
+        var blocks: [Block] = []
+        var prose: [String] = []
+        var current: Block?
+        var inOtherFence = false
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = String(raw)
+            let number = index + 1
+            let trimmed = line.trimmingWhitespace()
+            if var block = current {
+                if trimmed == "```" {
+                    blocks.append(block)
+                    current = nil
+                    continue
+                }
+                if let value = directive(trimmed, "exercise") {
+                    block.exercise = value
+                } else if let value = directive(trimmed, "hint") {
+                    block.hints.append(value)
+                } else if let value = directive(trimmed, "default-sentence") {
+                    block.defaultSentence = value
+                } else if !trimmed.isEmpty && !trimmed.hasPrefix("#") {
+                    block.commands.append((line, number))
+                }
+                current = block
+                continue
+            }
+            if !inOtherFence && trimmed == "```attn" {
+                current = Block(prose: prose.joined(separator: "\n"), commands: [], exercise: nil, hints: [],
+                                defaultSentence: nil, line: number)
+                prose = []
+                continue
+            }
+            if trimmed.hasPrefix("```") { inOtherFence.toggle() }
+            if title.isEmpty, !inOtherFence, trimmed.hasPrefix("# ") { title = String(trimmed.dropFirst(2)) }
+            prose.append(line)
+        }
+        if let current { throw NotebookError.lesson("\(file):\(current.line): the ```attn block is not closed") }
+        return (title, blocks, prose.joined(separator: "\n"))
+    }
+
+    /// `# name: value` → value.
+    static func directive(_ line: String, _ name: String) -> String? {
+        let prefix = "# \(name):"
+        guard line.hasPrefix(prefix) else { return nil }
+        return String(line.dropFirst(prefix.count)).trimmingWhitespace()
+    }
+
+    /// The lessons in a directory, by number.
+    public static func all(in directory: String) -> [Lesson] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasSuffix(".md") && $0.first?.isNumber == true }.sorted()
+            .compactMap { try? Lesson(path: directory + "/" + $0) }
+    }
+}
+
+/// Sets Markdown prose for a terminal: paragraphs wrapped to the width, headings underlined,
+/// formulas, code and tables kept as they are.
+public struct ProseRenderer: Sendable {
+    public var width: Int
+
+    public init(width: Int) { self.width = width }
+
+    public func render(_ markdown: String) -> String {
+        var out: [String] = []
+        var paragraph: [String] = []
+        var inFence = false
+        func flush() {
+            guard !paragraph.isEmpty else { return }
+            let text = paragraph.joined(separator: " ")
+            // A list item keeps its marker and hangs its continuation lines.
+            var indent = ""
+            if let marker = text.range(of: #"^(\s*([-*]|\d+\.)\s+)"#, options: .regularExpression) {
+                indent = String(repeating: " ", count: text.distance(from: text.startIndex, to: marker.upperBound))
+            }
+            out.append(contentsOf: wrap(text, indent: indent))
+            paragraph = []
+        }
+        for raw in markdown.split(separator: "\n", omittingEmptySubsequences: false) {
+            let line = String(raw)
+            let trimmed = line.trimmingWhitespace()
+            if trimmed.hasPrefix("```") {
+                flush()
+                inFence.toggle()
+                continue
+            }
+            if inFence { out.append("    " + line); continue }
+            if trimmed.isEmpty { flush(); out.append(""); continue }
+            if trimmed.hasPrefix("#") {
+                flush()
+                let heading = String(trimmed.drop { $0 == "#" }).trimmingWhitespace()
+                out.append(heading)
+                out.append(String(repeating: trimmed.hasPrefix("# ") ? "═" : "─", count: min(width, MatrixRenderer.displayWidth(heading))))
+                continue
+            }
+            // Formulas (indented), tables and block quotes are kept line by line.
+            if line.hasPrefix("    ") || trimmed.hasPrefix("|") || trimmed.hasPrefix(">") || trimmed.hasPrefix("$$") {
+                flush()
+                out.append(line)
+                continue
+            }
+            // A new list item starts a new paragraph.
+            if trimmed.range(of: #"^([-*]|\d+\.)\s"#, options: .regularExpression) != nil { flush() }
+            // Bold and italic markers read as noise in a terminal; code spans keep their backticks.
+            let plain = (paragraph.isEmpty ? line : trimmed).replacingOccurrences(of: "**", with: "")
+            paragraph.append(plain)
+        }
+        flush()
+        // No runs of blank lines, none at the ends.
+        var result: [String] = []
+        for line in out where !(line.isEmpty && (result.last?.isEmpty ?? true)) { result.append(line) }
+        while result.last?.isEmpty == true { result.removeLast() }
+        return result.isEmpty ? "" : result.joined(separator: "\n") + "\n"
+    }
+
+    func wrap(_ text: String, indent: String) -> [String] {
+        var lines: [String] = [], line = ""
+        for word in text.split(separator: " ") {
+            if !line.isEmpty && MatrixRenderer.displayWidth(line + " " + word) > width {
+                lines.append(line)
+                line = indent + word
+            } else {
+                line += (line.isEmpty ? "" : " ") + word
+            }
+        }
+        if !line.isEmpty { lines.append(line) }
+        return lines
+    }
+}

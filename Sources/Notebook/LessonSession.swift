@@ -1,0 +1,214 @@
+import AttnCore
+import Foundation
+
+/// A lesson being followed: which block comes next, and the exercise state.
+struct ActiveLesson {
+    let lesson: Lesson
+    /// The index of the block shown and waiting (== blocks.count at the end).
+    var position: Int
+    /// Hints shown for the current exercise.
+    var hintsShown = 0
+}
+
+/// Following a lesson in the shell: the prose up to the next block, the block's commands, run on
+/// Enter or `next`; exercises wait for a passing `check`, or `hint`, or `skip`.
+extension Session {
+    // MARK: Finding lessons and progress
+
+    func allLessons() throws -> [Lesson] {
+        guard let directory = lessonsDirectory else {
+            throw NotebookError.lesson("attn cannot find its Lessons directory: start it with --lessons PATH")
+        }
+        return Lesson.all(in: directory)
+    }
+
+    func findLesson(_ which: String) throws -> Lesson {
+        let lessons = try allLessons()
+        if let number = Int(which), let lesson = lessons.first(where: { $0.number == number }) { return lesson }
+        if let lesson = lessons.first(where: { $0.name == which || $0.name.dropFirst(3) == which }) { return lesson }
+        let names = lessons.map { String($0.name.dropFirst(3)) }
+        let hint = closest(to: which, in: names).map { ": did you mean \($0)?" } ?? ": lessons lists them"
+        throw NotebookError.lesson("there is no lesson '\(which)'\(hint)")
+    }
+
+    /// Saved progress: lesson name → index of the next block (blocks.count when finished).
+    func loadProgress() -> [String: Int] {
+        guard let progressPath, let data = FileManager.default.contents(atPath: progressPath),
+              let progress = try? JSONDecoder().decode([String: Int].self, from: data) else { return [:] }
+        return progress
+    }
+
+    func saveProgress(_ lesson: Lesson, _ position: Int) {
+        guard let progressPath else { return }
+        var progress = loadProgress()
+        progress[lesson.name] = min(position, lesson.blocks.count)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        if let data = try? encoder.encode(progress) {
+            try? FileManager.default.createDirectory(atPath: (progressPath as NSString).deletingLastPathComponent,
+                                                     withIntermediateDirectories: true)
+            try? AtomicFile.write(data, to: progressPath)
+        }
+    }
+
+    // MARK: Commands
+
+    func listLessons() -> String {
+        guard let lessons = try? allLessons(), !lessons.isEmpty else {
+            return "no lessons found\(lessonsDirectory.map { " in \($0)" } ?? ""): start attn with --lessons PATH\n"
+        }
+        let progress = loadProgress()
+        let titleWidth = lessons.map { MatrixRenderer.displayWidth($0.title) }.max() ?? 0
+        var text = ""
+        for lesson in lessons {
+            let state: String
+            switch progress[lesson.name] {
+            case nil, 0?: state = "not started"
+            case let n? where n >= lesson.blocks.count: state = "✓ done"
+            case let n?: state = "step \(n + 1) of \(lesson.blocks.count)"
+            }
+            text += MatrixRenderer.pad(String(lesson.number), 3) + "  " + MatrixRenderer.pad(lesson.title, titleWidth, alignLeft: true)
+                + "  " + state + "\n"
+        }
+        return text + "type lesson N to start or resume one\n"
+    }
+
+    func startLesson(_ which: String) throws -> String {
+        let lesson = try findLesson(which)
+        var position = loadProgress()[lesson.name] ?? 0
+        if position >= lesson.blocks.count { position = 0 }  // finished: start again
+        activeLesson = ActiveLesson(lesson: lesson, position: position)
+        var text = position == 0 ? "" : "(resuming at step \(position + 1) of \(lesson.blocks.count); back goes back)\n\n"
+        text += try present()
+        return text
+    }
+
+    func stopLesson() throws -> String {
+        guard let active = activeLesson else { throw NotebookError.lesson("no lesson is running: lessons lists them") }
+        saveProgress(active.lesson, active.position)
+        activeLesson = nil
+        return "left lesson \(active.lesson.number) at step \(min(active.position + 1, active.lesson.blocks.count)) of \(active.lesson.blocks.count); lesson \(active.lesson.number) resumes it\n"
+    }
+
+    func lessonWhere() throws -> String {
+        guard let active = activeLesson else { throw NotebookError.lesson("no lesson is running: lessons lists them") }
+        let step = min(active.position + 1, active.lesson.blocks.count)
+        return "lesson \(active.lesson.number) (\(active.lesson.title)), step \(step) of \(active.lesson.blocks.count)\n"
+    }
+
+    /// Runs the waiting block and shows the next one.
+    func lessonNext() throws -> String {
+        guard var active = activeLesson else { throw NotebookError.lesson("no lesson is running: lessons lists them") }
+        guard active.position < active.lesson.blocks.count else { return finishLesson() }
+        let block = active.lesson.blocks[active.position]
+        if let step = block.exercise {
+            return "this is an exercise: compute \(step) yourself and type check EXPR \(step) — or hint, or skip\n"
+        }
+        var text = try runBlock(block)
+        active.position += 1
+        activeLesson = active
+        saveProgress(active.lesson, active.position)
+        if !text.hasSuffix("\n\n") { text += "\n" }
+        text += try present()
+        return text
+    }
+
+    func lessonBack() throws -> String {
+        guard var active = activeLesson else { throw NotebookError.lesson("no lesson is running: lessons lists them") }
+        guard active.position > 0 else { return "this is the first step\n" + (try present()) }
+        active.position -= 1
+        active.hintsShown = 0
+        activeLesson = active
+        saveProgress(active.lesson, active.position)
+        return try present()
+    }
+
+    func lessonHint() throws -> String {
+        guard var active = activeLesson, active.position < active.lesson.blocks.count,
+              active.lesson.blocks[active.position].exercise != nil else {
+            throw NotebookError.lesson("hint helps with an exercise, and none is waiting")
+        }
+        let block = active.lesson.blocks[active.position]
+        defer { activeLesson = active }
+        if active.hintsShown < block.hints.count {
+            active.hintsShown += 1
+            return "hint \(active.hintsShown) of \(block.hints.count + 1): \(block.hints[active.hintsShown - 1])\n"
+        }
+        return "the solution:\n" + block.commands.map { "    \($0.text.trimmingWhitespace())\n" }.joined()
+    }
+
+    func lessonSkip() throws -> String {
+        guard var active = activeLesson, active.position < active.lesson.blocks.count,
+              active.lesson.blocks[active.position].exercise != nil else {
+            throw NotebookError.lesson("skip skips an exercise, and none is waiting: Enter or next goes on")
+        }
+        var text = "the solution:\n" + (try runBlock(active.lesson.blocks[active.position]))
+        active.position += 1
+        activeLesson = active
+        saveProgress(active.lesson, active.position)
+        text += "\n" + (try present())
+        return text
+    }
+
+    /// Called when a `check` passes: an exercise waiting for that step is done.
+    func exercisePassed(step: String) -> String {
+        guard var active = activeLesson, active.position < active.lesson.blocks.count,
+              active.lesson.blocks[active.position].exercise == step else { return "" }
+        active.position += 1
+        active.hintsShown = 0
+        activeLesson = active
+        saveProgress(active.lesson, active.position)
+        return "exercise done.\n\n" + ((try? present()) ?? "")
+    }
+
+    // MARK: Presenting
+
+    /// The prose before the waiting block, then the block: its commands, or the exercise.
+    func present() throws -> String {
+        guard let active = activeLesson else { return "" }
+        let lesson = active.lesson
+        guard active.position < lesson.blocks.count else { return finishLesson() }
+        let block = lesson.blocks[active.position]
+        let prose = ProseRenderer(width: renderer.width)
+        var text = prose.render(block.prose)
+        if !text.isEmpty { text += "\n" }
+        let progress = "step \(active.position + 1) of \(lesson.blocks.count)"
+        if let step = block.exercise {
+            text += "✎ exercise (\(progress)): compute \(step) with your own expression, then type\n"
+            text += "    check EXPR \(step)\n"
+            text += "  (hint shows a hint, skip shows and runs the solution)\n"
+        } else {
+            text += "▶ \(progress), Enter or next runs:\n"
+            for command in block.commands { text += "    \(command.text.trimmingWhitespace())\n" }
+        }
+        return text
+    }
+
+    func finishLesson() -> String {
+        guard let active = activeLesson else { return "" }
+        let prose = ProseRenderer(width: renderer.width).render(active.lesson.closing)
+        saveProgress(active.lesson, active.lesson.blocks.count)
+        activeLesson = nil
+        let next = (try? allLessons())?.first { $0.number > active.lesson.number }
+        return prose + (prose.isEmpty ? "" : "\n") + "✓ lesson \(active.lesson.number) done."
+            + (next.map { " Next: lesson \($0.number), \($0.title).\n" } ?? " That was the last lesson.\n")
+    }
+
+    /// Runs a block's commands as if typed, each after the prompt. A failing command stops the
+    /// block with its error.
+    func runBlock(_ block: Lesson.Block) throws -> String {
+        var text = ""
+        let saved = activeLesson
+        activeLesson = nil  // the block's own lines are not lesson navigation
+        defer { activeLesson = saved }
+        if let sentence = block.defaultSentence, self.sentence == nil {
+            text += prompt + "sentence \(sentence)\n"
+            text += try execute("sentence \(sentence)")
+        }
+        for command in block.commands {
+            text += prompt + command.text.trimmingWhitespace() + "\n"
+            text += try execute(command.text)
+        }
+        return text
+    }
+}
