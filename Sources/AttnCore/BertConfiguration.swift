@@ -44,10 +44,28 @@ public struct BertConfiguration: Codable, Sendable, Equatable {
             configuration = try JSONDecoder().decode(BertConfiguration.self, from: data)
         } catch let DecodingError.keyNotFound(key, _) {
             throw AttnError.configInvalid(path: path, reason: "it has no \(key.stringValue)")
-        } catch let DecodingError.typeMismatch(_, context) {
+        } catch let DecodingError.typeMismatch(_, context) where !context.codingPath.isEmpty {
             throw AttnError.configInvalid(path: path, reason: "\(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type")
+        } catch let DecodingError.valueNotFound(_, context) where !context.codingPath.isEmpty {
+            throw AttnError.configInvalid(path: path, reason: "\(context.codingPath.map(\.stringValue).joined(separator: ".")) is null")
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            throw AttnError.configInvalid(path: path, reason: "\(context.codingPath.map(\.stringValue).joined(separator: ".")) has an unusable value")
+        } catch DecodingError.typeMismatch {
+            throw AttnError.configInvalid(path: path, reason: "its top level is not a JSON object")
         } catch {
-            throw AttnError.configInvalid(path: path, reason: "it is not valid JSON")
+            // Foundation on Linux reports a fraction where a whole number belongs as invalid JSON;
+            // find the key so that the message can name it.
+            guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+                throw AttnError.configInvalid(path: path, reason: "it is not valid JSON")
+            }
+            let wholeNumbers = ["hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+                                "vocab_size", "max_position_embeddings", "type_vocab_size"]
+            for key in wholeNumbers {
+                if let number = object[key] as? NSNumber, number.doubleValue != number.doubleValue.rounded() {
+                    throw AttnError.configInvalid(path: path, reason: "\(key) is \(number), not a whole number")
+                }
+            }
+            throw AttnError.configInvalid(path: path, reason: "a value has the wrong type")
         }
         try configuration.validate(path: path)
         return configuration

@@ -110,7 +110,8 @@ public struct Matrix: Sendable, Equatable {
         for (a, b) in zip(values, other.values) {
             if a == b { continue }  // also equal infinities (masked cells)
             let d = abs(a - b)
-            if !(d <= worst) { worst = d }  // NaN propagates as the worst
+            if d.isNaN { return .nan }  // a NaN anywhere is the worst difference
+            worst = Swift.max(worst, d)
         }
         return worst
     }

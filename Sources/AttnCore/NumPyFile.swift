@@ -18,10 +18,9 @@ public enum NumPyFile {
         let length = UInt16(header.utf8.count)
         data.append(contentsOf: [UInt8(length & 0xff), UInt8(length >> 8)])
         data.append(contentsOf: Array(header.utf8))
-        for value in values {
-            let bits = value.bitPattern.littleEndian
-            data.append(contentsOf: [UInt8(bits & 0xff), UInt8((bits >> 8) & 0xff), UInt8((bits >> 16) & 0xff), UInt8(bits >> 24)])
-        }
+        // float32 is stored little-endian, as this machine holds it in memory.
+        let littleEndian = values.map { Float(bitPattern: $0.bitPattern.littleEndian) }
+        littleEndian.withUnsafeBytes { data.append(contentsOf: $0) }
         return data
     }
 

@@ -687,6 +687,13 @@ struct BertConfigurationTests {
         return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     }
 
+    /// The tiny configuration with `key` set to the JSON value `json` (test arguments must be
+    /// `Sendable`, so values are passed as JSON text).
+    private func configuration(_ key: String, json: String) throws -> Data {
+        let value = try JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed])
+        return try configuration { $0[key] = value }
+    }
+
     @Test("the tiny configuration loads, with Swift names for the JSON keys")
     func loads() throws {
         let scratch = try Scratch()
@@ -719,14 +726,14 @@ struct BertConfigurationTests {
     }
 
     @Test("a value of the wrong type is named", arguments: [
-        (key: "hidden_size", value: "four" as Any),
-        (key: "num_hidden_layers", value: [1] as Any),
-        (key: "model_type", value: 7 as Any),
+        (key: "hidden_size", json: "\"four\""),
+        (key: "num_hidden_layers", json: "[1]"),
+        (key: "model_type", json: "7"),
     ])
-    func wrongType(key: String, value: Any) throws {
+    func wrongType(key: String, json: String) throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
-        let path = try scratch.write(configuration { $0[key] = value }, "config.json")
+        let path = try scratch.write(configuration(key, json: json), "config.json")
         #expect(throws: AttnError.configInvalid(path: path, reason: "\(key) has the wrong type")) {
             try BertConfiguration.load(path: path)
         }
@@ -734,13 +741,13 @@ struct BertConfigurationTests {
 
     /// The JSON is valid; the reason must not say otherwise, and should name the key.
     @Test("a null or fractional value is named, not called invalid JSON", arguments: [
-        (key: "hidden_size", value: NSNull() as Any),
-        (key: "hidden_size", value: 4.5 as Any),
+        (key: "hidden_size", json: "null"),
+        (key: "hidden_size", json: "4.5"),
     ])
-    func nullOrFraction(key: String, value: Any) throws {
+    func nullOrFraction(key: String, json: String) throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
-        let path = try scratch.write(configuration { $0[key] = value }, "config.json")
+        let path = try scratch.write(configuration(key, json: json), "config.json")
         let error = #expect(throws: AttnError.self) { try BertConfiguration.load(path: path) }
         guard case let .configInvalid(errorPath, reason) = error else {
             Issue.record("expected .configInvalid, got \(String(describing: error))")
@@ -783,17 +790,17 @@ struct BertConfigurationTests {
     }
 
     @Test("sizes that are zero or negative, and an activation attn does not compute", arguments: [
-        (key: "num_attention_heads", value: 0 as Any),
-        (key: "hidden_size", value: -4 as Any),
-        (key: "vocab_size", value: 0 as Any),
-        (key: "hidden_act", value: "relu" as Any),
-        (key: "layer_norm_eps", value: 0 as Any),
-        (key: "position_embedding_type", value: "relative_key" as Any),
+        (key: "num_attention_heads", json: "0"),
+        (key: "hidden_size", json: "-4"),
+        (key: "vocab_size", json: "0"),
+        (key: "hidden_act", json: "\"relu\""),
+        (key: "layer_norm_eps", json: "0"),
+        (key: "position_embedding_type", json: "\"relative_key\""),
     ])
-    func unusableValues(key: String, value: Any) throws {
+    func unusableValues(key: String, json: String) throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
-        let path = try scratch.write(configuration { $0[key] = value }, "config.json")
+        let path = try scratch.write(configuration(key, json: json), "config.json")
         let error = #expect(throws: AttnError.self) { try BertConfiguration.load(path: path) }
         guard case let .configInvalid(errorPath, reason) = error else {
             Issue.record("expected .configInvalid, got \(String(describing: error))")
@@ -835,7 +842,7 @@ struct TinyBertTests {
         _ = try writeModel(in: scratch)
         let bert = try Bert(directory: scratch.path)
         #expect(bert.directory == scratch.path)
-        #expect(bert.configuration == (try tinyConfiguration()))
+        #expect(try bert.configuration == tinyConfiguration())
         #expect(bert.tokenizer.vocabulary == tinyVocabulary)
         #expect(try bert.tokenizer.encode("The cat sat.") == [2, 4, 5, 6, 9, 3])
     }
@@ -886,6 +893,21 @@ struct TinyBertTests {
 
         let x = layer.x
         func weight(_ field: BertWeights.Field) -> [Float] { tensors[BertWeights.checkpointName(field)]!.values }
+
+        // embeddings = LN(word[id] + position[i] + type[0]), from the raw tensors, in Double.
+        let expectedEmbeddings = ids.enumerated().map { i, id -> [Float] in
+            let sum = (0..<d).map { j in
+                Double(weight(.wordEmbeddings)[id * d + j]) + Double(weight(.positionEmbeddings)[i * d + j])
+                    + Double(weight(.typeEmbeddings)[j])
+            }
+            let mean = sum.reduce(0, +) / Double(d)
+            let variance = sum.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(d)
+            return (0..<d).map { j in
+                Float((sum[j] - mean) / (variance + 1e-12).squareRoot() * Double(weight(.embeddingNormWeight)[j])
+                    + Double(weight(.embeddingNormBias)[j]))
+            }
+        }
+        #expect(isClose(trace.embeddings, expectedEmbeddings, tolerance: 1e-4))
 
         for (h, head) in layer.heads.enumerated() {
             // q, k, v: this head's columns of x · Wᵀ + b, with W stored (out × in).
@@ -944,7 +966,7 @@ struct TinyBertTests {
         }
         #expect(layer.out.rows == t && layer.out.columns == d)
         #expect(layer.feedForwardHidden.columns == 8)
-        #expect(layer.out.values.allSatisfy(\.isFinite))
+        #expect(layer.out.values.allSatisfy { $0.isFinite })
     }
 
     @Test("trace(_:) tokenizes, then runs the same forward pass")

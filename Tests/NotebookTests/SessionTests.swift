@@ -63,7 +63,8 @@ struct SessionTests {
             #expect(values.count == 8)
             #expect(abs(values.reduce(0, +) - 1) < 0.002)  // printed with 4 digits
         }
-        #expect(lines[12] == "wrote weights (layer 2, head 7) [8 × 8] to w.npy")
+        #expect(lines[12].hasPrefix("notice: each row sums to 1. 8 of 8 queries look most at [CLS]"))
+        #expect(lines.last == "wrote weights (layer 2, head 7) [8 × 8] to w.npy")
 
         let exported = try NumPyFile.read(path: s.directory + "/w.npy")
         #expect(exported.shape == [8, 8])
