@@ -12,11 +12,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: run test build release deps weights clean
 
 run: deps release
-	.build/release/attn fetch
+	.build/release/attn fetch --all
 	.build/release/attn
 
 test: deps build
-	.build/debug/attn fetch
+	.build/debug/attn fetch --all
 	$(SWIFT) test
 
 build:
@@ -37,7 +37,7 @@ deps:
 	fi
 
 weights: build
-	.build/debug/attn fetch
+	.build/debug/attn fetch --all
 
 clean:
 	rm -rf .build

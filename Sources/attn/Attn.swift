@@ -146,20 +146,30 @@ struct Fetch: ParsableCommand {
     @Flag(help: "Fetch again even if verified files are present.")
     var force = false
 
+    @Flag(help: "Fetch every model attn knows.")
+    var all = false
+
     func run() throws {
-        guard let source = ModelSource.named(model) else {
+        let sources: [ModelSource]
+        if all {
+            sources = ModelSource.all
+        } else if let source = ModelSource.named(model) {
+            sources = [source]
+        } else {
             throw ValidationError("unknown model '\(model)': attn knows \(ModelSource.all.map(\.name).joined(separator: ", "))")
         }
-        let fetcher = ModelFetcher(source: source, destination: ModelStore.directory(for: source))
-        if !force, fetcher.verifyExisting() == nil {
-            print("\(source.title) is already in \(fetcher.destination) (checksums verified)")
-            return
-        }
-        do {
-            try fetcher.run { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
-        } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode(1)
+        for source in sources {
+            let fetcher = ModelFetcher(source: source, destination: ModelStore.directory(for: source))
+            if !force, fetcher.verifyExisting() == nil {
+                print("\(source.title) is already in \(fetcher.destination) (checksums verified)")
+                continue
+            }
+            do {
+                try fetcher.run { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+            } catch {
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
         }
     }
 }
