@@ -89,7 +89,8 @@ public struct Bert: Sendable {
             let masked = Attention.mask(scaled, mask)
             let weights = Attention.weights(masked)
             let z = Attention.weightedSum(weights: weights, values: v)
-            return HeadTrace(q: q, k: k, v: v, scores: scores, scaled: scaled, masked: masked, weights: weights, z: z)
+            return HeadTrace(q: q, k: k, v: v, scores: scores, scaled: scaled, masked: masked, weights: weights, z: z,
+                             keyValueHead: h)
         }
 
         // Join the heads and project back to d_model.

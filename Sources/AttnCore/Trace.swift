@@ -1,61 +1,83 @@
 /// One attention head's intermediates, in the order they are computed.
 public struct HeadTrace: Sendable {
-    /// `q = x · W_Qᵀ + b_Q`, this head's columns          (T × dₕ)
-    public let q: Matrix
-    /// `k = x · W_Kᵀ + b_K`, this head's columns          (T × dₕ)
-    public let k: Matrix
-    /// `v = x · W_Vᵀ + b_V`, this head's columns          (T × dₕ)
-    public let v: Matrix
+    /// Decoder only: the queries before the rotary position embedding.   (T × dₕ)
+    public var queriesBeforeRotation: Matrix? = nil
+    /// Decoder only: the keys before the rotary position embedding.      (T × dₕ)
+    public var keysBeforeRotation: Matrix? = nil
+    /// `q = x · W_Qᵀ + b_Q`, this head's columns (decoder: after RoPE)     (T × dₕ)
+    public var q: Matrix
+    /// `k = x · W_Kᵀ + b_K`, this head's columns (decoder: its key/value head's, after RoPE)  (T × dₕ)
+    public var k: Matrix
+    /// `v = x · W_Vᵀ + b_V`, this head's columns (decoder: its key/value head's)  (T × dₕ)
+    public var v: Matrix
     /// `scores = q · kᵀ`                                  (T × T)
-    public let scores: Matrix
+    public var scores: Matrix
     /// `scaled = scores / √dₕ`                            (T × T)
-    public let scaled: Matrix
+    public var scaled: Matrix
     /// `masked`: scaled with −∞ where the mask forbids    (T × T)
-    public let masked: Matrix
+    public var masked: Matrix
     /// `weights = softmax(masked)` by rows                (T × T)
-    public let weights: Matrix
+    public var weights: Matrix
     /// `z = weights · v`                                  (T × dₕ)
-    public let z: Matrix
+    public var z: Matrix
+    /// The key/value head this query head reads (itself, without grouped-query attention).
+    public var keyValueHead: Int
 }
 
 /// One layer's intermediates: its input, every head, and the rest of the block.
+///
+/// The encoder (BERT, post-LayerNorm) and the decoder (Llama, pre-RMSNorm, SwiGLU) share most
+/// steps; the ones only one of them has are optional.
 public struct LayerTrace: Sendable {
     /// The layer's input: the embeddings for layer 0, else the previous layer's `out`.   (T × d)
-    public let x: Matrix
+    public var x: Matrix
+    /// Decoder only: `RMSNorm(x)`, what the attention reads.                               (T × d)
+    public var attentionInput: Matrix? = nil
     /// Every head of this layer.
-    public let heads: [HeadTrace]
+    public var heads: [HeadTrace]
     /// The heads side by side, `[z₀ | z₁ | …]`.                                           (T × d)
-    public let concat: Matrix
+    public var concat: Matrix
     /// The output projection, `concat · W_Oᵀ + b_O`.                                       (T × d)
-    public let attentionOutput: Matrix
-    /// Residual and LayerNorm, `LN(x + attn_out)`.                                         (T × d)
-    public let attentionNorm: Matrix
-    /// The feed-forward's first projection, before GELU.                                   (T × d_ff)
-    public let feedForwardHidden: Matrix
-    /// After GELU.                                                                          (T × d_ff)
-    public let feedForwardActivation: Matrix
+    public var attentionOutput: Matrix
+    /// Encoder only: residual and LayerNorm, `LN(x + attn_out)`.                           (T × d)
+    public var attentionNorm: Matrix? = nil
+    /// Decoder only: the residual stream after attention, `x + attn_out`.                  (T × d)
+    public var attentionResidual: Matrix? = nil
+    /// Decoder only: `RMSNorm(attn_residual)`, what the feed-forward reads.                 (T × d)
+    public var feedForwardInput: Matrix? = nil
+    /// Decoder only: the SwiGLU gate and up projections.                                   (T × d_ff)
+    public var feedForwardGate: Matrix? = nil
+    public var feedForwardUp: Matrix? = nil
+    /// Encoder only: the feed-forward's first projection, before GELU.                     (T × d_ff)
+    public var feedForwardHidden: Matrix? = nil
+    /// After the non-linearity: GELU (encoder) or SiLU(gate) ⊙ up (decoder).                (T × d_ff)
+    public var feedForwardActivation: Matrix
     /// The feed-forward's second projection.                                               (T × d)
-    public let feedForwardOutput: Matrix
-    /// Residual and LayerNorm, `LN(attn_norm + ffn_out)`: the layer's output.              (T × d)
-    public let out: Matrix
+    public var feedForwardOutput: Matrix
+    /// The layer's output, the next layer's `x`.                                            (T × d)
+    public var out: Matrix
 }
 
 /// Every intermediate of one forward pass over one sentence.
 public struct Trace: Sendable {
-    /// The token ids, `[CLS]` and `[SEP]` included.
-    public let tokenIds: [Int]
-    /// The token strings, one per id.
-    public let tokens: [String]
+    /// The token ids (for BERT, `[CLS]` and `[SEP]` included).
+    public var tokenIds: [Int]
+    /// The token strings as the learner reads them, one per id.
+    public var tokens: [String]
     /// Rows of the token embedding table, one per token.                  (T × d)
-    public let tokenEmbeddings: Matrix
-    /// Rows of the position embedding table, positions 0…T−1.              (T × d)
-    public let positionEmbeddings: Matrix
-    /// Rows of the token-type (segment) table; all type 0 for one sentence. (T × d)
-    public let typeEmbeddings: Matrix
-    /// `LN(token + position + type)`: the first layer's input.              (T × d)
-    public let embeddings: Matrix
+    public var tokenEmbeddings: Matrix
+    /// Encoder only: rows of the position embedding table, 0…T−1.          (T × d)
+    public var positionEmbeddings: Matrix? = nil
+    /// Encoder only: rows of the token-type table; all type 0 here.         (T × d)
+    public var typeEmbeddings: Matrix? = nil
+    /// The first layer's input: `LN(token + position + type)` (encoder) or the token embeddings (decoder). (T × d)
+    public var embeddings: Matrix
     /// One entry per layer.
-    public let layers: [LayerTrace]
+    public var layers: [LayerTrace]
+    /// Decoder only: `RMSNorm(out of the last layer)`.                      (T × d)
+    public var finalNorm: Matrix? = nil
+    /// Decoder only: `final_norm · Eᵀ`, a score for every vocabulary entry. (T × vocabulary)
+    public var logits: Matrix? = nil
 
     /// The number of tokens, `T`.
     public var count: Int { tokenIds.count }
@@ -65,18 +87,22 @@ public struct Trace: Sendable {
 public enum Step: String, CaseIterable, Sendable {
     case tokenEmbeddings = "token_embeddings", positionEmbeddings = "position_embeddings"
     case typeEmbeddings = "type_embeddings", embeddings
-    case x, q, k, v, scores, scaled, masked, weights, z
-    case concat, attentionOutput = "attn_out", attentionNorm = "attn_norm"
+    case x, rmsnorm
+    case queriesBeforeRotation = "q_prerope", keysBeforeRotation = "k_prerope"
+    case q, k, v, scores, scaled, masked, weights, z
+    case concat, attentionOutput = "attn_out", attentionNorm = "attn_norm", attentionResidual = "attn_residual"
+    case feedForwardInput = "ffn_norm", feedForwardGate = "ffn_gate", feedForwardUp = "ffn_up"
     case feedForwardHidden = "ffn_hidden", feedForwardActivation = "ffn_act", feedForwardOutput = "ffn_out"
     case out
+    case finalNorm = "final_norm", logits
 
     /// What a step depends on besides the sentence.
     public enum Scope: Sendable { case sentence, layer, head }
 
     public var scope: Scope {
         switch self {
-        case .tokenEmbeddings, .positionEmbeddings, .typeEmbeddings, .embeddings: .sentence
-        case .q, .k, .v, .scores, .scaled, .masked, .weights, .z: .head
+        case .tokenEmbeddings, .positionEmbeddings, .typeEmbeddings, .embeddings, .finalNorm, .logits: .sentence
+        case .queriesBeforeRotation, .keysBeforeRotation, .q, .k, .v, .scores, .scaled, .masked, .weights, .z: .head
         default: .layer
         }
     }
@@ -86,38 +112,51 @@ public enum Step: String, CaseIterable, Sendable {
 }
 
 extension Trace {
-    /// The matrix of `step` for `layer` and `head` (ignored where the step does not depend on them).
+    /// The matrix of `step` for `layer` and `head` (ignored where the step does not depend on
+    /// them), or `nil` when this model has no such step.
     /// - Precondition: `layer` and `head` are in range; callers check and report.
-    public func matrix(_ step: Step, layer: Int, head: Int) -> Matrix {
-        switch step {
-        case .tokenEmbeddings: return tokenEmbeddings
-        case .positionEmbeddings: return positionEmbeddings
-        case .typeEmbeddings: return typeEmbeddings
-        case .embeddings: return embeddings
-        default: break
-        }
-        let l = layers[layer]
-        switch step {
-        case .x: return l.x
-        case .concat: return l.concat
-        case .attentionOutput: return l.attentionOutput
-        case .attentionNorm: return l.attentionNorm
-        case .feedForwardHidden: return l.feedForwardHidden
-        case .feedForwardActivation: return l.feedForwardActivation
-        case .feedForwardOutput: return l.feedForwardOutput
-        case .out: return l.out
-        default: break
-        }
-        let h = l.heads[head]
-        switch step {
-        case .q: return h.q
-        case .k: return h.k
-        case .v: return h.v
-        case .scores: return h.scores
-        case .scaled: return h.scaled
-        case .masked: return h.masked
-        case .weights: return h.weights
-        default: return h.z
+    public func matrix(_ step: Step, layer: Int, head: Int) -> Matrix? {
+        switch step.scope {
+        case .sentence:
+            switch step {
+            case .tokenEmbeddings: return tokenEmbeddings
+            case .positionEmbeddings: return positionEmbeddings
+            case .typeEmbeddings: return typeEmbeddings
+            case .finalNorm: return finalNorm
+            case .logits: return logits
+            default: return embeddings
+            }
+        case .layer:
+            let l = layers[layer]
+            switch step {
+            case .x: return l.x
+            case .rmsnorm: return l.attentionInput
+            case .concat: return l.concat
+            case .attentionOutput: return l.attentionOutput
+            case .attentionNorm: return l.attentionNorm
+            case .attentionResidual: return l.attentionResidual
+            case .feedForwardInput: return l.feedForwardInput
+            case .feedForwardGate: return l.feedForwardGate
+            case .feedForwardUp: return l.feedForwardUp
+            case .feedForwardHidden: return l.feedForwardHidden
+            case .feedForwardActivation: return l.feedForwardActivation
+            case .feedForwardOutput: return l.feedForwardOutput
+            default: return l.out
+            }
+        case .head:
+            let h = layers[layer].heads[head]
+            switch step {
+            case .queriesBeforeRotation: return h.queriesBeforeRotation
+            case .keysBeforeRotation: return h.keysBeforeRotation
+            case .q: return h.q
+            case .k: return h.k
+            case .v: return h.v
+            case .scores: return h.scores
+            case .scaled: return h.scaled
+            case .masked: return h.masked
+            case .weights: return h.weights
+            default: return h.z
+            }
         }
     }
 }

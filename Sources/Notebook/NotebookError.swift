@@ -12,6 +12,7 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownModel(String)
     case unknownStep(String, suggestion: String?)
     case exportFormat(path: String)
+    case stepNotInModel(String, model: String)
     case unterminatedQuote
     case badEscape(String)
     case textAfterQuote(String)
@@ -42,6 +43,8 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
             return "unknown model '\(name)': attn knows \(ModelSource.all.map(\.name).joined(separator: ", "))"
         case let .unknownStep(name, suggestion):
             return "unknown step '\(name)'" + (suggestion.map { ": did you mean '\($0)'?" } ?? ": the steps are \(StepInfo.names.joined(separator: ", "))")
+        case let .stepNotInModel(step, model):
+            return "\(model) has no step \(step): it belongs to the other architecture (help \(step) explains it)"
         case let .exportFormat(path):
             return "cannot tell the format of \(path): end the file name with .npy or .csv (or .tsv/.txt for tokens)"
         case .unterminatedQuote:

@@ -6,7 +6,7 @@ import Foundation
 /// The lessons explain the ideas; these lines point at where the ideas show in *this* sentence.
 enum Notice {
     static func line(for step: Step, trace: Trace, layer: Int, head: Int, headDimension: Int) -> String? {
-        let m = trace.matrix(step, layer: layer, head: head)
+        guard let m = trace.matrix(step, layer: layer, head: head) else { return nil }
         let tokens = trace.tokens
         func f(_ x: Float, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", Double(x)) }
         switch step {
@@ -57,7 +57,8 @@ enum Notice {
             let deviations = stats.map(\.1)
             return "notice: LayerNorm leaves each row centred and scaled: row means within ±\(f(stats.map { abs($0.0) }.max() ?? 0)), standard deviations \(f(deviations.min() ?? 0))…\(f(deviations.max() ?? 0))."
         case .attentionOutput, .feedForwardOutput:
-            let input = step == .attentionOutput ? trace.layers[layer].x : trace.layers[layer].attentionNorm
+            let l = trace.layers[layer]
+            guard let input = step == .attentionOutput ? l.x : (l.attentionNorm ?? l.feedForwardInput) else { return nil }
             let ratio = norm(m.values) / max(norm(input.values), 1e-12)
             return "notice: this is a change added to the residual stream: its size is \(f(ratio)) × the size of what it is added to."
         case .feedForwardActivation:

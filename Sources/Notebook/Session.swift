@@ -247,7 +247,7 @@ public final class Session {
     /// with the tokens.
     func show(_ step: Step, rows: Slice? = nil, columns: Slice? = nil) throws -> String {
         let trace = try requireTrace()
-        let full = trace.matrix(step, layer: layer, head: head)
+        let full = try stepMatrix(trace, step)
         let rowRange = try rows?.range(in: full.rows, axis: "rows") ?? 0..<full.rows
         let columnRange = try columns?.range(in: full.columns, axis: "columns") ?? 0..<full.columns
         let matrix = full.rows(rowRange).columns(columnRange)
@@ -292,6 +292,19 @@ public final class Session {
         }
         if !line.isEmpty { lines.append(line) }
         return lines.joined(separator: "\n")
+    }
+
+    /// The steps the selected model has (the encoder's before a model is chosen).
+    var availableSteps: [Step] {
+        StepInfo.encoderSteps
+    }
+
+    /// The matrix of a step at the selected layer and head, or an error saying which model has it.
+    func stepMatrix(_ trace: Trace, _ step: Step) throws -> Matrix {
+        guard let matrix = trace.matrix(step, layer: layer, head: head) else {
+            throw NotebookError.stepNotInModel(step.rawValue, model: model?.name ?? "this model")
+        }
+        return matrix
     }
 
     /// `scaled = scores / √32   [8 × 8]`
@@ -363,7 +376,7 @@ public final class Session {
             return "wrote \(trace.count) tokens to \(path)\n"
         }
         guard let step = Step(rawValue: what) else { throw NotebookError.unknownStep(what, suggestion: nil) }
-        let matrix = trace.matrix(step, layer: layer, head: head)
+        let matrix = try stepMatrix(trace, step)
         var info = stat()
         let kind = stat(target, &info) == 0 ? info.st_mode & S_IFMT : 0
         guard kind != S_IFDIR else { throw AttnError.fileUnwritable(path: path, reason: "it is a directory") }
@@ -389,14 +402,12 @@ public final class Session {
 
     func help(_ topic: String?) throws -> String {
         guard let topic else {
-            let steps = StepInfo.names
+            let steps = wrap(availableSteps.map(\.rawValue).joined(separator: " "), indent: "         ")
             return """
-                select   model minilm [PATH]    sentence TEXT  (or sentence "…" with \\n \\t \\" escapes)
+                select   model minilm|smollm2 [PATH]    sentence TEXT  (or sentence "…" with escapes)
                          layer N    head N
                 steps    tokens    walk (every step of this layer and head, one per Enter)
-                         \(steps[0..<4].joined(separator: " "))
-                         \(steps[4..<13].joined(separator: " "))
-                         \(steps[13...].joined(separator: " "))
+                         \(steps.dropFirst(9))
                          show STEP[rows, columns]   e.g. show q[0:4, 0:8], show weights[2, :]
                 export   export STEP PATH.npy | PATH.csv    export tokens PATH
                 view     precision N

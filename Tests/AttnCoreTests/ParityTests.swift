@@ -97,7 +97,8 @@ struct ParityTests {
         for (file, step) in layerSteps {
             let reference = try sentence.array(file)
             for layer in 0..<c.hiddenLayers {
-                let error = relativeError(trace.matrix(step, layer: layer, head: 0), slice(reference, layer: layer))
+                let mine = try #require(trace.matrix(step, layer: layer, head: 0))
+                let error = relativeError(mine, slice(reference, layer: layer))
                 #expect(error <= 1e-3, "\(name) \(file) layer \(layer): relative error \(error)")
             }
         }
@@ -111,8 +112,8 @@ struct ParityTests {
             let reference = try sentence.array(file)
             for layer in 0..<c.hiddenLayers {
                 for head in 0..<c.attentionHeads {
-                    let error = relativeError(trace.matrix(step, layer: layer, head: head),
-                                              slice(reference, layer: layer, head: head))
+                    let mine = try #require(trace.matrix(step, layer: layer, head: head))
+                    let error = relativeError(mine, slice(reference, layer: layer, head: head))
                     #expect(error <= tolerance, "\(name) \(file) layer \(layer) head \(head): relative error \(error)")
                 }
             }

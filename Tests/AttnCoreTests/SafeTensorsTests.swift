@@ -965,7 +965,7 @@ struct TinyBertTests {
             #expect(layer.concat.row(i) == layer.heads[0].z.row(i) + layer.heads[1].z.row(i))
         }
         #expect(layer.out.rows == t && layer.out.columns == d)
-        #expect(layer.feedForwardHidden.columns == 8)
+        #expect(layer.feedForwardHidden?.columns == 8)
         #expect(layer.out.values.allSatisfy { $0.isFinite })
     }
 

@@ -77,7 +77,7 @@ struct SessionTests {
     func everyStep() {
         let s = ScriptedSession()
         s.run("sentence Attention is all you need.\nlayer 1\nhead 3")
-        for step in StepInfo.names {
+        for step in StepInfo.encoderSteps.map(\.rawValue) {
             let output = s.run(step)
             #expect(!output.hasPrefix("error"), "\(step): \(output)")
             let header = output.split(separator: "\n").first ?? ""
@@ -86,7 +86,7 @@ struct SessionTests {
         }
         #expect(s.run("scaled").hasPrefix("scaled = scores / √32   [8 × 8]\nlayer 1, head 3\n"))
         // Every printed line fits 80 columns.
-        for step in StepInfo.names {
+        for step in StepInfo.encoderSteps.map(\.rawValue) {
             for line in s.run(step).split(separator: "\n") {
                 #expect(MatrixRenderer.displayWidth(String(line)) <= 80, "\(step): \(line)")
             }
@@ -102,7 +102,7 @@ struct SessionTests {
         #expect(s.failure("head -1") == "head -1 does not exist: minilm has heads 0…11")
         #expect(s.failure("layer two") == "layer takes a whole number, not 'two'")
         #expect(s.failure("weigths") == "unknown command 'weigths': did you mean 'weights'? (type help for the list)")
-        #expect(s.failure("model gpt5") == "unknown model 'gpt5': attn knows minilm")
+        #expect(s.failure("model gpt5") == "unknown model 'gpt5': attn knows minilm, smollm2")
         #expect(s.failure("sentence \"unterminated") == "the quoted sentence has no closing \": add one at the end")
         #expect(s.failure("sentence \"bad \\q escape\"") == "unknown escape \\q in the quoted sentence: use \\n \\t \\r \\\" or \\\\")
         #expect(s.failure("export weights w.png") == "cannot tell the format of w.png: end the file name with .npy or .csv (or .tsv/.txt for tokens)")
