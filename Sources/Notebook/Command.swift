@@ -28,11 +28,13 @@ public enum Command: Equatable, Sendable {
     case whereAmI
     case hint
     case skip
+    case check(expression: String, step: String)
+    case names
     case quit
 
     /// Every command word, for `help` and suggestions.
     public static let words = ["model", "sentence", "layer", "head", "tokens", "show", "walk", "export", "precision",
-                               "lessons", "lesson", "next", "back", "where", "hint", "skip", "help", "quit", "exit"]
+                               "lessons", "lesson", "next", "back", "where", "hint", "skip", "check", "names", "help", "quit", "exit"]
         + StepInfo.names
 
     /// Parses one line.
@@ -85,6 +87,20 @@ public enum Command: Equatable, Sendable {
         case "where": return .whereAmI
         case "hint": return .hint
         case "skip": return .skip
+        case "names": return .names
+        case "check":
+            // check EXPR STEP: the step is the last word.
+            let usage = "check EXPR STEP, e.g. check softmax(Q @ K.T / sqrt(dk)) weights"
+            guard let space = rest.lastIndex(where: { $0 == " " || $0 == "\t" }) else {
+                throw NotebookError.usage(command: "check", usage: usage)
+            }
+            let expression = String(rest[..<space]).trimmingWhitespace()
+            let step = String(rest[rest.index(after: space)...])
+            guard !expression.isEmpty else { throw NotebookError.usage(command: "check", usage: usage) }
+            guard Step(rawValue: step) != nil else {
+                throw NotebookError.unknownStep(step, suggestion: closest(to: step, in: StepInfo.names))
+            }
+            return .check(expression: expression, step: step)
         default:
             if let step = Step(rawValue: word), rest.isEmpty {
                 return .show(step, rows: nil, columns: nil)

@@ -27,6 +27,8 @@ extension Session {
         case ("export", _): return .files
         case ("model", 1): return matching(ModelSource.all.map(\.name))
         case ("model", _): return .files
+        case ("check", _) where !word.isEmpty && previous.count >= 2:
+            return matching(mathNames + StepInfo.names + extraMathWords)
         case ("show", 1), ("help", 1): return matching(StepInfo.names + (command == "help" ? Command.words : []))
         case ("layer", 1): return matching((0..<(model?.layers ?? 0)).map(String.init))
         case ("head", 1): return matching((0..<(model?.heads ?? 0)).map(String.init))
@@ -35,10 +37,8 @@ extension Session {
         }
     }
 
-    /// Command words added by later features (lessons, the learner's math).
-    var extraCommandWords: [String] { ["check", "names"] }
+    /// Command words beyond `Command.words`.
+    var extraCommandWords: [String] { [] }
     /// Functions of the learner's math.
-    var extraMathWords: [String] { [] }
-    /// The names bound for the learner's math.
-    var mathNames: [String] { Self.boundNames + learnerNames.keys.sorted() }
+    var extraMathWords: [String] { MathSyntax.functions }
 }

@@ -58,10 +58,10 @@ public final class Session {
     var activeLesson: ActiveLesson?
 
     /// Names the learner bound with `NAME = EXPR`.
-    public internal(set) var learnerNames: [String: Matrix] = [:]
+    public internal(set) var learnerNames: [String: MathValue] = [:]
     /// Names the session binds to the selected layer and head for the learner's math.
-    public static let boundNames = ["X", "Q", "K", "V", "W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", "W_O",
-                                    "scores", "scaled", "masked", "weights", "Z", "dk", "T"]
+    public static let boundNames = ["X", "Q", "K", "V", "W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", "W_O", "b_O",
+                                    "scores", "scaled", "masked", "M", "weights", "Z", "dk", "T"]
 
     /// The steps of one head's attention and its layer, in the order `walk` shows them.
     public static let walkSteps: [Step] = [.x, .q, .k, .v, .scores, .scaled, .masked, .weights, .z, .attentionOutput, .out]
@@ -83,7 +83,21 @@ public final class Session {
     /// - Throws: `NotebookError` for anything the learner can fix; the session is unchanged then.
     public func execute(_ line: String) throws -> String {
         do {
-            let command = try Command.parse(line)
+            let command: Command
+            do {
+                command = try Command.parse(line)
+            } catch let error as NotebookError {
+                // Not a command: the learner's own math, if it looks like math.
+                guard case let .unknownCommand(word, suggestion) = error else { throw error }
+                // A lone unknown word is a mistyped name rather than a mistyped command when it
+                // looks like one of the math's names (capitalised, or no command is close).
+                let lone = MathSyntax.isName(word) && line.trimmingWhitespace() == word
+                let misspeltName = lone && (word.first?.isUppercase == true
+                    || (suggestion == nil && closest(to: word, in: mathNames) != nil))
+                guard misspeltName || MathSyntax.looksLikeMath(line, knownNames: mathNames) else { throw error }
+                pendingWalk = []
+                return try math(line)
+            }
             let enter = command == .nothing && line.trimmingWhitespace().isEmpty
             // While walking, Enter shows the next step; any other command ends the walk.
             if !pendingWalk.isEmpty {
@@ -168,6 +182,10 @@ public final class Session {
             return try lessonHint()
         case .skip:
             return try lessonSkip()
+        case let .check(expression, step):
+            return try check(expression, against: step)
+        case .names:
+            return try listNames()
         }
     }
 
@@ -206,6 +224,9 @@ public final class Session {
         try loadModel(name: "minilm", path: nil)
         return model!
     }
+
+    /// The tokens of the current sentence (none before one is set).
+    var cachedTokens: [String] { cachedTrace?.tokens ?? [] }
 
     /// The forward pass of the current sentence.
     func requireTrace() throws -> Trace {

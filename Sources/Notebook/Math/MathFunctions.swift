@@ -1,0 +1,267 @@
+import AttnCore
+import Foundation
+
+// The functions of the learner's math (see `MathSyntax.functionTable` for the list and help).
+// A number given where a matrix is expected is read as a 1 × 1 matrix, and a 1 × 1 result of a
+// number stays a number: `exp(1)` is e, `softmax(3)` is 1.
+
+extension MathEvaluator {
+    /// `name(arguments)`.
+    func call(_ name: String, _ arguments: [MathArgument], text: String) throws -> MathValue {
+        guard let function = MathSyntax.function(named: name) else {
+            if names[name] != nil { throw MathError.valueCalled(name).notebookError }
+            let suggestion = name.count <= 64 ? closest(to: name, in: MathSyntax.functions) : nil
+            throw MathError.unknownFunction(name, suggestion: suggestion).notebookError
+        }
+        let call = try MathCall(function, arguments, text: text, evaluator: self)
+        switch name {
+        case "softmax":
+            // By rows, subtracting each row's max first: the model's own softmax. A fully masked row
+            // (all −inf) stays 0, as in the model.
+            let axis = try call.axis() ?? 1
+            return try call.onMatrix { axis == 1 ? $0.softmaxRows() : $0.transposed.softmaxRows().transposed }
+        case "exp": return try call.onCells { expf($0) }
+        case "log": return try call.onCells { logf($0) }
+        case "sqrt": return try call.onCells { $0.squareRoot() }
+        case "abs": return try call.onCells { Swift.abs($0) }
+        case "tanh": return try call.onCells { tanhf($0) }
+        case "gelu": return try call.onCells { AttnCore.gelu($0) }
+        // Reductions: over all cells, or with axis=0 down each column, axis=1 along each row.
+        case "max": return try call.reduce(needsValues: true, Self.maximum)
+        case "min": return try call.reduce(needsValues: true) { -Self.maximum($0.map { -$0 }) }
+        case "sum": return try call.reduce(needsValues: false, Self.sum)
+        case "mean": return try call.reduce(needsValues: false) { Self.sum($0) / Float($0.count) }
+        case "var": return try call.reduce(needsValues: false, Self.variance)
+        case "std": return try call.reduce(needsValues: false) { Self.variance($0).squareRoot() }
+        case "argmax": return try call.reduce(needsValues: true) { Float(Self.indexOfMaximum($0)) }
+        case "layernorm": return try layerNorm(call)
+        case "transpose": return try call.onMatrix { $0.transposed }
+        case "zeros", "ones":
+            let rows = try call.size("m"), columns = try call.size("n")
+            try Self.checkSize(rows: rows, columns: columns, text: text)
+            return .matrix(Matrix(rows: rows, columns: columns, repeating: name == "ones" ? 1 : 0))
+        case "eye":
+            let n = try call.size("n")
+            try Self.checkSize(rows: n, columns: n, text: text)
+            var identity = Matrix(rows: n, columns: n)
+            for i in 0..<n { identity[i, i] = 1 }
+            return .matrix(identity)
+        case "triu", "tril":
+            // The diagonal k: 0 is the main one, 1 the one above it, -1 the one below.
+            let k = try call.wholeNumber("k") ?? 0
+            let keep: (Int, Int) -> Bool = name == "triu" ? { i, j in j - i >= k } : { i, j in j - i <= k }
+            return try call.onMatrix { m in
+                var out = m
+                for i in 0..<m.rows {
+                    for j in 0..<m.columns where !keep(i, j) { out[i, j] = 0 }
+                }
+                return out
+            }
+        case "concat": return try concat(call)
+        default:
+            throw MathError.unknownFunction(name, suggestion: nil).notebookError  // a table entry without a case
+        }
+    }
+
+    /// `layernorm(A[, gamma, beta])` through the model's `layerNormRows`, with ε = 1e-12 as MiniLM.
+    /// ```
+    /// LN(a) = (a − mean(a)) / √(var(a) + ε) · γ + β        per row; var is the population variance
+    /// ```
+    func layerNorm(_ call: MathCall) throws -> MathValue {
+        let (m, _) = try call.matrix("A")
+        var gamma = [Float](repeating: 1, count: m.columns), beta = [Float](repeating: 0, count: m.columns)
+        switch (call.bound["gamma"], call.bound["beta"]) {
+        case (nil, nil):
+            break
+        case let (g?, b?):
+            gamma = try row(g, named: "gamma", columns: m.columns, call: call)
+            beta = try row(b, named: "beta", columns: m.columns, call: call)
+        default:
+            throw call.problem("give both gamma and beta, or neither: the form is \(call.function.usage)")
+        }
+        return try call.onMatrix { $0.layerNormRows(gamma: gamma, beta: beta, epsilon: 1e-12) }
+    }
+
+    /// γ or β: one row of as many numbers as `A` has columns.
+    func row(_ argument: (value: MathValue, text: String), named name: String, columns: Int, call: MathCall) throws -> [Float] {
+        let m = argument.value.asMatrix
+        guard m.rows == 1, m.columns == columns else {
+            throw call.problem("\(name) must be a [1 × \(columns)] row to match A, not \(argument.value.shapeDescription)")
+        }
+        return m.values
+    }
+
+    /// `concat(A, B, …)`: the columns of each, side by side; the row counts must agree.
+    func concat(_ call: MathCall) throws -> MathValue {
+        var parts: [Matrix] = []
+        for (value, text) in call.all {
+            guard case let .matrix(m) = value else {
+                throw call.problem("concat joins matrices, and \(MathError.abbreviated(text)) is a number")
+            }
+            if let first = parts.first, first.rows != m.rows {
+                let firstText = MathError.abbreviated(call.all[0].text)
+                throw call.problem("\(firstText) has \(first.rows) rows and \(MathError.abbreviated(text)) has \(m.rows): "
+                                   + "concat needs the same number of rows")
+            }
+            parts.append(m)
+        }
+        try Self.checkSize(rows: parts[0].rows, columns: parts.reduce(0) { $0 + $1.columns }, text: call.text)
+        return .matrix(Matrix.concatenateColumns(parts))
+    }
+
+    // MARK: Reductions of a list of cells
+
+    /// The largest value; nan if any is nan (as NumPy's max).
+    static func maximum(_ values: [Float]) -> Float {
+        var best = -Float.infinity
+        for v in values {
+            if v.isNaN { return v }
+            if v > best { best = v }
+        }
+        return best
+    }
+
+    /// The position of the first largest value (or of the first nan, as NumPy's argmax).
+    static func indexOfMaximum(_ values: [Float]) -> Int {
+        var best = 0
+        for (i, v) in values.enumerated() {
+            if v.isNaN { return i }
+            if v > values[best] { best = i }
+        }
+        return best
+    }
+
+    /// Σ a, added left to right in `Float` as the model's own loops do.
+    static func sum(_ values: [Float]) -> Float {
+        var total: Float = 0
+        for v in values { total += v }
+        return total
+    }
+
+    /// The population variance, as LayerNorm uses it (divide by n, not n − 1).
+    /// ```
+    /// var(a) = Σ (a − mean)² / n
+    /// ```
+    static func variance(_ values: [Float]) -> Float {
+        let mean = sum(values) / Float(values.count)
+        var total: Float = 0
+        for v in values { total += (v - mean) * (v - mean) }
+        return total / Float(values.count)
+    }
+}
+
+/// A call's arguments, evaluated and bound to the function's parameters by position or by name.
+struct MathCall {
+    let function: MathFunction
+    /// The call as typed, to begin error sentences.
+    let text: String
+    /// Each given parameter's value and source text.
+    var bound: [String: (value: MathValue, text: String)] = [:]
+    /// All positional arguments, for `concat`.
+    var all: [(value: MathValue, text: String)] = []
+
+    init(_ function: MathFunction, _ arguments: [MathArgument], text: String, evaluator: MathEvaluator) throws {
+        self.function = function
+        self.text = text
+        var next = 0
+        for argument in arguments {
+            let value = try evaluator.evaluate(argument.value)
+            let parameter: String
+            if let keyword = argument.keyword {
+                guard function.parameters.dropFirst().contains(keyword) else {
+                    let hint = keyword == "dim" ? " (NumPy calls it axis)" : ""
+                    throw problem("\(function.name) has no argument '\(keyword)'\(hint): the form is \(function.usage)")
+                }
+                parameter = keyword
+            } else if function.variadic {
+                all.append((value, argument.value.text))
+                continue
+            } else {
+                guard next < function.parameters.count else {
+                    throw problem("too many arguments: the form is \(function.usage)")
+                }
+                parameter = function.parameters[next]
+                next += 1
+            }
+            guard bound[parameter] == nil else { throw problem("\(parameter) is given twice") }
+            bound[parameter] = (value, argument.value.text)
+        }
+        if function.variadic {
+            guard !all.isEmpty else { throw problem("\(function.name) needs at least one matrix: the form is \(function.usage)") }
+            return
+        }
+        for parameter in function.parameters.prefix(function.required) where bound[parameter] == nil {
+            throw problem("\(function.name) needs \(parameter): the form is \(function.usage)")
+        }
+    }
+
+    /// `TEXT: problem` as the error to throw.
+    func problem(_ sentence: String) -> NotebookError {
+        MathError.invalid(expression: text, problem: sentence).notebookError
+    }
+
+    /// A matrix argument (a number is read as 1 × 1), and whether it was a number.
+    func matrix(_ parameter: String) throws -> (Matrix, wasNumber: Bool) {
+        guard let argument = bound[parameter] else { throw problem("\(function.name) needs \(parameter): the form is \(function.usage)") }
+        if case .scalar = argument.value { return (argument.value.asMatrix, true) }
+        return (argument.value.asMatrix, false)
+    }
+
+    /// Applies `f` to the matrix argument `A`; a number in gives a number out.
+    func onMatrix(_ f: (Matrix) throws -> Matrix) throws -> MathValue {
+        let (m, wasNumber) = try matrix("A")
+        let out = try f(m)
+        if wasNumber, out.rows == 1, out.columns == 1 { return .scalar(out.values[0]) }
+        return .matrix(out)
+    }
+
+    /// Applies `f` to every cell of `A` (or to the number `A`).
+    func onCells(_ f: (Float) -> Float) throws -> MathValue {
+        guard let argument = bound["A"] else { throw problem("\(function.name) needs A: the form is \(function.usage)") }
+        switch argument.value {
+        case let .scalar(x): return .scalar(f(x))
+        case let .matrix(m): return .matrix(m.map(f))
+        }
+    }
+
+    /// A reduction over all cells (a number), down the columns (`axis=0`, 1 × n) or along the rows
+    /// (`axis=1`, m × 1). `needsValues`: max, min and argmax of nothing have no answer (an error, as
+    /// in NumPy); sum of nothing is 0 and mean of nothing nan.
+    func reduce(needsValues: Bool, _ f: ([Float]) -> Float) throws -> MathValue {
+        let (m, _) = try matrix("A")
+        let axis = try self.axis()
+        let length = axis == nil ? m.values.count : (axis == 0 ? m.rows : m.columns)
+        let results = axis == nil ? 1 : (axis == 0 ? m.columns : m.rows)
+        if needsValues && length == 0 && results > 0 {
+            throw problem("\(m.shapeDescription) has no cells to take the \(function.name) of")
+        }
+        switch axis {
+        case nil: return .scalar(f(m.values))
+        case 0: return .matrix(Matrix(rows: 1, columns: m.columns, values: (0..<m.columns).map { f(m.column($0)) }))
+        default: return .matrix(Matrix(rows: m.rows, columns: 1, values: (0..<m.rows).map { f(m.row($0)) }))
+        }
+    }
+
+    /// `axis`: 0 (down each column) or 1 (along each row); -1 and -2 count from the end as in
+    /// NumPy. `nil` when not given.
+    func axis() throws -> Int? {
+        guard let axis = try wholeNumber("axis") else { return nil }
+        guard (-2...1).contains(axis) else {
+            throw problem("axis must be 0 (down each column) or 1 (along each row), not \(axis)")
+        }
+        return axis < 0 ? axis + 2 : axis
+    }
+
+    /// A whole-number argument, or `nil` when not given.
+    func wholeNumber(_ parameter: String) throws -> Int? {
+        guard let argument = bound[parameter] else { return nil }
+        return try MathEvaluator.wholeNumber(argument.value, role: parameter, text: text)
+    }
+
+    /// A size: a whole number, at least 0.
+    func size(_ parameter: String) throws -> Int {
+        guard let n = try wholeNumber(parameter) else { throw problem("\(function.name) needs \(parameter): the form is \(function.usage)") }
+        guard n >= 0 else { throw problem("\(parameter) must be 0 or more, not \(n)") }
+        return n
+    }
+}

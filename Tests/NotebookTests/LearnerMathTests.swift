@@ -1,0 +1,154 @@
+import AttnCore
+import Foundation
+import Notebook
+import Testing
+
+@Suite("The learner's own math against the real model")
+struct LearnerMathTests {
+    @Test("every step of one head can be reproduced by hand and confirmed by check")
+    func reproduceOneHead() {
+        let s = ScriptedSession()
+        s.run("sentence the cat sat on the mat\nlayer 2\nhead 7")
+        let steps = [
+            ("X @ W_Q + b_Q", "q"), ("X @ W_K + b_K", "k"), ("X @ W_V + b_V", "v"),
+            ("Q @ K.T", "scores"), ("scores / sqrt(dk)", "scaled"), ("scaled + M", "masked"),
+            ("softmax(masked)", "weights"), ("weights @ V", "z"), ("X", "x"),
+        ]
+        for (expression, step) in steps {
+            let output = s.run("check \(expression) \(step)")
+            #expect(output.hasPrefix("✓ matches \(step)"), "\(expression) vs \(step): \(output)")
+        }
+        // The heads joined and projected: attn_out from every head's Z.
+        s.run("layer 0")
+        var heads: [String] = []
+        for h in 0..<12 {
+            s.run("head \(h)\nZ\(h) = Z")
+            heads.append("Z\(h)")
+        }
+        #expect(s.run("check concat(\(heads.joined(separator: ", "))) concat").hasPrefix("✓"))
+        #expect(s.run("check concat @ W_O + b_O attn_out").hasPrefix("✓"))
+    }
+
+    @Test("the issue's example: with √dk it passes, without it fails and says where")
+    func checkExample() {
+        let s = ScriptedSession()
+        s.run("sentence the cat sat on the mat\nlayer 2\nhead 7")
+        #expect(s.run("A = softmax(Q @ K.T / sqrt(dk))") == "A = [8 × 8]\n")
+        #expect(s.run("check A weights").hasPrefix("✓ matches weights [8 × 8]: max|Δ| = "))
+        let wrong = s.run("check softmax(Q @ K.T) weights")
+        #expect(wrong.hasPrefix("✗ max|Δ| = "))
+        #expect(wrong.contains(" at ["))
+        let shape = s.run("check Q weights")
+        #expect(shape.hasPrefix("✗ shapes differ: yours [8 × 32], weights is [8 × 8]"))
+    }
+
+    @Test("errors point at the problem")
+    func errors() {
+        let s = ScriptedSession()
+        s.run("sentence the cat sat on the mat")
+        #expect(s.failure("Q @ K") == "Q @ K: [8 × 32] @ [8 × 32]: inner sizes 32 and 8 differ — did you mean K.T?")
+        #expect(s.failure("Qs") == "unknown name 'Qs': did you mean 'Q'?")
+        #expect(s.failure("Q = 3") == "Q is the model's own name: choose another, e.g. my_Q")
+        #expect(s.failure("check Q") == "check needs arguments: check EXPR STEP, e.g. check softmax(Q @ K.T / sqrt(dk)) weights")
+        #expect(s.failure("check Q wieghts")?.hasPrefix("unknown step 'wieghts': did you mean 'weights'") == true)
+        // The session goes on.
+        #expect(s.run("check Q q").hasPrefix("✓"))
+    }
+
+    @Test("names follow the selected layer and head; the learner's names stay")
+    func namesFollowSelection() {
+        let s = ScriptedSession()
+        s.run("sentence the cat sat on the mat\nlayer 1\nhead 2\nmine = Q")
+        s.run("head 3")
+        #expect(s.run("check mine q").hasPrefix("✗"))
+        s.run("head 2")
+        #expect(s.run("check mine q").hasPrefix("✓"))
+        #expect(s.run("dk") == "32\n")
+        #expect(s.run("T") == "8\n")
+    }
+}
+
+@Suite("Following a lesson in the shell")
+struct LessonFollowingTests {
+    /// A lesson written by the test, with a plain block and an exercise.
+    func lessonDirectory() throws -> String {
+        let directory = NSTemporaryDirectory() + "attn-lessons-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let text = """
+            # 1. Scores
+
+            Every query meets every key.
+
+            ```attn
+            # default-sentence: the cat sat on the mat
+            layer 2
+            head 7
+            ```
+
+            Now the weights, by your own hand.
+
+            ```attn
+            # exercise: weights
+            # hint: softmax by rows of the scaled scores
+            check softmax(Q @ K.T / sqrt(dk)) weights
+            ```
+
+            Well done.
+            """
+        try Data(text.utf8).write(to: URL(fileURLWithPath: directory + "/01-scores.md"))
+        return directory
+    }
+
+    @Test("Enter runs a block, an exercise waits for a passing check, progress is remembered")
+    func follow() throws {
+        let directory = try lessonDirectory()
+        let progress = directory + "/progress.json"
+        let s = ScriptedSession()
+        s.session.lessonsDirectory = directory
+        s.session.progressPath = progress
+        #expect(s.run("lessons").contains("Scores  not started"))
+        let start = s.run("lesson 1")
+        #expect(start.contains("Every query meets every key."))
+        #expect(start.contains("▶ step 1 of 2, Enter or next runs:\n    layer 2\n    head 7\n"))
+        let next = try s.session.execute("")  // Enter
+        #expect(next.contains("minilm L0 H0> sentence the cat sat on the mat"))
+        #expect(next.contains("✎ exercise (step 2 of 2)"))
+        #expect(s.run("where") == "lesson 1 (1. Scores), step 2 of 2\n")
+        #expect(s.run("next").hasPrefix("this is an exercise"))
+        #expect(s.run("hint") == "hint 1 of 2: softmax by rows of the scaled scores\n")
+        // Other commands in between, then a wrong and a right answer.
+        #expect(s.run("check softmax(Q @ K.T) weights").hasPrefix("✗"))
+        #expect(s.run("where") == "lesson 1 (1. Scores), step 2 of 2\n")
+        let done = s.run("check softmax(Q @ K.T / sqrt(dk)) weights")
+        #expect(done.contains("exercise done."))
+        #expect(done.contains("✓ lesson 1 done."))
+        #expect(s.run("lessons").contains("✓ done"))
+        #expect(try String(contentsOfFile: progress, encoding: .utf8).contains("\"01-scores\" : 2"))
+    }
+
+    @Test("replaying a lesson prints prose and output, the same bytes every time")
+    func replay() throws {
+        let directory = try lessonDirectory()
+        let lesson = try Lesson(path: directory + "/01-scores.md")
+        var first = "", second = ""
+        try Runner.replay(Session(), lesson: lesson) { first += $0 }
+        try Runner.replay(Session(), lesson: lesson) { second += $0 }
+        #expect(first == second)
+        #expect(first.contains("✓ matches weights"))
+        #expect(first.contains("✎ exercise: compute weights yourself. The solution:"))
+    }
+
+    @Test("a failing command in a lesson names the Markdown line")
+    func failingLine() throws {
+        let directory = try lessonDirectory()
+        try Data("# 2. Broken\n\n```attn\n# default-sentence: hi\nlayer 99\n```\n".utf8)
+            .write(to: URL(fileURLWithPath: directory + "/02-broken.md"))
+        let lesson = try Lesson(path: directory + "/02-broken.md")
+        do {
+            try Runner.replay(Session(), lesson: lesson) { _ in }
+            Issue.record("the replay should fail")
+        } catch {
+            #expect(error.description == "\(directory)/02-broken.md:5: error: layer 99 does not exist: minilm has layers 0…5")
+        }
+    }
+}
