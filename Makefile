@@ -9,7 +9,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev libreadline-dev pkg-config python3-pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test build release deps weights clean
+.PHONY: run test build release deps weights golden clean
 
 run: deps release
 	.build/release/attn fetch --all
@@ -38,6 +38,15 @@ deps:
 
 weights: build
 	.build/debug/attn fetch --all
+
+# Rewrite the lessons' golden transcripts; review the change with git diff before committing.
+golden: build
+	@mkdir -p Tests/NotebookTests/Golden
+	@for lesson in Lessons/[0-9]*.md; do \
+	  name=$$(basename $$lesson .md); \
+	  .build/debug/attn replay --lessons Lessons $$lesson > Tests/NotebookTests/Golden/$$name.txt || exit 1; \
+	  echo "wrote Tests/NotebookTests/Golden/$$name.txt"; \
+	done
 
 clean:
 	rm -rf .build

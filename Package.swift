@@ -43,7 +43,8 @@ let package = Package(
             name: "AttnCoreTests", dependencies: ["AttnCore"],
             exclude: ["Fixtures"]),
         .testTarget(
-            name: "NotebookTests", dependencies: ["Notebook", "AttnCore"]),
+            name: "NotebookTests", dependencies: ["Notebook", "AttnCore"],
+            exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

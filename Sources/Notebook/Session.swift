@@ -430,6 +430,9 @@ public final class Session {
                 steps    tokens    walk (every step of this layer and head, one per Enter)
                          \(steps.dropFirst(9))
                          show STEP[rows, columns]   e.g. show q[0:4, 0:8], show weights[2, :]
+                math     NAME = EXPR    EXPR    check EXPR STEP    names    help math
+                lessons  lessons    lesson N    next (or Enter)    back    where    hint    skip
+                         lesson stop
                 export   export STEP PATH.npy | PATH.csv    export tokens PATH
                 view     precision N
                 other    help STEP (its formula and meaning)    quit
@@ -442,6 +445,7 @@ public final class Session {
                 .replacingOccurrences(of: "{LASTHEAD}", with: "h")
             return "\(formula)\n" + wrap(info.explanation) + "\n"
         }
+        if topic == "math" { return MathSyntax.help }
         if let text = Self.commandHelp[topic] { return wrap(text) + "\n" }
         throw NotebookError.unknownStep(topic, suggestion: closest(to: topic, in: Command.words))
     }
@@ -457,5 +461,11 @@ public final class Session {
         "export": "export STEP PATH: writes the whole step as .npy (float32, C order) or .csv (%.9g); export tokens PATH writes id<TAB>token lines.",
         "precision": "precision N: digits after the decimal point, 0…8.",
         "quit": "quit (or exit, or Ctrl-D): leaves attn.",
+        "check": "check EXPR STEP: computes EXPR with the names of this layer and head (names lists them) and compares it with the model's STEP: ✓ when the shapes agree and max|Δ| ≤ 1e-4, else ✗ with where the difference is largest.",
+        "names": "names: the names your math can use (X, Q, K, V, W_Q, …, dk, T) with their shapes, and the ones you bound.",
+        "lessons": "lessons: the lessons with your progress; lesson N starts or resumes one.",
+        "lesson": "lesson N (or its name): starts or resumes a lesson. Enter or next runs the shown commands, back goes back, where tells the position, lesson stop leaves; you may type any command in between.",
+        "hint": "hint: at an exercise, the next hint, and finally the solution.",
+        "skip": "skip: at an exercise, shows and runs the solution and goes on.",
     ]
 }
