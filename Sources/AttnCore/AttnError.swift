@@ -14,6 +14,10 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
     case safetensorsUnsupportedDType(path: String, tensor: String, dtype: String)
     case safetensorsOutOfRange(path: String, tensor: String, begin: Int, end: Int, dataSize: Int)
 
+    // GGUF
+    case ggufInvalid(path: String, reason: String)
+    case ggufUnsupportedType(path: String, tensor: String, type: String)
+
     // Checkpoints and configuration
     case tensorMissing(name: String, path: String)
     case tensorUnexpected(name: String, path: String)
@@ -51,6 +55,10 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): tensor \(tensor) has dtype \(dtype), which attn cannot read (supported: F32, F16, BF16, I64)"
         case let .safetensorsOutOfRange(path, tensor, begin, end, dataSize):
             return "\(path) is corrupt: tensor \(tensor) spans bytes \(begin)..<\(end) but the data section has \(dataSize); fetch the weights again"
+        case let .ggufInvalid(path, reason):
+            return "\(path) is not a usable GGUF file: \(reason)"
+        case let .ggufUnsupportedType(path, tensor, type):
+            return "\(path): tensor \(tensor) is stored as \(type), which attn cannot read (it reads \(GGMLType.readableNames)); use a file quantized to one of those"
         case let .tensorMissing(name, path):
             return "\(path) has no tensor \(name): is this the right checkpoint?"
         case let .tensorUnexpected(name, path):

@@ -61,7 +61,9 @@ public final class Session {
     public internal(set) var learnerNames: [String: MathValue] = [:]
     /// Names the session binds to the selected layer and head for the learner's math.
     public static let boundNames = ["X", "Q", "K", "V", "W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", "W_O", "b_O",
-                                    "scores", "scaled", "masked", "M", "weights", "Z", "dk", "T"]
+                                    "scores", "scaled", "masked", "M", "weights", "Z", "dk", "T",
+                                    "W_1", "b_1", "W_2", "b_2", "gamma_attn", "beta_attn", "gamma_out", "beta_out",
+                                    "gamma_emb", "beta_emb"]
 
     /// The steps of one head's attention and its layer, in the order `walk` shows them.
     public static let walkSteps: [Step] = [.x, .q, .k, .v, .scores, .scaled, .masked, .weights, .z, .attentionOutput, .out]

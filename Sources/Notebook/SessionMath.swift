@@ -45,11 +45,25 @@ extension Session {
             names["b_K"] = .matrix(Matrix(rows: 1, columns: dh, values: Array(w.key.bias[rows])))
             names["b_V"] = .matrix(Matrix(rows: 1, columns: dh, values: Array(w.value.bias[rows])))
             names["W_O"] = .matrix(w.attentionOutput.weight.transposed)
-            names["b_O"] = .matrix(Matrix(rows: 1, columns: w.attentionOutput.bias.count, values: w.attentionOutput.bias))
+            names["b_O"] = .matrix(row(w.attentionOutput.bias))
+            // The rest of the layer: the feed-forward and the LayerNorms' γ and β.
+            names["W_1"] = .matrix(w.intermediate.weight.transposed)
+            names["b_1"] = .matrix(row(w.intermediate.bias))
+            names["W_2"] = .matrix(w.output.weight.transposed)
+            names["b_2"] = .matrix(row(w.output.bias))
+            names["gamma_attn"] = .matrix(row(w.attentionNorm.gamma))
+            names["beta_attn"] = .matrix(row(w.attentionNorm.beta))
+            names["gamma_out"] = .matrix(row(w.outputNorm.gamma))
+            names["beta_out"] = .matrix(row(w.outputNorm.beta))
+            names["gamma_emb"] = .matrix(row(bert.weights.embeddingNorm.gamma))
+            names["beta_emb"] = .matrix(row(bert.weights.embeddingNorm.beta))
         }
         for (name, value) in learnerNames { names[name] = value }
         return names
     }
+
+    /// A vector as a 1 × n row, which broadcasts over the rows of a T × n matrix.
+    func row(_ values: [Float]) -> Matrix { Matrix(rows: 1, columns: values.count, values: values) }
 
     /// `NAME = EXPR` binds a name; `EXPR` prints its value.
     func math(_ line: String) throws -> String {

@@ -1,0 +1,411 @@
+import Foundation
+
+/// One metadata value of a GGUF file: a number, a flag, a string, or an array of values.
+///
+/// The cases are GGUF's thirteen value types, numbered as in the file (`uint8` = 0 … `float64` = 12).
+/// The accessors read a value without caring which width the writer chose: `llama.block_count`
+/// is a `uint32` in one file and a `uint64` in another, and `.int` reads both.
+public enum GGUFValue: Sendable, Equatable {
+    case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16), uint32(UInt32), int32(Int32)
+    case float32(Float), bool(Bool), string(String), array([GGUFValue])
+    case uint64(UInt64), int64(Int64), float64(Double)
+
+    /// The string, if this is one.
+    public var string: String? {
+        if case let .string(text) = self { text } else { nil }
+    }
+
+    /// Any integer type as `Int`; nil for other types and for a `uint64` above `Int.max`.
+    public var int: Int? {
+        switch self {
+        case let .uint8(v): Int(v)
+        case let .int8(v): Int(v)
+        case let .uint16(v): Int(v)
+        case let .int16(v): Int(v)
+        case let .uint32(v): Int(v)
+        case let .int32(v): Int(v)
+        case let .uint64(v): Int(exactly: v)
+        case let .int64(v): Int(v)
+        default: nil
+        }
+    }
+
+    /// A `float32`, a `float64` (rounded to `Float`) or any integer, as `Float`.
+    public var float: Float? {
+        switch self {
+        case let .float32(v): v
+        case let .float64(v): Float(v)
+        default: int.map(Float.init)
+        }
+    }
+
+    /// An array whose elements are all strings.
+    public var strings: [String]? { elements(\.string) }
+
+    /// An array whose elements are all integers.
+    public var ints: [Int]? { elements(\.int) }
+
+    /// An array whose elements are all numbers.
+    public var floats: [Float]? { elements(\.float) }
+
+    private func elements<T>(_ read: (GGUFValue) -> T?) -> [T]? {
+        guard case let .array(items) = self else { return nil }
+        var out: [T] = []
+        out.reserveCapacity(items.count)
+        for item in items {
+            guard let value = read(item) else { return nil }
+            out.append(value)
+        }
+        return out
+    }
+}
+
+/// Where one tensor lives in a GGUF file, and what it holds.
+public struct GGUFTensorInfo: Sendable {
+    /// The tensor's name in llama.cpp's scheme: `token_embd.weight`, `blk.0.attn_q.weight`.
+    public let name: String
+    /// How its elements are stored: F32, or a block type such as Q4_1.
+    public let type: GGMLType
+    /// The sizes in ggml order: `ne0`, the fastest-varying (contiguous) dimension, first.
+    /// A PyTorch weight of shape `[out, in]` is stored as `[in, out]`.
+    public let dimensions: [Int]
+    /// Absolute byte range in the file.
+    public let byteRange: Range<Int>
+    /// The number of elements, the product of the dimensions.
+    public var count: Int { dimensions.reduce(1, *) }
+}
+
+/// A reader for GGUF, the single-file format of llama.cpp: metadata and tensors, little-endian.
+///
+/// ```
+/// ┌──────────────────────────────────────────────────────────────────────────────────┐
+/// │ "GGUF" │ version: u32 │ tensor count: u64 │ metadata count: u64   (24 bytes)     │
+/// │ metadata:     (key: string, value type: u32, value)          × metadata count   │
+/// │ tensor infos: (name: string, n_dims: u32, ne: u64 × n_dims,                      │
+/// │                type: u32, offset: u64)                       × tensor count     │
+/// │ zero padding up to a multiple of general.alignment (32 unless the metadata says) │
+/// ├──────────────────────────────────────────────────────────────────────────────────┤
+/// │ data: tensor t at data start + offset(t); every offset a multiple of alignment   │
+/// └──────────────────────────────────────────────────────────────────────────────────┘
+/// string = length: u64, then that many bytes of UTF-8
+/// array  = element type: u32, count: u64, then count values (arrays of arrays allowed)
+/// ```
+/// Like ``SafeTensors``, the file is memory-mapped and everything is validated when it is opened,
+/// against the size of the file and before anything is allocated for it, so that a corrupt file
+/// gives an error that names its problem and reading a tensor later cannot read outside the file.
+public struct GGUFFile: Sendable {
+    /// The GGUF version, 2 or 3 (they lay files out alike; 3 allowed big-endian files).
+    public let version: Int
+    /// Every metadata key and its value.
+    public let metadata: [String: GGUFValue]
+    /// Every tensor, by name.
+    public let tensors: [String: GGUFTensorInfo]
+    /// The tensor names in the order the file lists them.
+    public let tensorNames: [String]
+    /// Where the file came from (for error messages).
+    public var path: String { file.path }
+    /// `general.alignment`, or 32: the data section and every tensor offset are multiples of it.
+    public let alignment: Int
+    /// The absolute offset of the data section.
+    public let dataOffset: Int
+    private let file: MappedFile
+
+    /// Arrays nested deeper than this are refused: real files nest none, and a file of nothing
+    /// but array headers could otherwise recurse deep enough to overflow the stack.
+    public static let maximumArrayDepth = 8
+    /// The most metadata values (array elements included) one file may hold. Real files hold a
+    /// few hundred thousand (a vocabulary, its scores, its merges); each value costs about 24
+    /// bytes in memory, so this bounds what a hostile file can make attn allocate.
+    public static let maximumMetadataValues = 1 << 24
+    /// The most dimensions a tensor may have (ggml's `GGML_MAX_DIMS`).
+    public static let maximumDimensions = 4
+
+    /// Opens and validates a GGUF file.
+    ///
+    /// - Throws: `AttnError.fileUnreadable` when the file cannot be opened;
+    ///   `.ggufInvalid` naming the first problem (empty or truncated file, wrong magic, a version
+    ///   other than 2 or 3, a string, array or count larger than the file, an unknown value type,
+    ///   arrays nested too deep, a duplicate key or tensor, more than 4 dimensions, a tensor whose
+    ///   bytes are misaligned or run past the end of the file);
+    ///   `.ggufUnsupportedType` for a tensor type id that ggml does not define.
+    ///   A tensor of a known type that attn cannot dequantize (say Q5_K) opens fine, so its
+    ///   metadata can be read; `floats(_:)` throws for it.
+    public init(path: String) throws {
+        let file = try MappedFile(path: path)
+        self.file = file
+        var reader = Reader(bytes: file.bytes(0..<file.size), path: path)
+
+        try reader.header()
+        let version = try reader.u32("the version")
+        switch version {
+        case 2, 3: break
+        case 1:
+            throw reader.invalid("it is GGUF version 1, the format's first release with 32-bit counts, which attn does not read (it reads versions 2 and 3); convert the model again with a current llama.cpp")
+        case 0x0200_0000, 0x0300_0000:
+            throw reader.invalid("it is a big-endian GGUF file, which attn does not read; use the little-endian file")
+        default:
+            throw reader.invalid("it is GGUF version \(version), which attn does not know (it reads versions 2 and 3)")
+        }
+        self.version = Int(version)
+
+        // The counts come before what they count, so check them against the bytes that follow
+        // before trusting them with anything: each key-value pair needs at least 13 bytes
+        // (key length 8, type 4, a 1-byte value), each tensor info at least 24.
+        let tensorCount = try reader.u64("the tensor count")
+        let metadataCount = try reader.u64("the metadata count")
+        guard metadataCount <= UInt64(reader.remaining / 13) else {
+            throw reader.invalid("its header claims \(metadataCount) metadata entries, more than its \(file.size) bytes can hold")
+        }
+        guard tensorCount <= UInt64(reader.remaining / 24) else {
+            throw reader.invalid("its header claims \(tensorCount) tensors, more than its \(file.size) bytes can hold")
+        }
+
+        // Metadata.
+        var metadata: [String: GGUFValue] = [:]
+        metadata.reserveCapacity(min(Int(metadataCount), 1024))
+        for index in 0..<Int(metadataCount) {
+            let key = try reader.string("the key of metadata entry \(index)")
+            let type = try reader.u32("the value type of metadata key \(key)")
+            let value = try reader.value(type: type, key: key, depth: 0)
+            guard metadata.updateValue(value, forKey: key) == nil else {
+                throw reader.invalid("metadata key \(key) appears twice")
+            }
+        }
+        self.metadata = metadata
+
+        var alignment = 32
+        if let value = metadata["general.alignment"] {
+            guard let a = value.int, a > 0, a & (a - 1) == 0, a <= 1 << 30 else {
+                let shown = value.int.map(String.init) ?? "\(value)"
+                throw reader.invalid("general.alignment is \(shown), not a power of two between 1 and 2³⁰")
+            }
+            alignment = a
+        }
+        self.alignment = alignment
+
+        // Tensor infos: names, shapes, types and offsets, checked for size here and for
+        // position once the data section is known.
+        guard tensorCount <= UInt64(reader.remaining / 24) else {
+            throw reader.invalid("its header claims \(tensorCount) tensors, more than the \(reader.remaining) bytes after the metadata can describe")
+        }
+        var infos: [(name: String, dimensions: [Int], type: GGMLType, offset: UInt64)] = []
+        infos.reserveCapacity(min(Int(tensorCount), 1 << 16))
+        var seen = Set<String>()
+        for index in 0..<Int(tensorCount) {
+            let name = try reader.string("the name of tensor \(index)")
+            guard seen.insert(name).inserted else { throw reader.invalid("tensor \(name) appears twice") }
+            let dimensionCount = try reader.u32("the dimension count of tensor \(name)")
+            guard dimensionCount <= Self.maximumDimensions else {
+                throw reader.invalid("tensor \(name) has \(dimensionCount) dimensions; GGUF allows at most \(Self.maximumDimensions)")
+            }
+            var dimensions: [Int] = []
+            var elements = 1
+            for axis in 0..<Int(dimensionCount) {
+                let size = try reader.u64("dimension \(axis) of tensor \(name)")
+                let (product, overflow) = elements.multipliedReportingOverflow(by: Int(clamping: size))
+                guard size <= UInt64(Int.max), !overflow else {
+                    let shown = (dimensions.map(String.init) + [String(size)]).joined(separator: " × ")
+                    throw reader.invalid("tensor \(name) has dimensions \(shown), too many elements to exist")
+                }
+                dimensions.append(Int(size))
+                elements = product
+            }
+            let typeID = try reader.u32("the type of tensor \(name)")
+            guard let type = GGMLType(rawValue: typeID) else {
+                throw AttnError.ggufUnsupportedType(path: path, tensor: name, type: "type id \(typeID)")
+            }
+            let offset = try reader.u64("the offset of tensor \(name)")
+            infos.append((name, dimensions, type, offset))
+        }
+
+        // The data section starts at the next multiple of the alignment.
+        let (padded, overflow) = reader.offset.addingReportingOverflow(alignment - 1)
+        guard !overflow else { throw reader.invalid("its data section would start past any possible file size") }
+        let dataOffset = padded / alignment * alignment
+        let dataSize = max(0, file.size - dataOffset)
+        self.dataOffset = dataOffset
+
+        var tensors: [String: GGUFTensorInfo] = [:]
+        tensors.reserveCapacity(infos.count)
+        for info in infos {
+            let rowLength = info.dimensions.first ?? 1
+            let elements = info.dimensions.reduce(1, *)
+            guard rowLength % info.type.blockSize == 0 else {
+                throw reader.invalid("tensor \(info.name) has rows of \(rowLength) elements, not a whole number of \(info.type.name) blocks of \(info.type.blockSize)")
+            }
+            let (byteCount, tooMany) = (elements / info.type.blockSize).multipliedReportingOverflow(by: info.type.bytesPerBlock)
+            guard info.offset % UInt64(alignment) == 0 else {
+                throw reader.invalid("tensor \(info.name) starts at offset \(info.offset) of the data section, which is not a multiple of the alignment \(alignment)")
+            }
+            guard !tooMany, info.offset <= UInt64(dataSize), byteCount <= dataSize - Int(info.offset) else {
+                let needed = tooMany ? "more bytes than can exist" : "\(byteCount) bytes"
+                throw reader.invalid("tensor \(info.name) needs \(needed) at offset \(info.offset) of the data section, which has only \(dataSize) bytes: the file is truncated or its offsets are wrong")
+            }
+            let start = dataOffset + Int(info.offset)
+            tensors[info.name] = GGUFTensorInfo(name: info.name, type: info.type, dimensions: info.dimensions,
+                                                byteRange: start..<(start + byteCount))
+        }
+        self.tensors = tensors
+        self.tensorNames = infos.map(\.name)
+    }
+
+    /// A tensor's elements as `Float`, in file order (`ne0` fastest), dequantized exactly as ggml does.
+    ///
+    /// ```
+    /// F32:  x = the stored float            F16:  x = Float(half)
+    /// Q8_0: x = d · q                       Q4_1: x = d · q + m      (per block of 32)
+    /// ```
+    /// - Throws: `.tensorMissing` if the file has no such tensor, `.ggufUnsupportedType` if it is
+    ///   stored in a type attn cannot read.
+    public func floats(_ name: String) throws -> [Float] {
+        guard let info = tensors[name] else { throw AttnError.tensorMissing(name: name, path: path) }
+        guard info.type.isReadable else {
+            throw AttnError.ggufUnsupportedType(path: path, tensor: name, type: info.type.name)
+        }
+        let source = file.bytes(info.byteRange)
+        return [Float](unsafeUninitializedCapacity: info.count) { buffer, initialized in
+            Dequantization.run(info.type, source: source, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<info.count]))
+            initialized = info.count
+        }
+    }
+
+    /// A tensor as a matrix with `rows = ne1` and `columns = ne0`, so that a PyTorch-layout weight
+    /// `[out × in]` (stored `ne0 = in`, `ne1 = out`) comes back as `out × in`; 1-D tensors are one row.
+    /// - Throws: as `floats(_:)`, and `.tensorShape` for a tensor with more than two dimensions
+    ///   larger than 1.
+    public func matrix(_ name: String) throws -> Matrix {
+        guard let info = tensors[name] else { throw AttnError.tensorMissing(name: name, path: path) }
+        let dimensions = info.dimensions
+        guard dimensions.dropFirst(2).allSatisfy({ $0 == 1 }) else {
+            throw AttnError.tensorShape(name: name, expected: [-1, -1], found: dimensions)
+        }
+        let columns = dimensions.first ?? 1
+        let rows = dimensions.count > 1 ? dimensions[1] : 1
+        return Matrix(rows: rows, columns: columns, values: try floats(name))
+    }
+}
+
+/// Reads little-endian fields from the front of the file, checking every read against its end.
+private struct Reader {
+    let bytes: UnsafeRawBufferPointer
+    let path: String
+    var offset = 0
+    /// Values read so far, array elements included, against `GGUFFile.maximumMetadataValues`.
+    var values = 0
+
+    init(bytes: UnsafeRawBufferPointer, path: String) {
+        self.bytes = bytes
+        self.path = path
+    }
+
+    var remaining: Int { bytes.count - offset }
+
+    func invalid(_ reason: String) -> AttnError { .ggufInvalid(path: path, reason: reason) }
+
+    /// The empty, short and foreign files, then the magic; leaves the reader after the magic.
+    mutating func header() throws {
+        guard bytes.count > 0 else { throw invalid("the file is empty") }
+        let magic: [UInt8] = Array("GGUF".utf8)
+        let start = Array(bytes.prefix(4))
+        guard start == Array(magic.prefix(start.count)) else {
+            let shown = start.map { String(format: "%02X", $0) }.joined(separator: " ")
+            throw invalid("it starts with the bytes \(shown), not \"GGUF\"; it is not a GGUF file")
+        }
+        guard bytes.count >= 24 else {
+            throw invalid("its header is truncated: the file has \(bytes.count) bytes, fewer than the 24 of a GGUF header")
+        }
+        offset = magic.count
+    }
+
+    /// Claims the next `count` bytes and returns where they start.
+    mutating func take(_ count: Int, _ what: @autoclosure () -> String) throws -> Int {
+        guard count <= remaining else {
+            throw invalid("it is truncated: the file ends at byte \(bytes.count), inside \(what())")
+        }
+        defer { offset += count }
+        return offset
+    }
+
+    mutating func load<T: FixedWidthInteger>(_: T.Type, _ what: @autoclosure () -> String) throws -> T {
+        let at = try take(MemoryLayout<T>.size, what())
+        return T(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: T.self))
+    }
+
+    mutating func u32(_ what: @autoclosure () -> String) throws -> UInt32 { try load(UInt32.self, what()) }
+    mutating func u64(_ what: @autoclosure () -> String) throws -> UInt64 { try load(UInt64.self, what()) }
+
+    /// A GGUF string: a u64 length, then that many bytes of UTF-8.
+    mutating func string(_ what: @autoclosure () -> String) throws -> String {
+        let length = try u64(what())
+        guard length <= UInt64(remaining) else {
+            throw invalid("\(what()) claims \(length) bytes, more than the \(remaining) left in the file")
+        }
+        let at = try take(Int(length), what())
+        let text = UnsafeRawBufferPointer(rebasing: bytes[at..<(at + Int(length))]).withMemoryRebound(to: UInt8.self) {
+            String(validating: $0, as: UTF8.self)
+        }
+        guard let text else { throw invalid("\(what()) is not valid UTF-8") }
+        return text
+    }
+
+    /// The fewest bytes a value of each type occupies: arrays and strings their headers.
+    static let minimumSize: [Int] = [1, 1, 2, 2, 4, 4, 4, 1, 8, 12, 8, 8, 8]
+    static let typeNames = ["uint8", "int8", "uint16", "int16", "uint32", "int32", "float32",
+                            "bool", "string", "array", "uint64", "int64", "float64"]
+
+    /// One value of GGUF value type `type` (0…12), for metadata key `key`.
+    mutating func value(type: UInt32, key: String, depth: Int) throws -> GGUFValue {
+        values += 1
+        guard values <= GGUFFile.maximumMetadataValues else {
+            throw invalid("its metadata holds more than \(GGUFFile.maximumMetadataValues) values, more than any model needs")
+        }
+        let what = "the value of metadata key \(key)"
+        switch type {
+        case 0: return .uint8(try load(UInt8.self, what))
+        case 1: return .int8(try load(Int8.self, what))
+        case 2: return .uint16(try load(UInt16.self, what))
+        case 3: return .int16(try load(Int16.self, what))
+        case 4: return .uint32(try load(UInt32.self, what))
+        case 5: return .int32(try load(Int32.self, what))
+        case 6: return .float32(Float(bitPattern: try load(UInt32.self, what)))
+        case 7:
+            // One byte, 0 or 1; anything else is "the model being invalid" says the spec.
+            let byte = try load(UInt8.self, what)
+            guard byte <= 1 else { throw invalid("metadata key \(key) holds the bool byte \(byte), neither 0 nor 1") }
+            return .bool(byte == 1)
+        case 8: return .string(try string(what))
+        case 9: return .array(try array(key: key, depth: depth + 1))
+        case 10: return .uint64(try load(UInt64.self, what))
+        case 11: return .int64(try load(Int64.self, what))
+        case 12: return .float64(Double(bitPattern: try load(UInt64.self, what)))
+        default:
+            throw invalid("metadata key \(key) has value type \(type), which GGUF does not define (0…12)")
+        }
+    }
+
+    /// An array: element type, count, elements. The count is checked against the bytes left
+    /// (each element needs at least its minimum size) before any room is reserved for it.
+    mutating func array(key: String, depth: Int) throws -> [GGUFValue] {
+        guard depth <= GGUFFile.maximumArrayDepth else {
+            throw invalid("metadata key \(key) nests arrays more than \(GGUFFile.maximumArrayDepth) deep")
+        }
+        let elementType = try u32("the element type of the array at metadata key \(key)")
+        let count = try u64("the length of the array at metadata key \(key)")
+        guard elementType < Self.minimumSize.count else {
+            throw invalid("metadata key \(key) is an array of value type \(elementType), which GGUF does not define (0…12)")
+        }
+        let minimum = Self.minimumSize[Int(elementType)]
+        guard count <= UInt64(remaining / minimum) else {
+            throw invalid("metadata key \(key) claims an array of \(count) \(Self.typeNames[Int(elementType)]) values, more than the \(remaining) bytes left in the file can hold")
+        }
+        guard count <= UInt64(GGUFFile.maximumMetadataValues - values) else {
+            throw invalid("metadata key \(key) claims an array of \(count) values: its metadata would hold more than \(GGUFFile.maximumMetadataValues) values, more than any model needs")
+        }
+        var items: [GGUFValue] = []
+        items.reserveCapacity(Int(count))
+        for _ in 0..<Int(count) {
+            items.append(try value(type: elementType, key: key, depth: depth))
+        }
+        return items
+    }
+}
