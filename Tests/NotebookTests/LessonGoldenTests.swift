@@ -33,7 +33,7 @@ struct LessonGoldenTests {
             // Name the first line that differs; `make golden` then `git diff` shows all of it.
             let mine = output.split(separator: "\n", omittingEmptySubsequences: false)
             let theirs = golden.split(separator: "\n", omittingEmptySubsequences: false)
-            let line = zip(mine, theirs).firstIndex { $0 != $1 } ?? min(mine.count, theirs.count)
+            let line = Array(zip(mine, theirs)).firstIndex { $0.0 != $0.1 } ?? min(mine.count, theirs.count)
             Issue.record("""
                 \(name) differs from Golden/\(name).txt at line \(line + 1):
                   replay: \(line < mine.count ? String(mine[line]) : "<end>")
