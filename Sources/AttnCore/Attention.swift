@@ -19,12 +19,16 @@ public enum Attention {
         case padding([Bool])
         /// Query `i` sees keys `0…i` only: a decoder may not look ahead.
         case causal
+        /// Causal when `past` positions come before the queries (a KV cache): query `i` is at
+        /// position `past + i` and sees keys `0…past + i`.
+        case causalAfter(Int)
 
         /// Whether query `i` may attend to key `j`.
         public func allows(query i: Int, key j: Int) -> Bool {
             switch self {
             case let .padding(real): j < real.count ? real[j] : false
             case .causal: j <= i
+            case let .causalAfter(past): j <= past + i
             }
         }
     }

@@ -30,11 +30,17 @@ public enum Command: Equatable, Sendable {
     case skip
     case check(expression: String, step: String)
     case names
+    case predict(Int)
+    case temperature(Float)
+    case generate(Int)
+    case rope(Int?)
+    case keyValueMap
     case quit
 
     /// Every command word, for `help` and suggestions.
     public static let words = ["model", "sentence", "layer", "head", "tokens", "show", "walk", "export", "precision",
-                               "lessons", "lesson", "next", "back", "where", "hint", "skip", "check", "names", "help", "quit", "exit"]
+                               "lessons", "lesson", "next", "back", "where", "hint", "skip", "check", "names",
+                               "predict", "temperature", "generate", "rope", "kvmap", "help", "quit", "exit"]
         + StepInfo.names
 
     /// Parses one line.
@@ -88,6 +94,22 @@ public enum Command: Equatable, Sendable {
         case "hint": return .hint
         case "skip": return .skip
         case "names": return .names
+        case "predict":
+            let k = rest.isEmpty ? 5 : try number(rest, command: "predict", usage: "predict [K]")
+            guard (1...100).contains(k) else { throw NotebookError.usage(command: "predict", usage: "predict K with 1 ≤ K ≤ 100") }
+            return .predict(k)
+        case "temperature":
+            guard let value = Float(rest) else {
+                throw NotebookError.usage(command: "temperature", usage: "temperature X with 0 < X ≤ 100, e.g. temperature 0.7")
+            }
+            return .temperature(value)
+        case "generate":
+            let n = try number(rest, command: "generate", usage: "generate N (new tokens, greedy)")
+            guard (1...1000).contains(n) else { throw NotebookError.usage(command: "generate", usage: "generate N with 1 ≤ N ≤ 1000") }
+            return .generate(n)
+        case "rope":
+            return .rope(rest.isEmpty ? nil : try number(rest, command: "rope", usage: "rope [PAIR]"))
+        case "kvmap": return .keyValueMap
         case "check":
             // check EXPR STEP: the step is the last word.
             let usage = "check EXPR STEP, e.g. check softmax(Q @ K.T / sqrt(dk)) weights"

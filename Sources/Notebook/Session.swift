@@ -4,25 +4,48 @@ import Foundation
 /// A model the notebook can step through.
 public enum LoadedModel: Sendable {
     case minilm(Bert)
+    case smollm2(Llama)
 
-    /// The name the learner types (`minilm`).
+    /// The name the learner types (`minilm`, `smollm2`).
     public var name: String {
-        switch self { case .minilm: "minilm" }
+        switch self {
+        case .minilm: "minilm"
+        case .smollm2: "smollm2"
+        }
+    }
+    public var isDecoder: Bool {
+        if case .smollm2 = self { return true }
+        return false
     }
     public var layers: Int {
-        switch self { case let .minilm(bert): bert.configuration.hiddenLayers }
+        switch self {
+        case let .minilm(bert): bert.configuration.hiddenLayers
+        case let .smollm2(llama): llama.configuration.hiddenLayers
+        }
     }
     public var heads: Int {
-        switch self { case let .minilm(bert): bert.configuration.attentionHeads }
+        switch self {
+        case let .minilm(bert): bert.configuration.attentionHeads
+        case let .smollm2(llama): llama.configuration.attentionHeads
+        }
     }
     public var headDimension: Int {
-        switch self { case let .minilm(bert): bert.configuration.headDimension }
+        switch self {
+        case let .minilm(bert): bert.configuration.headDimension
+        case let .smollm2(llama): llama.configuration.headDimension
+        }
     }
     public var modelDimension: Int {
-        switch self { case let .minilm(bert): bert.configuration.hiddenSize }
+        switch self {
+        case let .minilm(bert): bert.configuration.hiddenSize
+        case let .smollm2(llama): llama.configuration.hiddenSize
+        }
     }
     public func trace(_ text: String) throws -> Trace {
-        switch self { case let .minilm(bert): try bert.trace(text) }
+        switch self {
+        case let .minilm(bert): try bert.trace(text)
+        case let .smollm2(llama): try llama.trace(text)
+        }
     }
 }
 
@@ -38,6 +61,13 @@ public final class Session {
     public let environment: [String: String]
     /// The directory relative paths are resolved against (for `export`).
     public let workingDirectory: String
+
+    /// The temperature `predict` divides the logits by.
+    public internal(set) var temperature: Float = 1
+    /// Where long-running commands (`generate`) write text as it comes; without it, they return it.
+    public var stream: ((String) -> Void)?
+    /// Whether the learner asked to stop (Ctrl-C); long-running commands check it.
+    public var isInterrupted: () -> Bool = { false }
 
     /// Whether a person is at the keyboard: `walk` then waits for Enter between steps.
     public var interactive = false
@@ -63,7 +93,8 @@ public final class Session {
     public static let boundNames = ["X", "Q", "K", "V", "W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", "W_O", "b_O",
                                     "scores", "scaled", "masked", "M", "weights", "Z", "dk", "T",
                                     "W_1", "b_1", "W_2", "b_2", "gamma_attn", "beta_attn", "gamma_out", "beta_out",
-                                    "gamma_emb", "beta_emb"]
+                                    "gamma_emb", "beta_emb",
+                                    "H", "Q_pre", "K_pre", "g_attn", "g_ffn", "W_gate", "W_up", "W_down", "COS", "SIN"]
 
     /// The steps of one head's attention and its layer, in the order `walk` shows them.
     public static let walkSteps: [Step] = [.x, .q, .k, .v, .scores, .scaled, .masked, .weights, .z, .attentionOutput, .out]
@@ -123,14 +154,15 @@ public final class Session {
             return ""
         case let .model(name, path):
             try loadModel(name: name, path: path)
-            return "model \(name): \(describeModel())\n"
+            return wrap("model \(name): \(describeModel())", indent: "  ") + "\n"
+                + (sentence.map { "sentence: \(cachedTrace?.count ?? 0) tokens: \(cachedTokens.joined(separator: " ")) (\($0.count) characters)\n" } ?? "")
         case let .sentence(text):
             guard !text.trimmingWhitespace().isEmpty else { throw NotebookError.emptySentence }
             let model = try requireModel()
             let trace = try model.trace(text)  // tokenize and run now: a bad sentence changes nothing
             sentence = text
             cachedTrace = trace
-            return "sentence: \(trace.count) tokens: \(trace.tokens.joined(separator: " "))\n"
+            return wrap("sentence: \(trace.count) token\(trace.count == 1 ? "" : "s"): \(trace.tokens.joined(separator: " "))", indent: "  ") + "\n"
         case let .layer(n):
             let model = try requireModel()
             guard (0..<model.layers).contains(n) else {
@@ -188,6 +220,20 @@ public final class Session {
             return try check(expression, against: step)
         case .names:
             return try listNames()
+        case let .predict(count):
+            return try predict(count)
+        case let .temperature(value):
+            guard value > 0, value.isFinite, value <= 100 else {
+                throw NotebookError.usage(command: "temperature", usage: "temperature X with 0 < X ≤ 100, e.g. temperature 0.7")
+            }
+            temperature = value
+            return "temperature \(String(format: "%g", Double(value))): predict now shows softmax(logits / \(String(format: "%g", Double(value))))\n"
+        case let .generate(count):
+            return try generate(count)
+        case let .rope(pair):
+            return try rope(pair)
+        case .keyValueMap:
+            return try keyValueMap()
         }
     }
 
@@ -196,26 +242,34 @@ public final class Session {
     /// Loads a model; on failure the previous model stays selected.
     func loadModel(name: String, path: String?) throws {
         guard let source = ModelSource.named(name) else { throw NotebookError.unknownModel(name) }
-        let directory: String
+        let location: String
         if let path {
-            directory = resolve(path)
+            location = resolve(path)
         } else {
-            directory = ModelStore.directory(for: source, environment: environment)
-            guard ModelStore.isPresent(source, in: directory) else {
-                throw AttnError.weightsMissing(model: source.title, directory: directory, fetchCommand: source.fetchCommand)
+            location = ModelStore.directory(for: source, environment: environment)
+            guard ModelStore.isPresent(source, in: location) else {
+                throw AttnError.weightsMissing(model: source.title, directory: location, fetchCommand: source.fetchCommand)
             }
         }
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw AttnError.fileUnreadable(path: directory, reason: "not a directory holding \(Bert.requiredFiles.joined(separator: ", "))")
+        let exists = FileManager.default.fileExists(atPath: location, isDirectory: &isDirectory)
+        let loaded: LoadedModel
+        switch source.name {
+        case "smollm2":
+            guard exists else { throw AttnError.fileUnreadable(path: location, reason: "no such .gguf file or directory") }
+            loaded = .smollm2(try Llama(path: location))
+        default:
+            guard exists, isDirectory.boolValue else {
+                throw AttnError.fileUnreadable(path: location, reason: "not a directory holding \(Bert.requiredFiles.joined(separator: ", "))")
+            }
+            loaded = .minilm(try Bert(directory: location))
         }
-        let bert = try Bert(directory: directory)
-        let loaded = LoadedModel.minilm(bert)
-        // The sentence is kept; it is traced again with the new weights.
+        // The sentence is kept; it is traced again with the new weights (if it fits).
         var trace: Trace?
-        if let sentence { trace = try loaded.trace(sentence) }
+        if let sentence { trace = try? loaded.trace(sentence) }
         model = loaded
         cachedTrace = trace
+        if trace == nil { sentence = nil }
         layer = min(layer, loaded.layers - 1)
         head = min(head, loaded.heads - 1)
     }
@@ -243,6 +297,9 @@ public final class Session {
         case let .minilm(bert):
             let c = bert.configuration
             return "all-MiniLM-L6-v2 (BERT encoder): \(c.hiddenLayers) layers, \(c.attentionHeads) heads, d_model \(c.hiddenSize), dₕ \(c.headDimension), from \(bert.directory)"
+        case let .smollm2(llama):
+            let c = llama.configuration
+            return "SmolLM2-135M-Instruct (Llama decoder): \(c.hiddenLayers) layers, \(c.attentionHeads) query heads sharing \(c.keyValueHeads) key/value heads, d_model \(c.hiddenSize), dₕ \(c.headDimension), from \(llama.path)"
         }
     }
 
@@ -256,7 +313,9 @@ public final class Session {
 
     func showTokens() throws -> String {
         let trace = try requireTrace()
-        var lines = ["tokens   \(trace.count) tokens: [CLS], \(trace.count - 2) word pieces, [SEP]"]
+        var lines = [model?.isDecoder == true
+            ? "tokens   \(trace.count) tokens (· is a space, ↵ a line end)"
+            : "tokens   \(trace.count) tokens: [CLS], \(trace.count - 2) word pieces, [SEP]"]
         let idWidth = max(2, trace.tokenIds.map { String($0).count }.max() ?? 2)
         let indexWidth = max(1, String(trace.count - 1).count)
         lines.append(MatrixRenderer.pad("i", indexWidth) + "  " + MatrixRenderer.pad("id", idWidth) + "  token")
@@ -302,15 +361,17 @@ public final class Session {
         return text
     }
 
-    /// Breaks a long line at spaces to fit the width.
-    func wrap(_ text: String, indent: String = "") -> String {
-        var lines: [String] = [], line = ""
+    /// Breaks a long line at spaces to fit the width; later lines start with `indent`, the first
+    /// with `first`.
+    func wrap(_ text: String, indent: String = "", first: String = "") -> String {
+        var lines: [String] = [], line = first
         for word in text.split(separator: " ") {
-            if !line.isEmpty && MatrixRenderer.displayWidth(line + " " + word) > renderer.width {
+            let fresh = line.allSatisfy { $0 == " " }
+            if !fresh && MatrixRenderer.displayWidth(line + " " + word) > renderer.width {
                 lines.append(line)
                 line = indent + word
             } else {
-                line += (line.isEmpty ? "" : " ") + word
+                line += (fresh ? "" : " ") + word
             }
         }
         if !line.isEmpty { lines.append(line) }
@@ -319,7 +380,7 @@ public final class Session {
 
     /// The steps the selected model has (the encoder's before a model is chosen).
     var availableSteps: [Step] {
-        StepInfo.encoderSteps
+        model?.isDecoder == true ? StepInfo.decoderSteps : StepInfo.encoderSteps
     }
 
     /// The matrix of a step at the selected layer and head, or an error saying which model has it.
@@ -334,8 +395,10 @@ public final class Session {
     func header(_ step: Step, _ matrix: Matrix) -> String {
         guard let model else { return step.rawValue }
         let dh = model.headDimension
-        var formula = StepInfo.info(step).formula
+        let info = StepInfo.info(step)
+        var formula = ((model.isDecoder ? info.decoderFormula : nil) ?? info.formula)
             .replacingOccurrences(of: "{D}", with: String(dh))
+            .replacingOccurrences(of: "{KV}", with: String(cachedTrace?.layers[layer].heads[head].keyValueHead ?? 0))
             .replacingOccurrences(of: "{L}", with: String(layer))
             .replacingOccurrences(of: "{LASTHEAD}", with: String(model.heads - 1))
         if step == .x { formula += layer > 0 ? " = out of layer \(layer - 1)" : " = embeddings" }
@@ -344,6 +407,7 @@ public final class Session {
 
     /// Where a step was computed: the layer and head, and the checkpoint tensors it used.
     func provenance(_ step: Step) -> [String] {
+        if case let .smollm2(llama)? = model { return decoderProvenance(llama, step) }
         guard case let .minilm(bert)? = model else { return [] }
         let c = bert.configuration
         let d = c.hiddenSize, dh = c.headDimension
@@ -386,6 +450,40 @@ public final class Session {
         }
     }
 
+    /// Where a decoder step was computed, with its GGUF tensors. q and k are shown in Hugging
+    /// Face's layout: attn weights load with llama.cpp's row permutation undone.
+    func decoderProvenance(_ llama: Llama, _ step: Step) -> [String] {
+        let c = llama.configuration
+        let dh = c.headDimension
+        let kv = head / c.groupSize
+        func name(_ f: LlamaWeights.Field) -> String { LlamaWeights.checkpointName(f, layer: layer) }
+        let queryRows = "\(head * dh)…\((head + 1) * dh - 1)", keyRows = "\(kv * dh)…\((kv + 1) * dh - 1)"
+        let group = (kv * c.groupSize..<((kv + 1) * c.groupSize)).map(String.init).joined(separator: ", ")
+        switch step {
+        case .embeddings, .tokenEmbeddings:
+            return ["E = \(name(.tokenEmbeddings))  [\(c.vocabularySize) × \(c.hiddenSize)], Q8_0"]
+        case .rmsnorm: return ["layer \(layer): g = \(name(.attentionNorm)), ε = \(c.rmsNormEpsilon)"]
+        case .queriesBeforeRotation, .q:
+            return ["layer \(layer), head \(head): W_Q = \(name(.query))[\(queryRows)]ᵀ",
+                    "  (Q4_1; rows put back in Hugging Face's order: pairs are i and i + \(dh / 2))"]
+        case .keysBeforeRotation, .k, .v:
+            let tensor = step == .v ? name(.value) : name(.key)
+            return ["layer \(layer), head \(head) reads key/value head \(kv) (shared by query heads \(group))",
+                    "  W_\(step == .v ? "V" : "K") = \(tensor)[\(keyRows)]ᵀ"]
+        case .scores, .scaled, .weights, .z:
+            return ["layer \(layer), head \(head) (key/value head \(kv))"]
+        case .masked: return ["layer \(layer), head \(head): −∞ above the diagonal, a token sees only itself and the past"]
+        case .attentionOutput: return ["layer \(layer): W_O = \(name(.output))ᵀ  [\(c.hiddenSize) × \(c.hiddenSize)]"]
+        case .feedForwardInput: return ["layer \(layer): g = \(name(.feedForwardNorm))"]
+        case .feedForwardGate: return ["layer \(layer): W_gate = \(name(.gate))ᵀ  [\(c.hiddenSize) × \(c.intermediateSize)]"]
+        case .feedForwardUp: return ["layer \(layer): W_up = \(name(.up))ᵀ  [\(c.hiddenSize) × \(c.intermediateSize)]"]
+        case .feedForwardOutput: return ["layer \(layer): W_down = \(name(.down))ᵀ  [\(c.intermediateSize) × \(c.hiddenSize)]"]
+        case .finalNorm: return ["g = \(LlamaWeights.checkpointName(.outputNorm))"]
+        case .logits: return ["Eᵀ = \(LlamaWeights.checkpointName(.tokenEmbeddings))ᵀ (the output is tied to the input embeddings)"]
+        default: return step.scope == .layer ? ["layer \(layer)"] : []
+        }
+    }
+
     // MARK: Export
 
     /// Writes a whole step (or the tokens) to a file, atomically.
@@ -425,13 +523,14 @@ public final class Session {
 
     func help(_ topic: String?) throws -> String {
         guard let topic else {
-            let steps = wrap(availableSteps.map(\.rawValue).joined(separator: " "), indent: "         ")
+            let steps = wrap(availableSteps.map(\.rawValue).joined(separator: " "), indent: "         ", first: "         ")
             return """
                 select   model minilm|smollm2 [PATH]    sentence TEXT  (or sentence "…" with escapes)
                          layer N    head N
                 steps    tokens    walk (every step of this layer and head, one per Enter)
-                         \(steps.dropFirst(9))
+                \(steps)
                          show STEP[rows, columns]   e.g. show q[0:4, 0:8], show weights[2, :]
+                decoder  predict [K]    temperature X    generate N    rope [PAIR]    kvmap   (smollm2)
                 math     NAME = EXPR    EXPR    check EXPR STEP    names    help math
                 lessons  lessons    lesson N    next (or Enter)    back    where    hint    skip
                          lesson stop

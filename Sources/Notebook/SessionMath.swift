@@ -57,6 +57,26 @@ extension Session {
             names["beta_out"] = .matrix(row(w.outputNorm.beta))
             names["gamma_emb"] = .matrix(row(bert.weights.embeddingNorm.gamma))
             names["beta_emb"] = .matrix(row(bert.weights.embeddingNorm.beta))
+        case let .smollm2(llama):
+            let c = llama.configuration
+            let w = llama.weights.layers[layer]
+            let dh = c.headDimension, kv = h.keyValueHead
+            names["H"] = l.attentionInput.map(MathValue.matrix)
+            names["Q_pre"] = h.queriesBeforeRotation.map(MathValue.matrix)
+            names["K_pre"] = h.keysBeforeRotation.map(MathValue.matrix)
+            names["W_Q"] = .matrix(w.query.rows((head * dh)..<((head + 1) * dh)).transposed)
+            names["W_K"] = .matrix(w.key.rows((kv * dh)..<((kv + 1) * dh)).transposed)
+            names["W_V"] = .matrix(w.value.rows((kv * dh)..<((kv + 1) * dh)).transposed)
+            names["W_O"] = .matrix(w.output.transposed)
+            names["g_attn"] = .matrix(row(w.attentionNorm))
+            names["g_ffn"] = .matrix(row(w.feedForwardNorm))
+            names["W_gate"] = .matrix(w.gate.transposed)
+            names["W_up"] = .matrix(w.up.transposed)
+            names["W_down"] = .matrix(w.down.transposed)
+            // RoPE as Hugging Face writes it: q' = q ⊙ COS + rotate_half(q) ⊙ SIN, (T × dₕ).
+            let rotation = Rotation(headDimension: dh, base: c.ropeBase, positions: 0..<trace.count)
+            names["COS"] = .matrix(Matrix.concatenateColumns([rotation.cosines, rotation.cosines]))
+            names["SIN"] = .matrix(Matrix.concatenateColumns([rotation.sines, rotation.sines]))
         }
         for (name, value) in learnerNames { names[name] = value }
         return names

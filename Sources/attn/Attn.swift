@@ -31,6 +31,9 @@ struct DisplayOptions: ParsableArguments {
     func session(interactive: Bool) -> Session {
         let session = Session(renderer: renderer(interactive: interactive))
         session.interactive = interactive
+        // Long-running commands (generate) print as they go; Ctrl-C asks them to stop.
+        session.stream = { text in FileHandle.standardOutput.write(Data(text.utf8)) }
+        session.isInterrupted = { interruptRequested != 0 }
         session.lessonsDirectory = lessons ?? Self.findLessons()
         return session
     }

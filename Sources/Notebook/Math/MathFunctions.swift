@@ -36,6 +36,31 @@ extension MathEvaluator {
         case "argmax": return try call.reduce(needsValues: true) { Float(Self.indexOfMaximum($0)) }
         case "layernorm": return try layerNorm(call)
         case "transpose": return try call.onMatrix { $0.transposed }
+        case "silu": return try call.onCells { $0 / (1 + expf(-$0)) }
+        case "rmsnorm":
+            // rmsnorm(A[, g]): each row divided by its root mean square (ε = 1e-5, as SmolLM2), times g.
+            return try call.onMatrix { a in
+                var out = a
+                for i in 0..<a.rows {
+                    let r = a.row(i)
+                    let inverse = 1 / (r.reduce(0) { $0 + $1 * $1 } / Float(max(1, r.count)) + 1e-5).squareRoot()
+                    for j in 0..<a.columns { out[i, j] = r[j] * inverse }
+                }
+                return out
+            }
+        case "rotate_half":
+            // RoPE's partner of each dimension: [x₁ | x₂] → [−x₂ | x₁], halves of the columns.
+            return try call.onMatrix { a in
+                let half = a.columns / 2
+                var out = a
+                for i in 0..<a.rows {
+                    for j in 0..<half {
+                        out[i, j] = -a[i, j + half]
+                        out[i, j + half] = a[i, j]
+                    }
+                }
+                return out
+            }
         case "zeros", "ones":
             let rows = try call.size("m"), columns = try call.size("n")
             try Self.checkSize(rows: rows, columns: columns, text: text)

@@ -1,0 +1,520 @@
+import Foundation  // NSLock for the word cache
+
+/// A byte-level BPE tokenizer (GPT-2's kind, used by SmolLM2): text → UTF-8 bytes → pieces →
+/// merges of byte pairs → ids.
+///
+/// ```
+/// "Hello, world!"
+///   special tokens   none written in the text
+///   pre-tokenizer    ["Hello", ",", " world", "!"]            (see `PreTokenizer`)
+///   bytes            "Hello" → H e l l o;  " world" → Ġ w o r l d   (see `ByteEncoder`)
+///   BPE              repeatedly merge the adjacent pair that comes first in the merge list:
+///                    Ġ w o r l d → Ġw o r l d → Ġw or l d → Ġw or ld → Ġwor ld → Ġworld
+///   ids              [19556, 28, 905, 17]
+/// ```
+/// Every byte can have a token of its own, so no text need ever be unknown. Bytes whose token is
+/// missing from the vocabulary are dropped, as Hugging Face drops them: SmolLM2 lacks 21, the
+/// bytes 0xC0, 0xC1, 0xF1, 0xF2 and 0xF5…0xFF, which no assigned character's UTF-8 uses, and the
+/// control characters 0x04, 0x06, 0x13, 0x14, 0x16 and 0x1D.
+///
+/// The output matches Hugging Face `tokenizers` id for id, including its order of merges
+/// (`Word::merge_all`); the test suite checks that against a fixture of 820 texts.
+public struct BPETokenizer: Sendable {
+    /// The vocabulary: `vocabulary[id]` is the token as stored, in `ByteEncoder`'s alphabet
+    /// (`"Ġthe"` for `" the"`); control tokens such as `"<|im_start|>"` as themselves.
+    public let vocabulary: [String]
+    /// The id the model expects at the start of a text, if the vocabulary names one.
+    /// `encode` never adds it: SmolLM2's Hugging Face tokenizer adds none.
+    public let bosId: Int?
+    /// The id that ends a text (for SmolLM2-Instruct `<|im_end|>`, which ends a chat turn).
+    public let eosId: Int?
+    /// How text is cut into pieces before BPE.
+    public let preTokenizer: PreTokenizer
+
+    /// The bytes each token stands for.
+    private let tokenBytes: [[UInt8]]
+    /// Whether each token is a control token (type 3), shown as it is written.
+    private let isControl: [Bool]
+    /// The id of each byte's one-byte token, or -1 if the vocabulary has none.
+    private let byteIds: [Int32]
+    /// `(left id, right id)` → `(rank, id of the merged token)`, packed: see `pairKey`, `merge`.
+    private let merges: [UInt64: UInt64]
+    /// Tokens matched whole in the raw text, longest first: control and user-defined tokens.
+    private let specialTokens: [(scalars: [Unicode.Scalar], id: Int)]
+    /// Token → id, compared byte for byte (see `TokenKey`).
+    private let idsByToken: [TokenKey: Int]
+    private let cache = WordCache()
+
+    // MARK: - Loading
+
+    /// A tokenizer from the arrays of a GGUF file's `tokenizer.ggml.*` metadata.
+    ///
+    /// - Parameters:
+    ///   - tokens: `tokenizer.ggml.tokens`; the id of a token is its index. A token listed twice
+    ///     is found under its last id, as in Hugging Face's reader.
+    ///   - merges: `tokenizer.ggml.merges`, `"left right"` each, earliest first: the rank of a
+    ///     merge is its index. A pair listed twice keeps its last rank, as in `tokenizers`.
+    ///   - tokenTypes: `tokenizer.ggml.token_type`, one per token: 1 normal, 3 control,
+    ///     4 user-defined, …. Control and user-defined tokens written in the text stand for
+    ///     themselves; without types, none do.
+    ///   - bosId, eosId: `tokenizer.ggml.bos_token_id`, `eos_token_id`.
+    ///   - preTokenizer: `tokenizer.ggml.pre`: `"smollm"` or `"gpt2"`.
+    ///   - source: where the arrays come from, for error messages.
+    /// - Throws: `AttnError.vocabularyInvalid` when there are no tokens, the types do not match
+    ///   the tokens one for one, an id is outside the vocabulary, a merge is not two tokens
+    ///   separated by a space or makes a token the vocabulary lacks, or the pre-tokenizer is not
+    ///   one attn knows.
+    public init(tokens: [String], merges: [String], tokenTypes: [Int]?, bosId: Int?, eosId: Int?,
+                preTokenizer: String, source: String = "the tokenizer metadata") throws {
+        func invalid(_ reason: String) -> AttnError { .vocabularyInvalid(path: source, reason: reason) }
+
+        guard !tokens.isEmpty else { throw invalid("it has no tokens") }
+        guard let rule = PreTokenizer(rawValue: preTokenizer) else {
+            let known = PreTokenizer.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+            throw invalid("its pre-tokenizer \"\(preTokenizer)\" is not one attn knows (\(known))")
+        }
+        if let tokenTypes, tokenTypes.count != tokens.count {
+            throw invalid("it has \(tokenTypes.count) token types for \(tokens.count) tokens")
+        }
+        for (name, id) in [("BOS", bosId), ("EOS", eosId)] {
+            if let id, !tokens.indices.contains(id) {
+                throw invalid("its \(name) token id \(id) is not in 0..<\(tokens.count)")
+            }
+        }
+
+        var ids: [TokenKey: Int] = [:]
+        ids.reserveCapacity(tokens.count)
+        for (id, token) in tokens.enumerated() { ids[TokenKey(token)] = id }
+
+        var mergeTable: [UInt64: UInt64] = [:]
+        mergeTable.reserveCapacity(merges.count)
+        for (rank, merge) in merges.enumerated() {
+            let parts = merge.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw invalid("merge \(rank) (\"\(merge)\") is not two tokens separated by a space")
+            }
+            let left = Array(parts[0]), right = Array(parts[1])
+            guard let leftId = ids[TokenKey(utf8: left)] else {
+                throw invalid("merge \(rank) (\"\(merge)\") names \"\(String(decoding: left, as: UTF8.self))\", which is not a token")
+            }
+            guard let rightId = ids[TokenKey(utf8: right)] else {
+                throw invalid("merge \(rank) (\"\(merge)\") names \"\(String(decoding: right, as: UTF8.self))\", which is not a token")
+            }
+            guard let mergedId = ids[TokenKey(utf8: left + right)] else {
+                throw invalid("merge \(rank) (\"\(merge)\") makes \"\(String(decoding: left + right, as: UTF8.self))\", which is not a token")
+            }
+            mergeTable[Self.pairKey(leftId, rightId)] = UInt64(rank) << 32 | UInt64(mergedId)
+        }
+
+        var byteIds = [Int32](repeating: -1, count: 256)
+        for byte in 0..<256 {
+            if let id = ids[TokenKey(String(ByteEncoder.characters[byte]))] { byteIds[byte] = Int32(id) }
+        }
+
+        let types = tokenTypes ?? []
+        var specials: [(scalars: [Unicode.Scalar], id: Int)] = []
+        for (id, type) in types.enumerated() where type == 3 || type == 4 {
+            let scalars = Array(tokens[id].unicodeScalars)
+            // A token listed twice is matched as its last id, like every other lookup.
+            if !scalars.isEmpty, ids[TokenKey(tokens[id])] == id { specials.append((scalars, id)) }
+        }
+
+        vocabulary = tokens
+        self.bosId = bosId
+        self.eosId = eosId
+        self.preTokenizer = rule
+        // The ByteLevel decoder reads a token through the alphabet when it can, else as UTF-8.
+        tokenBytes = tokens.map { ByteEncoder.decode($0) ?? Array($0.utf8) }
+        isControl = tokens.indices.map { types.indices.contains($0) && types[$0] == 3 }
+        self.byteIds = byteIds
+        self.merges = mergeTable
+        // Longest first, so that the first token found at a position is the longest one there.
+        specialTokens = specials.sorted { $0.scalars.count > $1.scalars.count }
+        idsByToken = ids
+    }
+
+    /// The tokenizer of a GGUF file: its `tokenizer.ggml.*` metadata.
+    ///
+    /// - Throws: `AttnError.vocabularyInvalid` naming the file when its tokenizer is not
+    ///   byte-level BPE (`tokenizer.ggml.model` other than `"gpt2"`), a key it needs is missing
+    ///   or has the wrong type, or the arrays are unusable (see the designated initializer).
+    public init(gguf file: GGUFFile) throws {
+        let metadata = file.metadata
+        func invalid(_ reason: String) -> AttnError { .vocabularyInvalid(path: file.path, reason: reason) }
+        func optionalInt(_ key: String) throws -> Int? {
+            guard let value = metadata[key] else { return nil }
+            guard let int = value.int else { throw invalid("\(key) is not an integer") }
+            return int
+        }
+
+        guard let model = metadata["tokenizer.ggml.model"]?.string else {
+            throw invalid("it has no tokenizer.ggml.model")
+        }
+        guard model == "gpt2" else {
+            throw invalid("its tokenizer is \"\(model)\", not byte-level BPE (\"gpt2\")")
+        }
+        guard let tokens = metadata["tokenizer.ggml.tokens"]?.strings else {
+            throw invalid("tokenizer.ggml.tokens is missing or not a list of strings")
+        }
+        guard let merges = metadata["tokenizer.ggml.merges"]?.strings else {
+            throw invalid("tokenizer.ggml.merges is missing or not a list of strings")
+        }
+        guard let preTokenizer = metadata["tokenizer.ggml.pre"]?.string else {
+            throw invalid("it does not say how to pre-tokenize (tokenizer.ggml.pre)")
+        }
+        var tokenTypes: [Int]?
+        if let value = metadata["tokenizer.ggml.token_type"] {
+            guard let types = value.ints else { throw invalid("tokenizer.ggml.token_type is not a list of integers") }
+            tokenTypes = types
+        }
+        try self.init(tokens: tokens, merges: merges, tokenTypes: tokenTypes,
+                      bosId: try optionalInt("tokenizer.ggml.bos_token_id"),
+                      eosId: try optionalInt("tokenizer.ggml.eos_token_id"),
+                      preTokenizer: preTokenizer, source: file.path)
+    }
+
+    // MARK: - Lookup
+
+    /// The id of `token` exactly as stored (`"Ġthe"`, `"<|im_end|>"`), or `nil`.
+    public func id(of token: String) -> Int? {
+        idsByToken[TokenKey(token)]
+    }
+
+    /// A token as a learner should see it: its bytes as text, so `"Ġthe"` reads `" the"` and
+    /// `"Ċ"` reads `"\n"`; control tokens such as `"<|im_start|>"` as they are written.
+    ///
+    /// A token can hold part of a character: an emoji's four bytes are often two tokens. Bytes
+    /// that do not make a whole character are shown as `<0xF0>`:
+    /// ```
+    /// tokenText(10813)  →  "<0xF0><0x9F>"     (the token "ðŁ", which starts many emoji)
+    /// tokenText(905)    →  " world"           (the token "Ġworld")
+    /// ```
+    /// - Returns: the text; `""` for an id outside the vocabulary.
+    public func tokenText(_ id: Int) -> String {
+        guard vocabulary.indices.contains(id) else { return "" }
+        if isControl[id] { return vocabulary[id] }
+        let bytes = tokenBytes[id]
+        var text = ""
+        var start = 0
+        while start < bytes.count {
+            let length = UTF8Validation.characterLength(bytes, at: start)
+            if length > 0 {
+                text += String(decoding: bytes[start..<start + length], as: UTF8.self)
+                start += length
+            } else {
+                text += "<0x" + String(bytes[start], radix: 16, uppercase: true) + ">"
+                start += 1
+            }
+        }
+        return text
+    }
+
+    // MARK: - Encoding
+
+    /// The ids of `text`. No BOS or EOS is added.
+    ///
+    /// ```
+    /// encode("Hello, world!")             →  [19556, 28, 905, 17]
+    /// encode("<|im_start|>user\nHi")      →  [1, 4093, 198, 26843]
+    /// ```
+    /// Control tokens written in the text (`<|im_start|>`, `<|im_end|>`, `<|endoftext|>`, …)
+    /// stand for themselves, matched exactly, leftmost first and longest at a position; the text
+    /// between them is encoded on its own.
+    public func encode(_ text: String) -> [Int] {
+        let scalars = Array(text.unicodeScalars)
+        var ids: [Int] = []
+        var plainStart = 0
+        var position = 0
+        while position < scalars.count {
+            if let match = specialTokens.first(where: { scalars[position...].starts(with: $0.scalars) }) {
+                encodePlain(scalars, plainStart..<position, into: &ids)
+                ids.append(match.id)
+                position += match.scalars.count
+                plainStart = position
+            } else {
+                position += 1
+            }
+        }
+        encodePlain(scalars, plainStart..<scalars.count, into: &ids)
+        return ids
+    }
+
+    /// Text without special tokens: pre-tokenize, then BPE each piece.
+    private func encodePlain(_ scalars: [Unicode.Scalar], _ range: Range<Int>, into ids: inout [Int]) {
+        guard !range.isEmpty else { return }
+        var bytes: [UInt8] = []
+        preTokenizer.forEachPiece(of: scalars, in: range) { piece in
+            bytes.removeAll(keepingCapacity: true)
+            for scalar in scalars[piece] { bytes.append(contentsOf: scalar.utf8) }
+            if let cached = cache[bytes] {
+                ids.append(contentsOf: cached)
+            } else {
+                let pieceIds = bpe(bytes)
+                cache[bytes] = pieceIds
+                ids.append(contentsOf: pieceIds)
+            }
+        }
+    }
+
+    /// BPE on the bytes of one piece, exactly as `tokenizers`' `Word::merge_all` does it.
+    ///
+    /// ```
+    /// symbols: the one-byte token of each byte (bytes without one are dropped)
+    /// queue:   every adjacent pair that has a merge, as (rank, position)
+    /// repeat:  take the lowest rank (leftmost of equal ranks); if the pair is still there,
+    ///          merge it and queue the new pairs it forms with its neighbours
+    /// ```
+    /// Taking one merge at a time, lowest rank first, gives the same result as GPT-2's
+    /// "merge every occurrence of the best pair" loop. A queued pair counts as "still there"
+    /// when the pair now at its position merges into the same token, as in `tokenizers`.
+    private func bpe(_ bytes: [UInt8]) -> [Int] {
+        var symbols: [Symbol] = []
+        symbols.reserveCapacity(bytes.count)
+        for byte in bytes {
+            let id = byteIds[Int(byte)]
+            guard id >= 0 else { continue }
+            let index = Int32(symbols.count)
+            symbols.append(Symbol(id: id, previous: index - 1, next: index + 1))
+        }
+        guard !symbols.isEmpty else { return [] }
+        symbols[symbols.count - 1].next = -1
+        if symbols.count == 1 { return [Int(symbols[0].id)] }
+
+        var queue = MergeQueue()
+        for position in 0..<symbols.count - 1 {
+            if let (rank, merged) = merge(symbols[position].id, symbols[position + 1].id) {
+                queue.push(Candidate(rank: rank, position: Int32(position), merged: merged))
+            }
+        }
+
+        while let top = queue.pop() {
+            let position = Int(top.position)
+            guard !symbols[position].removed, symbols[position].next >= 0 else { continue }
+            let nextPosition = Int(symbols[position].next)
+            let right = symbols[nextPosition]
+            guard let (_, merged) = merge(symbols[position].id, right.id), merged == top.merged else { continue }
+
+            // Merge the right symbol into this one and unlink it.
+            symbols[position].id = merged
+            symbols[position].next = right.next
+            symbols[nextPosition].removed = true
+            if right.next >= 0 { symbols[Int(right.next)].previous = Int32(position) }
+
+            // The new symbol forms new pairs with its neighbours.
+            let previous = symbols[position].previous
+            if previous >= 0, let (rank, merged) = merge(symbols[Int(previous)].id, symbols[position].id) {
+                queue.push(Candidate(rank: rank, position: previous, merged: merged))
+            }
+            let next = symbols[position].next
+            if next >= 0, let (rank, merged) = merge(symbols[position].id, symbols[Int(next)].id) {
+                queue.push(Candidate(rank: rank, position: Int32(position), merged: merged))
+            }
+        }
+        return symbols.compactMap { $0.removed ? nil : Int($0.id) }
+    }
+
+    /// The rank of the merge of `left` and `right` and the id it makes, if the pair merges.
+    private func merge(_ left: Int32, _ right: Int32) -> (rank: Int32, merged: Int32)? {
+        guard let packed = merges[Self.pairKey(Int(left), Int(right))] else { return nil }
+        return (Int32(truncatingIfNeeded: packed >> 32), Int32(truncatingIfNeeded: packed & 0xFFFF_FFFF))
+    }
+
+    private static func pairKey(_ left: Int, _ right: Int) -> UInt64 {
+        UInt64(UInt32(truncatingIfNeeded: left)) << 32 | UInt64(UInt32(truncatingIfNeeded: right))
+    }
+
+    // MARK: - Decoding
+
+    /// The text of `ids`: their bytes, read as UTF-8.
+    ///
+    /// ```
+    /// decode([19556, 28, 905, 17])  →  "Hello, world!"
+    /// ```
+    /// Bytes that are not valid UTF-8 (a token sequence can stop inside a character) become
+    /// U+FFFD, one per maximal invalid sequence, as Rust's `String::from_utf8_lossy` in Hugging
+    /// Face's decoder does. Control tokens decode as their text; ids outside the vocabulary are
+    /// skipped, as Hugging Face skips them.
+    public func decode(_ ids: [Int]) -> String {
+        var bytes: [UInt8] = []
+        for id in ids where vocabulary.indices.contains(id) { bytes.append(contentsOf: tokenBytes[id]) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Decodes ids one at a time, as a model generates them, giving back only whole characters.
+    ///
+    /// ```
+    /// 😀 is F0 9F 98 80, three tokens for SmolLM2: "ðŁ" (F0 9F), "ĺ" (98), "Ģ" (80)
+    /// var stream = BPETokenizer.StreamDecoder(tokenizer: tokenizer)
+    /// stream.push(10813)   →  ""
+    /// stream.push(242)     →  ""
+    /// stream.push(218)     →  "😀"
+    /// stream.finish()      →  ""
+    /// ```
+    /// What the pushes and `finish()` return, joined, is `decode` of all the ids.
+    public struct StreamDecoder: Sendable {
+        private let tokenizer: BPETokenizer
+        /// Bytes of a character that has not been completed yet (at most 3).
+        private var pending: [UInt8] = []
+
+        /// A decoder with nothing pushed yet.
+        public init(tokenizer: BPETokenizer) {
+            self.tokenizer = tokenizer
+        }
+
+        /// The text that `id` completes: `""` while a character is still incomplete.
+        ///
+        /// Bytes that can no longer become a character come out as U+FFFD, as in `decode`.
+        public mutating func push(_ id: Int) -> String {
+            guard tokenizer.vocabulary.indices.contains(id) else { return "" }
+            pending.append(contentsOf: tokenizer.tokenBytes[id])
+            let complete = UTF8Validation.incompleteSuffixStart(pending)
+            guard complete > 0 else { return "" }
+            let text = String(decoding: pending[..<complete], as: UTF8.self)
+            pending.removeFirst(complete)
+            return text
+        }
+
+        /// The rest: an incomplete character at the end becomes U+FFFD. The decoder is then empty.
+        public mutating func finish() -> String {
+            defer { pending.removeAll() }
+            return String(decoding: pending, as: UTF8.self)
+        }
+    }
+}
+
+// MARK: - BPE's working parts
+
+/// One symbol of a word during BPE: a token id in a doubly linked list over an array.
+private struct Symbol {
+    var id: Int32
+    var previous: Int32
+    var next: Int32
+    var removed = false
+}
+
+/// A possible merge of the symbol at `position` with the one after it.
+private struct Candidate {
+    let rank: Int32
+    let position: Int32
+    let merged: Int32
+
+    /// Lower rank first; of equal ranks, the leftmost.
+    func precedes(_ other: Candidate) -> Bool {
+        rank != other.rank ? rank < other.rank : position < other.position
+    }
+}
+
+/// A binary min-heap of candidates (`tokenizers` uses Rust's `BinaryHeap` the same way).
+private struct MergeQueue {
+    private var heap: [Candidate] = []
+
+    mutating func push(_ candidate: Candidate) {
+        heap.append(candidate)
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].precedes(heap[parent]) else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> Candidate? {
+        guard let first = heap.first else { return nil }
+        let last = heap.removeLast()
+        if heap.isEmpty { return first }
+        heap[0] = last
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var best = parent
+            if left < heap.count, heap[left].precedes(heap[best]) { best = left }
+            if right < heap.count, heap[right].precedes(heap[best]) { best = right }
+            if best == parent { break }
+            heap.swapAt(parent, best)
+            parent = best
+        }
+        return first
+    }
+}
+
+/// Piece bytes → ids, shared by every copy of a tokenizer. Like `tokenizers`' cache it holds at
+/// most 10,000 pieces and stops adding when full; pieces longer than 256 bytes are not kept.
+private final class WordCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids: [[UInt8]: [Int]] = [:]
+    private let capacity = 10_000
+    private let longestPiece = 256
+
+    subscript(bytes: [UInt8]) -> [Int]? {
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return ids[bytes]
+        }
+        set {
+            guard bytes.count <= longestPiece, let newValue else { return }
+            lock.lock()
+            defer { lock.unlock() }
+            if ids.count < capacity { ids[bytes] = newValue }
+        }
+    }
+}
+
+/// The UTF-8 rules the decoders need: where a character ends, and whether bytes at the end could
+/// still become one.
+private enum UTF8Validation {
+    /// The length of the valid character at `start`, or 0 if the bytes there are not one.
+    static func characterLength(_ bytes: [UInt8], at start: Int) -> Int {
+        let lead = bytes[start]
+        let length = expectedLength(lead)
+        guard length > 0, start + length <= bytes.count else { return 0 }
+        for offset in 1..<length where !continues(lead, bytes[start + offset], offset: offset) {
+            return 0
+        }
+        return length
+    }
+
+    /// Where an incomplete but so far valid character at the end of `bytes` starts, or
+    /// `bytes.count` if there is none. Decoding `bytes[..<result]` on its own then gives the same
+    /// text as it does as part of all the bytes, because such a suffix starts with a lead byte,
+    /// which no earlier sequence can take as its continuation.
+    static func incompleteSuffixStart(_ bytes: [UInt8]) -> Int {
+        // A lead byte within the last 3 bytes, followed only by continuation bytes.
+        var start = bytes.count - 1
+        while start >= 0, start >= bytes.count - 3, bytes[start] & 0xC0 == 0x80 { start -= 1 }
+        guard start >= 0, start >= bytes.count - 3 else { return bytes.count }
+        let lead = bytes[start]
+        let length = expectedLength(lead)
+        guard length > bytes.count - start else { return bytes.count }  // ASCII, invalid or whole
+        for offset in 1..<(bytes.count - start) where !continues(lead, bytes[start + offset], offset: offset) {
+            return bytes.count
+        }
+        return start
+    }
+
+    /// The length of the sequence `lead` starts: 1…4, or 0 for a byte that starts none
+    /// (a continuation byte, 0xC0, 0xC1, 0xF5…0xFF).
+    private static func expectedLength(_ lead: UInt8) -> Int {
+        switch lead {
+        case 0x00...0x7F: 1
+        case 0xC2...0xDF: 2
+        case 0xE0...0xEF: 3
+        case 0xF0...0xF4: 4
+        default: 0
+        }
+    }
+
+    /// Whether `byte` may follow `lead` at `offset` (1…3). The second byte is narrower after
+    /// E0, ED, F0 and F4, which rules out overlong forms, surrogates and code points past U+10FFFF.
+    private static func continues(_ lead: UInt8, _ byte: UInt8, offset: Int) -> Bool {
+        guard offset == 1 else { return (0x80...0xBF).contains(byte) }
+        switch lead {
+        case 0xE0: return (0xA0...0xBF).contains(byte)
+        case 0xED: return (0x80...0x9F).contains(byte)
+        case 0xF0: return (0x90...0xBF).contains(byte)
+        case 0xF4: return (0x80...0x8F).contains(byte)
+        default: return (0x80...0xBF).contains(byte)
+        }
+    }
+}
