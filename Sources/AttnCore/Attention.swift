@@ -75,6 +75,23 @@ public enum Attention {
         masked.softmaxRows()
     }
 
+    /// A head whose output is removed: its `z` becomes zeros, so nothing it computed reaches the
+    /// rest of the model. Everything downstream is recomputed (ablation).
+    public struct HeadIndex: Hashable, Sendable, Comparable {
+        public let layer: Int
+        public let head: Int
+        public init(layer: Int, head: Int) {
+            self.layer = layer
+            self.head = head
+        }
+        public static func < (a: HeadIndex, b: HeadIndex) -> Bool { (a.layer, a.head) < (b.layer, b.head) }
+    }
+
+    /// `z`, or zeros of its shape when the head is ablated.
+    public static func ablate(_ z: Matrix, if ablated: Bool) -> Matrix {
+        ablated ? Matrix(rows: z.rows, columns: z.columns) : z
+    }
+
     /// Each query's output: the weighted average of the value rows.
     /// ```
     /// z_i = Σⱼ weights[i, j] · v_j        (T × T) · (T × dₕ) → (T × dₕ)

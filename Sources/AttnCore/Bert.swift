@@ -39,14 +39,15 @@ public struct Bert: Sendable {
 
     /// Tokenizes `text` and runs the forward pass.
     /// - Throws: `.sequenceTooLong` beyond the model's positions.
-    public func trace(_ text: String) throws -> Trace {
+    public func trace(_ text: String, ablating ablated: Set<Attention.HeadIndex> = []) throws -> Trace {
         let ids = try tokenizer.encode(text, limit: configuration.maximumPositions)
-        return trace(ids: ids)
+        return trace(ids: ids, ablating: ablated)
     }
 
     /// The forward pass over token ids, keeping every intermediate.
     /// - Precondition: every id is below the vocabulary size and there are at most `maximumPositions`.
-    public func trace(ids: [Int]) -> Trace {
+    /// - Parameter ablated: heads whose output is zeroed (their `z`), everything after recomputed.
+    public func trace(ids: [Int], ablating ablated: Set<Attention.HeadIndex> = []) -> Trace {
         let t = ids.count
         precondition(t <= configuration.maximumPositions)
 
@@ -62,8 +63,9 @@ public struct Bert: Sendable {
         let mask = Attention.Mask.padding([Bool](repeating: true, count: t))
         var layers: [LayerTrace] = []
         var x = embeddings
-        for layerWeights in weights.layers {
-            let layer = self.layer(x, layerWeights, mask: mask)
+        for (index, layerWeights) in weights.layers.enumerated() {
+            let heads = Set(ablated.filter { $0.layer == index }.map(\.head))
+            let layer = self.layer(x, layerWeights, mask: mask, ablated: heads)
             layers.append(layer)
             x = layer.out
         }
@@ -74,7 +76,7 @@ public struct Bert: Sendable {
 
     /// One encoder layer: multi-head self-attention, then the feed-forward, each followed by a
     /// residual connection and LayerNorm.
-    func layer(_ x: Matrix, _ w: BertLayerWeights, mask: Attention.Mask) -> LayerTrace {
+    func layer(_ x: Matrix, _ w: BertLayerWeights, mask: Attention.Mask, ablated: Set<Int> = []) -> LayerTrace {
         let c = configuration
         let dh = c.headDimension
 
@@ -88,7 +90,7 @@ public struct Bert: Sendable {
             let scaled = Attention.scale(scores, headDimension: dh)
             let masked = Attention.mask(scaled, mask)
             let weights = Attention.weights(masked)
-            let z = Attention.weightedSum(weights: weights, values: v)
+            let z = Attention.ablate(Attention.weightedSum(weights: weights, values: v), if: ablated.contains(h))
             return HeadTrace(q: q, k: k, v: v, scores: scores, scaled: scaled, masked: masked, weights: weights, z: z,
                              keyValueHead: h)
         }

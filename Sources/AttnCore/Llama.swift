@@ -229,21 +229,23 @@ public struct Llama: Sendable {
 
     /// Tokenizes `text` and runs the forward pass.
     /// - Throws: `.sequenceTooLong` beyond ``traceLimit``; `.emptySequence`-like error for no tokens.
-    public func trace(_ text: String) throws -> Trace {
+    public func trace(_ text: String, ablating ablated: Set<Attention.HeadIndex> = []) throws -> Trace {
         let ids = tokenizer.encode(text)
         guard ids.count <= Self.traceLimit else { throw AttnError.sequenceTooLong(tokens: ids.count, limit: Self.traceLimit) }
-        return trace(ids: ids)
+        return trace(ids: ids, ablating: ablated)
     }
 
     /// The forward pass over token ids, keeping every intermediate.
-    public func trace(ids: [Int]) -> Trace {
+    /// - Parameter ablated: heads whose output is zeroed (their `z`), everything after recomputed.
+    public func trace(ids: [Int], ablating ablated: Set<Attention.HeadIndex> = []) -> Trace {
         let c = configuration
         let embeddings = gatherRows(weights.tokenEmbeddings, ids)
         let rotation = Rotation(headDimension: c.headDimension, base: c.ropeBase, positions: 0..<ids.count)
         var layers: [LayerTrace] = []
         var x = embeddings
-        for layerWeights in weights.layers {
-            let layer = self.layer(x, layerWeights, rotation: rotation)
+        for (index, layerWeights) in weights.layers.enumerated() {
+            let heads = Set(ablated.filter { $0.layer == index }.map(\.head))
+            let layer = self.layer(x, layerWeights, rotation: rotation, ablated: heads)
             layers.append(layer)
             x = layer.out
         }
@@ -255,7 +257,7 @@ public struct Llama: Sendable {
 
     /// One decoder layer: RMSNorm, grouped-query causal attention with RoPE, residual; RMSNorm,
     /// SwiGLU feed-forward, residual.
-    func layer(_ x: Matrix, _ w: LlamaLayerWeights, rotation: Rotation) -> LayerTrace {
+    func layer(_ x: Matrix, _ w: LlamaLayerWeights, rotation: Rotation, ablated: Set<Int> = []) -> LayerTrace {
         let c = configuration
         let dh = c.headDimension
 
@@ -278,7 +280,7 @@ public struct Llama: Sendable {
             let scaled = Attention.scale(scores, headDimension: dh)
             let masked = Attention.mask(scaled, .causal)
             let weights = Attention.weights(masked)
-            let z = Attention.weightedSum(weights: weights, values: headValues[j])
+            let z = Attention.ablate(Attention.weightedSum(weights: weights, values: headValues[j]), if: ablated.contains(i))
             return HeadTrace(queriesBeforeRotation: qBefore, keysBeforeRotation: keysBefore[j], q: q, k: rotatedKeys[j],
                              v: headValues[j], scores: scores, scaled: scaled, masked: masked, weights: weights, z: z,
                              keyValueHead: j)

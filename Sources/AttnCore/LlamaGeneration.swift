@@ -26,7 +26,7 @@ extension Llama {
     /// Runs `ids` at positions `cache.count…` through every layer, using and extending the cache,
     /// and returns the logits of the last position. The same step functions as ``trace(ids:)``;
     /// only the per-head intermediates are not kept.
-    public func forward(_ ids: [Int], cache: inout KeyValueCache) -> [Float] {
+    public func forward(_ ids: [Int], cache: inout KeyValueCache, ablating ablated: Set<Attention.HeadIndex> = []) -> [Float] {
         let c = configuration
         let dh = c.headDimension, kvWidth = c.keyValueHeads * dh
         let start = cache.count
@@ -53,7 +53,8 @@ extension Llama {
                 let v = Attention.headSlice(allValues, head: j, headDimension: dh)
                 let scaled = Attention.scale(Attention.scores(queries: q, keys: k), headDimension: dh)
                 let weights = Attention.weights(Attention.mask(scaled, .causalAfter(start)))
-                return Attention.weightedSum(weights: weights, values: v)
+                return Attention.ablate(Attention.weightedSum(weights: weights, values: v),
+                                        if: ablated.contains(Attention.HeadIndex(layer: l, head: i)))
             }
             let residual = x + Matrix.concatenateColumns(heads).multiplied(by: w.output, transposeB: true)
             let n = rmsNorm(residual, gain: w.feedForwardNorm, epsilon: c.rmsNormEpsilon)
@@ -69,16 +70,17 @@ extension Llama {
 
     /// Greedy decoding with a KV cache: the prompt once, then one token at a time, each the
     /// argmax of the logits. `onToken` receives each new id; returning `false` stops early.
-    public func generateGreedy(prompt: [Int], count: Int, onToken: (Int) -> Bool) -> [Int] {
+    public func generateGreedy(prompt: [Int], count: Int, ablating ablated: Set<Attention.HeadIndex> = [],
+                               onToken: (Int) -> Bool) -> [Int] {
         var cache = KeyValueCache(layers: configuration.hiddenLayers)
-        var logits = forward(prompt, cache: &cache)
+        var logits = forward(prompt, cache: &cache, ablating: ablated)
         var produced: [Int] = []
         for _ in 0..<count {
             guard cache.count < configuration.contextLength else { break }
             let next = logits.indices.max { logits[$0] < logits[$1] } ?? 0
             produced.append(next)
             if !onToken(next) || next == tokenizer.eosId { break }
-            logits = forward([next], cache: &cache)
+            logits = forward([next], cache: &cache, ablating: ablated)
         }
         return produced
     }

@@ -41,10 +41,10 @@ public enum LoadedModel: Sendable {
         case let .smollm2(llama): llama.configuration.hiddenSize
         }
     }
-    public func trace(_ text: String) throws -> Trace {
+    public func trace(_ text: String, ablating ablated: Set<Attention.HeadIndex> = []) throws -> Trace {
         switch self {
-        case let .minilm(bert): try bert.trace(text)
-        case let .smollm2(llama): try llama.trace(text)
+        case let .minilm(bert): try bert.trace(text, ablating: ablated)
+        case let .smollm2(llama): try llama.trace(text, ablating: ablated)
         }
     }
 }
@@ -76,7 +76,9 @@ public final class Session {
     public private(set) var sentence: String?
     public private(set) var layer = 0
     public private(set) var head = 0
-    private var cachedTrace: Trace?
+    var cachedTrace: Trace?
+    /// Heads whose output is zeroed (`ablate head L H`); every step downstream reflects it.
+    public internal(set) var ablated: Set<Attention.HeadIndex> = []
     /// The steps `walk` has still to show, when walking interactively.
     public private(set) var pendingWalk: [Step] = []
 
@@ -109,7 +111,14 @@ public final class Session {
 
     /// The prompt: the model, layer and head, e.g. `minilm L2 H7> `.
     public var prompt: String {
-        "\(model?.name ?? "minilm") L\(layer) H\(head)> "
+        let ablation = ablated.isEmpty ? "" : " −" + ablated.sorted().map { "L\($0.layer)H\($0.head)" }.joined(separator: ",")
+        return "\(model?.name ?? "minilm") L\(layer) H\(head)\(ablation)> "
+    }
+
+    /// Runs the forward pass again for the current sentence (after the ablated heads changed).
+    func retrace() throws {
+        guard let model, let sentence else { return }
+        cachedTrace = try model.trace(sentence, ablating: ablated)
     }
 
     /// Runs one line and returns what it prints (possibly empty).
@@ -159,7 +168,7 @@ public final class Session {
         case let .sentence(text):
             guard !text.trimmingWhitespace().isEmpty else { throw NotebookError.emptySentence }
             let model = try requireModel()
-            let trace = try model.trace(text)  // tokenize and run now: a bad sentence changes nothing
+            let trace = try model.trace(text, ablating: ablated)  // tokenize and run now: a bad sentence changes nothing
             sentence = text
             cachedTrace = trace
             return wrap("sentence: \(trace.count) token\(trace.count == 1 ? "" : "s"): \(trace.tokens.joined(separator: " "))", indent: "  ") + "\n"
@@ -266,6 +275,7 @@ public final class Session {
         }
         // The sentence is kept; it is traced again with the new weights (if it fits).
         var trace: Trace?
+        ablated = []  // head numbers belong to one model
         if let sentence { trace = try? loaded.trace(sentence) }
         model = loaded
         cachedTrace = trace
