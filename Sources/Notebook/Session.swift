@@ -96,7 +96,7 @@ public final class Session {
                                     "scores", "scaled", "masked", "M", "weights", "Z", "dk", "T",
                                     "W_1", "b_1", "W_2", "b_2", "gamma_attn", "beta_attn", "gamma_out", "beta_out",
                                     "gamma_emb", "beta_emb",
-                                    "H", "Q_pre", "K_pre", "g_attn", "g_ffn", "W_gate", "W_up", "W_down", "COS", "SIN"]
+                                    "H", "Q_pre", "K_pre", "g_attn", "g_ffn", "W_gate", "W_up", "W_down", "COS", "SIN", "E"]
 
     /// The steps of one head's attention and its layer, in the order `walk` shows them.
     public static let walkSteps: [Step] = [.x, .q, .k, .v, .scores, .scaled, .masked, .weights, .z, .attentionOutput, .out]

@@ -11,74 +11,95 @@ extension Session {
     /// The model's numbers under the names of the math, in the orientation of the math:
     /// `X @ W_Q + b_Q` equals `Q` (W_Q is the head's d_model × dₕ slice, the transpose of the
     /// checkpoint's rows).
-    func boundValues() throws -> [String: MathValue] {
+    ///
+    /// Only the names in `needed` are computed (some, like `E`, are large); `nil` computes all.
+    func boundValues(needed: Set<String>? = nil) throws -> [String: MathValue] {
         let trace = try requireTrace()
         guard let model else { return [:] }
         var names: [String: MathValue] = [:]
+        func set(_ name: String, _ make: @autoclosure () -> MathValue?) {
+            if needed == nil || needed!.contains(name), let value = make() { names[name] = value }
+        }
         // Every step of this layer and head under its own name: x, q, scores, attn_out, …
         for step in availableSteps {
-            if let m = trace.matrix(step, layer: layer, head: head) { names[step.rawValue] = .matrix(m) }
+            set(step.rawValue, trace.matrix(step, layer: layer, head: head).map(MathValue.matrix))
         }
         let l = trace.layers[layer], h = l.heads[head]
-        names["X"] = .matrix(l.x)
-        names["Q"] = .matrix(h.q)
-        names["K"] = .matrix(h.k)
-        names["V"] = .matrix(h.v)
-        names["scores"] = .matrix(h.scores)
-        names["scaled"] = .matrix(h.scaled)
-        names["masked"] = .matrix(h.masked)
-        names["weights"] = .matrix(h.weights)
-        names["Z"] = .matrix(h.z)
-        names["dk"] = .scalar(Float(model.headDimension))
-        names["T"] = .scalar(Float(trace.count))
+        set("X", .matrix(l.x))
+        set("Q", .matrix(h.q))
+        set("K", .matrix(h.k))
+        set("V", .matrix(h.v))
+        set("scores", .matrix(h.scores))
+        set("scaled", .matrix(h.scaled))
+        set("masked", .matrix(h.masked))
+        set("weights", .matrix(h.weights))
+        set("Z", .matrix(h.z))
+        set("dk", .scalar(Float(model.headDimension)))
+        set("T", .scalar(Float(trace.count)))
         // The mask as a matrix: 0 where a query may look, −∞ where it may not.
-        names["M"] = .matrix(h.masked.map { $0 == -.infinity ? -.infinity : 0 })
+        set("M", .matrix(h.masked.map { $0 == -.infinity ? -.infinity : 0 }))
         switch model {
         case let .minilm(bert):
             let w = bert.weights.layers[layer]
             let dh = model.headDimension
             let rows = (head * dh)..<((head + 1) * dh)
-            names["W_Q"] = .matrix(w.query.weight.rows(rows).transposed)
-            names["W_K"] = .matrix(w.key.weight.rows(rows).transposed)
-            names["W_V"] = .matrix(w.value.weight.rows(rows).transposed)
-            names["b_Q"] = .matrix(Matrix(rows: 1, columns: dh, values: Array(w.query.bias[rows])))
-            names["b_K"] = .matrix(Matrix(rows: 1, columns: dh, values: Array(w.key.bias[rows])))
-            names["b_V"] = .matrix(Matrix(rows: 1, columns: dh, values: Array(w.value.bias[rows])))
-            names["W_O"] = .matrix(w.attentionOutput.weight.transposed)
-            names["b_O"] = .matrix(row(w.attentionOutput.bias))
+            set("W_Q", .matrix(w.query.weight.rows(rows).transposed))
+            set("W_K", .matrix(w.key.weight.rows(rows).transposed))
+            set("W_V", .matrix(w.value.weight.rows(rows).transposed))
+            set("b_Q", .matrix(Matrix(rows: 1, columns: dh, values: Array(w.query.bias[rows]))))
+            set("b_K", .matrix(Matrix(rows: 1, columns: dh, values: Array(w.key.bias[rows]))))
+            set("b_V", .matrix(Matrix(rows: 1, columns: dh, values: Array(w.value.bias[rows]))))
+            set("W_O", .matrix(w.attentionOutput.weight.transposed))
+            set("b_O", .matrix(row(w.attentionOutput.bias)))
             // The rest of the layer: the feed-forward and the LayerNorms' γ and β.
-            names["W_1"] = .matrix(w.intermediate.weight.transposed)
-            names["b_1"] = .matrix(row(w.intermediate.bias))
-            names["W_2"] = .matrix(w.output.weight.transposed)
-            names["b_2"] = .matrix(row(w.output.bias))
-            names["gamma_attn"] = .matrix(row(w.attentionNorm.gamma))
-            names["beta_attn"] = .matrix(row(w.attentionNorm.beta))
-            names["gamma_out"] = .matrix(row(w.outputNorm.gamma))
-            names["beta_out"] = .matrix(row(w.outputNorm.beta))
-            names["gamma_emb"] = .matrix(row(bert.weights.embeddingNorm.gamma))
-            names["beta_emb"] = .matrix(row(bert.weights.embeddingNorm.beta))
+            set("W_1", .matrix(w.intermediate.weight.transposed))
+            set("b_1", .matrix(row(w.intermediate.bias)))
+            set("W_2", .matrix(w.output.weight.transposed))
+            set("b_2", .matrix(row(w.output.bias)))
+            set("gamma_attn", .matrix(row(w.attentionNorm.gamma)))
+            set("beta_attn", .matrix(row(w.attentionNorm.beta)))
+            set("gamma_out", .matrix(row(w.outputNorm.gamma)))
+            set("beta_out", .matrix(row(w.outputNorm.beta)))
+            set("gamma_emb", .matrix(row(bert.weights.embeddingNorm.gamma)))
+            set("beta_emb", .matrix(row(bert.weights.embeddingNorm.beta)))
         case let .smollm2(llama):
             let c = llama.configuration
             let w = llama.weights.layers[layer]
             let dh = c.headDimension, kv = h.keyValueHead
-            names["H"] = l.attentionInput.map(MathValue.matrix)
-            names["Q_pre"] = h.queriesBeforeRotation.map(MathValue.matrix)
-            names["K_pre"] = h.keysBeforeRotation.map(MathValue.matrix)
-            names["W_Q"] = .matrix(w.query.rows((head * dh)..<((head + 1) * dh)).transposed)
-            names["W_K"] = .matrix(w.key.rows((kv * dh)..<((kv + 1) * dh)).transposed)
-            names["W_V"] = .matrix(w.value.rows((kv * dh)..<((kv + 1) * dh)).transposed)
-            names["W_O"] = .matrix(w.output.transposed)
-            names["g_attn"] = .matrix(row(w.attentionNorm))
-            names["g_ffn"] = .matrix(row(w.feedForwardNorm))
-            names["W_gate"] = .matrix(w.gate.transposed)
-            names["W_up"] = .matrix(w.up.transposed)
-            names["W_down"] = .matrix(w.down.transposed)
+            set("H", l.attentionInput.map(MathValue.matrix))
+            set("Q_pre", h.queriesBeforeRotation.map(MathValue.matrix))
+            set("K_pre", h.keysBeforeRotation.map(MathValue.matrix))
+            set("W_Q", .matrix(w.query.rows((head * dh)..<((head + 1) * dh)).transposed))
+            set("W_K", .matrix(w.key.rows((kv * dh)..<((kv + 1) * dh)).transposed))
+            set("W_V", .matrix(w.value.rows((kv * dh)..<((kv + 1) * dh)).transposed))
+            set("W_O", .matrix(w.output.transposed))
+            set("g_attn", .matrix(row(w.attentionNorm)))
+            set("g_ffn", .matrix(row(w.feedForwardNorm)))
+            set("W_gate", .matrix(w.gate.transposed))
+            set("W_up", .matrix(w.up.transposed))
+            set("W_down", .matrix(w.down.transposed))
             // RoPE as Hugging Face writes it: q' = q ⊙ COS + rotate_half(q) ⊙ SIN, (T × dₕ).
             let rotation = Rotation(headDimension: dh, base: c.ropeBase, positions: 0..<trace.count)
-            names["COS"] = .matrix(Matrix.concatenateColumns([rotation.cosines, rotation.cosines]))
-            names["SIN"] = .matrix(Matrix.concatenateColumns([rotation.sines, rotation.sines]))
+            set("COS", .matrix(Matrix.concatenateColumns([rotation.cosines, rotation.cosines])))
+            set("SIN", .matrix(Matrix.concatenateColumns([rotation.sines, rotation.sines])))
+            // The token embeddings, also the output projection (tied): logits = final_norm @ E.T.
+            set("E", .matrix(llama.weights.tokenEmbeddings))
         }
         for (name, value) in learnerNames { names[name] = value }
+        return names
+    }
+
+    /// The identifiers a line mentions: the names worth binding for it.
+    func identifiers(in line: String) -> Set<String> {
+        var names = Set<String>(), current = ""
+        for character in line + " " {
+            if character == "_" || character.isLetter || (character.isNumber && !current.isEmpty) {
+                current.append(character)
+            } else {
+                if !current.isEmpty { names.insert(current) }
+                current = ""
+            }
+        }
         return names
     }
 
@@ -87,18 +108,26 @@ extension Session {
 
     /// `NAME = EXPR` binds a name; `EXPR` prints its value.
     func math(_ line: String) throws -> String {
-        let statement = try MathParser.parse(line)
-        let evaluator = MathEvaluator(names: try boundValues())
-        switch statement {
+        switch try MathParser.parse(line) {
         case let .assign(name, expression):
             guard !Self.boundNames.contains(name), Step(rawValue: name) == nil else {
                 throw NotebookError.math("\(name) is the model's own name: choose another, e.g. my_\(name)")
             }
-            let value = try evaluator.evaluate(expression)
+            let value = try evaluate(expression, line: line)
             learnerNames[name] = value
             return "\(name) = \(describe(value))\n"
         case let .evaluate(expression):
-            return try render(evaluator.evaluate(expression), title: expression.text)
+            return try render(evaluate(expression, line: line), title: expression.text)
+        }
+    }
+
+    /// Evaluates with the names the line mentions; when one is unknown, again with every name, so
+    /// that the error can suggest the closest.
+    func evaluate(_ expression: MathExpression, line: String) throws -> MathValue {
+        do {
+            return try MathEvaluator(names: try boundValues(needed: identifiers(in: line))).evaluate(expression)
+        } catch let NotebookError.math(message) where message.hasPrefix("unknown name") {
+            return try MathEvaluator(names: try boundValues()).evaluate(expression)
         }
     }
 
@@ -109,7 +138,7 @@ extension Session {
         let reference = try stepMatrix(trace, step)
         let value: MathValue
         switch try MathParser.parse(expression) {
-        case let .evaluate(e): value = try MathEvaluator(names: try boundValues()).evaluate(e)
+        case let .evaluate(e): value = try evaluate(e, line: expression)
         case .assign: throw NotebookError.math("check takes an expression, not an assignment: check A \(stepName)")
         }
         let tokens = trace.tokens
