@@ -9,7 +9,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev libreadline-dev pkg-config python3-pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test build release deps weights golden clean
+.PHONY: run test build release deps weights golden bench clean
 
 run: deps release
 	.build/release/attn fetch --all
@@ -47,6 +47,12 @@ golden: build
 	  .build/debug/attn replay --lessons Lessons $$lesson > Tests/NotebookTests/Golden/$$name.txt || exit 1; \
 	  echo "wrote Tests/NotebookTests/Golden/$$name.txt"; \
 	done
+
+# Benchmarks (not part of make test): in-process timings, then the whole job against Python.
+bench: deps release
+	.build/release/attn fetch --all
+	.build/release/attn-bench
+	python3 Tests/Benchmarks/compare.py
 
 clean:
 	rm -rf .build

@@ -39,6 +39,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // Benchmarks: `swift build -c release && .build/release/attn-bench` (see the README).
+        .executableTarget(name: "attn-bench", dependencies: ["Notebook", "AttnCore"]),
+
         .testTarget(
             name: "AttnCoreTests", dependencies: ["AttnCore"],
             exclude: ["Fixtures"]),

@@ -12,8 +12,8 @@ public enum Command: Equatable, Sendable {
     case nothing
     case model(name: String, path: String?)
     case sentence(String)
-    case layer(Int)
-    case head(Int)
+    case layer(Selection)
+    case head(Selection)
     case tokens
     case show(Step, rows: Slice?, columns: Slice?)
     case walk
@@ -35,12 +35,21 @@ public enum Command: Equatable, Sendable {
     case generate(Int)
     case rope(Int?)
     case keyValueMap
+    case heads(allLayers: Bool)
+    case neuron(query: Int, key: Int)
+    case rollout
+    case ablate(layer: Int, head: Int)
+    case ablateClear
+    case importance
+    case plot(what: String, path: String)
+    case saveTranscript(path: String)
     case quit
 
     /// Every command word, for `help` and suggestions.
     public static let words = ["model", "sentence", "layer", "head", "tokens", "show", "walk", "export", "precision",
                                "lessons", "lesson", "next", "back", "where", "hint", "skip", "check", "names",
-                               "predict", "temperature", "generate", "rope", "kvmap", "help", "quit", "exit"]
+                               "predict", "temperature", "generate", "rope", "kvmap", "help", "quit", "exit",
+                               "heads", "neuron", "rollout", "ablate", "importance", "plot", "save"]
         + StepInfo.names
 
     /// Parses one line.
@@ -57,9 +66,9 @@ public enum Command: Equatable, Sendable {
         case "sentence":
             return .sentence(try sentenceText(rest))
         case "layer":
-            return .layer(try number(rest, command: "layer", usage: "layer N"))
+            return .layer(try selection(rest, command: "layer"))
         case "head":
-            return .head(try number(rest, command: "head", usage: "head N"))
+            return .head(try selection(rest, command: "head"))
         case "tokens":
             return .tokens
         case "show":
@@ -71,8 +80,8 @@ public enum Command: Equatable, Sendable {
             let parts = rest.split(separator: " ", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw NotebookError.usage(command: "export", usage: "export STEP PATH, e.g. export weights w.npy") }
             let what = parts[0]
-            guard what == "tokens" || Step(rawValue: what) != nil else {
-                throw NotebookError.unknownStep(what, suggestion: closest(to: what, in: ["tokens"] + StepInfo.names))
+            guard what == "tokens" || what == "rollout" || Step(rawValue: what) != nil else {
+                throw NotebookError.unknownStep(what, suggestion: closest(to: what, in: ["tokens", "rollout"] + StepInfo.names))
             }
             return .export(what: what, path: parts[1].trimmingWhitespace())
         case "precision":
@@ -110,6 +119,8 @@ public enum Command: Equatable, Sendable {
         case "rope":
             return .rope(rest.isEmpty ? nil : try number(rest, command: "rope", usage: "rope [PAIR]"))
         case "kvmap": return .keyValueMap
+        case "heads", "neuron", "rollout", "ablate", "importance", "plot", "save":
+            return try interpretabilityCommand(word, rest)
         case "check":
             // check EXPR STEP: the step is the last word.
             let usage = "check EXPR STEP, e.g. check softmax(Q @ K.T / sqrt(dk)) weights"
@@ -127,7 +138,13 @@ public enum Command: Equatable, Sendable {
             if let step = Step(rawValue: word), rest.isEmpty {
                 return .show(step, rows: nil, columns: nil)
             }
-            if word.contains("["), let command = try? showCommand(trimmed) { return command }
+            // `weights[2, :]` shows a slice of a step; `weights[5, 1]` is one number, for the math.
+            if word.contains("["), let command = try? showCommand(trimmed) {
+                if case let .show(_, rows?, columns?) = command, rows.single, columns.single {
+                    throw NotebookError.unknownCommand(word, suggestion: nil)
+                }
+                return command
+            }
             throw NotebookError.unknownCommand(word, suggestion: closest(to: word, in: words))
         }
     }
@@ -152,6 +169,15 @@ public enum Command: Equatable, Sendable {
         let rows = try Slice(parts[0], text: text)
         let columns = parts.count == 2 ? try Slice(parts[1], text: text) : nil
         return .show(step, rows: rows, columns: columns)
+    }
+
+    /// `N` selects a layer or head; `+N` and `-N` move from the current one.
+    static func selection(_ text: String, command: String) throws -> Selection {
+        let usage = "\(command) N, or \(command) +1 / \(command) -1 to move"
+        if text.hasPrefix("+") || text.hasPrefix("-") {
+            return .relative(try number(text, command: command, usage: usage))
+        }
+        return .absolute(try number(text, command: command, usage: usage))
     }
 
     static func number(_ text: String, command: String, usage: String) throws -> Int {
@@ -247,5 +273,19 @@ public struct Slice: Equatable, Sendable {
         let upper = min(max(resolve(end ?? count), 0), count)
         guard lower < upper else { throw NotebookError.math("the slice \(start.map(String.init) ?? ""):\(end.map(String.init) ?? "") of \(count) \(axis) is empty") }
         return lower..<upper
+    }
+}
+
+/// Which layer or head: a number, or a move from the current one.
+public enum Selection: Equatable, Sendable {
+    case absolute(Int)
+    case relative(Int)
+
+    /// The index this selects, given the current one.
+    public func resolve(from current: Int) -> Int {
+        switch self {
+        case let .absolute(n): n
+        case let .relative(delta): current + delta
+        }
     }
 }

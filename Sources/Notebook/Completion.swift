@@ -23,7 +23,7 @@ extension Session {
             return matching(Command.words + extraCommandWords + mathNames)
         }
         switch (command, previous.count) {
-        case ("export", 1): return matching(["tokens"] + StepInfo.names)
+        case ("export", 1): return matching(["tokens", "rollout"] + StepInfo.names)
         case ("export", _): return .files
         case ("model", 1): return matching(ModelSource.all.map(\.name))
         case ("model", _): return .files
@@ -33,6 +33,14 @@ extension Session {
         case ("layer", 1): return matching((0..<(model?.layers ?? 0)).map(String.init))
         case ("head", 1): return matching((0..<(model?.heads ?? 0)).map(String.init))
         case ("sentence", _): return .words([])
+        case ("plot", 1): return matching(Step.allCases.filter(\.isTokenByToken).map(\.rawValue) + ["rollout"])
+        case ("plot", _), ("save", 2...): return .files
+        case ("save", 1): return matching(["transcript"])
+        case ("ablate", 1): return matching(["head", "clear"])
+        case ("ablate", 2) where previous[1] == "head": return matching((0..<(model?.layers ?? 0)).map(String.init))
+        case ("ablate", 3) where previous[1] == "head": return matching((0..<(model?.heads ?? 0)).map(String.init))
+        case ("heads", 1): return matching(["all"])
+        case ("neuron", 1), ("neuron", 2): return matching((0..<cachedTokens.count).map(String.init))
         default: return matching(mathNames + extraMathWords)
         }
     }

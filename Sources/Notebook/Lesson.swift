@@ -96,7 +96,14 @@ public struct Lesson: Sendable {
                 continue
             }
             if trimmed.hasPrefix("```") { inOtherFence.toggle() }
-            if title.isEmpty, !inOtherFence, trimmed.hasPrefix("# ") { title = String(trimmed.dropFirst(2)) }
+            if title.isEmpty, !inOtherFence, trimmed.hasPrefix("# ") {
+                // "# 5. Why divide by √dₖ" → "Why divide by √dₖ": the number is shown on its own.
+                var heading = Substring(trimmed.dropFirst(2))
+                if let dot = heading.firstIndex(of: "."), heading[..<dot].allSatisfy(\.isNumber), !heading[..<dot].isEmpty {
+                    heading = heading[heading.index(after: dot)...]
+                }
+                title = heading.trimmingCharacters(in: .whitespaces)
+            }
             prose.append(line)
         }
         if let current { throw NotebookError.lesson("\(file):\(current.line): the ```attn block is not closed") }
@@ -166,7 +173,7 @@ public struct ProseRenderer: Sendable {
             // A new list item starts a new paragraph.
             if trimmed.range(of: #"^([-*]|\d+\.)\s"#, options: .regularExpression) != nil { flush() }
             // Bold and italic markers read as noise in a terminal; code spans keep their backticks.
-            let plain = (paragraph.isEmpty ? line : trimmed).replacingOccurrences(of: "**", with: "")
+            let plain = Self.withoutEmphasis(paragraph.isEmpty ? line : trimmed)
             paragraph.append(plain)
         }
         flush()
@@ -177,9 +184,25 @@ public struct ProseRenderer: Sendable {
         return result.isEmpty ? "" : result.joined(separator: "\n") + "\n"
     }
 
+    /// Drops `**` bold markers outside code spans (inside them, `**` is the power operator).
+    static func withoutEmphasis(_ text: String) -> String {
+        var out = "", inCode = false
+        var characters = text[...]
+        while let c = characters.first {
+            if c == "`" { inCode.toggle() }
+            if !inCode, characters.hasPrefix("**") {
+                characters = characters.dropFirst(2)
+                continue
+            }
+            out.append(c)
+            characters = characters.dropFirst()
+        }
+        return out
+    }
+
     func wrap(_ text: String, indent: String) -> [String] {
         var lines: [String] = [], line = ""
-        for word in text.split(separator: " ") {
+        for word in unbreakableWords(text) {
             if !line.isEmpty && MatrixRenderer.displayWidth(line + " " + word) > width {
                 lines.append(line)
                 line = indent + word
@@ -190,4 +213,19 @@ public struct ProseRenderer: Sendable {
         if !line.isEmpty { lines.append(line) }
         return lines
     }
+}
+
+/// The words of a text for wrapping, with a shape like `8 × 384` kept on one line.
+func unbreakableWords(_ text: String) -> [String] {
+    var words: [String] = []
+    var glue = false
+    for word in text.split(separator: " ").map(String.init) {
+        if word == "×" || glue, let previous = words.popLast() {
+            words.append(previous + " " + word)
+            glue = word == "×"
+        } else {
+            words.append(word)
+        }
+    }
+    return words
 }

@@ -132,7 +132,7 @@ extension Session {
         defer { activeLesson = active }
         if active.hintsShown < block.hints.count {
             active.hintsShown += 1
-            return "hint \(active.hintsShown) of \(block.hints.count + 1): \(block.hints[active.hintsShown - 1])\n"
+            return wrap("hint \(active.hintsShown) of \(block.hints.count + 1): \(block.hints[active.hintsShown - 1])", indent: "  ") + "\n"
         }
         return "the solution:\n" + block.commands.map { "    \($0.text.trimmingWhitespace())\n" }.joined()
     }
@@ -174,7 +174,7 @@ extension Session {
         if !text.isEmpty { text += "\n" }
         let progress = "step \(active.position + 1) of \(lesson.blocks.count)"
         if let step = block.exercise {
-            text += "✎ exercise (\(progress)): compute \(step) with your own expression, then type\n"
+            text += wrap("✎ exercise (\(progress)): compute \(step) with your own expression, then type") + "\n"
             text += "    check EXPR \(step)\n"
             text += "  (hint shows a hint, skip shows and runs the solution)\n"
         } else {

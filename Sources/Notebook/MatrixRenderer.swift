@@ -46,6 +46,11 @@ public struct MatrixRenderer: Sendable {
         // The widest number decides every cell's width, so that columns align across the matrix.
         // Only the extremes can be the widest, so the rest need not be formatted to find out.
         let range = Self.finiteRange(m.values)
+        // Whole numbers (indices from argmax, ids, counts) print without decimals.
+        let whole = m.values.allSatisfy { !$0.isFinite || ($0 == $0.rounded() && abs($0) < 1e7) }
+        let format: (Float) -> String = { (value: Float) -> String in
+            whole && value.isFinite ? String(Int(value)) : self.format(value)
+        }
         var numberWidth = max(Self.displayWidth(format(range.lowerBound)), Self.displayWidth(format(range.upperBound)))
         if m.values.contains(where: { !$0.isFinite }) { numberWidth = max(numberWidth, 3) }
         let cellWidth: Int
@@ -131,6 +136,8 @@ public struct MatrixRenderer: Sendable {
         if value == -.infinity { return "−∞" }
         if value == .infinity { return "∞" }
         if value.isNaN { return "nan" }
+        // Very large numbers (exp of a big score) in scientific notation, not 40 digits.
+        if abs(value) >= 1e7 { return String(format: "%.\(max(1, precision - 1))e", Double(value)) }
         let text = String(format: "%.\(precision)f", Double(value))
         // "-0.0000" reads as a negative number; show it as zero.
         if text.hasPrefix("-"), text.dropFirst().allSatisfy({ $0 == "0" || $0 == "." }) { return String(text.dropFirst()) }

@@ -22,6 +22,12 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
     case math(String)
     /// A problem with a lesson or with following one, already phrased as a sentence.
     case lesson(String)
+    /// A token index outside the sentence (`neuron I J`).
+    case tokenOutOfRange(Int, count: Int)
+    /// A step that is not token × token where one is needed (`plot`).
+    case notTokenByToken(String, shape: String)
+    /// A file name whose ending is not the one the command writes (`plot`: .svg, `save transcript`: .md).
+    case fileType(path: String, command: String, expected: String)
 
     public var description: String {
         switch self {
@@ -59,6 +65,12 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
             return error.description
         case let .math(message), let .lesson(message):
             return message
+        case let .tokenOutOfRange(index, count):
+            return "token \(index) does not exist: the sentence has tokens 0…\(count - 1) (tokens lists them)"
+        case let .notTokenByToken(step, shape):
+            return "\(step) is \(shape), not token × token: plot draws scores, scaled, masked, weights or rollout"
+        case let .fileType(path, command, expected):
+            return "\(command) writes .\(expected) files: end the file name with .\(expected) (not \(path))"
         }
     }
 }

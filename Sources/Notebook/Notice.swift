@@ -25,7 +25,11 @@ enum Notice {
             } else {
                 text += "Most certain: \(tokens[sure]) → \(tokens[best[sure]]) at \(f(m[sure, best[sure]]))"
             }
-            text += "; least certain: \(tokens[unsure]), whose top weight is \(f(m[unsure, best[unsure]]))."
+            if m[unsure, best[unsure]] > 0.99 {
+                text += "; every query is sure: each puts more than 0.99 on one key."
+            } else {
+                text += "; least certain: \(tokens[unsure]), whose top weight is \(f(m[unsure, best[unsure]]))."
+            }
             return text
         case .scores, .scaled:
             let (mean, deviation) = statistics(m.values)

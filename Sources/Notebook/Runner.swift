@@ -69,14 +69,25 @@ public enum Runner {
             if let sentence = block.defaultSentence, session.sentence == nil {
                 commands.insert(("sentence \(sentence)", block.line), at: 0)
             }
+            var last = ""
             for command in commands {
                 write(session.prompt + command.text.trimmingWhitespace() + "\n")
                 do {
-                    write(try session.execute(command.text))
+                    last = try session.execute(command.text)
+                    write(last)
                 } catch {
                     throw Failure(file: lesson.path, line: command.line, error: error)
                 }
             }
+            // An exercise's solution must pass its own check, or the lesson teaches a wrong answer.
+            if let step = block.exercise {
+                let final = commands.last?.text.trimmingWhitespace() ?? ""
+                guard final.hasPrefix("check "), final.hasSuffix(" \(step)"), last.hasPrefix("✓") else {
+                    throw Failure(file: lesson.path, line: commands.last?.line ?? block.line,
+                                  error: NotebookError.lesson("the exercise's solution must end with a passing check … \(step)"))
+                }
+            }
+            if !last.hasSuffix("\n\n") { write("\n") }
         }
         write(prose.render(lesson.closing))
     }

@@ -77,6 +77,10 @@ public final class Session {
     public private(set) var layer = 0
     public private(set) var head = 0
     var cachedTrace: Trace?
+    /// The forward pass of the current sentence (with the ablated heads zeroed), if there is one.
+    public var currentTrace: Trace? { cachedTrace }
+    /// Every command run so far with its output, for `save transcript`.
+    var transcript = Transcript()
     /// Heads whose output is zeroed (`ablate head L H`); every step downstream reflects it.
     public internal(set) var ablated: Set<Attention.HeadIndex> = []
     /// The steps `walk` has still to show, when walking interactively.
@@ -93,7 +97,7 @@ public final class Session {
     public internal(set) var learnerNames: [String: MathValue] = [:]
     /// Names the session binds to the selected layer and head for the learner's math.
     public static let boundNames = ["X", "Q", "K", "V", "W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", "W_O", "b_O",
-                                    "scores", "scaled", "masked", "M", "weights", "Z", "dk", "T",
+                                    "scores", "scaled", "masked", "M", "weights", "Z", "dk", "T", "ids",
                                     "W_1", "b_1", "W_2", "b_2", "gamma_attn", "beta_attn", "gamma_out", "beta_out",
                                     "gamma_emb", "beta_emb",
                                     "H", "Q_pre", "K_pre", "g_attn", "g_ffn", "W_gate", "W_up", "W_down", "COS", "SIN", "E"]
@@ -124,6 +128,10 @@ public final class Session {
     /// Runs one line and returns what it prints (possibly empty).
     /// - Throws: `NotebookError` for anything the learner can fix; the session is unchanged then.
     public func execute(_ line: String) throws -> String {
+        try recording(line) { try executeLine(line) }
+    }
+
+    func executeLine(_ line: String) throws -> String {
         do {
             let command: Command
             do {
@@ -172,15 +180,17 @@ public final class Session {
             sentence = text
             cachedTrace = trace
             return wrap("sentence: \(trace.count) token\(trace.count == 1 ? "" : "s"): \(trace.tokens.joined(separator: " "))", indent: "  ") + "\n"
-        case let .layer(n):
+        case let .layer(selection):
             let model = try requireModel()
+            let n = selection.resolve(from: layer)
             guard (0..<model.layers).contains(n) else {
                 throw NotebookError.layerOutOfRange(n, model: model.name, layers: model.layers)
             }
             layer = n
             return ""
-        case let .head(n):
+        case let .head(selection):
             let model = try requireModel()
+            let n = selection.resolve(from: head)
             guard (0..<model.heads).contains(n) else {
                 throw NotebookError.headOutOfRange(n, model: model.name, heads: model.heads)
             }
@@ -243,6 +253,22 @@ public final class Session {
             return try rope(pair)
         case .keyValueMap:
             return try keyValueMap()
+        case let .heads(allLayers):
+            return try headsSummary(allLayers: allLayers)
+        case let .neuron(query, key):
+            return try neuron(query: query, key: key)
+        case .rollout:
+            return try showRollout()
+        case let .ablate(layer, head):
+            return try ablate(layer: layer, head: head)
+        case .ablateClear:
+            return try clearAblation()
+        case .importance:
+            return try importance()
+        case let .plot(what, path):
+            return try plot(what, to: path)
+        case let .saveTranscript(path):
+            return try saveTranscript(to: path)
         }
     }
 
@@ -352,7 +378,7 @@ public final class Session {
         text += renderer.render(matrix, rowLabels: Array(trace.tokens[rowRange]), columnLabels: columnLabels,
                                 rowOffset: rowRange.lowerBound, columnOffset: columnRange.lowerBound,
                                 shade: step.isTokenByToken)
-        if let notice = Notice.line(for: step, trace: trace, layer: layer, head: head,
+        if rows == nil, columns == nil, let notice = Notice.line(for: step, trace: trace, layer: layer, head: head,
                                     headDimension: model?.headDimension ?? 1) {
             text += wrap(notice) + "\n"
         }
@@ -375,7 +401,7 @@ public final class Session {
     /// with `first`.
     func wrap(_ text: String, indent: String = "", first: String = "") -> String {
         var lines: [String] = [], line = first
-        for word in text.split(separator: " ") {
+        for word in unbreakableWords(text) {
             let fresh = line.allSatisfy { $0 == " " }
             if !fresh && MatrixRenderer.displayWidth(line + " " + word) > renderer.width {
                 lines.append(line)
@@ -386,6 +412,11 @@ public final class Session {
         }
         if !line.isEmpty { lines.append(line) }
         return lines.joined(separator: "\n")
+    }
+
+    /// A number in subscript digits: 11 → ₁₁.
+    func subscripted(_ n: Int) -> String {
+        String(String(n).compactMap { $0.wholeNumberValue.map { Character(UnicodeScalar(0x2080 + $0)!) } })
     }
 
     /// The steps the selected model has (the encoder's before a model is chosen).
@@ -410,7 +441,7 @@ public final class Session {
             .replacingOccurrences(of: "{D}", with: String(dh))
             .replacingOccurrences(of: "{KV}", with: String(cachedTrace?.layers[layer].heads[head].keyValueHead ?? 0))
             .replacingOccurrences(of: "{L}", with: String(layer))
-            .replacingOccurrences(of: "{LASTHEAD}", with: String(model.heads - 1))
+            .replacingOccurrences(of: "{LASTHEAD}", with: subscripted(model.heads - 1))
         if step == .x { formula += layer > 0 ? " = out of layer \(layer - 1)" : " = embeddings" }
         return "\(formula)   \(matrix.shapeDescription)"
     }
@@ -506,8 +537,9 @@ public final class Session {
             try AtomicFile.write(Data(text.utf8), to: target)
             return "wrote \(trace.count) tokens to \(path)\n"
         }
-        guard let step = Step(rawValue: what) else { throw NotebookError.unknownStep(what, suggestion: nil) }
-        let matrix = try stepMatrix(trace, step)
+        let step = Step(rawValue: what)
+        guard step != nil || what == "rollout" else { throw NotebookError.unknownStep(what, suggestion: nil) }
+        let matrix = try step.map { try stepMatrix(trace, $0) } ?? rolloutMatrix(trace)
         var info = stat()
         let kind = stat(target, &info) == 0 ? info.st_mode & S_IFMT : 0
         guard kind != S_IFDIR else { throw AttnError.fileUnwritable(path: path, reason: "it is a directory") }
@@ -525,8 +557,9 @@ public final class Session {
             throw NotebookError.exportFormat(path: path)
         }
         try AtomicFile.write(data, to: target)
-        let location = step.scope == .head ? " (layer \(layer), head \(head))" : step.scope == .layer ? " (layer \(layer))" : ""
-        return "wrote \(step.rawValue)\(location) \(matrix.shapeDescription) to \(path)\n"
+        let location = step?.scope == .head ? " (layer \(layer), head \(head))" : step?.scope == .layer ? " (layer \(layer))"
+            : step == nil ? " (layers 0…\(trace.layers.count - 1))" : ""
+        return "wrote \(what)\(location) \(matrix.shapeDescription) to \(path)\n"
     }
 
     // MARK: Help
@@ -544,7 +577,10 @@ public final class Session {
                 math     NAME = EXPR    EXPR    check EXPR STEP    names    help math
                 lessons  lessons    lesson N    next (or Enter)    back    where    hint    skip
                          lesson stop
+                explore  heads [all]    neuron I J    rollout    importance
+                         ablate head L H    ablate clear
                 export   export STEP PATH.npy | PATH.csv    export tokens PATH
+                         export rollout PATH    plot STEP PATH.svg    save transcript PATH.md
                 view     precision N
                 other    help STEP (its formula and meaning)    quit
 
@@ -553,10 +589,13 @@ public final class Session {
         if let step = Step(rawValue: topic) {
             let info = StepInfo.info(step)
             let formula = info.formula.replacingOccurrences(of: "{D}", with: "dₕ").replacingOccurrences(of: "{L}", with: "L")
-                .replacingOccurrences(of: "{LASTHEAD}", with: "h")
+                .replacingOccurrences(of: "{LASTHEAD}", with: "ₕ")
             return "\(formula)\n" + wrap(info.explanation) + "\n"
         }
         if topic == "math" { return MathSyntax.help }
+        if let function = MathSyntax.function(named: topic) {
+            return "\(function.usage): \(function.summary)\n(help math lists every function and operator)\n"
+        }
         if let text = Self.commandHelp[topic] { return wrap(text) + "\n" }
         throw NotebookError.unknownStep(topic, suggestion: closest(to: topic, in: Command.words))
     }
@@ -578,5 +617,12 @@ public final class Session {
         "lesson": "lesson N (or its name): starts or resumes a lesson. Enter or next runs the shown commands, back goes back, where tells the position, lesson stop leaves; you may type any command in between.",
         "hint": "hint: at an exercise, the next hint, and finally the solution.",
         "skip": "skip: at an exercise, shows and runs the solution and goes on.",
+        "heads": "heads (heads all: every layer): one row per head of the selected layer: the entropy of its weights in bits (mean over the query rows), the key most queries attend to most (a token, or i−1 for the previous token, i for itself), and a pattern tag computed from the weights: previous token, same token, next token (an encoder), [CLS] or first-token sink, [SEP] sink, broad (high entropy) or mixed, with its mean weight.",
+        "neuron": "neuron I J: the neuron view of one score of the selected head: for query token I and key token J (numbered as tokens shows them), the products q_I[d]·k_J[d] of every dimension, their sum, which is scores[I, J], and the dimensions that push it up and down most.",
+        "rollout": "rollout: attention rollout (Abnar & Zuidema 2020): per layer the mean of the heads' weights plus the identity for the residual, rows renormalised, multiplied from layer 0 up; row i says how much of each input token reaches token i. export rollout PATH and plot rollout PATH.svg write it.",
+        "ablate": "ablate head L H: zeroes the output z of layer L's head H and runs the model again; everything after it changes, everything before stays. Shows the effect: minilm, the cosine of the sentence embedding before and after; smollm2, the next-token top 5 before → after. Steps, exports and plots show the ablated model until ablate clear restores every head.",
+        "importance": "importance: occlusion, in the spirit of LIME: each token is removed in turn and the model runs again. minilm: 1 − cosine between the sentence embedding with and without the token ([CLS] and [SEP] stay); smollm2: how much the probability of the predicted next token drops without it. Drawn as a bar chart.",
+        "plot": "plot STEP PATH.svg: an SVG heatmap of a token × token step (scores, scaled, masked, weights) or of rollout, with the tokens on both axes, a colour legend, the formula, layer and head in the title and every cell's value on hover; opens in any browser.",
+        "save": "save transcript PATH.md: the session so far as Markdown: every command after its prompt, with its output, in fenced blocks; # comments become paragraphs.",
     ]
 }

@@ -5,7 +5,16 @@ import Foundation
 extension Session {
     /// Every name the learner can use now: the model's (for this layer and head) and their own.
     var mathNames: [String] {
-        Self.boundNames + availableSteps.map(\.rawValue) + learnerNames.keys.sorted()
+        modelNames + availableSteps.map(\.rawValue) + learnerNames.keys.sorted()
+    }
+
+    /// The names the selected model binds (the encoder's and the decoder's differ).
+    var modelNames: [String] {
+        let decoderOnly: Set = ["H", "Q_pre", "K_pre", "g_attn", "g_ffn", "W_gate", "W_up", "W_down", "COS", "SIN", "E"]
+        let encoderOnly: Set = ["b_Q", "b_K", "b_V", "b_O", "W_1", "b_1", "W_2", "b_2", "gamma_attn", "beta_attn",
+                                "gamma_out", "beta_out", "gamma_emb", "beta_emb"]
+        let excluded = model?.isDecoder == true ? encoderOnly : decoderOnly
+        return Self.boundNames.filter { !excluded.contains($0) }
     }
 
     /// The model's numbers under the names of the math, in the orientation of the math:
@@ -36,6 +45,7 @@ extension Session {
         set("Z", .matrix(h.z))
         set("dk", .scalar(Float(model.headDimension)))
         set("T", .scalar(Float(trace.count)))
+        set("ids", .matrix(Matrix(rows: trace.count, columns: 1, values: trace.tokenIds.map(Float.init))))
         // The mask as a matrix: 0 where a query may look, −∞ where it may not.
         set("M", .matrix(h.masked.map { $0 == -.infinity ? -.infinity : 0 }))
         switch model {
@@ -110,7 +120,7 @@ extension Session {
     func math(_ line: String) throws -> String {
         switch try MathParser.parse(line) {
         case let .assign(name, expression):
-            guard !Self.boundNames.contains(name), Step(rawValue: name) == nil else {
+            guard !modelNames.contains(name), Step(rawValue: name) == nil else {
                 throw NotebookError.math("\(name) is the model's own name: choose another, e.g. my_\(name)")
             }
             let value = try evaluate(expression, line: line)
@@ -157,7 +167,7 @@ extension Session {
         var text = "the model's (layer \(layer), head \(head)):\n" + wrap(model.joined(separator: ",  "), indent: "  ") + "\n"
         text += "every step under its own name, e.g. scores, attn_out, out\n"
         if !learnerNames.isEmpty {
-            let mine = learnerNames.sorted { $0.key < $1.key }.map { "\($0.key) \(describe($0.value))" }
+            let mine = learnerNames.sorted { $0.key.compare($1.key, options: .numeric) == .orderedAscending }.map { "\($0.key) \(describe($0.value))" }
             text += "yours:\n" + wrap(mine.joined(separator: ",  "), indent: "  ") + "\n"
         }
         return text
@@ -182,12 +192,15 @@ extension Session {
         switch value {
         case let .scalar(x):
             return "\(formatScalar(x))\n"
+        case let .matrix(m) where m.rows == 1 && m.columns == 1:
+            return "\(formatScalar(m.values[0]))\n"
         case let .matrix(m):
             let tokens = cachedTokens
             let rowLabels = m.rows == tokens.count ? tokens : []
-            let columnLabels = m.columns == tokens.count && m.rows == tokens.count ? tokens : nil
+            let columnLabels = m.columns == tokens.count ? tokens : nil
             return "\(title)   \(m.shapeDescription)\n"
-                + renderer.render(m, rowLabels: rowLabels, columnLabels: columnLabels, shade: columnLabels != nil) + "\n"
+                + renderer.render(m, rowLabels: rowLabels, columnLabels: columnLabels,
+                                  shade: columnLabels != nil && m.rows == tokens.count) + "\n"
         }
     }
 }

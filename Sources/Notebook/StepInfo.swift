@@ -48,7 +48,7 @@ public struct StepInfo: Sendable {
                  explanation: "Each row becomes a probability distribution over the keys: exp(s − max s) / Σ exp(s − max s). Subtracting the row max avoids overflow and changes nothing else; rows sum to 1."),
         StepInfo(step: .z, formula: "z = weights · v",
                  explanation: "Each token's output from this head: the average of the value rows, weighted by its row of attention weights; (T × T)·(T × dₕ) → T × dₕ."),
-        StepInfo(step: .concat, formula: "concat = [z₀ | z₁ | … | z_{LASTHEAD}]",
+        StepInfo(step: .concat, formula: "concat = [z₀ | z₁ | … | z{LASTHEAD}]",
                  explanation: "The heads' outputs side by side: every head contributes dₕ columns, together d_model."),
         StepInfo(step: .attentionOutput, formula: "attn_out = concat · W_O + b_O",
                  explanation: "The output projection mixes the heads' results back into the model's d_model dimensions."),

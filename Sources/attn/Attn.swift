@@ -103,7 +103,7 @@ struct Replay: ParsableCommand {
 
     @OptionGroup var display: DisplayOptions
 
-    @Argument(help: "Script files: one command per line, # starts a comment.")
+    @Argument(help: "Script files (one command per line, # starts a comment), lessons (.md), or - for standard input.")
     var files: [String]
 
     func run() throws {
@@ -114,15 +114,19 @@ struct Replay: ParsableCommand {
                     let lesson = try Lesson(path: file)
                     try Runner.replay(session, lesson: lesson) { print($0, terminator: "") }
                 } catch let failure as Runner.Failure {
+                    fflush(nil)  // the transcript so far, then the error
                     FileHandle.standardError.write(Data("\(failure)\n".utf8))
                     throw ExitCode(1)
                 } catch {
+                    fflush(nil)
                     FileHandle.standardError.write(Data("\(file):1: error: \(error)\n".utf8))
                     throw ExitCode(1)
                 }
                 continue
             }
-            guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+            let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
+            guard let data, let text = String(data: data, encoding: .utf8) else {
+                fflush(nil)
                 FileHandle.standardError.write(Data("\(file):1: error: cannot read the file\n".utf8))
                 throw ExitCode(1)
             }
@@ -131,6 +135,7 @@ struct Replay: ParsableCommand {
             do {
                 try Runner.replay(session, file: file, lines: lines) { print($0, terminator: "") }
             } catch {
+                fflush(nil)
                 FileHandle.standardError.write(Data("\(error)\n".utf8))
                 throw ExitCode(1)
             }

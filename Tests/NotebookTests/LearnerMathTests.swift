@@ -113,12 +113,12 @@ struct LessonFollowingTests {
         let next = try s.session.execute("")  // Enter
         #expect(next.contains("minilm L0 H0> sentence the cat sat on the mat"))
         #expect(next.contains("✎ exercise (step 2 of 2)"))
-        #expect(s.run("where") == "lesson 1 (1. Scores), step 2 of 2\n")
+        #expect(s.run("where") == "lesson 1 (Scores), step 2 of 2\n")
         #expect(s.run("next").hasPrefix("this is an exercise"))
         #expect(s.run("hint") == "hint 1 of 2: softmax by rows of the scaled scores\n")
         // Other commands in between, then a wrong and a right answer.
         #expect(s.run("check softmax(Q @ K.T) weights").hasPrefix("✗"))
-        #expect(s.run("where") == "lesson 1 (1. Scores), step 2 of 2\n")
+        #expect(s.run("where") == "lesson 1 (Scores), step 2 of 2\n")
         let done = s.run("check softmax(Q @ K.T / sqrt(dk)) weights")
         #expect(done.contains("exercise done."))
         #expect(done.contains("✓ lesson 1 done."))

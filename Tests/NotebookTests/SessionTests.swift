@@ -99,7 +99,8 @@ struct SessionTests {
         #expect(s.failure("weights") == "no sentence yet: type, for example, sentence the cat sat on the mat")
         s.run("sentence the cat sat on the mat")
         #expect(s.failure("layer 9") == "layer 9 does not exist: minilm has layers 0…5")
-        #expect(s.failure("head -1") == "head -1 does not exist: minilm has heads 0…11")
+        #expect(s.failure("head -1") == "head -1 does not exist: minilm has heads 0…11")  // from head 0
+        #expect(s.failure("head 12") == "head 12 does not exist: minilm has heads 0…11")
         #expect(s.failure("layer two") == "layer takes a whole number, not 'two'")
         #expect(s.failure("weigths") == "unknown command 'weigths': did you mean 'weights'? (type help for the list)")
         #expect(s.failure("model gpt5") == "unknown model 'gpt5': attn knows minilm, smollm2")

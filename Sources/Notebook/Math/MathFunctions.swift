@@ -33,6 +33,7 @@ extension MathEvaluator {
         case "mean": return try call.reduce(needsValues: false) { Self.sum($0) / Float($0.count) }
         case "var": return try call.reduce(needsValues: false, Self.variance)
         case "std": return try call.reduce(needsValues: false) { Self.variance($0).squareRoot() }
+        case "norm": return try call.reduce(needsValues: false) { $0.reduce(0) { $0 + $1 * $1 }.squareRoot() }
         case "argmax": return try call.reduce(needsValues: true) { Float(Self.indexOfMaximum($0)) }
         case "layernorm": return try layerNorm(call)
         case "transpose": return try call.onMatrix { $0.transposed }

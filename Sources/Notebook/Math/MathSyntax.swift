@@ -52,6 +52,7 @@ public enum MathSyntax {
         MathFunction("mean", ["A", "axis"], required: 1, usage: "mean(A[, axis])", "average of the cells, as max"),
         MathFunction("var", ["A", "axis"], required: 1, usage: "var(A[, axis])", "population variance mean((a − mean)²), as max"),
         MathFunction("std", ["A", "axis"], required: 1, usage: "std(A[, axis])", "standard deviation √var, as max"),
+        MathFunction("norm", ["A", "axis"], required: 1, usage: "norm(A[, axis])", "length √Σx², as max: axis=1 each row's ‖·‖"),
         MathFunction("argmax", ["A", "axis"], required: 1, usage: "argmax(A[, axis])",
                      "index of the largest: axis=1 each row's column (m × 1)"),
         MathFunction("layernorm", ["A", "gamma", "beta"], required: 1, usage: "layernorm(A[, gamma, beta])",

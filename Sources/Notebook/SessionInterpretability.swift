@@ -1,0 +1,658 @@
+import AttnCore
+import Foundation
+
+/// Interpretability tools on the session's trace: a summary of every head's pattern, the neuron
+/// view of one score, attention rollout, head ablation, occlusion importance, SVG heatmaps and
+/// the transcript.
+///
+/// Each tool reads the one forward pass the steps come from (`cachedTrace`, with the ablated heads
+/// zeroed), or runs that same forward pass again on changed input; none has its own copy of the math.
+extension Session {
+    // MARK: heads
+
+    /// `heads` / `heads all`: one row per head with its entropy, where its queries look most, and
+    /// a pattern tag computed from the weights (see ``HeadPattern``).
+    func headsSummary(allLayers: Bool) throws -> String {
+        let trace = try requireTrace()
+        let model = try requireModel()
+        let layers = allLayers ? Array(0..<model.layers) : [layer]
+        let causal = model.isDecoder
+        let t = trace.count
+        let choosing = HeadPattern.rowsWithChoice(count: t, causal: causal)
+        var text: String
+        if allLayers {
+            text = "heads of every layer: \(model.layers) layers × \(model.heads) heads, \(t) tokens\n"
+        } else {
+            text = "heads of layer \(layer): \(model.heads) heads, \(t) tokens\n"
+        }
+        let maximum = causal ? "log₂(i + 1) for row i" : "log₂ \(t) = \(String(format: "%.2f", log2(Double(max(t, 1)))))"
+        text += wrap("entropy: bits, mean over the \(t) query rows (at most \(maximum)); top key: the key most "
+            + "queries attend to most" + (causal ? ", over rows 1…\(t - 1) (row 0 sees only itself)" : "")
+            + "; i−1 is the previous token, i the token itself.") + "\n"
+        let labelWidth = allLayers ? 3 : 0
+        let topWidth = 16
+        var header = allLayers ? MatrixRenderer.pad("L", labelWidth) + "  " : ""
+        header += "head  entropy  " + MatrixRenderer.pad("top key", topWidth, alignLeft: true) + "  pattern"
+        text += header + "\n"
+        for l in layers {
+            for h in 0..<model.heads {
+                let weights = trace.layers[l].heads[h].weights
+                let summary = HeadPattern(weights: weights, causal: causal, tokens: trace.tokens)
+                var line = allLayers ? MatrixRenderer.pad(String(l), labelWidth) + "  " : ""
+                let marker = (l == layer && h == head) ? "▸" : " "
+                line += marker + MatrixRenderer.pad(String(h), 3) + "  " + MatrixRenderer.pad(String(format: "%.2f", summary.entropy), 7)
+                line += "  " + MatrixRenderer.pad(MatrixRenderer.truncate(summary.topKey, to: topWidth), topWidth, alignLeft: true)
+                line += "  " + summary.tag.description(encoder: !causal)
+                if ablated.contains(Attention.HeadIndex(layer: l, head: h)) { line += "  (ablated)" }
+                text += MatrixRenderer.trimTrailing(line) + "\n"
+            }
+        }
+        if choosing.isEmpty {
+            text += "(one token: no query has a choice, so no head has a pattern)\n"
+        }
+        text += wrap("pattern: the mean weight of the \(choosing.count) query rows that have a choice on the "
+            + "previous token, on the token itself, " + (causal ? "on the first token" : "on the next token, on [CLS] or on [SEP]")
+            + "; the largest of these names the head when it is at least \(String(format: "%.2f", HeadPattern.massThreshold)); "
+            + "otherwise broad when the entropy is at least \(Int(HeadPattern.broadThreshold * 100))% of its maximum, else mixed. "
+            + "▸ marks the selected head.") + "\n\n"
+        return text
+    }
+
+    // MARK: neuron
+
+    /// `neuron I J`: the score of query token I against key token J, dimension by dimension.
+    /// ```
+    /// scores[I, J] = q_I · k_J = Σ_d q_I[d] · k_J[d]
+    /// ```
+    func neuron(query i: Int, key j: Int) throws -> String {
+        let trace = try requireTrace()
+        let model = try requireModel()
+        for index in [i, j] where !(0..<trace.count).contains(index) {
+            throw NotebookError.tokenOutOfRange(index, count: trace.count)
+        }
+        let h = trace.layers[layer].heads[head]
+        let q = h.q.row(i), k = h.k.row(j)
+        let products = zip(q, k).map { $0 * $1 }
+        // Summed in Double, in the order d = 0, 1, …; BLAS sums the same products in its own order.
+        let sum = products.reduce(0.0) { $0 + Double($1) }
+        let score = h.scores[i, j]
+        let tokens = trace.tokens
+        let dh = products.count
+
+        var text = wrap("neuron view: layer \(layer), head \(head): query \(tokens[i]) (\(i)) against key \(tokens[j]) (\(j))") + "\n"
+        text += "scores[\(i), \(j)] = q[\(i)] · k[\(j)] = Σ_d q[\(i)][d] · k[\(j)][d]   (\(dh) products)\n"
+        if model.isDecoder {
+            text += wrap("q and k are after RoPE: dimensions d and d + \(dh / 2) are a rotated pair.") + "\n"
+        }
+        text += productGrid(products)
+        let difference = abs(sum - Double(score))
+        text += wrap("Σ = \(renderer.format(Float(sum))) = scores[\(i), \(j)] = \(renderer.format(score))   "
+            + "(|Δ| \(String(format: "%.1e", difference)): the same products added in another order)") + "\n"
+        let scaled = h.scaled[i, j], weight = h.weights[i, j]
+        if h.masked[i, j] == -.infinity {
+            text += wrap("then scaled = \(renderer.format(scaled)), but key \(j) comes after query \(i): the mask makes it −∞, so its weight is exactly 0.") + "\n"
+        } else {
+            text += wrap("then scaled = \(renderer.format(score)) / √\(dh) = \(renderer.format(scaled)), and after the softmax of row \(i), weight = \(renderer.format(weight)).") + "\n"
+        }
+
+        // The dimensions that decide the score: the largest products of each sign.
+        let order = products.indices.sorted { products[$0] > products[$1] || (products[$0] == products[$1] && $0 < $1) }
+        let positive = order.filter { products[$0] > 0 }.prefix(Self.neuronTop)
+        let negative = order.reversed().filter { products[$0] < 0 }.prefix(Self.neuronTop)
+        let rows = Array(positive) + Array(negative)
+        if !rows.isEmpty {
+            var table = Matrix(rows: rows.count, columns: 3)
+            for (r, d) in rows.enumerated() {
+                table[r, 0] = q[d]
+                table[r, 1] = k[d]
+                table[r, 2] = products[d]
+            }
+            let labels = positive.map { "+ d \($0)" } + negative.map { "− d \($0)" }
+            text += "the dimensions that push the score up (+) and down (−) most:\n"
+            text += renderer.render(table, rowLabels: labels, columnLabels: ["q[d]", "k[d]", "q·k"])
+        }
+        let positiveTotal = products.filter { $0 > 0 }.reduce(0, +)
+        if positiveTotal > 0 {
+            let share = positive.map { products[$0] }.reduce(0, +) / positiveTotal
+            text += wrap("notice: \(positive.count) of \(dh) dimensions give \(Int((share * 100).rounded()))% of the positive products: a few dimensions decide how well \(tokens[i]) matches \(tokens[j]).") + "\n"
+        }
+        return text + "\n"
+    }
+
+    /// How many dimensions of each sign `neuron` lists.
+    static let neuronTop = 5
+
+    /// The products in rows of a power of two (`d 0`, `d 8`, …) that fit the width.
+    func productGrid(_ products: [Float]) -> String {
+        let cells = products.map(renderer.format)
+        let cellWidth = cells.map(MatrixRenderer.displayWidth).max() ?? 1
+        let labelWidth = 2 + String(max(products.count - 1, 0)).count
+        var perRow = 16
+        while perRow > 1 && labelWidth + perRow * (cellWidth + 2) > renderer.width { perRow /= 2 }
+        var text = String(repeating: " ", count: labelWidth)
+        for c in 0..<min(perRow, products.count) { text += "  " + MatrixRenderer.pad("+\(c)", cellWidth) }
+        text += "\n"
+        for start in stride(from: 0, to: products.count, by: perRow) {
+            var line = MatrixRenderer.pad("d \(start)", labelWidth, alignLeft: true)
+            for d in start..<min(start + perRow, products.count) { line += "  " + MatrixRenderer.pad(cells[d], cellWidth) }
+            text += line + "\n"
+        }
+        return text
+    }
+
+    // MARK: rollout
+
+    /// Attention rollout (Abnar & Zuidema 2020): how much of each input token reaches each
+    /// position of the last layer through attention and the residual connections.
+    /// ```
+    /// Aₗ = mean over heads of weightsₗ          heads that are ablated pass nothing and are left out
+    /// Âₗ = rownorm(Aₗ + I)                      the identity stands for the residual connection
+    /// rollout = Â_{L−1} · … · Â₁ · Â₀           (T × T), every row sums to 1
+    /// ```
+    func rolloutMatrix(_ trace: Trace) -> Matrix {
+        let t = trace.count
+        var rollout = Matrix(rows: t, columns: t)
+        for i in 0..<t { rollout[i, i] = 1 }
+        for (l, layerTrace) in trace.layers.enumerated() {
+            let live = layerTrace.heads.indices.filter { !ablated.contains(Attention.HeadIndex(layer: l, head: $0)) }
+            var mixed = Matrix(rows: t, columns: t)
+            for h in live {
+                let w = layerTrace.heads[h].weights
+                for n in 0..<mixed.values.count { mixed.values[n] += w.values[n] }
+            }
+            for n in 0..<mixed.values.count { mixed.values[n] /= Float(max(live.count, 1)) }
+            // The residual: each token also keeps itself. Rows sum to 2 (or 1 with every head
+            // ablated), so dividing by the row sum makes them distributions again.
+            for i in 0..<t { mixed[i, i] += 1 }
+            for i in 0..<t {
+                let total = mixed.row(i).reduce(0, +)
+                for j in 0..<t { mixed[i, j] /= total }
+            }
+            rollout = mixed.multiplied(by: rollout)  // Âₗ · rollout so far: layer 0 is applied first
+        }
+        return rollout
+    }
+
+    /// `rollout`: the matrix like any step, labelled and shaded, with what to notice.
+    func showRollout() throws -> String {
+        let trace = try requireTrace()
+        let model = try requireModel()
+        let last = model.layers - 1
+        let m = rolloutMatrix(trace)
+        let title = "rollout = Â\(last) · … · Â0,  Âₗ = rownorm(mean over heads of weightsₗ + I)   \(m.shapeDescription)"
+        var text = (MatrixRenderer.displayWidth(title) <= renderer.width ? title : wrap(title, indent: "  ")) + "\n"
+        text += wrap("layers 0…\(last): row i says how much of each input token reaches token i through every layer's attention and residual (Abnar & Zuidema 2020)"
+            + (ablated.isEmpty ? "" : "; ablated heads are left out of their layer's mean")) + "\n"
+        text += renderer.render(m, rowLabels: trace.tokens, columnLabels: trace.tokens, shade: true)
+        if var notice = rolloutNotice(m, tokens: trace.tokens) {
+            if model.isDecoder {
+                notice += " In a decoder the first token sees only itself, so every layer that looks at it pulls the rollout further towards it."
+            }
+            text += wrap(notice) + "\n"
+        }
+        return text + "\n"
+    }
+
+    func rolloutNotice(_ m: Matrix, tokens: [String]) -> String? {
+        guard m.rows > 0 else { return nil }
+        let t = m.rows
+        let columnMeans = (0..<t).map { j in (0..<t).map { m[$0, j] }.reduce(0, +) / Float(t) }
+        let source = columnMeans.indices.max { columnMeans[$0] < columnMeans[$1] } ?? 0
+        let diagonal = (0..<t).map { m[$0, $0] }.reduce(0, +) / Float(t)
+        return "notice: each row sums to 1. On average a token keeps \(String(format: "%.2f", diagonal)) of itself; "
+            + "the token every position draws on most is \(tokens[source]) (column mean \(String(format: "%.2f", columnMeans[source])))."
+    }
+
+    // MARK: ablate
+
+    /// `ablate head L H`: zeroes the head's z, runs the model again and shows what changed.
+    func ablate(layer l: Int, head h: Int) throws -> String {
+        let model = try requireModel()
+        guard (0..<model.layers).contains(l) else { throw NotebookError.layerOutOfRange(l, model: model.name, layers: model.layers) }
+        guard (0..<model.heads).contains(h) else { throw NotebookError.headOutOfRange(h, model: model.name, heads: model.heads) }
+        let index = Attention.HeadIndex(layer: l, head: h)
+        guard !ablated.contains(index) else {
+            return "layer \(l), head \(h) is already ablated (\(ablationList)); ablate clear restores every head\n"
+        }
+        let before = cachedTrace
+        let previous = ablated
+        ablated.insert(index)
+        do { try retrace() } catch {
+            ablated = previous
+            throw error
+        }
+        var text = wrap("ablated layer \(l), head \(h): its z is now zeros, and every step after it is computed again.") + "\n"
+        if let before, let after = cachedTrace { text += ablationEffect(before: before, after: after, from: l) }
+        else { text += "no sentence yet: the next sentence runs without this head\n" }
+        text += wrap("ablated: \(ablationList). Steps, exports and plots show the ablated model until ablate clear.") + "\n\n"
+        return text
+    }
+
+    /// `ablate clear`: every head back, with the effect of the change.
+    func clearAblation() throws -> String {
+        guard !ablated.isEmpty else { return "no head is ablated\n" }
+        let before = cachedTrace
+        let previous = ablated
+        let first = ablated.min()?.layer ?? 0
+        ablated = []
+        do { try retrace() } catch {
+            ablated = previous
+            throw error
+        }
+        var text = "cleared \(previous.count) ablated head\(previous.count == 1 ? "" : "s"): the model is whole again\n"
+        if let before, let after = cachedTrace { text += ablationEffect(before: before, after: after, from: first) }
+        return text + "\n"
+    }
+
+    /// `L2H7, L3H0`
+    var ablationList: String { ablated.sorted().map { "L\($0.layer)H\($0.head)" }.joined(separator: ", ") }
+
+    /// What changed between two traces of the same sentence: for an encoder, the sentence
+    /// embedding; for a decoder, the next-token distribution. And where in the stack `out` starts
+    /// to change (layers before `from` cannot).
+    func ablationEffect(before: Trace, after: Trace, from first: Int) -> String {
+        var text = ""
+        let changes = zip(before.layers, after.layers).map { b, a in b.out.maxAbsoluteDifference(a.out) ?? 0 }
+        let last = changes.count - 1
+        let earlier = changes[..<first].max() ?? 0
+        let unchanged = first == 0 ? ""
+            : "layers 0…\(first - 1) are " + (earlier == 0 ? "exactly unchanged; " : "unchanged up to max |Δ out| \(String(format: "%.1e", Double(earlier))); ")
+        text += wrap(unchanged + "out changes from layer \(first) on: max |Δ| \(String(format: "%.4f", Double(changes[first]))) at layer \(first), "
+            + "\(String(format: "%.4f", Double(changes[last]))) at layer \(last).") + "\n"
+        if model?.isDecoder == true {
+            text += nextTokenChange(before: before, after: after)
+        } else {
+            let cosine = Self.cosine(sentenceEmbedding(before), sentenceEmbedding(after))
+            text += "sentence embedding (mean over the tokens of the last layer's out):\n"
+            text += "  cosine(before, after) = \(String(format: "%.6f", cosine))   1 − cosine = \(String(format: "%.6f", 1 - cosine))\n"
+        }
+        return text
+    }
+
+    /// The next-token top-5 before and after, with each token's rank and probability on both sides.
+    func nextTokenChange(before: Trace, after: Trace) -> String {
+        guard let b = before.logits, let a = after.logits, b.rows > 0, a.rows > 0 else { return "" }
+        let pb = Self.softmax(b.row(b.rows - 1), temperature: temperature)
+        let pa = Self.softmax(a.row(a.rows - 1), temperature: temperature)
+        let count = 5
+        let topBefore = topTokens(logits: b.row(b.rows - 1), count: count, temperature: temperature).map(\.id)
+        let topAfter = topTokens(logits: a.row(a.rows - 1), count: count, temperature: temperature).map(\.id)
+        var ids = topBefore
+        for id in topAfter where !ids.contains(id) { ids.append(id) }
+        let rankBefore = Dictionary(uniqueKeysWithValues: ids.map { ($0, Self.rank(of: $0, in: pb)) })
+        let rankAfter = Dictionary(uniqueKeysWithValues: ids.map { ($0, Self.rank(of: $0, in: pa)) })
+        ids.sort { (rankBefore[$0]!, rankAfter[$0]!) < (rankBefore[$1]!, rankAfter[$1]!) }
+        let labels = ids.map { MatrixRenderer.truncate(label(for: $0), to: 16) }
+        let width = max(5, labels.map(MatrixRenderer.displayWidth).max() ?? 5)
+        var text = "next token after \(before.tokens.last ?? ""): the top \(count) before and after, p = softmax(logits / \(String(format: "%g", Double(temperature))))\n"
+        text += "  " + MatrixRenderer.pad("token", width, alignLeft: true) + "      rank      p before → after       Δp\n"
+        for (id, label) in zip(ids, labels) {
+            let ranks = MatrixRenderer.pad("#\(rankBefore[id]!)", 5) + " → " + MatrixRenderer.pad("#\(rankAfter[id]!)", 5, alignLeft: true)
+            text += "  " + MatrixRenderer.pad(label, width, alignLeft: true) + "  " + ranks
+                + "  " + String(format: "%.4f → %.4f   %+.4f", Double(pb[id]), Double(pa[id]), Double(pa[id] - pb[id])) + "\n"
+        }
+        let winner = topBefore.first == topAfter.first ? "the top token stays \(labels[ids.firstIndex(of: topBefore[0])!])"
+            : "the top token changes from \(label(for: topBefore[0])) to \(label(for: topAfter[0]))"
+        text += wrap("notice: \(winner).") + "\n"
+        return text
+    }
+
+    /// The rank (1 = most likely) of `id` in a distribution; ties go to the smaller id, as `topTokens`.
+    static func rank(of id: Int, in p: [Float]) -> Int {
+        var rank = 1
+        for (other, value) in p.enumerated() where value > p[id] || (value == p[id] && other < id) { rank += 1 }
+        return rank
+    }
+
+    /// `softmax(logits / τ)`, as `topTokens` computes it.
+    static func softmax(_ logits: [Float], temperature: Float) -> [Float] {
+        let t = max(temperature, 1e-6)
+        let scaled = logits.map { $0 / t }
+        let maximum = scaled.max() ?? 0
+        let exps = scaled.map { expf($0 - maximum) }
+        let sum = exps.reduce(0, +)
+        return exps.map { $0 / sum }
+    }
+
+    /// The sentence embedding sentence-transformers computes from MiniLM: the mean over the
+    /// tokens of the last layer's `out` (mean pooling; [CLS] and [SEP] included).
+    func sentenceEmbedding(_ trace: Trace) -> [Float] {
+        guard let out = trace.layers.last?.out, out.rows > 0 else { return [] }
+        var mean = [Float](repeating: 0, count: out.columns)
+        for i in 0..<out.rows { for j in 0..<out.columns { mean[j] += out[i, j] } }
+        return mean.map { $0 / Float(out.rows) }
+    }
+
+    /// `a · b / (‖a‖ ‖b‖)`, in Double.
+    static func cosine(_ a: [Float], _ b: [Float]) -> Double {
+        var dot = 0.0, na = 0.0, nb = 0.0
+        for (x, y) in zip(a, b) {
+            dot += Double(x) * Double(y)
+            na += Double(x) * Double(x)
+            nb += Double(y) * Double(y)
+        }
+        return na > 0 && nb > 0 ? dot / (na.squareRoot() * nb.squareRoot()) : 0
+    }
+
+    // MARK: importance
+
+    /// `importance`: occlusion. Each token is removed in turn and the model runs again on the
+    /// rest; the bar is how much the output moved.
+    /// ```
+    /// encoder:  importance(i) = 1 − cos(embedding(all tokens), embedding(all but i))
+    /// decoder:  importance(i) = p(next | all tokens) − p(next | all but i),   next = today's top token
+    /// ```
+    func importance() throws -> String {
+        let trace = try requireTrace()
+        let model = try requireModel()
+        var values: [(index: Int, value: Double)] = []
+        var interrupted = false
+        var text: String
+        switch model {
+        case let .minilm(bert):
+            // [CLS] and [SEP] frame every input: removing them asks a question the model never saw.
+            let candidates = trace.count > 2 ? Array(1..<(trace.count - 1)) : []
+            guard !candidates.isEmpty else {
+                throw NotebookError.usage(command: "importance", usage: "a sentence with at least one word piece between [CLS] and [SEP]")
+            }
+            let full = sentenceEmbedding(trace)
+            for i in candidates {
+                if isInterrupted() { interrupted = true; break }
+                var ids = trace.tokenIds
+                ids.remove(at: i)
+                let reduced = bert.trace(ids: ids, ablating: ablated)
+                values.append((i, 1 - Self.cosine(full, sentenceEmbedding(reduced))))
+            }
+            text = "importance = 1 − cos(sentence embedding, the same without token i)   (occlusion)\n"
+            text += wrap("each word piece removed in turn ([CLS] and [SEP] stay), the model run again; a long bar: the sentence's meaning leans on that token.") + "\n"
+        case let .smollm2(llama):
+            guard trace.count > 1 else {
+                throw NotebookError.usage(command: "importance", usage: "a sentence of at least two tokens (one is removed at a time)")
+            }
+            guard let logits = trace.logits else { throw NotebookError.noSentence }
+            let last = logits.row(logits.rows - 1)
+            let next = topTokens(logits: last, count: 1, temperature: temperature)[0].id
+            func probability(_ ids: [Int]) -> Double {
+                var cache = KeyValueCache(layers: llama.configuration.hiddenLayers)
+                let logits = llama.forward(ids, cache: &cache, ablating: ablated)
+                return Double(Self.softmax(logits, temperature: temperature)[next])
+            }
+            let baseline = probability(trace.tokenIds)
+            for i in 0..<trace.count {
+                if isInterrupted() { interrupted = true; break }
+                var ids = trace.tokenIds
+                ids.remove(at: i)
+                values.append((i, baseline - probability(ids)))
+            }
+            text = "importance = p(\(label(for: next))) − p(\(label(for: next)) without token i)   (occlusion)\n"
+            text += wrap("p(\(label(for: next))) = \(String(format: "%.4f", baseline)) after the whole sentence; each token removed in turn, the model run again. █: removing the token lowers p (it supports \(label(for: next))); ░: removing it raises p.") + "\n"
+        }
+        text += bars(values.map { (trace.tokens[$0.index], $0.index, $0.value) })
+        if interrupted { text += "(interrupted after \(values.count) tokens)\n" }
+        if let top = values.max(by: { $0.value < $1.value }), top.value > 0 {
+            text += wrap("notice: removing \(trace.tokens[top.index]) (\(top.index)) changes the most.") + "\n"
+        }
+        return text + "\n"
+    }
+
+    /// A horizontal bar chart: `i token  value  ████`, the longest bar filling the width;
+    /// negative values get ░.
+    func bars(_ rows: [(label: String, index: Int, value: Double)]) -> String {
+        guard !rows.isEmpty else { return "" }
+        let labels = rows.map { MatrixRenderer.truncate($0.label, to: 16) }
+        let labelWidth = labels.map(MatrixRenderer.displayWidth).max() ?? 1
+        let indexWidth = String(rows.map(\.index).max() ?? 0).count
+        let signed = rows.contains { $0.value < 0 }
+        let numbers = rows.map { String(format: signed ? "%+.4f" : "%.4f", $0.value) }
+        let numberWidth = numbers.map(\.count).max() ?? 6
+        let available = max(1, renderer.width - indexWidth - 2 - labelWidth - 2 - numberWidth - 2)
+        let largest = rows.map { abs($0.value) }.max() ?? 0
+        var text = ""
+        for (n, row) in rows.enumerated() {
+            let length = largest > 0 ? Int((abs(row.value) / largest * Double(available)).rounded()) : 0
+            let bar = String(repeating: row.value < 0 ? "░" : "█", count: length)
+            let line = MatrixRenderer.pad(String(row.index), indexWidth) + "  " + MatrixRenderer.pad(labels[n], labelWidth, alignLeft: true)
+                + "  " + MatrixRenderer.pad(numbers[n], numberWidth) + "  " + bar
+            text += MatrixRenderer.trimTrailing(line) + "\n"
+        }
+        return text
+    }
+
+    // MARK: plot
+
+    /// `plot STEP PATH.svg`: a token × token step (or the rollout) as an SVG heatmap.
+    func plot(_ what: String, to path: String) throws -> String {
+        let trace = try requireTrace()
+        let model = try requireModel()
+        guard path.lowercased().hasSuffix(".svg") else { throw NotebookError.fileType(path: path, command: "plot", expected: "svg") }
+        let matrix: Matrix, title: String, location: String
+        if what == "rollout" {
+            matrix = rolloutMatrix(trace)
+            title = "rollout = Â\(model.layers - 1) · … · Â0,  Âₗ = rownorm(mean over heads of weightsₗ + I)"
+            location = "layers 0…\(model.layers - 1)"
+        } else {
+            guard let step = Step(rawValue: what) else { throw NotebookError.unknownStep(what, suggestion: nil) }
+            let m = try stepMatrix(trace, step)
+            guard step.isTokenByToken else { throw NotebookError.notTokenByToken(what, shape: m.shapeDescription) }
+            matrix = m
+            title = header(step, m).components(separatedBy: "   [").first ?? step.rawValue
+            location = "layer \(layer), head \(head)"
+        }
+        var subtitle = "\(describeModelShort) · \(location) · \(trace.count) tokens"
+        if !ablated.isEmpty { subtitle += " · ablated \(ablationList)" }
+        let heatmap = SVGHeatmap(matrix: matrix, rowLabels: trace.tokens, columnLabels: trace.tokens,
+                                 title: "\(title)   \(matrix.shapeDescription)", subtitle: subtitle,
+                                 format: { [renderer] in renderer.format($0) })
+        try AtomicFile.write(Data(heatmap.render().utf8), to: resolve(path))
+        return "wrote \(what) (\(location)) \(matrix.shapeDescription) as an SVG heatmap to \(path)\n"
+    }
+
+    var describeModelShort: String {
+        switch model {
+        case .smollm2?: "SmolLM2-135M-Instruct"
+        default: "all-MiniLM-L6-v2"
+        }
+    }
+
+    // MARK: transcript
+
+    /// Runs `body` for one line and, for a line the learner typed (not one a lesson block runs on
+    /// its own), records the line and what it printed — text streamed as it came included.
+    func recording(_ line: String, _ body: () throws -> String) throws -> String {
+        if transcript.depth > 0 { return try body() }
+        let prompt = self.prompt
+        transcript.depth += 1
+        let original = stream
+        var streamed = ""
+        if let original {
+            stream = { text in
+                streamed += text
+                original(text)
+            }
+        }
+        defer {
+            stream = original
+            transcript.depth -= 1
+        }
+        do {
+            let output = try body()
+            transcript.record(prompt: prompt, line: line, output: streamed + output)
+            return output
+        } catch {
+            transcript.record(prompt: prompt, line: line, output: streamed + "error: \(error)\n")
+            throw error
+        }
+    }
+
+    /// `save transcript PATH.md`: every command so far with its output, as Markdown.
+    func saveTranscript(to path: String) throws -> String {
+        let lower = path.lowercased()
+        guard lower.hasSuffix(".md") || lower.hasSuffix(".markdown") else {
+            throw NotebookError.fileType(path: path, command: "save transcript", expected: "md")
+        }
+        let markdown = transcript.markdown(model: model.map { _ in describeModelShort })
+        try AtomicFile.write(Data(markdown.utf8), to: resolve(path))
+        return "wrote \(transcript.commandCount) command\(transcript.commandCount == 1 ? "" : "s") with their output to \(path)\n"
+    }
+}
+
+// MARK: - Parsing
+
+extension Command {
+    /// `heads [all]`, `neuron I J`, `rollout`, `ablate head L H | clear`, `importance`,
+    /// `plot STEP PATH.svg`, `save transcript PATH.md`.
+    static func interpretabilityCommand(_ word: String, _ rest: String) throws -> Command {
+        let parts = rest.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        func noArguments(_ command: Command) throws -> Command {
+            guard rest.isEmpty else { throw NotebookError.usage(command: word, usage: "\(word) takes no arguments") }
+            return command
+        }
+        switch word {
+        case "heads":
+            guard rest.isEmpty || rest == "all" else {
+                throw NotebookError.usage(command: "heads", usage: "heads (the selected layer) or heads all")
+            }
+            return .heads(allLayers: rest == "all")
+        case "neuron":
+            let usage = "neuron I J (query token I, key token J, numbered as tokens shows them), e.g. neuron 2 1"
+            guard parts.count == 2 else { throw NotebookError.usage(command: "neuron", usage: usage) }
+            return .neuron(query: try number(parts[0], command: "neuron", usage: usage),
+                           key: try number(parts[1], command: "neuron", usage: usage))
+        case "rollout":
+            return try noArguments(.rollout)
+        case "importance":
+            return try noArguments(.importance)
+        case "ablate":
+            let usage = "ablate head L H (zero layer L's head H), or ablate clear"
+            if parts == ["clear"] { return .ablateClear }
+            guard parts.count == 3, parts[0] == "head" else { throw NotebookError.usage(command: "ablate", usage: usage) }
+            return .ablate(layer: try number(parts[1], command: "ablate", usage: usage),
+                           head: try number(parts[2], command: "ablate", usage: usage))
+        case "plot":
+            let usage = "plot STEP PATH.svg, e.g. plot weights w.svg (STEP: scores, scaled, masked, weights, rollout)"
+            let split = rest.split(separator: " ", maxSplits: 1).map(String.init)
+            guard split.count == 2 else { throw NotebookError.usage(command: "plot", usage: usage) }
+            let what = split[0]
+            guard what == "rollout" || Step(rawValue: what) != nil else {
+                let plottable = ["rollout"] + Step.allCases.filter(\.isTokenByToken).map(\.rawValue)
+                throw NotebookError.unknownStep(what, suggestion: closest(to: what, in: plottable))
+            }
+            return .plot(what: what, path: split[1].trimmingWhitespace())
+        default:  // save
+            let (what, path) = rest.splitFirstWord()
+            guard what == "transcript", !path.isEmpty else {
+                throw NotebookError.usage(command: "save", usage: "save transcript PATH.md")
+            }
+            return .saveTranscript(path: path)
+        }
+    }
+}
+
+// MARK: - Head patterns
+
+/// One head's attention pattern, read off its weights: entropy, the key most queries look at, and
+/// a tag naming the pattern.
+struct HeadPattern {
+    /// The thresholds of the tags, in one place.
+    ///
+    /// A tag names where the *average* query (of those with a choice) puts its weight. At 0.5,
+    /// more than half of it goes to one place: two different places cannot both pass, a head that
+    /// splits its weight between two patterns gets neither, and a uniform head (1/T per key,
+    /// 1/(i + 1) for row i of a decoder) stays below it from three tokens on.
+    static let massThreshold: Float = 0.5
+    /// Broad: the mean entropy is at least 80% of its maximum (log₂ of the keys a query can see),
+    /// i.e. the weight is spread nearly evenly; an even split over half the keys of a 16-token
+    /// sentence reaches only 3/4.
+    static let broadThreshold: Float = 0.8
+
+    enum Tag: Equatable {
+        case previous(Float), same(Float), next(Float), first(Float), last(Float), broad(Float), mixed, none
+
+        func description(encoder: Bool) -> String {
+            func f(_ x: Float) -> String { String(format: "%.2f", x) }
+            switch self {
+            case let .previous(m): return "previous token \(f(m))"
+            case let .same(m): return "same token \(f(m))"
+            case let .next(m): return "next token \(f(m))"
+            case let .first(m): return (encoder ? "[CLS] sink " : "first-token sink ") + f(m)
+            case let .last(m): return "[SEP] sink \(f(m))"
+            case let .broad(r): return "broad \(f(r)) of max entropy"
+            case .mixed: return "mixed"
+            case .none: return "—"
+            }
+        }
+    }
+
+    /// Mean entropy of the rows, in bits: `−Σⱼ wᵢⱼ log₂ wᵢⱼ`, averaged over every query row.
+    let entropy: Double
+    /// The key most queries attend to most, as `token n/N` or a relative `i−1 n/N`.
+    let topKey: String
+    let tag: Tag
+
+    /// The query rows that can choose between keys: all of them in an encoder; in a decoder
+    /// every row but the first, which sees only itself.
+    static func rowsWithChoice(count t: Int, causal: Bool) -> [Int] {
+        guard t > 1 else { return [] }
+        return causal ? Array(1..<t) : Array(0..<t)
+    }
+
+    init(weights w: Matrix, causal: Bool, tokens: [String]) {
+        let t = w.rows
+        func rowEntropy(_ i: Int) -> Double {
+            var h = 0.0
+            for j in 0..<w.columns where w[i, j] > 0 { h -= Double(w[i, j]) * log2(Double(w[i, j])) }
+            return h
+        }
+        entropy = t > 0 ? (0..<t).map(rowEntropy).reduce(0, +) / Double(t) : 0
+        let rows = Self.rowsWithChoice(count: t, causal: causal)
+        guard !rows.isEmpty else {
+            topKey = "—"
+            tag = .none
+            return
+        }
+        func mean(_ values: [Float]) -> Float { values.isEmpty ? 0 : values.reduce(0, +) / Float(values.count) }
+
+        // Where each query looks most, counted by key and by offset from the query.
+        let best = rows.map { i in (0..<w.columns).max { w[i, $0] < w[i, $1] || (w[i, $0] == w[i, $1] && $0 > $1) } ?? 0 }
+        func commonest(_ values: [Int]) -> (value: Int, count: Int) {
+            var counts: [Int: Int] = [:]
+            for v in values { counts[v, default: 0] += 1 }
+            return counts.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }.map { ($0.key, $0.value) } ?? (0, 0)
+        }
+        let byKey = commonest(best)
+        let byOffset = commonest(zip(rows, best).map { $1 - $0 })
+        let fraction = "\(max(byKey.count, byOffset.count))/\(rows.count)"
+        if byOffset.count > byKey.count {
+            let offset = byOffset.value
+            topKey = (offset == 0 ? "i" : offset < 0 ? "i−\(-offset)" : "i+\(offset)") + " " + fraction
+        } else {
+            topKey = MatrixRenderer.truncate(tokens[byKey.value], to: 15 - fraction.count) + " " + fraction
+        }
+
+        // The mass each pattern gets from the average query that has a choice.
+        var masses: [Tag] = []
+        masses.append(.previous(mean(rows.filter { $0 > 0 }.map { w[$0, $0 - 1] })))
+        masses.append(.same(mean(rows.map { w[$0, $0] })))
+        // Only an encoder can look ahead.
+        if !causal { masses.append(.next(mean(rows.filter { $0 < t - 1 }.map { w[$0, $0 + 1] }))) }
+        masses.append(.first(mean(rows.map { w[$0, 0] })))
+        if !causal { masses.append(.last(mean(rows.map { w[$0, t - 1] }))) }
+        func mass(_ tag: Tag) -> Float {
+            switch tag {
+            case let .previous(m), let .same(m), let .next(m), let .first(m), let .last(m): m
+            default: 0
+            }
+        }
+        // The first of equal masses wins: previous, same, next, first, last.
+        let strongest = masses.enumerated().max { mass($0.element) < mass($1.element) || (mass($0.element) == mass($1.element) && $0.offset > $1.offset) }!.element
+        if mass(strongest) >= Self.massThreshold {
+            tag = strongest
+        } else {
+            let spread = Float(mean(rows.map { i in
+                let visible = causal ? i + 1 : w.columns
+                return Float(rowEntropy(i) / log2(Double(visible)))
+            }))
+            tag = spread >= Self.broadThreshold ? .broad(spread) : .mixed
+        }
+    }
+}

@@ -1,0 +1,109 @@
+// attn-bench: measures what a learner waits for, in-process, with medians over repeated runs.
+//
+//   swift build -c release && .build/release/attn-bench
+//
+// It times the forward pass with every intermediate (16 and 128 tokens), every step command of
+// the notebook, SmolLM2's load and greedy decoding, and reports the peak memory of a MiniLM
+// session. The whole-job comparison with Python lives in Tests/Benchmarks/compare.py.
+
+import AttnCore
+import Foundation
+import Notebook
+
+/// Seconds since an arbitrary start, monotonic.
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
+/// The median of `runs` timings of `body`, in milliseconds (after one warm-up run).
+func median(runs: Int, _ body: () throws -> Void) rethrows -> Double {
+    try body()
+    var times: [Double] = []
+    for _ in 0..<runs {
+        let start = now()
+        try body()
+        times.append((now() - start) * 1000)
+    }
+    return times.sorted()[times.count / 2]
+}
+
+/// The process's peak resident memory so far, in MB (VmHWM from /proc/self/status).
+func peakMemory() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kilobytes = Double(line.split(separator: " ")[1]) else { return 0 }
+    return kilobytes / 1024
+}
+
+func report(_ name: String, _ value: Double, _ unit: String, goal: String = "") {
+    let text = String(format: "%-52@ %10.2f %-6@ %@", name as NSString, value, unit as NSString, goal as NSString)
+    print(text)
+}
+
+let sixteen = "the quick brown fox jumps over the lazy dog near the river bank"  // 16 tokens with [CLS], [SEP]
+let long = Array(repeating: "attention lets every token look at every other token", count: 14).joined(separator: " ")
+
+do {
+    print("attn-bench: medians; \(ProcessInfo.processInfo.activeProcessorCount) cores\n")
+
+    // MiniLM: load, then the forward pass with every intermediate.
+    let minilmDirectory = ModelStore.directory(for: .minilm)
+    let load = try median(runs: 5) { _ = try Bert(directory: minilmDirectory) }
+    report("MiniLM load (config, safetensors, vocab)", load, "ms")
+    let bert = try Bert(directory: minilmDirectory)
+    let ids16 = try bert.tokenizer.encode(sixteen)
+    let ids128 = Array(try bert.tokenizer.encode(long).prefix(127)) + [bert.tokenizer.sepId]
+    report("MiniLM forward, every step kept, \(ids16.count) tokens", median(runs: 50) { _ = bert.trace(ids: ids16) }, "ms", goal: "goal ≤ 5 ms")
+    report("MiniLM forward, every step kept, \(ids128.count) tokens", median(runs: 10) { _ = bert.trace(ids: ids128) }, "ms")
+
+    // Every step command of the notebook, through a session, as the learner types them.
+    let session = Session()
+    _ = try session.execute("sentence \(sixteen)")
+    _ = try session.execute("layer 2")
+    _ = try session.execute("head 7")
+    var slowest = (name: "", time: 0.0)
+    for step in StepInfo.encoderSteps.map(\.rawValue) + ["tokens", "check softmax(Q @ K.T / sqrt(dk)) weights"] {
+        let time = try median(runs: 20) { _ = try session.execute(step) }
+        if time > slowest.time { slowest = (step, time) }
+    }
+    report("slowest step command (\(slowest.name))", slowest.time, "ms", goal: "goal ≤ 5 ms")
+    report("peak memory of a MiniLM session", peakMemory(), "MB", goal: "goal ≤ 200 MB")
+
+    // Lessons: replay every one.
+    if let directory = ["Lessons", "../Lessons"].first(where: { FileManager.default.fileExists(atPath: $0) }) {
+        let lessons = Lesson.all(in: directory)
+        let time = try median(runs: 3) {
+            for lesson in lessons {
+                let replaySession = Session()
+                replaySession.lessonsDirectory = directory
+                try Runner.replay(replaySession, lesson: lesson) { _ in }
+            }
+        }
+        report("replay of all \(lessons.count) lessons", time, "ms")
+    }
+
+    // SmolLM2: load and dequantize, then greedy decoding with the KV cache.
+    let gguf = ModelStore.directory(for: .smollm2) + "/" + Llama.fileName
+    if FileManager.default.fileExists(atPath: gguf) {
+        var llama: Llama?
+        let loadTime = try median(runs: 3) { llama = try Llama(path: gguf) }
+        report("SmolLM2 load and dequantize (GGUF → fp32)", loadTime, "ms", goal: "goal ≤ 1500 ms")
+        if let llama {
+            let prompt = llama.tokenizer.encode("The capital of France is")
+            let count = 64
+            var produced = 0
+            let start = now()
+            produced = llama.generateGreedy(prompt: prompt, count: count) { _ in true }.count
+            let seconds = now() - start
+            report("SmolLM2 greedy decoding (\(produced) tokens, KV cache)", Double(produced) / seconds, "tok/s", goal: "goal ≥ 20")
+            report("peak memory after SmolLM2", peakMemory(), "MB")
+        }
+    } else {
+        print("SmolLM2 not fetched: run `attn fetch smollm2` to measure it")
+    }
+} catch {
+    print("attn-bench: error: \(error)")
+    exit(1)
+}
