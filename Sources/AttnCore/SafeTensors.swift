@@ -150,8 +150,11 @@ public struct SafeTensors: Sendable {
         let raw = file.bytes(entry.byteRange)
         switch entry.dtype {
         case .f32:
-            var out = [Float](repeating: 0, count: entry.count)
-            out.withUnsafeMutableBytes { $0.copyMemory(from: raw) }
+            // Copied straight from the mapping into uninitialized storage (no zero-fill first).
+            var out = [Float](unsafeUninitializedCapacity: entry.count) { buffer, count in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: raw)
+                count = entry.count
+            }
             #if _endian(big)
             out = out.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
             #endif

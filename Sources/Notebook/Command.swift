@@ -7,6 +7,8 @@ import AttnCore
 /// tokens   STEP (embeddings, x, q, k, v, scores, scaled, masked, weights, z, attn_out, out, …)
 /// export STEP PATH            export tokens PATH                precision N
 /// help [TOPIC]                quit
+/// heads [all]   neuron I J   rollout   ablate head L H | ablate clear   importance
+/// plot STEP PATH.svg          save transcript PATH.md
 /// ```
 public enum Command: Equatable, Sendable {
     case nothing

@@ -5,7 +5,8 @@ import Foundation
 ///
 /// The lessons explain the ideas; these lines point at where the ideas show in *this* sentence.
 enum Notice {
-    static func line(for step: Step, trace: Trace, layer: Int, head: Int, headDimension: Int) -> String? {
+    static func line(for step: Step, trace: Trace, layer: Int, head: Int, headDimension: Int,
+                     decoder: Bool = false) -> String? {
         guard let m = trace.matrix(step, layer: layer, head: head) else { return nil }
         let tokens = trace.tokens
         func f(_ x: Float, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", Double(x)) }
@@ -56,6 +57,15 @@ enum Notice {
             let i = (0..<w.rows).max { (w.row($0).max() ?? 0) < (w.row($1).max() ?? 0) } ?? 0
             let j = (0..<w.columns).max { w[i, $0] < w[i, $1] } ?? 0
             return "notice: each row is a weighted mix of v's rows; z[\(tokens[i])] is \(Int((w[i, j] * 100).rounded()))% v[\(tokens[j])]."
+        case .embeddings, .x, .out where decoder:
+            // The decoder's residual stream is not normalized: its rows grow through the layers.
+            let lengths = (0..<m.rows).map { norm(m.row($0)) }
+            let low = lengths.indices.min { lengths[$0] < lengths[$1] } ?? 0
+            let high = lengths.indices.max { lengths[$0] < lengths[$1] } ?? 0
+            return "notice: the residual stream is not normalized here; row lengths run from \(f(lengths[low])) (\(tokens[low])) to \(f(lengths[high])) (\(tokens[high]))."
+        case .feedForwardActivation where decoder:
+            let small = m.values.filter { abs($0) < 0.01 }.count
+            return "notice: SiLU(gate) ⊙ up: \(Int((Float(small) / Float(max(1, m.values.count)) * 100).rounded()))% of the entries are within ±0.01 of 0."
         case .embeddings, .x, .attentionNorm, .out:
             let stats = (0..<m.rows).map { statistics(m.row($0)) }
             let deviations = stats.map(\.1)

@@ -100,7 +100,7 @@ public final class Session {
                                     "scores", "scaled", "masked", "M", "weights", "Z", "dk", "T", "ids",
                                     "W_1", "b_1", "W_2", "b_2", "gamma_attn", "beta_attn", "gamma_out", "beta_out",
                                     "gamma_emb", "beta_emb",
-                                    "H", "Q_pre", "K_pre", "g_attn", "g_ffn", "W_gate", "W_up", "W_down", "COS", "SIN", "E"]
+                                    "H", "Q_pre", "K_pre", "g_attn", "g_ffn", "W_gate", "W_up", "W_down", "COS", "SIN", "E", "g_final"]
 
     /// The steps of one head's attention and its layer, in the order `walk` shows them.
     public static let walkSteps: [Step] = [.x, .q, .k, .v, .scores, .scaled, .masked, .weights, .z, .attentionOutput, .out]
@@ -131,6 +131,7 @@ public final class Session {
         try recording(line) { try executeLine(line) }
     }
 
+    /// `execute` without recording the line for `save transcript`.
     func executeLine(_ line: String) throws -> String {
         do {
             let command: Command
@@ -379,7 +380,8 @@ public final class Session {
                                 rowOffset: rowRange.lowerBound, columnOffset: columnRange.lowerBound,
                                 shade: step.isTokenByToken)
         if rows == nil, columns == nil, let notice = Notice.line(for: step, trace: trace, layer: layer, head: head,
-                                    headDimension: model?.headDimension ?? 1) {
+                                                                 headDimension: model?.headDimension ?? 1,
+                                                                 decoder: model?.isDecoder == true) {
             text += wrap(notice) + "\n"
         }
         return text + "\n"  // a blank line between one matrix and the next command's output
@@ -568,7 +570,7 @@ public final class Session {
         guard let topic else {
             let steps = wrap(availableSteps.map(\.rawValue).joined(separator: " "), indent: "         ", first: "         ")
             return """
-                select   model minilm|smollm2 [PATH]    sentence TEXT  (or sentence "…" with escapes)
+                select   model minilm|smollm2 [PATH]   sentence TEXT (or "…" with escapes)
                          layer N    head N
                 steps    tokens    walk (every step of this layer and head, one per Enter)
                 \(steps)
@@ -611,6 +613,11 @@ public final class Session {
         "export": "export STEP PATH: writes the whole step as .npy (float32, C order) or .csv (%.9g); export tokens PATH writes id<TAB>token lines.",
         "precision": "precision N: digits after the decimal point, 0…8.",
         "quit": "quit (or exit, or Ctrl-D): leaves attn.",
+        "predict": "predict [K] (smollm2): the K most likely next tokens after the sentence: softmax of the last row of logits, divided by the temperature.",
+        "temperature": "temperature X (smollm2): predict shows softmax(logits / X); below 1 sharpens, above 1 flattens. generate stays greedy.",
+        "generate": "generate N (smollm2): greedy decoding of up to N tokens with a KV cache, the text streamed as it comes; Ctrl-C stops it.",
+        "rope": "rope [PAIR] (smollm2): the rotation angle p · θₖ of every position and pair; with PAIR, this head's q before and after RoPE for that pair.",
+        "kvmap": "kvmap (smollm2): which query heads share each key/value head (grouped-query attention), and what it saves.",
         "check": "check EXPR STEP: computes EXPR with the names of this layer and head (names lists them) and compares it with the model's STEP: ✓ when the shapes agree and max|Δ| ≤ 1e-4, else ✗ with where the difference is largest.",
         "names": "names: the names your math can use (X, Q, K, V, W_Q, …, dk, T) with their shapes, and the ones you bound.",
         "lessons": "lessons: the lessons with your progress; lesson N starts or resumes one.",

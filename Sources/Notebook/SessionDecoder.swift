@@ -46,7 +46,7 @@ extension Session {
         }
         emit("generating up to \(count) tokens greedily (argmax of the logits, with a KV cache); Ctrl-C stops\n")
         emit(sentence ?? "")
-        let produced = llama.generateGreedy(prompt: trace.tokenIds, count: count) { id in
+        let produced = llama.generateGreedy(prompt: trace.tokenIds, count: count, ablating: ablated) { id in
             emit(decoder.push(id))
             return !isInterrupted()
         }
@@ -70,10 +70,13 @@ extension Session {
         let rotation = Rotation(headDimension: c.headDimension, base: c.ropeBase, positions: 0..<trace.count)
         var angles = Matrix(rows: trace.count, columns: half)
         for p in 0..<trace.count { for k in 0..<half { angles[p, k] = Float(p) * rotation.frequencies[k] } }
-        var text = wrap("rope: position p turns pair k (dimensions k and k + \(half)) by the angle p · θₖ,  θₖ = \(formatScalar(c.ropeBase))^(−2k/\(c.headDimension))") + "\n"
-        text += "angles p · θₖ in radians   [\(trace.count) × \(half)]\n"
-        text += renderer.render(angles, rowLabels: trace.tokens)
-        text += "pair 0 turns fastest (θ₀ = 1 rad per position); pair \(half - 1) barely turns (θ = \(String(format: "%.2e", Double(rotation.frequencies[half - 1])))).\n\n"
+        var text = ""
+        if pair == nil {  // the table once; `rope PAIR` goes straight to the pair
+            text += wrap("rope: position p turns pair k (dimensions k and k + \(half)) by the angle p · θₖ,  θₖ = \(formatScalar(c.ropeBase))^(−2k/\(c.headDimension))") + "\n"
+            text += "angles p · θₖ in radians   [\(trace.count) × \(half)]\n"
+            text += renderer.render(angles, rowLabels: trace.tokens)
+            text += "pair 0 turns fastest (θ₀ = 1 rad per position); pair \(half - 1) barely turns (θ = \(String(format: "%.2e", Double(rotation.frequencies[half - 1])))).\n\n"
+        }
 
         let h = trace.layers[layer].heads[head]
         guard let before = h.queriesBeforeRotation else { return text }

@@ -50,7 +50,7 @@ extension Session {
         if choosing.isEmpty {
             text += "(one token: no query has a choice, so no head has a pattern)\n"
         }
-        text += wrap("pattern: the mean weight of the \(choosing.count) query rows that have a choice on the "
+        text += wrap("pattern: over the \(choosing.count) query rows that have a choice, the mean weight on the "
             + "previous token, on the token itself, " + (causal ? "on the first token" : "on the next token, on [CLS] or on [SEP]")
             + "; the largest of these names the head when it is at least \(String(format: "%.2f", HeadPattern.massThreshold)); "
             + "otherwise broad when the entropy is at least \(Int(HeadPattern.broadThreshold * 100))% of its maximum, else mixed. "
@@ -291,7 +291,7 @@ extension Session {
             text += "  " + MatrixRenderer.pad(label, width, alignLeft: true) + "  " + ranks
                 + "  " + String(format: "%.4f → %.4f   %+.4f", Double(pb[id]), Double(pa[id]), Double(pa[id] - pb[id])) + "\n"
         }
-        let winner = topBefore.first == topAfter.first ? "the top token stays \(labels[ids.firstIndex(of: topBefore[0])!])"
+        let winner = topBefore.first == topAfter.first ? "the top token stays \(label(for: topBefore[0]))"
             : "the top token changes from \(label(for: topBefore[0])) to \(label(for: topAfter[0]))"
         text += wrap("notice: \(winner).") + "\n"
         return text

@@ -10,7 +10,8 @@ extension Session {
 
     /// The names the selected model binds (the encoder's and the decoder's differ).
     var modelNames: [String] {
-        let decoderOnly: Set = ["H", "Q_pre", "K_pre", "g_attn", "g_ffn", "W_gate", "W_up", "W_down", "COS", "SIN", "E"]
+        let decoderOnly: Set = ["H", "Q_pre", "K_pre", "g_attn", "g_ffn", "W_gate", "W_up", "W_down", "COS", "SIN", "E",
+                                "g_final"]
         let encoderOnly: Set = ["b_Q", "b_K", "b_V", "b_O", "W_1", "b_1", "W_2", "b_2", "gamma_attn", "beta_attn",
                                 "gamma_out", "beta_out", "gamma_emb", "beta_emb"]
         let excluded = model?.isDecoder == true ? encoderOnly : decoderOnly
@@ -94,6 +95,7 @@ extension Session {
             set("SIN", .matrix(Matrix.concatenateColumns([rotation.sines, rotation.sines])))
             // The token embeddings, also the output projection (tied): logits = final_norm @ E.T.
             set("E", .matrix(llama.weights.tokenEmbeddings))
+            set("g_final", .matrix(row(llama.weights.outputNorm)))
         }
         for (name, value) in learnerNames { names[name] = value }
         return names

@@ -32,7 +32,10 @@ struct DisplayOptions: ParsableArguments {
         let session = Session(renderer: renderer(interactive: interactive))
         session.interactive = interactive
         // Long-running commands (generate) print as they go; Ctrl-C asks them to stop.
-        session.stream = { text in FileHandle.standardOutput.write(Data(text.utf8)) }
+        session.stream = { text in
+            fflush(nil)  // what print buffered comes first
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
         session.isInterrupted = { interruptRequested != 0 }
         session.lessonsDirectory = lessons ?? Self.findLessons()
         return session

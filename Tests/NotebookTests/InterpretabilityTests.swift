@@ -481,5 +481,13 @@ struct DecoderInterpretabilityTests {
         #expect(reader.cells == 25)
         #expect(reader.titles.filter { $0.hasSuffix("−∞ (masked)") }.count == 10)
         #expect(reader.text.contains("−∞ masked"))
+
+        // What a command streams (generate, in the shell) is in the transcript too.
+        var streamed = ""
+        s.session.stream = { streamed += $0 }
+        #expect(s.run("generate 3\nsave transcript g.md") == "wrote 6 commands with their output to g.md\n")
+        #expect(streamed.hasPrefix("generating up to 3 tokens greedily"))
+        let markdown = try String(contentsOfFile: s.directory + "/g.md", encoding: .utf8)
+        #expect(markdown.contains("smollm2 L2 H0> generate 3\n" + streamed))
     }
 }
