@@ -52,7 +52,7 @@ public struct Bert: Sendable {
         precondition(t <= configuration.maximumPositions)
 
         // Embeddings: three table look-ups, summed, then LayerNorm.
-        let token = gatherRows(weights.wordEmbeddings, ids)
+        let token = weights.wordEmbeddings.lookUp(ids)
         let position = weights.positionEmbeddings.rows(0..<t)
         let type = gatherRows(weights.typeEmbeddings, [Int](repeating: 0, count: t))
         let embeddings = (token + position + type).layerNormRows(

@@ -12,6 +12,25 @@ public struct LayerNormWeights: Sendable {
     public let beta: [Float]
 }
 
+/// An embedding table left in the checkpoint's memory-mapped file.
+public struct EmbeddingTable: Sendable {
+    let file: SafeTensors
+    /// The tensor's name in the checkpoint.
+    public let name: String
+    public let rows: Int
+    public let columns: Int
+
+    /// The rows for `ids`: the embedding look-up `E[ids]`.      (T × d)
+    /// - Precondition: every id is below `rows` (the tokenizer's ids are).
+    public func lookUp(_ ids: [Int]) -> Matrix {
+        // Validated when the file was opened: a 2-D float tensor of this shape.
+        (try? file.rows(name, ids)) ?? Matrix(rows: ids.count, columns: columns)
+    }
+
+    /// The whole table as a matrix (47 MB for MiniLM; only for tests and the learner's math).
+    public func matrix() throws -> Matrix { try file.matrix(name) }
+}
+
 /// One encoder layer's weights.
 public struct BertLayerWeights: Sendable {
     public let query: Linear, key: Linear, value: Linear
@@ -27,7 +46,7 @@ public struct BertLayerWeights: Sendable {
 /// ``BertWeights/checkpointName(_:layer:)`` is the one place that maps checkpoint tensor names to
 /// fields; loading reads each name once, checks its shape, and fails on any tensor it does not use.
 public struct BertWeights: Sendable {
-    public let wordEmbeddings: Matrix       // vocabulary × d_model
+    public let wordEmbeddings: EmbeddingTable  // vocabulary × d_model, read row by row from the file
     public let positionEmbeddings: Matrix   // positions × d_model
     public let typeEmbeddings: Matrix       // types × d_model
     public let embeddingNorm: LayerNormWeights
@@ -121,7 +140,16 @@ public struct BertWeights: Sendable {
             LayerNormWeights(gamma: try vector(w, layer: layer), beta: try vector(b, layer: layer))
         }
 
-        wordEmbeddings = try read(.wordEmbeddings)
+        // The token table is 30522 × 384 (47 MB) of which a sentence needs a few rows: it stays in
+        // the memory-mapped file and rows are read on demand.
+        let tableName = Self.checkpointName(.wordEmbeddings)
+        guard let table = file.entries[tableName] else { throw AttnError.tensorMissing(name: tableName, path: file.path) }
+        guard table.shape == Self.expectedShape(.wordEmbeddings, c) else {
+            throw AttnError.tensorShape(name: tableName, expected: Self.expectedShape(.wordEmbeddings, c), found: table.shape)
+        }
+        guard table.dtype != .i64 else { throw AttnError.tensorDType(name: tableName, expected: "F32", found: "I64") }
+        used.insert(tableName)
+        wordEmbeddings = EmbeddingTable(file: file, name: tableName, rows: table.shape[0], columns: table.shape[1])
         positionEmbeddings = try read(.positionEmbeddings)
         typeEmbeddings = try read(.typeEmbeddings)
         embeddingNorm = try norm(.embeddingNormWeight, .embeddingNormBias)

@@ -23,13 +23,14 @@ extension Session {
             return matching(Command.words + extraCommandWords + mathNames)
         }
         switch (command, previous.count) {
-        case ("export", 1): return matching(["tokens", "rollout"] + StepInfo.names)
+        case ("export", 1): return matching(["tokens", "rollout"] + availableSteps.map(\.rawValue))
         case ("export", _): return .files
         case ("model", 1): return matching(ModelSource.all.map(\.name))
         case ("model", _): return .files
         case ("check", _) where !word.isEmpty && previous.count >= 2:
-            return matching(mathNames + StepInfo.names + extraMathWords)
-        case ("show", 1), ("help", 1): return matching(StepInfo.names + (command == "help" ? Command.words : []))
+            return matching(mathNames + extraMathWords)
+        case ("show", 1), ("help", 1):
+            return matching(availableSteps.map(\.rawValue) + (command == "help" ? Command.words + MathSyntax.functions : []))
         case ("layer", 1): return matching((0..<(model?.layers ?? 0)).map(String.init))
         case ("head", 1): return matching((0..<(model?.heads ?? 0)).map(String.init))
         case ("sentence", _): return .words([])

@@ -333,11 +333,18 @@ public final class Session {
         switch model {
         case let .minilm(bert):
             let c = bert.configuration
-            return "all-MiniLM-L6-v2 (BERT encoder): \(c.hiddenLayers) layers, \(c.attentionHeads) heads, d_model \(c.hiddenSize), dₕ \(c.headDimension), from \(bert.directory)"
+            return "all-MiniLM-L6-v2 (BERT encoder): \(c.hiddenLayers) layers, \(c.attentionHeads) heads, d_model \(c.hiddenSize), dₕ \(c.headDimension), from \(whereFrom(bert.directory, .minilm))"
         case let .smollm2(llama):
             let c = llama.configuration
-            return "SmolLM2-135M-Instruct (Llama decoder): \(c.hiddenLayers) layers, \(c.attentionHeads) query heads sharing \(c.keyValueHeads) key/value heads, d_model \(c.hiddenSize), dₕ \(c.headDimension), from \(llama.path)"
+            return "SmolLM2-135M-Instruct (Llama decoder): \(c.hiddenLayers) layers, \(c.attentionHeads) query heads sharing \(c.keyValueHeads) key/value heads, d_model \(c.hiddenSize), dₕ \(c.headDimension), from \(whereFrom(llama.path, .smollm2))"
         }
+    }
+
+    /// "the attn cache" for the default location (so transcripts are the same on every machine),
+    /// else the path itself.
+    func whereFrom(_ path: String, _ source: ModelSource) -> String {
+        let directory = ModelStore.directory(for: source, environment: environment)
+        return path == directory || path.hasPrefix(directory + "/") ? "the attn cache" : path
     }
 
     func resolve(_ path: String) -> String {

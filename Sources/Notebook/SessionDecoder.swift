@@ -44,7 +44,7 @@ extension Session {
         func emit(_ text: String) {
             if let stream { stream(text) } else { collected += text }
         }
-        emit("generating up to \(count) tokens greedily (argmax of the logits, with a KV cache); Ctrl-C stops\n")
+        emit(wrap("generating up to \(count) tokens greedily (argmax of the logits, with a KV cache); Ctrl-C stops") + "\n")
         emit(sentence ?? "")
         let produced = llama.generateGreedy(prompt: trace.tokenIds, count: count, ablating: ablated) { id in
             emit(decoder.push(id))

@@ -559,7 +559,9 @@ struct BertWeightsLoadingTests {
         func values(_ field: BertWeights.Field, layer: Int = 0) -> [Float] {
             tensors[BertWeights.checkpointName(field, layer: layer)]!.values
         }
-        #expect(weights.wordEmbeddings == Matrix(rows: 10, columns: 4, values: values(.wordEmbeddings)))
+        #expect(try weights.wordEmbeddings.matrix() == Matrix(rows: 10, columns: 4, values: values(.wordEmbeddings)))
+        #expect(weights.wordEmbeddings.lookUp([3, 0]) == Matrix(rows: 2, columns: 4,
+                                                                 values: Array(values(.wordEmbeddings)[12..<16] + values(.wordEmbeddings)[0..<4])))
         #expect(weights.positionEmbeddings == Matrix(rows: 16, columns: 4, values: values(.positionEmbeddings)))
         #expect(weights.typeEmbeddings == Matrix(rows: 2, columns: 4, values: values(.typeEmbeddings)))
         #expect(weights.embeddingNorm.gamma == values(.embeddingNormWeight))

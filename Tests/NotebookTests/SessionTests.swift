@@ -206,4 +206,30 @@ struct SessionTests {
         #expect(lines.first?.hasSuffix("383") == true)
         for line in lines { #expect(MatrixRenderer.displayWidth(String(line)) <= 60) }
     }
+
+    @Test("walk in a script prints every step of the layer and head, in order")
+    func walk() {
+        let s = ScriptedSession()
+        let output = s.run("sentence the cat sat on the mat\nlayer 1\nhead 2\nwalk")
+        let headers = output.split(separator: "\n").filter { $0.hasPrefix("── step ") }
+        #expect(headers.count == Session.walkSteps.count)
+        #expect(headers.first == "── step 1 of 11: x ──")
+        #expect(headers.last == "── step 11 of 11: out ──")
+    }
+
+    @Test("Tab completion offers what fits at the cursor")
+    func completion() {
+        let s = ScriptedSession()
+        s.run("sentence the cat sat on the mat")
+        #expect(s.session.completions(before: "", word: "wei") == .words(["weights"]))
+        #expect(s.session.completions(before: "export ", word: "att") == .words(["attn_out", "attn_norm"]))
+        #expect(s.session.completions(before: "export weights ", word: "w") == .files)
+        #expect(s.session.completions(before: "layer ", word: "") == .words(["0", "1", "2", "3", "4", "5"]))
+        #expect(s.session.completions(before: "model ", word: "s") == .words(["smollm2"]))
+        guard case let .words(names) = s.session.completions(before: "A = softmax(", word: "W_") else {
+            Issue.record("math names expected")
+            return
+        }
+        #expect(names.contains("W_Q") && names.contains("W_O"))
+    }
 }
