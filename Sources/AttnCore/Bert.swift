@@ -54,7 +54,7 @@ public struct Bert: Sendable {
         // Embeddings: three table look-ups, summed, then LayerNorm.
         let token = weights.wordEmbeddings.lookUp(ids)
         let position = weights.positionEmbeddings.rows(0..<t)
-        let type = gatherRows(weights.typeEmbeddings, [Int](repeating: 0, count: t))
+        let type = weights.typeEmbeddings.rows(at: [Int](repeating: 0, count: t))
         let embeddings = (token + position + type).layerNormRows(
             gamma: weights.embeddingNorm.gamma, beta: weights.embeddingNorm.beta,
             epsilon: configuration.layerNormEpsilon)
@@ -111,13 +111,5 @@ public struct Bert: Sendable {
         return LayerTrace(x: x, heads: heads, concat: concat, attentionOutput: attentionOutput,
                           attentionNorm: attentionNorm, feedForwardHidden: hidden,
                           feedForwardActivation: activation, feedForwardOutput: feedForwardOutput, out: out)
-    }
-
-    /// Rows `ids` of `table`: an embedding look-up.
-    func gatherRows(_ table: Matrix, _ ids: [Int]) -> Matrix {
-        var values: [Float] = []
-        values.reserveCapacity(ids.count * table.columns)
-        for id in ids { values.append(contentsOf: table.values[(id * table.columns)..<((id + 1) * table.columns)]) }
-        return Matrix(rows: ids.count, columns: table.columns, values: values)
     }
 }

@@ -239,7 +239,7 @@ public struct Llama: Sendable {
     /// - Parameter ablated: heads whose output is zeroed (their `z`), everything after recomputed.
     public func trace(ids: [Int], ablating ablated: Set<Attention.HeadIndex> = []) -> Trace {
         let c = configuration
-        let embeddings = gatherRows(weights.tokenEmbeddings, ids)
+        let embeddings = weights.tokenEmbeddings.rows(at: ids)
         let rotation = Rotation(headDimension: c.headDimension, base: c.ropeBase, positions: 0..<ids.count)
         var layers: [LayerTrace] = []
         var x = embeddings
@@ -325,12 +325,6 @@ public struct Llama: Sendable {
         return out
     }
 
-    func gatherRows(_ table: Matrix, _ ids: [Int]) -> Matrix {
-        var values: [Float] = []
-        values.reserveCapacity(ids.count * table.columns)
-        for id in ids { values.append(contentsOf: table.values[(id * table.columns)..<((id + 1) * table.columns)]) }
-        return Matrix(rows: ids.count, columns: table.columns, values: values)
-    }
 }
 
 /// RMS normalization of each row, with a learned gain.

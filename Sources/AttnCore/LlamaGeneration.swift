@@ -31,7 +31,7 @@ extension Llama {
         let dh = c.headDimension, kvWidth = c.keyValueHeads * dh
         let start = cache.count
         let rotation = Rotation(headDimension: dh, base: c.ropeBase, positions: start..<(start + ids.count))
-        var x = gatherRows(weights.tokenEmbeddings, ids)
+        var x = weights.tokenEmbeddings.rows(at: ids)
         for (l, w) in weights.layers.enumerated() {
             let h = rmsNorm(x, gain: w.attentionNorm, epsilon: c.rmsNormEpsilon)
             let queries = h.multiplied(by: w.query, transposeB: true)

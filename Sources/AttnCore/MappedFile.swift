@@ -59,6 +59,7 @@ public final class MappedFile: @unchecked Sendable {
     /// A little-endian integer at byte `offset`. - Precondition: it fits inside the file.
     public func load<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
         precondition(offset >= 0 && offset + MemoryLayout<T>.size <= size)
-        return T(littleEndian: base!.loadUnaligned(fromByteOffset: offset, as: T.self))
+        guard let base else { return 0 }  // unreachable: an empty file has no offset that fits
+        return T(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: T.self))
     }
 }

@@ -85,6 +85,15 @@ public struct Matrix: Sendable, Equatable {
                       values: Array(values[(range.lowerBound * columns)..<(range.upperBound * columns)]))
     }
 
+    /// Rows `indices`, in that order: an embedding look-up, `E[ids]`.
+    /// - Precondition: every index is a row of the matrix (token ids are checked by the tokenizer).
+    public func rows(at indices: [Int]) -> Matrix {
+        var out: [Float] = []
+        out.reserveCapacity(indices.count * columns)
+        for i in indices { out.append(contentsOf: values[(i * columns)..<((i + 1) * columns)]) }
+        return Matrix(rows: indices.count, columns: columns, values: out)
+    }
+
     /// Matrices of equal row count side by side: how the heads are joined.
     /// ```
     /// concat(Z₀, …, Z₁₁) = [Z₀ | Z₁ | … | Z₁₁]     12 × (T × 32) → (T × 384)

@@ -171,9 +171,10 @@ public final class Session {
         case .nothing:
             return ""
         case let .model(name, path):
-            try loadModel(name: name, path: path)
+            let dropped = try loadModel(name: name, path: path)
             return wrap("model \(name): \(describeModel())", indent: "  ") + "\n"
                 + (sentence.map { "sentence: \(cachedTrace?.count ?? 0) tokens: \(cachedTokens.joined(separator: " ")) (\($0.count) characters)\n" } ?? "")
+                + (dropped.map { wrap("sentence dropped: \($0)", indent: "  ") + "\n" } ?? "")
         case let .sentence(text):
             guard !text.trimmingWhitespace().isEmpty else { throw NotebookError.emptySentence }
             let model = try requireModel()
@@ -276,7 +277,9 @@ public final class Session {
     // MARK: Model and trace
 
     /// Loads a model; on failure the previous model stays selected.
-    func loadModel(name: String, path: String?) throws {
+    /// - Returns: why the sentence was dropped, when the new model cannot trace it (too long).
+    @discardableResult
+    func loadModel(name: String, path: String?) throws -> String? {
         guard let source = ModelSource.named(name) else { throw NotebookError.unknownModel(name) }
         let location: String
         if let path {
@@ -302,13 +305,17 @@ public final class Session {
         }
         // The sentence is kept; it is traced again with the new weights (if it fits).
         var trace: Trace?
+        var dropped: String?
         ablated = []  // head numbers belong to one model
-        if let sentence { trace = try? loaded.trace(sentence) }
+        if let sentence {
+            do { trace = try loaded.trace(sentence) } catch { dropped = "\(error)" }
+        }
         model = loaded
         cachedTrace = trace
         if trace == nil { sentence = nil }
         layer = min(layer, loaded.layers - 1)
         head = min(head, loaded.heads - 1)
+        return dropped
     }
 
     /// The selected model, loading the default one on first use.
@@ -425,7 +432,8 @@ public final class Session {
 
     /// A number in subscript digits: 11 → ₁₁.
     func subscripted(_ n: Int) -> String {
-        String(String(n).compactMap { $0.wholeNumberValue.map { Character(UnicodeScalar(0x2080 + $0)!) } })
+        let digits = Array("₀₁₂₃₄₅₆₇₈₉")
+        return String(String(n).compactMap { $0.wholeNumberValue.map { digits[$0] } })
     }
 
     /// The steps the selected model has (the encoder's before a model is chosen).

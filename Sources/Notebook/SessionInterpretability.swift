@@ -644,7 +644,7 @@ struct HeadPattern {
             }
         }
         // The first of equal masses wins: previous, same, next, first, last.
-        let strongest = masses.enumerated().max { mass($0.element) < mass($1.element) || (mass($0.element) == mass($1.element) && $0.offset > $1.offset) }!.element
+        let strongest = masses.enumerated().max { mass($0.element) < mass($1.element) || (mass($0.element) == mass($1.element) && $0.offset > $1.offset) }.map(\.element) ?? masses[0]
         if mass(strongest) >= Self.massThreshold {
             tag = strongest
         } else {

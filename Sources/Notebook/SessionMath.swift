@@ -28,7 +28,7 @@ extension Session {
         guard let model else { return [:] }
         var names: [String: MathValue] = [:]
         func set(_ name: String, _ make: @autoclosure () -> MathValue?) {
-            if needed == nil || needed!.contains(name), let value = make() { names[name] = value }
+            if needed?.contains(name) ?? true, let value = make() { names[name] = value }
         }
         // Every step of this layer and head under its own name: x, q, scores, attn_out, …
         for step in availableSteps {
