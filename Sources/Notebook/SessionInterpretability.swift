@@ -257,8 +257,9 @@ extension Session {
         let earlier = changes[..<first].max() ?? 0
         let unchanged = first == 0 ? ""
             : "layers 0…\(first - 1) are " + (earlier == 0 ? "exactly unchanged; " : "unchanged up to max |Δ out| \(String(format: "%.1e", Double(earlier))); ")
-        text += wrap(unchanged + "out changes from layer \(first) on: max |Δ| \(String(format: "%.4f", Double(changes[first]))) at layer \(first), "
-            + "\(String(format: "%.4f", Double(changes[last]))) at layer \(last).") + "\n"
+        let atLast = last == first ? "" : ", \(String(format: "%.4f", Double(changes[last]))) at layer \(last)"
+        text += wrap(unchanged + "out changes from layer \(first) on: max |Δ| \(String(format: "%.4f", Double(changes[first]))) at layer \(first)"
+            + atLast + ".") + "\n"
         if model?.isDecoder == true {
             text += nextTokenChange(before: before, after: after)
         } else {

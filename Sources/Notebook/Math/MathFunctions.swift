@@ -22,6 +22,7 @@ extension MathEvaluator {
             return try call.onMatrix { axis == 1 ? $0.softmaxRows() : $0.transposed.softmaxRows().transposed }
         case "exp": return try call.onCells { expf($0) }
         case "log": return try call.onCells { logf($0) }
+        case "log2": return try call.onCells { log2f($0) }
         case "sqrt": return try call.onCells { $0.squareRoot() }
         case "abs": return try call.onCells { Swift.abs($0) }
         case "tanh": return try call.onCells { tanhf($0) }

@@ -42,6 +42,7 @@ public enum MathSyntax {
                      "each row → exp(a − max) / Σ exp(a − max); axis=0 columns"),
         MathFunction("exp", ["A"], usage: "exp(A)", "eᵃ, cell by cell"),
         MathFunction("log", ["A"], usage: "log(A)", "natural logarithm, cell by cell"),
+        MathFunction("log2", ["A"], usage: "log2(A)", "base-2 logarithm, cell by cell (entropy in bits)"),
         MathFunction("sqrt", ["A"], usage: "sqrt(A)", "square root, cell by cell: sqrt(dk)"),
         MathFunction("abs", ["A"], usage: "abs(A)", "|a|, cell by cell"),
         MathFunction("tanh", ["A"], usage: "tanh(A)", "hyperbolic tangent, cell by cell"),
