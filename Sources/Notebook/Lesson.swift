@@ -67,7 +67,7 @@ public struct Lesson: Sendable {
         var prose: [String] = []
         var current: Block?
         var inOtherFence = false
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = String(raw)
             let number = index + 1
             let trimmed = line.trimmingWhitespace()
@@ -147,7 +147,7 @@ public struct ProseRenderer: Sendable {
             out.append(contentsOf: wrap(text, indent: indent))
             paragraph = []
         }
-        for raw in markdown.split(separator: "\n", omittingEmptySubsequences: false) {
+        for raw in markdown.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             let line = String(raw)
             let trimmed = line.trimmingWhitespace()
             if trimmed.hasPrefix("```") {

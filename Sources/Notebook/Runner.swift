@@ -9,7 +9,8 @@ public struct ScriptLines: LineSource {
     private var lines: ArraySlice<String>
     public init(_ lines: [String]) { self.lines = lines[...] }
     public init(text: String) {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // "\r\n" is one Character: split on it too, or a file with Windows line ends is one line.
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
         if lines.last == "" { lines.removeLast() }
         self.init(lines)
     }

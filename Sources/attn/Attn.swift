@@ -133,7 +133,7 @@ struct Replay: ParsableCommand {
                 FileHandle.standardError.write(Data("\(file):1: error: cannot read the file\n".utf8))
                 throw ExitCode(1)
             }
-            var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
             if lines.last == "" { lines.removeLast() }
             do {
                 try Runner.replay(session, file: file, lines: lines) { print($0, terminator: "") }
