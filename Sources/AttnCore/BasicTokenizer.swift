@@ -119,6 +119,7 @@ public struct BasicTokenizer: Sendable {
     func stripAccents(_ text: String) -> String {
         var out = String.UnicodeScalarView()
         var stretch = String.UnicodeScalarView()
+        var stretchLength = 0
 
         func decomposeStretch() {
             for scalar in String(stretch).decomposedStringWithCanonicalMapping.unicodeScalars
@@ -126,6 +127,7 @@ public struct BasicTokenizer: Sendable {
                 out.append(scalar)
             }
             stretch = String.UnicodeScalarView()
+            stretchLength = 0
         }
 
         for scalar in text.unicodeScalars {
@@ -133,7 +135,13 @@ public struct BasicTokenizer: Sendable {
                 decomposeStretch()
                 out.append(scalar)  // newer than Unicode 8.0 too, so never a mark to strip
             } else {
+                // Foundation's NFD moves the rest of its buffer for every character it expands, so
+                // one long stretch costs its length squared (a 1 MB sentence: seconds). NFD may be
+                // cut before a character whose decomposition starts with a starter: no mark is
+                // reordered across it.
+                if stretchLength >= 1024, Self.decompositionStartsWithStarter(scalar) { decomposeStretch() }
                 stretch.append(scalar)
+                stretchLength += 1
             }
         }
         decomposeStretch()
@@ -147,7 +155,9 @@ public struct BasicTokenizer: Sendable {
     func lowercase(_ text: String) -> String {
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
-            out.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
+            // One at a time: `append(contentsOf:)` on a UnicodeScalarView copies the whole view on
+            // every call, which made a 1 MB sentence take seconds (quadratic).
+            for lowered in scalar.properties.lowercaseMapping.unicodeScalars { out.append(lowered) }
         }
         return String(out)
     }
@@ -238,6 +248,14 @@ public struct BasicTokenizer: Sendable {
     static func category(_ scalar: Unicode.Scalar) -> Unicode.GeneralCategory? {
         if isNewer(scalar, than: (8, 0)) { return nil }
         return categoriesChangedSinceUnicode8[scalar.value] ?? scalar.properties.generalCategory
+    }
+
+    /// Whether the canonical decomposition of `scalar` starts with a starter (combining class 0),
+    /// so that NFD(a + b) = NFD(a) + NFD(b) for any b that starts with `scalar`.
+    static func decompositionStartsWithStarter(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII { return true }
+        let first = String(scalar).decomposedStringWithCanonicalMapping.unicodeScalars.first ?? scalar
+        return first.properties.canonicalCombiningClass == .notReordered
     }
 
     /// Whether `scalar` was assigned after Unicode `version` (major, minor), or is not assigned.

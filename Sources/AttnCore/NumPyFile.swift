@@ -104,7 +104,11 @@ public enum AtomicFile {
         }
         let directory = (path as NSString).deletingLastPathComponent
         let temporary = (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
-        try writeAll(data, to: temporary, flags: O_WRONLY | O_CREAT | O_TRUNC, final: path)
+        // Whatever has that name (a file left by an earlier run, or a symbolic link planted to
+        // someone else's file) is removed, and O_EXCL refuses to follow one that appears meanwhile:
+        // the data only ever goes into a file this call creates.
+        unlink(temporary)
+        try writeAll(data, to: temporary, flags: O_WRONLY | O_CREAT | O_EXCL, final: path)
         if rename(temporary, path) != 0 {
             let reason = String(cString: strerror(errno))
             unlink(temporary)

@@ -32,11 +32,11 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .unknownCommand(name, suggestion):
-            return "unknown command '\(name)'" + (suggestion.map { ": did you mean '\($0)'? (type help for the list)" } ?? ": type help for the list of commands")
+            return "unknown command '\(shown(name))'" + (suggestion.map { ": did you mean '\($0)'? (type help for the list)" } ?? ": type help for the list of commands")
         case let .usage(command, usage):
             return "\(command) needs arguments: \(usage)"
         case let .notANumber(command, text):
-            return "\(command) takes a whole number, not '\(text)'"
+            return "\(command) takes a whole number, not '\(shown(text))'"
         case let .layerOutOfRange(layer, model, layers):
             return "layer \(layer) does not exist: \(model) has layers 0…\(layers - 1)"
         case let .headOutOfRange(head, model, heads):
@@ -48,7 +48,7 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .unknownModel(name):
             return "unknown model '\(name)': attn knows \(ModelSource.all.map(\.name).joined(separator: ", "))"
         case let .unknownStep(name, suggestion):
-            return "unknown step '\(name)'" + (suggestion.map { ": did you mean '\($0)'?" } ?? ": the steps are \(StepInfo.names.joined(separator: ", "))")
+            return "unknown step '\(shown(name))'" + (suggestion.map { ": did you mean '\($0)'?" } ?? ": the steps are \(StepInfo.names.joined(separator: ", "))")
         case let .stepNotInModel(step, model):
             return "\(model) has no step \(step): it belongs to the other architecture (help \(step) explains it)"
         case let .exportFormat(path):
@@ -58,7 +58,7 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .badEscape(sequence):
             return "unknown escape \(sequence) in the quoted sentence: use \\n \\t \\r \\\" or \\\\"
         case let .textAfterQuote(text):
-            return "unexpected text after the closing quote: '\(text)'"
+            return "unexpected text after the closing quote: '\(shown(text))'"
         case let .precisionOutOfRange(n):
             return "precision \(n) is out of range: choose 0…8 digits"
         case let .core(error):
@@ -73,6 +73,28 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(command) writes .\(expected) files: end the file name with .\(expected) (not \(path))"
         }
     }
+}
+
+/// A piece of the learner's input quoted in an error: control characters escaped (so they cannot
+/// move the terminal's cursor), and at most 40 characters.
+func shown(_ text: String) -> String {
+    let out = escapingControlCharacters(text)
+    return out.count > 40 ? String(out.prefix(39)) + "…" : out
+}
+
+/// `text` with control and format characters written as `\u{…}`: an error line that quotes the
+/// learner's input cannot move the cursor, change colours or reverse the text.
+public func escapingControlCharacters(_ text: String) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars {
+        let category = scalar.properties.generalCategory
+        if category == .control || category == .format || category == .lineSeparator || category == .paragraphSeparator {
+            out += "\\u{\(String(scalar.value, radix: 16))}"
+        } else {
+            out.unicodeScalars.append(scalar)
+        }
+    }
+    return out
 }
 
 /// The closest of `candidates` to `word` by edit distance, if it is close enough to be a likely typo.

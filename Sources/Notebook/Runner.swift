@@ -28,7 +28,7 @@ public enum Runner {
             do {
                 write(try session.execute(line))
             } catch {
-                write("error: \(error)\n")
+                write("error: \(escapingControlCharacters("\(error)"))\n")
             }
             if session.wantsToQuit { return }
         }
@@ -39,7 +39,7 @@ public enum Runner {
         public let file: String
         public let line: Int
         public let error: Error
-        public var description: String { "\(file):\(line): error: \(error)" }
+        public var description: String { "\(file):\(line): error: \(escapingControlCharacters("\(error)"))" }
     }
 
     /// Replays a script, echoing each command after the prompt; stops at the first failing line.
