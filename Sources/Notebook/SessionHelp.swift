@@ -1,0 +1,73 @@
+import AttnCore
+import Foundation
+
+/// `help`: the commands by group, each step's formula and meaning, each command and function.
+extension Session {
+
+    func help(_ topic: String?) throws -> String {
+        guard let topic else {
+            let steps = wrap(availableSteps.map(\.rawValue).joined(separator: " "), indent: "         ", first: "         ")
+            return """
+                select   model minilm|smollm2 [PATH]   sentence TEXT (or "…" with escapes)
+                         layer N    head N
+                steps    tokens    walk (every step of this layer and head, one per Enter)
+                \(steps)
+                         show STEP[rows, columns]   e.g. show q[0:4, 0:8], show weights[2, :]
+                decoder  predict [K]    temperature X    generate N    rope [PAIR]    kvmap   (smollm2)
+                math     NAME = EXPR    EXPR    check EXPR STEP    names    help math
+                lessons  lessons    lesson N    next (or Enter)    back    where    hint    skip
+                         lesson stop
+                explore  heads [all]    neuron I J    rollout    importance
+                         ablate head L H    ablate clear
+                export   export STEP PATH.npy | PATH.csv    export tokens PATH
+                         export rollout PATH    plot STEP PATH.svg    save transcript PATH.md
+                view     precision N
+                other    help STEP (its formula and meaning)    quit
+
+                """
+        }
+        if let step = Step(rawValue: topic) {
+            let info = StepInfo.info(step)
+            let formula = info.formula.replacingOccurrences(of: "{D}", with: "dₕ").replacingOccurrences(of: "{L}", with: "L")
+                .replacingOccurrences(of: "{LASTHEAD}", with: "ₕ")
+            return "\(formula)\n" + wrap(info.explanation) + "\n"
+        }
+        if topic == "math" { return MathSyntax.help }
+        if let function = MathSyntax.function(named: topic) {
+            return "\(function.usage): \(function.summary)\n(help math lists every function and operator)\n"
+        }
+        if let text = Self.commandHelp[topic] { return wrap(text) + "\n" }
+        throw NotebookError.unknownStep(topic, suggestion: closest(to: topic, in: Command.words))
+    }
+
+    static let commandHelp: [String: String] = [
+        "model": "model minilm [PATH]: selects all-MiniLM-L6-v2, from the cache or from a directory holding config.json, model.safetensors and vocab.txt. A bad PATH keeps the previous model.",
+        "sentence": "sentence TEXT: the rest of the line is the sentence; sentence \"…\" takes the escapes \\n \\t \\r \\\" \\\\. The model runs once and every step is kept.",
+        "layer": "layer N: selects a layer, 0-based.",
+        "head": "head N: selects a head of the layer, 0-based.",
+        "tokens": "tokens: the word pieces of the sentence with their ids; [CLS] starts it and [SEP] ends it.",
+        "show": "show STEP[rows, columns]: a slice of a step, NumPy style: show q[0:4, 0:8], show weights[2, :], show out[-1].",
+        "walk": "walk: every step of the selected layer and head, from x to out, one per Enter (all at once in a script).",
+        "export": "export STEP PATH: writes the whole step as .npy (float32, C order) or .csv (%.9g); export tokens PATH writes id<TAB>token lines.",
+        "precision": "precision N: digits after the decimal point, 0…8.",
+        "quit": "quit (or exit, or Ctrl-D): leaves attn.",
+        "predict": "predict [K] (smollm2): the K most likely next tokens after the sentence: softmax of the last row of logits, divided by the temperature.",
+        "temperature": "temperature X (smollm2): predict shows softmax(logits / X); below 1 sharpens, above 1 flattens. generate stays greedy.",
+        "generate": "generate N (smollm2): greedy decoding of up to N tokens with a KV cache, the text streamed as it comes; Ctrl-C stops it.",
+        "rope": "rope [PAIR] (smollm2): the rotation angle p · θₖ of every position and pair; with PAIR, this head's q before and after RoPE for that pair.",
+        "kvmap": "kvmap (smollm2): which query heads share each key/value head (grouped-query attention), and what it saves.",
+        "check": "check EXPR STEP: computes EXPR with the names of this layer and head (names lists them) and compares it with the model's STEP: ✓ when the shapes agree and max|Δ| ≤ 1e-4, else ✗ with where the difference is largest.",
+        "names": "names: the names your math can use (X, Q, K, V, W_Q, …, dk, T) with their shapes, and the ones you bound.",
+        "lessons": "lessons: the lessons with your progress; lesson N starts or resumes one.",
+        "lesson": "lesson N (or its name): starts or resumes a lesson. Enter or next runs the shown commands, back goes back, where tells the position, lesson stop leaves; you may type any command in between.",
+        "hint": "hint: at an exercise, the next hint, and finally the solution.",
+        "skip": "skip: at an exercise, shows and runs the solution and goes on.",
+        "heads": "heads (heads all: every layer): one row per head of the selected layer: the entropy of its weights in bits (mean over the query rows), the key most queries attend to most (a token, or i−1 for the previous token, i for itself), and a pattern tag computed from the weights: previous token, same token, next token (an encoder), [CLS] or first-token sink, [SEP] sink, broad (high entropy) or mixed, with its mean weight.",
+        "neuron": "neuron I J: the neuron view of one score of the selected head: for query token I and key token J (numbered as tokens shows them), the products q_I[d]·k_J[d] of every dimension, their sum, which is scores[I, J], and the dimensions that push it up and down most.",
+        "rollout": "rollout: attention rollout (Abnar & Zuidema 2020): per layer the mean of the heads' weights plus the identity for the residual, rows renormalised, multiplied from layer 0 up; row i says how much of each input token reaches token i. export rollout PATH and plot rollout PATH.svg write it.",
+        "ablate": "ablate head L H: zeroes the output z of layer L's head H and runs the model again; everything after it changes, everything before stays. Shows the effect: minilm, the cosine of the sentence embedding before and after; smollm2, the next-token top 5 before → after. Steps, exports and plots show the ablated model until ablate clear restores every head.",
+        "importance": "importance: occlusion, in the spirit of LIME: each token is removed in turn and the model runs again. minilm: 1 − cosine between the sentence embedding with and without the token ([CLS] and [SEP] stay); smollm2: how much the probability of the predicted next token drops without it. Drawn as a bar chart.",
+        "plot": "plot STEP PATH.svg: an SVG heatmap of a token × token step (scores, scaled, masked, weights) or of rollout, with the tokens on both axes, a colour legend, the formula, layer and head in the title and every cell's value on hover; opens in any browser.",
+        "save": "save transcript PATH.md: the session so far as Markdown: every command after its prompt, with its output, in fenced blocks; # comments become paragraphs.",
+    ]
+}
