@@ -215,6 +215,9 @@ struct SessionTests {
         #expect(headers.count == Session.walkSteps.count)
         #expect(headers.first == "── step 1 of 11: x ──")
         #expect(headers.last == "── step 11 of 11: out ──")
+        // The encoder's notices speak of LayerNorm, never of the decoder's unnormalized stream.
+        #expect(output.contains("notice: LayerNorm leaves each row centred"))
+        #expect(!output.contains("not normalized"))
     }
 
     @Test("Tab completion offers what fits at the cursor")
