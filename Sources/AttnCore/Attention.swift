@@ -17,18 +17,16 @@ public enum Attention {
         /// Every query sees every key that is not padding (`true` = a real token).
         /// A single unpadded sentence has no masked cell, but the step still exists.
         case padding([Bool])
-        /// Query `i` sees keys `0…i` only: a decoder may not look ahead.
-        case causal
-        /// Causal when `past` positions come before the queries (a KV cache): query `i` is at
-        /// position `past + i` and sees keys `0…past + i`.
-        case causalAfter(Int)
+        /// A decoder may not look ahead: with `past` positions before the queries (a KV cache),
+        /// query `i` is at position `past + i` and sees keys `0…past + i`. Without a past, query
+        /// `i` sees keys `0…i`: −∞ above the diagonal.
+        case causal(past: Int)
 
         /// Whether query `i` may attend to key `j`.
         public func allows(query i: Int, key j: Int) -> Bool {
             switch self {
             case let .padding(real): j < real.count ? real[j] : false
-            case .causal: j <= i
-            case let .causalAfter(past): j <= past + i
+            case let .causal(past): j <= past + i
             }
         }
     }

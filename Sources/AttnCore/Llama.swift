@@ -245,7 +245,7 @@ public struct Llama: Sendable {
         var x = embeddings
         for (index, layerWeights) in weights.layers.enumerated() {
             let heads = Set(ablated.filter { $0.layer == index }.map(\.head))
-            let layer = self.layer(x, layerWeights, rotation: rotation, ablated: heads)
+            let layer = self.layer(x, layerWeights, rotation: rotation, ablated: heads).trace
             layers.append(layer)
             x = layer.out
         }
@@ -257,7 +257,14 @@ public struct Llama: Sendable {
 
     /// One decoder layer: RMSNorm, grouped-query causal attention with RoPE, residual; RMSNorm,
     /// SwiGLU feed-forward, residual.
-    func layer(_ x: Matrix, _ w: LlamaLayerWeights, rotation: Rotation, ablated: Set<Int> = []) -> LayerTrace {
+    ///
+    /// The one layer function of the decoder: ``trace(ids:ablating:)`` calls it with no past, and a
+    /// decoding step (``forward(_:cache:ablating:)``) with the rotated keys and values of the
+    /// positions before `x` (a KV cache), which the new rows attend to as well. It returns the
+    /// layer's trace and the keys and values of every position so far.
+    /// - Parameter past: rotated keys and values of earlier positions, (P × kv·dₕ) each.
+    func layer(_ x: Matrix, _ w: LlamaLayerWeights, rotation: Rotation, ablated: Set<Int> = [],
+               past: (keys: Matrix, values: Matrix)? = nil) -> (trace: LayerTrace, keys: Matrix, values: Matrix) {
         let c = configuration
         let dh = c.headDimension
 
@@ -267,21 +274,27 @@ public struct Llama: Sendable {
         let keys = h.multiplied(by: w.key, transposeB: true)        // (T × kv·dₕ)
         let values = h.multiplied(by: w.value, transposeB: true)    // (T × kv·dₕ)
 
-        // Keys and values once per key/value head; the query heads of a group share them.
+        // Keys and values once per key/value head; the query heads of a group share them. The new
+        // keys are rotated by their positions and joined after the past ones.
         let keysBefore = (0..<c.keyValueHeads).map { Attention.headSlice(keys, head: $0, headDimension: dh) }
-        let rotatedKeys = keysBefore.map(rotation.apply)
-        let headValues = (0..<c.keyValueHeads).map { Attention.headSlice(values, head: $0, headDimension: dh) }
+        let rotated = Matrix.concatenateColumns(keysBefore.map(rotation.apply))
+        let allKeys = past.map { Matrix.concatenateRows([$0.keys, rotated]) } ?? rotated       // (P+T × kv·dₕ)
+        let allValues = past.map { Matrix.concatenateRows([$0.values, values]) } ?? values     // (P+T × kv·dₕ)
+        let headKeys = (0..<c.keyValueHeads).map { Attention.headSlice(allKeys, head: $0, headDimension: dh) }
+        let headValues = (0..<c.keyValueHeads).map { Attention.headSlice(allValues, head: $0, headDimension: dh) }
+        // Query i is at position P + i and sees keys 0…P + i.
+        let mask = Attention.Mask.causal(past: past?.keys.rows ?? 0)
 
         let heads = (0..<c.attentionHeads).map { i in
             let j = i / c.groupSize
             let qBefore = Attention.headSlice(queries, head: i, headDimension: dh)
             let q = rotation.apply(qBefore)
-            let scores = Attention.scores(queries: q, keys: rotatedKeys[j])
+            let scores = Attention.scores(queries: q, keys: headKeys[j])
             let scaled = Attention.scale(scores, headDimension: dh)
-            let masked = Attention.mask(scaled, .causal)
+            let masked = Attention.mask(scaled, mask)
             let weights = Attention.weights(masked)
             let z = Attention.ablate(Attention.weightedSum(weights: weights, values: headValues[j]), if: ablated.contains(i))
-            return HeadTrace(queriesBeforeRotation: qBefore, keysBeforeRotation: keysBefore[j], q: q, k: rotatedKeys[j],
+            return HeadTrace(queriesBeforeRotation: qBefore, keysBeforeRotation: keysBefore[j], q: q, k: headKeys[j],
                              v: headValues[j], scores: scores, scaled: scaled, masked: masked, weights: weights, z: z,
                              keyValueHead: j)
         }
@@ -298,9 +311,10 @@ public struct Llama: Sendable {
         let down = activation.multiplied(by: w.down, transposeB: true)
         let out = residual + down
 
-        return LayerTrace(x: x, attentionInput: h, heads: heads, concat: concat, attentionOutput: attentionOutput,
-                          attentionResidual: residual, feedForwardInput: n, feedForwardGate: gate, feedForwardUp: up,
-                          feedForwardActivation: activation, feedForwardOutput: down, out: out)
+        let trace = LayerTrace(x: x, attentionInput: h, heads: heads, concat: concat, attentionOutput: attentionOutput,
+                               attentionResidual: residual, feedForwardInput: n, feedForwardGate: gate,
+                               feedForwardUp: up, feedForwardActivation: activation, feedForwardOutput: down, out: out)
+        return (trace, allKeys, allValues)
     }
 
     /// A token's text made visible as a one-line label: a space is `·`, a line end `↵`, a tab `⇥`,

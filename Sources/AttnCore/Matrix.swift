@@ -112,6 +112,16 @@ public struct Matrix: Sendable, Equatable {
         return Matrix(rows: first.rows, columns: total, values: out)
     }
 
+    /// Matrices of equal column count one below the other: a KV cache growing by new positions.
+    public static func concatenateRows(_ parts: [Matrix]) -> Matrix {
+        guard let first = parts.first else { return Matrix(rows: 0, columns: 0) }
+        precondition(parts.allSatisfy { $0.columns == first.columns })
+        var values: [Float] = []
+        values.reserveCapacity(parts.reduce(0) { $0 + $1.values.count })
+        for part in parts { values.append(contentsOf: part.values) }
+        return Matrix(rows: parts.reduce(0) { $0 + $1.rows }, columns: first.columns, values: values)
+    }
+
     /// The largest absolute element-wise difference, `max |A − B|`; `nil` when the shapes differ.
     public func maxAbsoluteDifference(_ other: Matrix) -> Float? {
         guard rows == other.rows, columns == other.columns else { return nil }
