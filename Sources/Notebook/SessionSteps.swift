@@ -59,18 +59,7 @@ extension Session {
     /// Breaks a long line at spaces to fit the width; later lines start with `indent`, the first
     /// with `first`.
     func wrap(_ text: String, indent: String = "", first: String = "") -> String {
-        var lines: [String] = [], line = first
-        for word in unbreakableWords(text) {
-            let fresh = line.allSatisfy { $0 == " " }
-            if !fresh && MatrixRenderer.displayWidth(line + " " + word) > renderer.width {
-                lines.append(line)
-                line = indent + word
-            } else {
-                line += (fresh ? "" : " ") + word
-            }
-        }
-        if !line.isEmpty { lines.append(line) }
-        return lines.joined(separator: "\n")
+        wrappedLines(text, width: renderer.width, indent: indent, first: first).joined(separator: "\n")
     }
 
     /// A number in subscript digits: 11 → ₁₁.
