@@ -55,33 +55,43 @@ public struct WordPieceTokenizer: Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw AttnError.fileUnreadable(path: path, reason: "there is no such file")
         }
-        let data: Data
+        let bytes: [UInt8]
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
             throw AttnError.fileUnreadable(path: path, reason: error.localizedDescription)
         }
-        guard !data.isEmpty else {
+        guard !bytes.isEmpty else {
             throw AttnError.vocabularyInvalid(path: path, reason: "the file is empty")
         }
-        guard let text = String(validating: data, as: UTF8.self) else {
+        guard String(validating: bytes, as: UTF8.self) != nil else {
             throw AttnError.vocabularyInvalid(path: path, reason: "it is not UTF-8 text")
         }
 
-        // Split at the code point "\n", not the `Character`: "\r\n" is one `Character` in Swift.
+        // Split at the byte "\n" (a "\r\n" line keeps its "\r" until the trim below).
         // "a\nb\n" holds two lines, not three: a final newline ends the last line.
-        var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+        // The file is read as bytes, not as a `String`: 30,522 lines, and a `String` walk through
+        // them took a third of a learner's first command.
+        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         if lines.last?.isEmpty == true { lines.removeLast() }
-        let tokens = lines.map { line in
-            var token = String.UnicodeScalarView(line)
-            while let last = token.last, last.properties.isWhitespace { token.removeLast() }
-            return String(token)
-        }
+        let tokens = lines.map(Self.trimmingTrailingWhitespace)
 
         if let problem = Self.problem(with: tokens) {
             throw AttnError.vocabularyInvalid(path: path, reason: problem)
         }
         self.init(checkedVocabulary: tokens)
+    }
+
+    /// A line of `vocab.txt` as a token: without trailing whitespace (Unicode's White_Space, as
+    /// Rust's `trim_end` in Hugging Face's reader). Nearly every line ends in an ASCII letter;
+    /// only a line ending in a space or a non-ASCII byte is looked at code point by code point.
+    private static func trimmingTrailingWhitespace(_ line: ArraySlice<UInt8>) -> String {
+        guard let last = line.last, last >= 0x80 || Unicode.Scalar(last).properties.isWhitespace else {
+            return String(decoding: line, as: UTF8.self)
+        }
+        var token = String(decoding: line, as: UTF8.self).unicodeScalars
+        while let scalar = token.last, scalar.properties.isWhitespace { token.removeLast() }
+        return String(token)
     }
 
     /// A tokenizer over an in-memory vocabulary; the id of a token is its index.
@@ -97,8 +107,7 @@ public struct WordPieceTokenizer: Sendable {
     /// What makes `tokens` unusable as a BERT vocabulary, or `nil` if nothing does.
     private static func problem(with tokens: [String]) -> String? {
         if tokens.isEmpty { return "it has no tokens" }
-        let present = Set(tokens.map(TokenKey.init))
-        let missing = requiredSpecialTokens.filter { !present.contains(TokenKey($0)) }
+        let missing = requiredSpecialTokens.filter { !tokens.contains($0) }
         if missing.isEmpty { return nil }
         return "it has no \(missing.joined(separator: ", ")) token\(missing.count == 1 ? "" : "s")"
     }
