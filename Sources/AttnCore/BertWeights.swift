@@ -1,9 +1,13 @@
 /// A linear layer as PyTorch stores it: `y = x · Wᵀ + b`, with `weight` of shape (out × in).
 public struct Linear: Sendable {
-    public let weight: Matrix
+    public let weight: WeightMatrix
     public let bias: [Float]
     /// `y = x · Wᵀ + b`        (T × in) → (T × out)
-    public func callAsFunction(_ x: Matrix) -> Matrix { x.linear(weight: weight, bias: bias) }
+    public func callAsFunction(_ x: Matrix) -> Matrix {
+        var y = weight.withUnsafeValues { x.multiplied(byTransposeOf: $0, rows: weight.rows, columns: weight.columns) }
+        y.addRow(bias)
+        return y
+    }
 }
 
 /// The learned scale and shift of a LayerNorm.
@@ -12,23 +16,69 @@ public struct LayerNormWeights: Sendable {
     public let beta: [Float]
 }
 
-/// An embedding table left in the checkpoint's memory-mapped file.
-public struct EmbeddingTable: Sendable {
-    let file: SafeTensors
+/// A 2-D weight tensor of the checkpoint, left where it lies in the memory-mapped file.
+///
+/// MiniLM's 90 MB of F32 weights are not copied at load: BLAS reads the linear layers straight
+/// from the mapping, and an embedding look-up copies only the rows a sentence needs. (The kernel
+/// pages the file in as it is first read, and shares those pages between runs.) A tensor that
+/// cannot be read in place (F16 or BF16, or an F32 tensor at an unaligned offset) is converted
+/// into memory once, at load.
+public struct WeightMatrix: Sendable {
     /// The tensor's name in the checkpoint.
     public let name: String
     public let rows: Int
     public let columns: Int
+    private let storage: Storage
 
-    /// The rows for `ids`: the embedding look-up `E[ids]`.      (T × d)
-    /// - Precondition: every id is below `rows` (the tokenizer's ids are).
-    public func lookUp(_ ids: [Int]) -> Matrix {
-        // Validated when the file was opened: a 2-D float tensor of this shape.
-        (try? file.rows(name, ids)) ?? Matrix(rows: ids.count, columns: columns)
+    private enum Storage: Sendable {
+        case mapped(SafeTensors, SafeTensors.Entry)
+        case converted([Float])
     }
 
-    /// The whole table as a matrix (47 MB for MiniLM; only for tests and the learner's math).
-    public func matrix() throws -> Matrix { try file.matrix(name) }
+    /// The 2-D tensor `name` of `file`.
+    /// - Precondition: the tensor exists and is 2-D (the loader has checked its shape).
+    init(file: SafeTensors, name: String) throws {
+        guard let entry = file.entries[name], entry.shape.count == 2 else {
+            throw AttnError.tensorMissing(name: name, path: file.path)
+        }
+        self.name = name
+        rows = entry.shape[0]
+        columns = entry.shape[1]
+        storage = file.withMappedFloats(entry, { _ in true }) == true
+            ? .mapped(file, entry) : .converted(try file.floats(name))
+    }
+
+    /// The elements in row-major order, without a copy; valid only inside `body`.
+    public func withUnsafeValues<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        switch storage {
+        case let .mapped(file, entry):
+            // `init` checked that the tensor can be read in place.
+            guard let result = try file.withMappedFloats(entry, body) else { preconditionFailure("\(name) is no longer mapped") }
+            return result
+        case let .converted(values):
+            return try values.withUnsafeBufferPointer(body)
+        }
+    }
+
+    /// The rows `ids`: the embedding look-up `E[ids]`.      (T × columns)
+    /// - Precondition: every id is below `rows` (the tokenizer's ids are).
+    public func lookUp(_ ids: [Int]) -> Matrix {
+        withUnsafeValues { values in
+            Matrix(rows: ids.count, columns: columns, values: ids.flatMap { id in
+                precondition(id >= 0 && id < rows, "row \(id) of \(name), which has \(rows)")
+                return values[(id * columns)..<((id + 1) * columns)]
+            })
+        }
+    }
+
+    /// The rows `range`, e.g. one head's rows of a projection.      (range.count × columns)
+    public func rows(_ range: Range<Int>) -> Matrix { lookUp(Array(range)) }
+
+    /// The whole tensor as a matrix: a copy (47 MB for MiniLM's token embeddings), for the
+    /// learner's math and for tests.
+    public func matrix() -> Matrix {
+        withUnsafeValues { Matrix(rows: rows, columns: columns, values: Array($0)) }
+    }
 }
 
 /// One encoder layer's weights.
@@ -46,7 +96,7 @@ public struct BertLayerWeights: Sendable {
 /// ``BertWeights/checkpointName(_:layer:)`` is the one place that maps checkpoint tensor names to
 /// fields; loading reads each name once, checks its shape, and fails on any tensor it does not use.
 public struct BertWeights: Sendable {
-    public let wordEmbeddings: EmbeddingTable  // vocabulary × d_model, read row by row from the file
+    public let wordEmbeddings: WeightMatrix  // vocabulary × d_model, read row by row from the file
     public let positionEmbeddings: Matrix   // positions × d_model
     public let typeEmbeddings: Matrix       // types × d_model
     public let embeddingNorm: LayerNormWeights
@@ -123,33 +173,31 @@ public struct BertWeights: Sendable {
     /// - Throws: `.tensorMissing`, `.tensorShape`, `.tensorDType` or `.tensorUnexpected`, naming the tensor.
     public init(file: SafeTensors, configuration c: BertConfiguration) throws {
         var used = Set<String>()
-        func read(_ field: Field, layer: Int = 0) throws -> Matrix {
+        /// The checkpoint name of a field, after checking that the tensor is there with its shape.
+        func checked(_ field: Field, layer: Int = 0) throws -> String {
             let name = Self.checkpointName(field, layer: layer)
             guard let entry = file.entries[name] else { throw AttnError.tensorMissing(name: name, path: file.path) }
             let expected = Self.expectedShape(field, c)
             guard entry.shape == expected else { throw AttnError.tensorShape(name: name, expected: expected, found: entry.shape) }
             guard entry.dtype != .i64 else { throw AttnError.tensorDType(name: name, expected: "F32", found: "I64") }
             used.insert(name)
-            return try file.matrix(name)
+            return name
+        }
+        // Small tensors (biases, norms, positions) are copied into memory; the big ones stay mapped.
+        func read(_ field: Field, layer: Int = 0) throws -> Matrix { try file.matrix(checked(field, layer: layer)) }
+        func mapped(_ field: Field, layer: Int = 0) throws -> WeightMatrix {
+            try WeightMatrix(file: file, name: checked(field, layer: layer))
         }
         func vector(_ field: Field, layer: Int = 0) throws -> [Float] { try read(field, layer: layer).values }
         func linear(_ w: Field, _ b: Field, layer: Int = 0) throws -> Linear {
-            Linear(weight: try read(w, layer: layer), bias: try vector(b, layer: layer))
+            Linear(weight: try mapped(w, layer: layer), bias: try vector(b, layer: layer))
         }
         func norm(_ w: Field, _ b: Field, layer: Int = 0) throws -> LayerNormWeights {
             LayerNormWeights(gamma: try vector(w, layer: layer), beta: try vector(b, layer: layer))
         }
 
-        // The token table is 30522 × 384 (47 MB) of which a sentence needs a few rows: it stays in
-        // the memory-mapped file and rows are read on demand.
-        let tableName = Self.checkpointName(.wordEmbeddings)
-        guard let table = file.entries[tableName] else { throw AttnError.tensorMissing(name: tableName, path: file.path) }
-        guard table.shape == Self.expectedShape(.wordEmbeddings, c) else {
-            throw AttnError.tensorShape(name: tableName, expected: Self.expectedShape(.wordEmbeddings, c), found: table.shape)
-        }
-        guard table.dtype != .i64 else { throw AttnError.tensorDType(name: tableName, expected: "F32", found: "I64") }
-        used.insert(tableName)
-        wordEmbeddings = EmbeddingTable(file: file, name: tableName, rows: table.shape[0], columns: table.shape[1])
+        // The token table is 30522 × 384 (47 MB) of which a sentence needs a few rows.
+        wordEmbeddings = try mapped(.wordEmbeddings)
         positionEmbeddings = try read(.positionEmbeddings)
         typeEmbeddings = try read(.typeEmbeddings)
         embeddingNorm = try norm(.embeddingNormWeight, .embeddingNormBias)

@@ -22,35 +22,46 @@ extension Matrix {
     /// With `transposeB`, `B` is stored as (n × k) and used as its transpose — the layout of a
     /// PyTorch `Linear` weight, so `x · Wᵀ` needs no copy.
     public func multiplied(by b: Matrix, transposeB: Bool = false) -> Matrix {
-        _ = blasThreads
-        let m = rows, k = columns
-        let n = transposeB ? b.rows : b.columns
-        precondition(k == (transposeB ? b.columns : b.rows), "inner sizes differ")
-        var c = Matrix(rows: m, columns: n)
-        if m == 0 || n == 0 { return c }
-        if k == 0 { return c }
-        if m == 1 && transposeB {
+        precondition(columns == (transposeB ? b.columns : b.rows), "inner sizes differ")
+        return b.values.withUnsafeBufferPointer { pb in
+            transposeB ? multiplied(byTransposeOf: pb, rows: b.rows, columns: b.columns)
+                : product(pb, transposeB: false, n: b.columns)
+        }
+    }
+
+    /// `self · Wᵀ` for a weight `W` of shape (rows × columns) given by its row-major elements,
+    /// wherever they lie: in a `Matrix`, or in a checkpoint's mapping (see `WeightMatrix`).
+    public func multiplied(byTransposeOf w: UnsafeBufferPointer<Float>, rows n: Int, columns k: Int) -> Matrix {
+        precondition(columns == k && w.count == n * k, "inner sizes differ")
+        if rows == 1 && n > 0 && k > 0 {
             // One row against a PyTorch-layout weight (a decoding step): y = W · x through sgemv,
             // which streams W once instead of packing it for a matrix product.
+            _ = blasThreads
+            var c = Matrix(rows: 1, columns: n)
             values.withUnsafeBufferPointer { pa in
-                b.values.withUnsafeBufferPointer { pb in
-                    c.values.withUnsafeMutableBufferPointer { pc in
-                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, pb.baseAddress, Int32(k),
-                                    pa.baseAddress, 1, 0, pc.baseAddress, 1)
-                    }
+                c.values.withUnsafeMutableBufferPointer { pc in
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w.baseAddress, Int32(k),
+                                pa.baseAddress, 1, 0, pc.baseAddress, 1)
                 }
             }
             return c
         }
+        return product(w, transposeB: true, n: n)
+    }
+
+    /// `C = A · B` (or `A · Bᵀ`) through `cblas_sgemm`, for `B` with `n` columns (or rows).
+    private func product(_ b: UnsafeBufferPointer<Float>, transposeB: Bool, n: Int) -> Matrix {
+        _ = blasThreads
+        let m = rows, k = columns
+        var c = Matrix(rows: m, columns: n)
+        if m == 0 || n == 0 || k == 0 { return c }
         values.withUnsafeBufferPointer { pa in
-            b.values.withUnsafeBufferPointer { pb in
-                c.values.withUnsafeMutableBufferPointer { pc in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                                Int32(m), Int32(n), Int32(k),
-                                1, pa.baseAddress, Int32(k),
-                                pb.baseAddress, Int32(b.columns),
-                                0, pc.baseAddress, Int32(n))
-                }
+            c.values.withUnsafeMutableBufferPointer { pc in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                            Int32(m), Int32(n), Int32(k),
+                            1, pa.baseAddress, Int32(k),
+                            b.baseAddress, Int32(transposeB ? k : n),
+                            0, pc.baseAddress, Int32(n))
             }
         }
         return c

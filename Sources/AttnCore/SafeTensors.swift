@@ -173,6 +173,21 @@ public struct SafeTensors: Sendable {
         }
     }
 
+    /// An F32 tensor's elements where they lie in the mapping, handed to `body` without a copy;
+    /// `nil` when they cannot be read in place (another dtype, a start that is not 4-byte aligned,
+    /// or a big-endian machine). The buffer is valid only inside `body`.
+    public func withMappedFloats<R>(_ entry: Entry, _ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R? {
+        #if _endian(big)
+        return nil
+        #else
+        guard entry.dtype == .f32 else { return nil }
+        let raw = file.bytes(entry.byteRange)
+        guard let base = raw.baseAddress else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
+        guard Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 else { return nil }
+        return try body(UnsafeBufferPointer(start: base.bindMemory(to: Float.self, capacity: entry.count), count: entry.count))
+        #endif
+    }
+
     /// Rows `indices` of a 2-D tensor, read straight from the mapping: an embedding look-up that
     /// touches only the rows it needs.
     /// - Throws: as `floats(_:)`; `.tensorShape` when the tensor is not 2-D.
