@@ -82,7 +82,8 @@ public struct Bert: Sendable {
 
         // Project all heads at once (T × d) · (d × d) → (T × d), then cut each head's columns.
         let queries = w.query(x), keys = w.key(x), values = w.value(x)
-        let heads = (0..<c.attentionHeads).map { h in
+        // The heads are independent: half of them on each core.
+        let heads = mapOnBothCores(c.attentionHeads) { h in
             let q = Attention.headSlice(queries, head: h, headDimension: dh)
             let k = Attention.headSlice(keys, head: h, headDimension: dh)
             let v = Attention.headSlice(values, head: h, headDimension: dh)
@@ -103,7 +104,7 @@ public struct Bert: Sendable {
 
         // Feed-forward: widen to d_ff, GELU, narrow back to d_model.
         let hidden = w.intermediate(attentionNorm)
-        let activation = hidden.map(gelu)
+        let activation = hidden.mapOnBothCores(gelu)
         let feedForwardOutput = w.output(activation)
         let out = (attentionNorm + feedForwardOutput).layerNormRows(
             gamma: w.outputNorm.gamma, beta: w.outputNorm.beta, epsilon: c.layerNormEpsilon)

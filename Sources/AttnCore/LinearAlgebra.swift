@@ -4,16 +4,6 @@ import COpenBLAS
 // The numerical building blocks of a transformer layer. Every matrix product goes through
 // OpenBLAS's `cblas_sgemm`; the rest are short loops whose numerics are commented where they matter.
 
-/// OpenBLAS's threads, set once before the first product.
-///
-/// Measured on the 2-core machines attn targets: for these sizes (a sentence of 16–128 tokens
-/// against 384 × 1536 weights) a second OpenBLAS thread costs more in synchronisation than it
-/// gains — the 16-token MiniLM forward pass took 35 ms with two threads and 14 ms with one.
-/// `OPENBLAS_NUM_THREADS` still overrides it.
-let blasThreads: Void = {
-    if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { openblas_set_num_threads(1) }
-}()
-
 extension Matrix {
     /// The matrix product through BLAS.
     /// ```
@@ -33,35 +23,47 @@ extension Matrix {
     /// wherever they lie: in a `Matrix`, or in a checkpoint's mapping (see `WeightMatrix`).
     public func multiplied(byTransposeOf w: UnsafeBufferPointer<Float>, rows n: Int, columns k: Int) -> Matrix {
         precondition(columns == k && w.count == n * k, "inner sizes differ")
-        if rows == 1 && n > 0 && k > 0 {
-            // One row against a PyTorch-layout weight (a decoding step): y = W · x through sgemv,
-            // which streams W once instead of packing it for a matrix product.
-            _ = blasThreads
-            var c = Matrix(rows: 1, columns: n)
-            values.withUnsafeBufferPointer { pa in
-                c.values.withUnsafeMutableBufferPointer { pc in
-                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w.baseAddress, Int32(k),
-                                pa.baseAddress, 1, 0, pc.baseAddress, 1)
-                }
-            }
-            return c
-        }
         return product(w, transposeB: true, n: n)
     }
 
+    /// Products of at least this many multiply-adds are split between two cores (`SecondCore`).
+    /// A MiniLM projection of 16 tokens is 2.4 million; one head's scores, 8 thousand.
+    static let splitThreshold = 1 << 18
+
     /// `C = A · B` (or `A · Bᵀ`) through `cblas_sgemm`, for `B` with `n` columns (or rows).
+    /// A large product is cut into two halves of C's columns, one per core.
     private func product(_ b: UnsafeBufferPointer<Float>, transposeB: Bool, n: Int) -> Matrix {
-        _ = blasThreads
+        _ = blasSetUp
         let m = rows, k = columns
         var c = Matrix(rows: m, columns: n)
         if m == 0 || n == 0 || k == 0 { return c }
         values.withUnsafeBufferPointer { pa in
             c.values.withUnsafeMutableBufferPointer { pc in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                            Int32(m), Int32(n), Int32(k),
-                            1, pa.baseAddress, Int32(k),
-                            b.baseAddress, Int32(transposeB ? k : n),
-                            0, pc.baseAddress, Int32(n))
+                guard let a = pa.baseAddress, let w = b.baseAddress, let out = pc.baseAddress else { return }
+                // Columns lo..<hi of C: A · B[:, lo..<hi] (rows lo..<hi of a PyTorch-layout weight).
+                func columns(_ lo: Int, _ hi: Int) {
+                    if m == 1 && transposeB {
+                        // One row against a PyTorch-layout weight (a decoding step): y = W · x
+                        // through sgemv, which streams W once instead of packing it.
+                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(hi - lo), Int32(k), 1, w + lo * k, Int32(k),
+                                    a, 1, 0, out + lo, 1)
+                    } else {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                                    Int32(m), Int32(hi - lo), Int32(k),
+                                    1, a, Int32(k),
+                                    transposeB ? w + lo * k : w + lo, Int32(transposeB ? k : n),
+                                    0, out + lo, Int32(n))
+                    }
+                }
+                if m * n * k >= Self.splitThreshold, n >= 32 {
+                    // A multiple of 16 keeps both halves on the kernels' full widths. The halves
+                    // are the same on a single-core machine, where they run in turn: the split
+                    // can change the last bit of a sum, and output must not depend on the machine.
+                    let half = (n / 2 + 15) / 16 * 16
+                    inTwoHalves { $0 == 0 ? columns(0, half) : columns(half, n) }
+                } else {
+                    columns(0, n)
+                }
             }
         }
         return c

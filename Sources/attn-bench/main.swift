@@ -42,11 +42,11 @@ func report(_ name: String, _ value: Double, _ unit: String, goal: String = "") 
     print(text)
 }
 
-let sixteen = "the quick brown fox jumps over the lazy dog near the river bank"  // 16 tokens with [CLS], [SEP]
+let sixteen = "the quick brown fox jumps over the lazy dog near the old river bank"  // 16 tokens with [CLS], [SEP]
 let long = Array(repeating: "attention lets every token look at every other token", count: 14).joined(separator: " ")
 
 do {
-    print("attn-bench: medians; \(ProcessInfo.processInfo.activeProcessorCount) cores\n")
+    print("attn-bench: medians; \(ProcessInfo.processInfo.activeProcessorCount) cores; OpenBLAS kernels: \(blasCoreName)\n")
 
     // MiniLM: load, then the forward pass with every intermediate.
     let minilmDirectory = ModelStore.directory(for: .minilm)

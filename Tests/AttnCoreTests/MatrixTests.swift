@@ -151,6 +151,17 @@ struct MatrixProductTests {
         #expect((c.maxAbsoluteDifference(other) ?? 1) <= 1e-5 * max(1, other.maxAbsolute))
     }
 
+    @Test("products big enough to be split between two cores equal the loops, for every way of storing B",
+          arguments: [(16, 384, 96), (16, 300, 70), (3, 400, 250), (1, 600, 500), (1, 500, 777)])
+    func splitProducts(m: Int, k: Int, n: Int) {
+        #expect(m * k * n >= 1 << 18)  // above the split threshold
+        let a = sample(m, k, seed: 8)
+        let b = sample(k, n, seed: 9)
+        let expected = loopProduct(a, b)
+        #expect(matches(a.multiplied(by: b), expected, tolerance: 1e-4))
+        #expect(matches(a.multiplied(by: b.transposed, transposeB: true), expected, tolerance: 1e-4))
+    }
+
     @Test("empty inner or outer sizes give zeros of the right shape")
     func emptyProducts() {
         let zeroInner = Matrix(rows: 2, columns: 0).multiplied(by: Matrix(rows: 0, columns: 3))

@@ -120,6 +120,23 @@ struct ParityTests {
         }
     }
 
+    @Test("the forward pass gives the same bits every time, whichever thread runs it and whether or not the second core helps")
+    func deterministic() async throws {
+        let bert = try RealModel.load()
+        let ids = try #require(ReferenceSentence.all.first).ids
+        func fingerprint(_ trace: Trace) -> [Matrix] {
+            trace.layers.flatMap { layer in [layer.out, layer.feedForwardActivation] + layer.heads.map(\.weights) }
+        }
+        let first = fingerprint(bert.trace(ids: ids))
+        // Four traces at once: one of them has the second core, the others run their halves in turn.
+        let others = await withTaskGroup(of: [Matrix].self) { group in
+            for _ in 0..<4 { group.addTask { fingerprint(bert.trace(ids: ids)) } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(others.count == 4)
+        for other in others { #expect(other == first) }
+    }
+
     @Test("the mean-pooled sentence embedding equals the reference")
     func pooled() throws {
         let bert = try RealModel.load()

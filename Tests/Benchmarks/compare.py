@@ -18,7 +18,7 @@ runs = int(sys.argv[1]) if len(sys.argv) > 1 else 15
 python = subprocess.run(["bash", os.path.join(here, "setup.sh")], check=True,
                         capture_output=True, text=True).stdout.strip().splitlines()[-1]
 
-sentence = "the quick brown fox jumps over the lazy dog near the river bank"
+sentence = "the quick brown fox jumps over the lazy dog near the old river bank"
 script = f"sentence {sentence}\nlayer 2\nhead 7\nweights\n".encode()
 attn = [os.path.join(root, ".build/release/attn")]
 hf = [os.path.join(root, python), os.path.join(here, "hf_job.py")]

@@ -12,7 +12,7 @@ import sys
 import torch
 from transformers import AutoTokenizer, BertModel
 
-SENTENCE = "the quick brown fox jumps over the lazy dog near the river bank"
+SENTENCE = "the quick brown fox jumps over the lazy dog near the old river bank"
 models = os.environ.get("ATTN_MODELS") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "attn", "models")
 directory = sys.argv[1] if len(sys.argv) > 1 else os.path.join(models, "minilm")

@@ -1,0 +1,142 @@
+import Foundation
+import Synchronization
+
+/// The machine's second core, for the forward pass's large matrix products.
+///
+/// attn runs on 2-core machines, and a 16-token sentence makes short, wide products: 16 rows
+/// against a 384 × 1536 weight. Measured here:
+/// - OpenBLAS's own second thread split such a product by rows, so both threads packed the whole
+///   weight: the MiniLM forward pass took 35 ms with two threads and 14 ms with one.
+/// - A woken thread (libdispatch's `concurrentPerform`) took 50–70 µs to start, as long as the
+///   product it was meant to halve.
+///
+/// So attn splits a product by output columns, each core reading half of the weight, and the
+/// second half runs on one worker thread that spins between products, answering within a
+/// microsecond. After a few milliseconds without work it sleeps until the next product, so an
+/// idle notebook costs no CPU.
+///
+/// Every split is fixed (the same halves every time), so results do not depend on timing.
+final class SecondCore: @unchecked Sendable {
+    // @unchecked: `job` is written only by the caller that holds `inUse`, before `posted` is
+    // released, and read by the worker only after it acquires `posted`; the caller waits for
+    // `finished` before clearing it.
+
+    /// The worker, or `nil` on a single-core machine (products then run whole, on one thread).
+    static let shared: SecondCore? = ProcessInfo.processInfo.activeProcessorCount > 1 ? SecondCore() : nil
+
+    /// How long the worker spins after a job before it sleeps.
+    static let spinSeconds = 0.005
+
+    private var job: ((Int) -> Void)?
+    private let inUse = Atomic<Bool>(false)
+    private let posted = Atomic<Int>(0)      // generation of the last job handed over
+    private let finished = Atomic<Int>(0)    // generation of the last job the worker completed
+    private let parked = Atomic<Bool>(false)
+    private let wake = NSCondition()
+
+    private init() {
+        let thread = Thread { [unowned self] in self.work() }
+        thread.name = "attn second core"
+        thread.start()
+    }
+
+    /// Runs `body(0)` on this thread and `body(1)` on the second core, and returns when both are
+    /// done. When the worker is taken (a call from another thread, or from inside `body`), both
+    /// halves run here, one after the other.
+    func split(_ body: (Int) -> Void) {
+        guard inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            body(0)
+            body(1)
+            return
+        }
+        defer { inUse.store(false, ordering: .releasing) }
+        withoutActuallyEscaping(body) { body in
+            job = body
+            let generation = posted.wrappingAdd(1, ordering: .sequentiallyConsistent).newValue
+            if parked.load(ordering: .sequentiallyConsistent) {
+                wake.lock()
+                wake.signal()
+                wake.unlock()
+            }
+            body(0)
+            while finished.load(ordering: .acquiring) != generation {}
+            job = nil
+        }
+    }
+
+    /// The worker's loop: spin until a job is posted or the spin time is up, then sleep.
+    private func work() {
+        var seen = 0
+        while true {
+            let deadline = Self.now() + Self.spinSeconds
+            var spins = 0
+            while posted.load(ordering: .acquiring) == seen {
+                spins += 1
+                guard spins % 1024 == 0, Self.now() > deadline else { continue }
+                // Sleep. `parked` is set before `posted` is read again, and the caller reads
+                // `parked` after advancing `posted` (both sequentially consistent), so one of the
+                // two always sees the other: a job is never left waiting for a sleeping worker.
+                wake.lock()
+                parked.store(true, ordering: .sequentiallyConsistent)
+                while posted.load(ordering: .sequentiallyConsistent) == seen { wake.wait() }
+                parked.store(false, ordering: .sequentiallyConsistent)
+                wake.unlock()
+            }
+            seen = posted.load(ordering: .acquiring)
+            job?(1)
+            finished.store(seen, ordering: .releasing)
+        }
+    }
+
+    private static func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+}
+
+/// Runs `body(0)` and `body(1)`: at the same time on two cores when the machine has a second one,
+/// else one after the other. Callers cut their work into the same two halves either way, so
+/// that results do not depend on the machine's core count.
+func inTwoHalves(_ body: (Int) -> Void) {
+    if let core = SecondCore.shared {
+        core.split(body)
+    } else {
+        body(0)
+        body(1)
+    }
+}
+
+/// `(0..<count).map(transform)`, the first half of the indices on this thread and the second
+/// half on the second core. `transform` runs on two threads at once: it must only read shared state.
+func mapOnBothCores<T>(_ count: Int, _ transform: (Int) -> T) -> [T] {
+    guard count > 1 else { return (0..<count).map(transform) }
+    var results = [T?](repeating: nil, count: count)
+    let half = count / 2
+    results.withUnsafeMutableBufferPointer { slots in
+        guard let base = slots.baseAddress else { return }
+        inTwoHalves { part in
+            for i in part == 0 ? 0..<half : half..<count { (base + i).pointee = transform(i) }
+        }
+    }
+    return results.map { $0! }
+}
+
+extension Matrix {
+    /// `map(f)` with the elements cut in two halves, one per core: for a costly `f` over many
+    /// elements, such as GELU over the feed-forward's T × 1536. `f` must be a pure function.
+    func mapOnBothCores(_ f: (Float) -> Float) -> Matrix {
+        guard values.count >= 4096 else { return map(f) }
+        var out = Matrix(rows: rows, columns: columns)
+        let half = values.count / 2
+        values.withUnsafeBufferPointer { input in
+            out.values.withUnsafeMutableBufferPointer { output in
+                guard let x = input.baseAddress, let y = output.baseAddress else { return }
+                inTwoHalves { part in
+                    for i in part == 0 ? 0..<half : half..<values.count { y[i] = f(x[i]) }
+                }
+            }
+        }
+        return out
+    }
+}
