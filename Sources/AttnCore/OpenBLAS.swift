@@ -8,8 +8,21 @@ import COpenBLAS
 /// weight: the 16-token MiniLM forward pass took 35 ms with two threads and 14 ms with one.
 /// attn uses the second core itself, splitting by columns (see `SecondCore`).
 /// `OPENBLAS_NUM_THREADS` still overrides this.
+///
+/// OpenBLAS starts its threads when it loads, before attn can ask for one, and a thread it no
+/// longer needs spins, calling `sched_yield`, for about 0.1 s before it sleeps: the whole of a
+/// learner's first command. On two cores that spinning thread took turns with attn's own two, and
+/// the first command took 130 ms instead of 60. So attn also stops OpenBLAS's threads
+/// (`blas_thread_shutdown_`, which OpenBLAS itself calls before a `fork`; it starts them again if
+/// more threads are asked for later).
 let blasSetUp: Void = {
-    if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { openblas_set_num_threads(1) }
+    guard ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil else { return }
+    openblas_set_num_threads(1)
+    // Looked up rather than linked: it is not part of OpenBLAS's public header.
+    typealias Function = @convention(c) () -> Int32
+    if let library = dlopen(nil, RTLD_NOW), let shutdown = dlsym(library, "blas_thread_shutdown_") {
+        _ = unsafeBitCast(shutdown, to: Function.self)()
+    }
 }()
 
 /// The kernels OpenBLAS chose for this CPU, e.g. "Haswell" (AVX2) or "Cooperlake" (AVX-512),

@@ -290,6 +290,17 @@ struct MatrixNumericsTests {
         #expect(abs(Double(gelu(x)) - expected) < 1e-6, "gelu(\(x)) = \(gelu(x))")
     }
 
+    @Test("gelu is within 2.5e-7 · max(1, |x|) of x · ½(1 + erf(x/√2)) everywhere on [−12, 12]: the formula's 1.5e-7, and rounding")
+    func geluEverywhere() {
+        var worst = 0.0
+        for i in -120_000...120_000 {
+            let x = Float(i) / 10_000
+            let exact = Double(x) * 0.5 * (1 + Foundation.erf(Double(x) / 2.0.squareRoot()))
+            worst = max(worst, abs(Double(gelu(x)) - exact) / max(1, abs(Double(x))))
+        }
+        #expect(worst <= 2.5e-7, "largest error \(worst)")
+    }
+
     @Test("gelu(0) is exactly 0")
     func geluZero() {
         #expect(gelu(0) == 0)
