@@ -18,8 +18,9 @@ import Synchronization
 /// Every split is fixed (the same halves every time), so results do not depend on timing.
 final class SecondCore: @unchecked Sendable {
     // @unchecked: `job` is written only by the caller that holds `inUse`, before `posted` is
-    // released, and read by the worker only after it acquires `posted`; the caller waits for
-    // `finished` before clearing it.
+    // released. Whoever claims the job (`claimed`, a compare-and-exchange) runs it; the worker
+    // reads `job` only after it has claimed it, and the caller clears `job` only after the
+    // worker's `finished`, or after running the job itself.
 
     /// The worker, or `nil` on a single-core machine (products then run whole, on one thread).
     static let shared: SecondCore? = ProcessInfo.processInfo.activeProcessorCount > 1 ? SecondCore() : nil
@@ -30,6 +31,7 @@ final class SecondCore: @unchecked Sendable {
     private var job: ((Int) -> Void)?
     private let inUse = Atomic<Bool>(false)
     private let posted = Atomic<Int>(0)      // generation of the last job handed over
+    private let claimed = Atomic<Int>(0)     // generation of the last job someone started
     private let finished = Atomic<Int>(0)    // generation of the last job the worker completed
     private let parked = Atomic<Bool>(false)
     private let wake = NSCondition()
@@ -42,7 +44,9 @@ final class SecondCore: @unchecked Sendable {
 
     /// Runs `body(0)` on this thread and `body(1)` on the second core, and returns when both are
     /// done. When the worker is taken (a call from another thread, or from inside `body`), both
-    /// halves run here, one after the other.
+    /// halves run here, one after the other. So do they when the worker has not started its half
+    /// by the time this thread is done with its own: on a busy machine the worker may be waiting
+    /// for a core, and then waiting for it would be slower than doing its half.
     func split(_ body: (Int) -> Void) {
         guard inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             body(0)
@@ -59,7 +63,12 @@ final class SecondCore: @unchecked Sendable {
                 wake.unlock()
             }
             body(0)
-            while finished.load(ordering: .acquiring) != generation {}
+            if claimed.compareExchange(expected: generation &- 1, desired: generation, ordering: .acquiringAndReleasing).exchanged {
+                body(1)  // the worker had not started: take its half back
+            } else {
+                var spins = 0
+                while finished.load(ordering: .acquiring) != generation { Self.pause(&spins) }
+            }
             job = nil
         }
     }
@@ -71,7 +80,7 @@ final class SecondCore: @unchecked Sendable {
             let deadline = Self.now() + Self.spinSeconds
             var spins = 0
             while posted.load(ordering: .acquiring) == seen {
-                spins += 1
+                Self.pause(&spins)
                 guard spins % 1024 == 0, Self.now() > deadline else { continue }
                 // Sleep. `parked` is set before `posted` is read again, and the caller reads
                 // `parked` after advancing `posted` (both sequentially consistent), so one of the
@@ -83,9 +92,19 @@ final class SecondCore: @unchecked Sendable {
                 wake.unlock()
             }
             seen = posted.load(ordering: .acquiring)
-            job?(1)
-            finished.store(seen, ordering: .releasing)
+            if claimed.compareExchange(expected: seen &- 1, desired: seen, ordering: .acquiringAndReleasing).exchanged {
+                job?(1)
+                finished.store(seen, ordering: .releasing)
+            }
         }
+    }
+
+    /// One turn of a spin-wait. After the first few thousand turns (some microseconds) each turn
+    /// also offers the core to another thread: on a busy machine the thread being waited for may
+    /// be waiting for this very core.
+    private static func pause(_ spins: inout Int) {
+        spins += 1
+        if spins > 4096 { sched_yield() }
     }
 
     private static func now() -> Double {
