@@ -75,6 +75,10 @@ final class SecondCore: @unchecked Sendable {
 
     /// The worker's loop: spin until a job is posted or the spin time is up, then sleep.
     private func work() {
+        // Signals (Ctrl-C above all) go to the main thread, whose reads they must interrupt.
+        var signals = sigset_t()
+        sigfillset(&signals)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
         var seen = 0
         while true {
             let deadline = Self.now() + Self.spinSeconds
