@@ -103,7 +103,11 @@ public enum AtomicFile {
             return try writeAll(data, to: path, flags: O_WRONLY, final: path)
         }
         let directory = (path as NSString).deletingLastPathComponent
-        let temporary = (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
+        // The name is cut short if need be: a file name has at most 255 bytes, and the target's
+        // own may already have all of them.
+        var name = Substring((path as NSString).lastPathComponent)
+        while name.utf8.count > 200 { name.removeLast() }
+        let temporary = (directory.isEmpty ? "." : directory) + "/.\(name).\(getpid()).tmp"
         // Whatever has that name (a file left by an earlier run, or a symbolic link planted to
         // someone else's file) is removed, and O_EXCL refuses to follow one that appears meanwhile:
         // the data only ever goes into a file this call creates.

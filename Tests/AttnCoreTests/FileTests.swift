@@ -98,6 +98,19 @@ struct AtomicFileTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["weights.bin"])
     }
 
+    @Test("a file name of the longest legal length (255 bytes, in 1-, 2- and 3-byte characters) is written too",
+          arguments: ["a", "é", "€"])
+    func longestName(character: String) throws {
+        let directory = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var name = String(repeating: character, count: 255 / character.utf8.count)
+        name += String(repeating: "x", count: 255 - name.utf8.count)
+        #expect(name.utf8.count == 255)
+        try AtomicFile.write(Data("weights".utf8), to: directory + "/" + name)
+        #expect(contents(directory + "/" + name) == Data("weights".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == [name])
+    }
+
     @Test("writes an empty file")
     func writesEmptyFile() throws {
         let directory = try scratch()
