@@ -20,7 +20,9 @@ extension Session {
             return .words(candidates.filter { $0.hasPrefix(word) && seen.insert($0).inserted })
         }
         guard let command = previous.first else {
-            return matching(Command.words + extraCommandWords + mathNames)
+            // Steps are commands too, but only the selected model's.
+            let otherModelSteps = Set(StepInfo.names).subtracting(availableSteps.map(\.rawValue))
+            return matching((Command.words + extraCommandWords + mathNames).filter { !otherModelSteps.contains($0) })
         }
         switch (command, previous.count) {
         case ("export", 1): return matching(["tokens", "rollout"] + availableSteps.map(\.rawValue))

@@ -229,6 +229,9 @@ struct SessionTests {
         #expect(s.session.completions(before: "export weights ", word: "w") == .files)
         #expect(s.session.completions(before: "layer ", word: "") == .words(["0", "1", "2", "3", "4", "5"]))
         #expect(s.session.completions(before: "model ", word: "s") == .words(["smollm2"]))
+        // The first word offers the selected model's steps only: MiniLM has no ffn_gate or logits.
+        #expect(s.session.completions(before: "", word: "ffn_") == .words(["ffn_hidden", "ffn_act", "ffn_out"]))
+        #expect(s.session.completions(before: "", word: "logi") == .words([]))
         guard case let .words(names) = s.session.completions(before: "A = softmax(", word: "W_") else {
             Issue.record("math names expected")
             return
