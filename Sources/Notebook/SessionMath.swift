@@ -129,8 +129,24 @@ extension Session {
             learnerNames[name] = value
             return "\(name) = \(describe(value))\n"
         case let .evaluate(expression):
-            return try render(evaluate(expression, line: line), title: expression.text)
+            return try render(evaluate(expression, line: line), title: expression.text,
+                              slice: sliceOfWhole(expression, line: line))
         }
+    }
+
+    /// For a slice (`Q[2:4, 16:32]`, `weights[:, 3]`), the rows and columns of the whole that it
+    /// keeps, so that its labels are the whole's: `cat sat` and 16…31, not 0 1 and 0…15.
+    func sliceOfWhole(_ expression: MathExpression, line: String) -> (whole: Matrix, rows: Range<Int>, columns: Range<Int>)? {
+        guard case let .index(base, subscripts, text) = expression, (1...2).contains(subscripts.count),
+              case let .matrix(whole)? = try? evaluate(base, line: line),
+              let names = try? boundValues(needed: identifiers(in: line)) else { return nil }
+        let evaluator = MathEvaluator(names: names)
+        let shape = MathShape(whole)
+        guard let rows = try? evaluator.select(subscripts[0], axis: "row", count: whole.rows, shape: shape, text: String(text)),
+              let columns = subscripts.count == 1 ? (range: 0..<whole.columns, single: false)
+                : try? evaluator.select(subscripts[1], axis: "column", count: whole.columns, shape: shape, text: String(text))
+        else { return nil }
+        return (whole, rows.range, columns.range)
     }
 
     /// Evaluates with the names the line mentions; when one is unknown, again with every name, so
@@ -190,7 +206,9 @@ extension Session {
 
     /// A value as the learner sees it: a number, or a matrix labelled with tokens where its rows
     /// (or columns) are the sentence's tokens.
-    func render(_ value: MathValue, title: String) -> String {
+    /// A slice (`slice`) keeps the labels of the rows and columns it was cut from.
+    func render(_ value: MathValue, title: String,
+                slice: (whole: Matrix, rows: Range<Int>, columns: Range<Int>)? = nil) -> String {
         switch value {
         case let .scalar(x):
             return "\(formatScalar(x))\n"
@@ -198,11 +216,14 @@ extension Session {
             return "\(formatScalar(m.values[0]))\n"
         case let .matrix(m):
             let tokens = cachedTokens
-            let rowLabels = m.rows == tokens.count ? tokens : []
-            let columnLabels = m.columns == tokens.count ? tokens : nil
+            let whole = slice?.whole ?? m
+            let rows = slice?.rows ?? 0..<m.rows, columns = slice?.columns ?? 0..<m.columns
+            let rowLabels = whole.rows == tokens.count ? Array(tokens[rows]) : []
+            let columnLabels = whole.columns == tokens.count ? Array(tokens[columns]) : nil
             return "\(title)   \(m.shapeDescription)\n"
                 + renderer.render(m, rowLabels: rowLabels, columnLabels: columnLabels,
-                                  shade: columnLabels != nil && m.rows == tokens.count) + "\n"
+                                  rowOffset: rows.lowerBound, columnOffset: columns.lowerBound,
+                                  shade: columnLabels != nil && whole.rows == tokens.count) + "\n"
         }
     }
 }

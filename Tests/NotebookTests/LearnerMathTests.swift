@@ -55,6 +55,25 @@ struct LearnerMathTests {
         #expect(s.run("check Q q").hasPrefix("✓"))
     }
 
+    @Test("a slice keeps the labels of what it was cut from: tokens stay tokens, column numbers stay the whole's")
+    func sliceLabels() {
+        let s = ScriptedSession()
+        s.run("sentence the cat sat on the mat")
+        let rows = s.run("Q[2:4, 16:18]").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(rows.count == 4)
+        #expect(rows[0] == ["Q[2:4,", "16:18]", "[2", "×", "2]"])
+        #expect(rows[1] == ["16", "17"])
+        #expect(rows[2].first == "cat" && rows[3].first == "sat")
+        // A product's rows are tokens too, and so are the columns of a token-by-token matrix.
+        let scores = s.run("(Q @ K.T)[-1]").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(scores[1] == ["[CLS]", "the", "cat", "sat", "on", "the", "mat", "[SEP]"])
+        #expect(scores[2].first == "[SEP]")
+        // Something that is not token by token keeps plain numbers, from the first kept one.
+        let weight = s.run("W_Q[3:5, 30:32]").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(weight[1] == ["30", "31"])
+        #expect(weight[2].first == "3" && weight[3].first == "4")
+    }
+
     @Test("names follow the selected layer and head; the learner's names stay")
     func namesFollowSelection() {
         let s = ScriptedSession()
