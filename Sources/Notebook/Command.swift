@@ -54,6 +54,26 @@ public enum Command: Equatable, Sendable {
                                "heads", "neuron", "rollout", "ablate", "importance", "plot", "save"]
         + StepInfo.names
 
+    /// `check`'s arguments as (expression, step): the step is the last word, and a slice after it
+    /// (`z[1]`, `scores[3, 2]`) belongs to it even when it holds spaces.
+    static func splitCheck(_ rest: String) -> (expression: String, step: String) {
+        var end = rest.endIndex
+        if rest.hasSuffix("]") {
+            // Back to the "[" that opens the final "]".
+            var depth = 0
+            var i = rest.endIndex
+            while i > rest.startIndex {
+                i = rest.index(before: i)
+                if rest[i] == "]" { depth += 1 }
+                if rest[i] == "[" { depth -= 1 }
+                if depth == 0 { break }
+            }
+            end = i
+        }
+        guard let space = rest[..<end].lastIndex(where: { $0 == " " || $0 == "\t" }) else { return ("", "") }
+        return (String(rest[..<space]).trimmingWhitespace(), String(rest[rest.index(after: space)...]))
+    }
+
     /// Parses one line.
     /// - Throws: `NotebookError` naming what is wrong and what would be right.
     public static func parse(_ line: String) throws -> Command {
@@ -124,16 +144,13 @@ public enum Command: Equatable, Sendable {
         case "heads", "neuron", "rollout", "ablate", "importance", "plot", "save":
             return try interpretabilityCommand(word, rest)
         case "check":
-            // check EXPR STEP: the step is the last word.
+            // check EXPR STEP: the step is the last word, perhaps with a slice: z[1], scores[3, 2].
             let usage = "check EXPR STEP, e.g. check softmax(Q @ K.T / sqrt(dk)) weights"
-            guard let space = rest.lastIndex(where: { $0 == " " || $0 == "\t" }) else {
-                throw NotebookError.usage(command: "check", usage: usage)
-            }
-            let expression = String(rest[..<space]).trimmingWhitespace()
-            let step = String(rest[rest.index(after: space)...])
-            guard !expression.isEmpty else { throw NotebookError.usage(command: "check", usage: usage) }
-            guard Step(rawValue: step) != nil else {
-                throw NotebookError.unknownStep(step, suggestion: closest(to: step, in: StepInfo.names))
+            let (expression, step) = splitCheck(rest)
+            guard !expression.isEmpty, !step.isEmpty else { throw NotebookError.usage(command: "check", usage: usage) }
+            let name = String(step.prefix { $0 != "[" })
+            guard Step(rawValue: name) != nil else {
+                throw NotebookError.unknownStep(name, suggestion: closest(to: name, in: StepInfo.names))
             }
             return .check(expression: expression, step: step)
         default:

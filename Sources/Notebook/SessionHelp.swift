@@ -56,7 +56,7 @@ extension Session {
         "generate": "generate N (smollm2): greedy decoding of up to N tokens with a KV cache, the text streamed as it comes; Ctrl-C stops it.",
         "rope": "rope [PAIR] (smollm2): the rotation angle p · θₖ of every position and pair; with PAIR, this head's q before and after RoPE for that pair.",
         "kvmap": "kvmap (smollm2): which query heads share each key/value head (grouped-query attention), and what it saves.",
-        "check": "check EXPR STEP: computes EXPR with the names of this layer and head (names lists them) and compares it with the model's STEP: ✓ when the shapes agree and max|Δ| ≤ 1e-4, else ✗ with where the difference is largest.",
+        "check": "check EXPR STEP: computes EXPR with the names of this layer and head (names lists them) and compares it with the model's STEP: ✓ when the shapes agree and max|Δ| ≤ 1e-4, else ✗ with where the difference is largest. STEP may be a slice of a step: check weights[1] @ V z[1] checks one row.",
         "names": "names: the names your math can use (X, Q, K, V, W_Q, …, dk, T) with their shapes, and the ones you bound.",
         "lessons": "lessons: the lessons with your progress; lesson N starts or resumes one.",
         "lesson": "lesson N (or its name): starts or resumes a lesson. Enter or next runs the shown commands, back goes back, where tells the position, lesson stop leaves; you may type any command in between.",

@@ -160,19 +160,30 @@ extension Session {
     }
 
     /// `check EXPR STEP`: the learner's value against the model's step, at this layer and head.
+    /// `check EXPR STEP[slice]` compares with that part of the step: `check weights[1] @ V z[1]`.
     func check(_ expression: String, against stepName: String) throws -> String {
         let trace = try requireTrace()
-        guard let step = Step(rawValue: stepName) else { throw NotebookError.unknownStep(stepName, suggestion: nil) }
-        let reference = try stepMatrix(trace, step)
+        let name = String(stepName.prefix { $0 != "[" })
+        guard let step = Step(rawValue: name) else { throw NotebookError.unknownStep(name, suggestion: nil) }
+        var reference = try stepMatrix(trace, step)
+        var rows = 0..<reference.rows, columns = 0..<reference.columns
+        if name != stepName, case let .evaluate(slice) = try MathParser.parse(stepName) {
+            // The slice is the math's own: the step is bound under its name.
+            let cut = try evaluate(slice, line: stepName)
+            if let whole = sliceOfWhole(slice, line: stepName) { (rows, columns) = (whole.rows, whole.columns) }
+            reference = cut.asMatrix
+        }
         let value: MathValue
         switch try MathParser.parse(expression) {
         case let .evaluate(e): value = try evaluate(e, line: expression)
         case .assign: throw NotebookError.math("check takes an expression, not an assignment: check A \(stepName)")
         }
         let tokens = trace.tokens
+        let whole = (try? stepMatrix(trace, step)) ?? reference
         let result = Check.compare(value, with: reference, stepName: stepName,
-                                   rowLabels: reference.rows == tokens.count ? tokens : nil,
-                                   columnLabels: reference.columns == tokens.count ? tokens : nil)
+                                   rowLabels: whole.rows == tokens.count ? Array(tokens[rows]) : nil,
+                                   columnLabels: whole.columns == tokens.count ? Array(tokens[columns]) : nil,
+                                   rowOffset: rows.lowerBound, columnOffset: columns.lowerBound)
         var text = wrap(result.message) + "\n"
         if result.passed { text += exercisePassed(step: stepName) }
         return text

@@ -42,6 +42,21 @@ struct LearnerMathTests {
         #expect(shape.hasPrefix("✗ shapes differ: yours [8 × 32], weights is [8 × 8]"))
     }
 
+    @Test("check against a slice of a step: one row, one cell, a block; a miss names the cell as the whole step does")
+    func checkSlices() {
+        let s = ScriptedSession()
+        s.run("sentence the cat sat on the mat\nlayer 1\nhead 8")
+        #expect(s.run("check weights[1] @ V z[1]").hasPrefix("✓ matches z[1] [1 × 32]"))
+        #expect(s.run("check softmax(scaled[2]) weights[2]").hasPrefix("✓ matches weights[2] [1 × 8]"))
+        #expect(s.run("check Q[3, 4] q[3, 4]").hasPrefix("✓ matches q[3, 4] [1 × 1]"))
+        #expect(s.run("check (Q @ K.T)[1:3, 0:3] scores[1:3, 0:3]").hasPrefix("✓ matches scores[1:3, 0:3] [2 × 3]"))
+        // Row 3 against row 2: the largest difference is reported in row 2, "cat", of q.
+        #expect(s.run("check Q[3] q[2]").hasPrefix("✗ max|Δ| = 3.9 at [2 cat, 12]"))
+        #expect(s.run("check Q z[1]").hasPrefix("✗ shapes differ: yours [8 × 32], z[1] is [1 × 32]"))
+        #expect(s.failure("check Q z[99]") == "z[99]: row 99 is out of range for [8 × 32]: the rows are 0…7")
+        #expect(s.failure("check Q zz[1]")?.hasPrefix("unknown step 'zz': did you mean 'z'") == true)
+    }
+
     @Test("errors point at the problem")
     func errors() {
         let s = ScriptedSession()

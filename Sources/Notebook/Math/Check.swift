@@ -39,6 +39,7 @@ public enum Check {
     ///   or `✗ shapes differ: yours [8 × 8], weights is [8 × 32]`.
     public static func compare(_ mine: MathValue, with reference: Matrix, stepName: String,
                                rowLabels: [String]?, columnLabels: [String]?,
+                               rowOffset: Int = 0, columnOffset: Int = 0,
                                tolerance: Float = Check.defaultTolerance) -> CheckResult {
         // A number is compared as a 1 × 1 matrix, so `mean(weights)` can be checked against a 1 × 1 step.
         let yours: Matrix
@@ -92,12 +93,13 @@ public enum Check {
         }
         let cell = worstCell ?? 0
         let (i, j) = (cell / reference.columns, cell % reference.columns)
-        func label(_ index: Int, _ labels: [String]?) -> String {
-            guard let labels, index < labels.count else { return String(index) }
-            return "\(index) \(labels[index])"
+        // A slice of a step (`z[1]`) names its cells as the whole step does: [1 the, 12].
+        func label(_ index: Int, _ labels: [String]?, offset: Int) -> String {
+            guard let labels, index < labels.count else { return String(index + offset) }
+            return "\(index + offset) \(labels[index])"
         }
         let modelValue = reference.values[cell]
-        var message = "✗ max|Δ| = \(format(difference: worst)) at [\(label(i, rowLabels)), \(label(j, columnLabels))]"
+        var message = "✗ max|Δ| = \(format(difference: worst)) at [\(label(i, rowLabels, offset: rowOffset)), \(label(j, columnLabels, offset: columnOffset))]"
             + " (yours \(format(cell: yours.values[cell])), the model's \(format(cell: modelValue))"
             + (modelValue == -.infinity ? ": a masked cell)" : ")")
         if cellsOff > 1 {
