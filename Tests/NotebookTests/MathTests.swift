@@ -588,7 +588,22 @@ struct MathErrorTests {
         #expect(mathError("") == "syntax error at column 1 in '': expected a value, such as Q @ K.T")
         #expect(mathError("()") == "syntax error at column 2 in '()': expected a value inside '()'")
         #expect(mathError("f(axis=1, A)") == "syntax error at column 11 in 'f(axis=1, A)': a plain argument cannot follow a named one such as axis=…")
-        #expect(mathError("A == B") == "syntax error at column 3 in 'A == B': '==' compares, and the notebook's math has no comparisons: use check to compare with the model")
+        #expect(mathError("A > 0 > 1") == "syntax error at column 7 in 'A > 0 > 1': one comparison at a time: (A > 0) * (A < 1) for both")
+        #expect(mathError("A <") == "syntax error at column 4 in 'A <': expected a value after '<'")
+    }
+
+    @Test("comparisons give 1 where they hold and 0 where not, with broadcasting, below + and - in precedence")
+    func comparisons() throws {
+        expectMatrix(try evaluate("C > 0"), Plain.map(Fixture.c) { $0 > 0 ? 1 : 0 })
+        expectMatrix(try evaluate("C <= 0"), Plain.map(Fixture.c) { $0 <= 0 ? 1 : 0 })
+        expectMatrix(try evaluate("A >= 3"), [[0, 0, 1], [1, 1, 1]])
+        expectMatrix(try evaluate("A < r / 10"), [[0, 0, 0], [0, 0, 0]])
+        expectMatrix(try evaluate("A == A.T.T"), [[1, 1, 1], [1, 1, 1]])
+        expectMatrix(try evaluate("A != C"), [[1, 1, 1], [1, 1, 1]])
+        expectMatrix(try evaluate("A - 1 > 2"), [[0, 0, 0], [1, 1, 1]])  // (A - 1) > 2
+        expectScalar(try evaluate("mean(C > 0)"), 0.5)
+        expectScalar(try evaluate("2 < 1"), 0)
+        expectScalar(try evaluate("sum((A > 1) * (A < 6))"), 4)
     }
 
     @Test("assignment: only to a name, once, and never to a function or a number")

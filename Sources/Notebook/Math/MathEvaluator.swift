@@ -223,6 +223,12 @@ extension MathOperator {
         case .divide: { $0 / $1 }  // x / 0 is ±inf and 0 / 0 is nan, as in NumPy
         case .power: { powf($0, $1) }
         case .matrixProduct: nil
+        case .less: { $0 < $1 ? 1 : 0 }
+        case .lessOrEqual: { $0 <= $1 ? 1 : 0 }
+        case .greater: { $0 > $1 ? 1 : 0 }
+        case .greaterOrEqual: { $0 >= $1 ? 1 : 0 }
+        case .equal: { $0 == $1 ? 1 : 0 }
+        case .notEqual: { $0 != $1 ? 1 : 0 }
         }
     }
 }

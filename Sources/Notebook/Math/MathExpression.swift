@@ -24,6 +24,12 @@ public enum MathOperator: String, Sendable, Equatable, CaseIterable {
     case power = "**"
     /// The matrix product, `(m × k) @ (k × n) → (m × n)`.
     case matrixProduct = "@"
+    /// Comparisons, cell by cell: 1 where it holds, 0 where not (NumPy's booleans as numbers), so
+    /// that `mean(ffn_hidden > 0)` is the share of positive cells.
+    case less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">=", equal = "==", notEqual = "!="
+
+    /// The comparisons, the loosest operators.
+    static let comparisons: [MathOperator] = [.less, .lessOrEqual, .greater, .greaterOrEqual, .equal, .notEqual]
 }
 
 /// One axis of a subscript, as in NumPy: `A[2]`, `A[1:3, :]`, `A[:, -1]`.

@@ -93,9 +93,9 @@ struct MathLexer {
     /// The operator or punctuation at `i`, longest first (`**` before `*`).
     func symbol(at i: Int) -> String? {
         let two = i + 1 < characters.count ? String(characters[i...(i + 1)]) : ""
-        if two == "**" || two == "==" { return two }
+        if ["**", "==", "!=", "<=", ">="].contains(two) { return two }
         let one = characters[i]
-        return "+-*/@()[],:=.".contains(one) ? String(one) : nil
+        return "+-*/@()[],:=.<>".contains(one) ? String(one) : nil
     }
 
     /// A number literal starting at `i`, and the offset after it.

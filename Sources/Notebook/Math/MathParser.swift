@@ -5,11 +5,12 @@
 /// | level | syntax                           | associativity | example                       |
 /// |-------|----------------------------------|---------------|-------------------------------|
 /// | 1     | `NAME = EXPR`                    | statement     | `S = Q @ K.T`                 |
-/// | 2     | `+` `-`                          | left          | `A - B + C = (A - B) + C`     |
-/// | 3     | `@` `*` `/`                      | left          | `Q @ K.T / 8 = (Q @ K.T) / 8` |
-/// | 4     | unary `-` `+`                    | prefix        | `-A @ B = (-A) @ B`           |
-/// | 5     | `**`                             | right         | `-2 ** 2 = -(2 ** 2) = -4`    |
-/// | 6     | `.T`  `A[…]`  `f(…)`  `(…)`      | postfix       | `-A.T = -(A.T)`               |
+/// | 2     | `<` `<=` `>` `>=` `==` `!=`      | one at a time | `A + 1 > B = (A + 1) > B`     |
+/// | 3     | `+` `-`                          | left          | `A - B + C = (A - B) + C`     |
+/// | 4     | `@` `*` `/`                      | left          | `Q @ K.T / 8 = (Q @ K.T) / 8` |
+/// | 5     | unary `-` `+`                    | prefix        | `-A @ B = (-A) @ B`           |
+/// | 6     | `**`                             | right         | `-2 ** 2 = -(2 ** 2) = -4`    |
+/// | 7     | `.T`  `A[…]`  `f(…)`  `(…)`      | postfix       | `-A.T = -(A.T)`               |
 ///
 /// As in Python, `**` binds tighter than a unary minus on its left but takes one on its right
 /// (`2 ** -1 = 0.5`), and `2 ** 3 ** 2 = 2 ** 9`.
@@ -86,8 +87,6 @@ struct MathParserState {
         case .symbol("="):
             throw error(at: token, afterAssignment ? "one '=' per line: write NAME = EXPR"
                                                    : "only a name can be assigned: write NAME = EXPR")
-        case .symbol("=="):
-            throw error(at: token, "'==' compares, and the notebook's math has no comparisons: use check to compare with the model")
         case .symbol(")"):
             throw error(at: token, "unexpected ')': there is no '(' to close")
         case .symbol("]"):
@@ -105,8 +104,22 @@ struct MathParserState {
 
     // MARK: Expressions, loosest first
 
-    /// `product (('+' | '-') product)*`
+    /// `sum (('<' | '<=' | '>' | '>=' | '==' | '!=') sum)?`: one comparison, not a chain.
     mutating func expression() throws -> MathExpression {
+        let start = current.start
+        let left = try sum()
+        guard let op = binaryOperator(among: MathOperator.comparisons) else { return left }
+        let symbol = current
+        advance()
+        let right = try operand(after: symbol) { try $0.sum() }
+        if binaryOperator(among: MathOperator.comparisons) != nil {
+            throw error(at: current, "one comparison at a time: (A > 0) * (A < 1) for both")
+        }
+        return .binary(op, left, right, text: text(from: start))
+    }
+
+    /// `product (('+' | '-') product)*`
+    mutating func sum() throws -> MathExpression {
         let start = current.start
         var left = try product()
         while let op = binaryOperator(among: [.add, .subtract]) {

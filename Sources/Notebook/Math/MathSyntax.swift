@@ -94,7 +94,7 @@ public enum MathSyntax {
         .union(["check", "names", "?"])
 
     /// Whether a line is meant as math rather than a command: it contains `=`, `@`, `(`, `[`, `.T`
-    /// or an operator `+ - * /`, starts with a number, or is a lone known name or function — and
+    /// or an operator `+ - * / < >`, starts with a number, or is a lone known name or function — and
     /// does not start with a command word (`sentence`, `layer`, `help`, `check`, …).
     /// - Parameter knownNames: the names bound for the learner's math; by default the session's.
     public static func looksLikeMath(_ line: String, knownNames: [String] = Session.boundNames) -> Bool {
@@ -102,7 +102,7 @@ public enum MathSyntax {
         guard let first = trimmed.first, first != "#" else { return false }
         let (word, _) = trimmed.splitFirstWord()
         if commandWords.contains(word) { return false }
-        if trimmed.contains(where: { "=@([+-*/".contains($0) }) || trimmed.contains(".T") { return true }
+        if trimmed.contains(where: { "=@([+-*/<>".contains($0) }) || trimmed.contains(".T") { return true }
         if first.isASCIIDigit || first == "." { return true }
         return knownNames.contains(trimmed) || reservedNames.contains(trimmed)
     }
@@ -116,10 +116,11 @@ public enum MathSyntax {
             "  A.T                 transpose",
             "  + - * /             cell by cell; numbers, 1 × n rows and m × 1 columns broadcast",
             "  A ** 2              power, cell by cell",
+            "  A > 0  A == B       comparisons (< <= > >= == !=), cell by cell: 1 where true, 0 where not",
             "  A[2]  A[:, 1]       row 2 (1 × n), column 1 (m × 1); A[2, 3] is one number",
             "  A[0:3, 1:]  A[-1]   ranges as in NumPy; negative indices count from the end",
             "  inf  -1e9  .5       numbers",
-            "  ( )                 grouping; tightest first: .T [ ] f( ), **, unary -, @ * /, + -",
+            "  ( )                 grouping; tightest first: .T [ ] f( ), **, unary -, @ * /, + -, < == …",
             "",
             "  axis=0 works down each column (1 × n), axis=1 along each row (m × 1, which",
             "  broadcasts back: S - max(S, axis=1)); no axis gives one number.",
