@@ -24,6 +24,9 @@ extension Session {
     ///
     /// Only the names in `needed` are computed (some, like `E`, are large); `nil` computes all.
     func boundValues(needed: Set<String>? = nil) throws -> [String: MathValue] {
+        // Math that names nothing of the model (2 ** 10, arange(5), the learner's own names)
+        // needs no sentence.
+        if let needed, needed.isDisjoint(with: Self.boundNames + StepInfo.names) { return learnerNames }
         let trace = try requireTrace()
         guard let model else { return [:] }
         var names: [String: MathValue] = [:]

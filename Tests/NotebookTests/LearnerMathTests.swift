@@ -89,6 +89,26 @@ struct LearnerMathTests {
         #expect(weight[2].first == "3" && weight[3].first == "4")
     }
 
+    @Test("math that names nothing of the model needs no sentence; naming the model's does")
+    func mathWithoutSentence() {
+        let s = ScriptedSession()
+        #expect(s.run("2 ** 10") == "1024\n")
+        #expect(s.run("a = arange(3)") == "a = [1 × 3]\n")
+        #expect(s.run("sum(a)") == "3\n")
+        #expect(s.failure("Q")?.hasPrefix("no sentence yet") == true)
+    }
+
+    @Test("RoPE's COS and SIN rebuilt from arange, cos and sin")
+    func ropeByHand() {
+        let s = ScriptedSession()
+        s.run("model smollm2\nsentence The capital of France is Paris")
+        s.run("theta = 100000 ** (-arange(0, 64, 2) / 64)\nangles = arange(T).T @ theta")
+        let cosines = s.run("max(abs(concat(cos(angles), cos(angles)) - COS))")
+        let sines = s.run("max(abs(concat(sin(angles), sin(angles)) - SIN))")
+        #expect(cosines == "0.0000\n" || cosines == "0\n", "\(cosines)")
+        #expect(sines == "0.0000\n" || sines == "0\n", "\(sines)")
+    }
+
     @Test("names follow the selected layer and head; the learner's names stay")
     func namesFollowSelection() {
         let s = ScriptedSession()

@@ -488,7 +488,7 @@ struct MathFunctionTests {
             let call: String
             switch function.name {
             case "zeros", "ones": call = "\(function.name)(2, 2)"
-            case "eye": call = "eye(2)"
+            case "eye", "arange": call = "\(function.name)(2)"
             default: call = "\(function.name)(D)"
             }
             #expect(throws: Never.self, "\(call)") { try evaluate(call) }
@@ -590,6 +590,23 @@ struct MathErrorTests {
         #expect(mathError("f(axis=1, A)") == "syntax error at column 11 in 'f(axis=1, A)': a plain argument cannot follow a named one such as axis=…")
         #expect(mathError("A > 0 > 1") == "syntax error at column 7 in 'A > 0 > 1': one comparison at a time: (A > 0) * (A < 1) for both")
         #expect(mathError("A <") == "syntax error at column 4 in 'A <': expected a value after '<'")
+    }
+
+    @Test("arange as NumPy's: a 1 × n row from start by step, below stop; cos and sin cell by cell")
+    func arangeCosSin() throws {
+        expectMatrix(try evaluate("arange(4)"), [[0, 1, 2, 3]])
+        expectMatrix(try evaluate("arange(2, 5)"), [[2, 3, 4]])
+        expectMatrix(try evaluate("arange(0, 1, 0.25)"), [[0, 0.25, 0.5, 0.75]])
+        expectMatrix(try evaluate("arange(5, 0, -2)"), [[5, 3, 1]])
+        expectMatrix(try evaluate("arange(0, 64, 2) / 64"), [(0..<32).map { Double($0 * 2) / 64 }])
+        guard case let .matrix(empty) = try evaluate("arange(3, 1)") else { Issue.record("a matrix"); return }
+        #expect(empty.rows == 1 && empty.columns == 0)
+        #expect(mathError("arange(0, 1, 0)") == "arange(0, 1, 0): step must not be 0")
+        #expect(mathError("arange(A)") == "arange(A): start must be a number, not a [2 × 3] matrix")
+        #expect(mathError("arange()") == "arange(): arange needs start: the form is arange([start, ]stop[, step])")
+        expectMatrix(try evaluate("cos(C)"), Plain.map(Fixture.c) { Foundation.cos($0) })
+        expectMatrix(try evaluate("sin(C)"), Plain.map(Fixture.c) { Foundation.sin($0) })
+        expectScalar(try evaluate("cos(0) + sin(0)"), 1)
     }
 
     @Test("comparisons give 1 where they hold and 0 where not, with broadcasting, below + and - in precedence")

@@ -26,6 +26,8 @@ extension MathEvaluator {
         case "sqrt": return try call.onCells { $0.squareRoot() }
         case "abs": return try call.onCells { Swift.abs($0) }
         case "tanh": return try call.onCells { tanhf($0) }
+        case "cos": return try call.onCells { cosf($0) }
+        case "sin": return try call.onCells { sinf($0) }
         case "gelu": return try call.onCells { AttnCore.gelu($0) }
         // Reductions: over all cells, or with axis=0 down each column, axis=1 along each row.
         case "max": return try call.reduce(needsValues: true, Self.maximum)
@@ -73,6 +75,17 @@ extension MathEvaluator {
             var identity = Matrix(rows: n, columns: n)
             for i in 0..<n { identity[i, i] = 1 }
             return .matrix(identity)
+        case "arange":
+            // One argument is the stop, as in NumPy: arange(5) is 0 1 2 3 4.
+            let first = try call.number("start") ?? 0
+            let (start, stop) = try call.number("stop").map { (first, $0) } ?? (0, first)
+            let step = try call.number("step") ?? 1
+            guard step != 0, step.isFinite, start.isFinite, stop.isFinite else {
+                throw call.problem(step == 0 ? "step must not be 0" : "start, stop and step must be finite numbers")
+            }
+            let count = max(0, Int(min(((stop - start) / step).rounded(.up), 1e12)))
+            try Self.checkSize(rows: 1, columns: count, text: text)
+            return .matrix(Matrix(rows: 1, columns: count, values: (0..<count).map { start + Float($0) * step }))
         case "triu", "tril":
             // The diagonal k: 0 is the main one, 1 the one above it, -1 the one below.
             let k = try call.wholeNumber("k") ?? 0
@@ -283,6 +296,16 @@ struct MathCall {
     func wholeNumber(_ parameter: String) throws -> Int? {
         guard let argument = bound[parameter] else { return nil }
         return try MathEvaluator.wholeNumber(argument.value, role: parameter, text: text)
+    }
+
+    /// A number argument (a number, or a 1 × 1 matrix), or `nil` when not given.
+    func number(_ parameter: String) throws -> Float? {
+        guard let argument = bound[parameter] else { return nil }
+        let m = argument.value.asMatrix
+        guard m.rows == 1, m.columns == 1 else {
+            throw problem("\(parameter) must be a number, not a \(m.shapeDescription) matrix")
+        }
+        return m.values[0]
     }
 
     /// A size: a whole number, at least 0.
