@@ -104,7 +104,7 @@ public struct Bert: Sendable {
 
         // Feed-forward: widen to d_ff, GELU, narrow back to d_model.
         let hidden = w.intermediate(attentionNorm)
-        let activation = hidden.mapOnBothCores(gelu)
+        let activation = hidden.geluCells()
         let feedForwardOutput = w.output(activation)
         let out = (attentionNorm + feedForwardOutput).layerNormRows(
             gamma: w.outputNorm.gamma, beta: w.outputNorm.beta, epsilon: c.layerNormEpsilon)

@@ -190,11 +190,50 @@ extension Matrix {
 /// It is three times as fast as the C library's `erff`, which took a tenth of the forward pass.
 @inlinable
 public func gelu(_ x: Float) -> Float {
-    let z = x * 0.70710678118654752440
-    let a = abs(z)
-    let t = 1 / (1 + 0.3275911 * a)
+    let a = abs(x * 0.70710678118654752440)
+    return geluFinish(x, t: geluT(a), exponential: expf(-a * a))
+}
+
+/// The two halves of `gelu` around its one call to `expf`: `Matrix.geluCells` runs each over a
+/// whole row of cells, where the compiler can use vector instructions, and so computes the same
+/// numbers as `gelu` cell by cell.
+@inlinable
+func geluT(_ a: Float) -> Float { 1 / (1 + 0.3275911 * a) }
+
+@inlinable
+func geluFinish(_ x: Float, t: Float, exponential: Float) -> Float {
     let polynomial = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t
-    let erfOfA = 1 - polynomial * expf(-a * a)
-    let erf = z < 0 ? -erfOfA : erfOfA
+    let erfOfA = 1 - polynomial * exponential
+    let erf = x < 0 ? -erfOfA : erfOfA  // the sign of z = x/√2
     return x * 0.5 * (1 + erf)
+}
+
+extension Matrix {
+    /// `gelu` of every cell: the same numbers, in three passes over the cells (the first and the
+    /// last in vector instructions), half of them on each core.
+    public func geluCells() -> Matrix {
+        var out = Matrix(rows: rows, columns: columns)
+        let count = values.count, half = count / 2
+        var t = [Float](repeating: 0, count: count), exponential = [Float](repeating: 0, count: count)
+        values.withUnsafeBufferPointer { x in
+            out.values.withUnsafeMutableBufferPointer { y in
+                t.withUnsafeMutableBufferPointer { t in
+                    exponential.withUnsafeMutableBufferPointer { e in
+                        func cells(_ part: Int) {
+                            let range = part == 0 ? 0..<half : half..<count
+                            for i in range {
+                                let a = abs(x[i] * 0.70710678118654752440)
+                                t[i] = geluT(a)
+                                e[i] = -a * a
+                            }
+                            for i in range { e[i] = expf(e[i]) }
+                            for i in range { y[i] = geluFinish(x[i], t: t[i], exponential: e[i]) }
+                        }
+                        if count >= 4096 { inTwoHalves(cells) } else { cells(0); cells(1) }
+                    }
+                }
+            }
+        }
+        return out
+    }
 }

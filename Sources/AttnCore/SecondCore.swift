@@ -144,22 +144,3 @@ func mapOnBothCores<T>(_ count: Int, _ transform: (Int) -> T) -> [T] {
     }
     return results.map { $0! }
 }
-
-extension Matrix {
-    /// `map(f)` with the elements cut in two halves, one per core: for a costly `f` over many
-    /// elements, such as GELU over the feed-forward's T × 1536. `f` must be a pure function.
-    func mapOnBothCores(_ f: (Float) -> Float) -> Matrix {
-        guard values.count >= 4096 else { return map(f) }
-        var out = Matrix(rows: rows, columns: columns)
-        let half = values.count / 2
-        values.withUnsafeBufferPointer { input in
-            out.values.withUnsafeMutableBufferPointer { output in
-                guard let x = input.baseAddress, let y = output.baseAddress else { return }
-                inTwoHalves { part in
-                    for i in part == 0 ? 0..<half : half..<values.count { y[i] = f(x[i]) }
-                }
-            }
-        }
-        return out
-    }
-}

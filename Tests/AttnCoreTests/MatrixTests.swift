@@ -301,6 +301,13 @@ struct MatrixNumericsTests {
         #expect(worst <= 2.5e-7, "largest error \(worst)")
     }
 
+    @Test("geluCells gives exactly gelu of every cell, for small and large matrices (one core or two)",
+          arguments: [(3, 5), (16, 1536), (7, 1001)])
+    func geluCells(rows: Int, columns: Int) {
+        let m = Matrix(rows: rows, columns: columns, values: (0..<(rows * columns)).map { Float($0 % 2001 - 1000) / 97 })
+        #expect(m.geluCells() == m.map(gelu))
+    }
+
     @Test("gelu(0) is exactly 0")
     func geluZero() {
         #expect(gelu(0) == 0)
