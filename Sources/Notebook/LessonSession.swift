@@ -150,6 +150,12 @@ extension Session {
         return text
     }
 
+    /// The step the current exercise waits for, if one does.
+    var waitingExercise: String? {
+        guard let active = activeLesson, active.position < active.lesson.blocks.count else { return nil }
+        return active.lesson.blocks[active.position].exercise
+    }
+
     /// Called when a `check` passes: an exercise waiting for that step is done.
     func exercisePassed(step: String) -> String {
         guard var active = activeLesson, active.position < active.lesson.blocks.count,

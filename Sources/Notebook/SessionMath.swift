@@ -188,9 +188,22 @@ extension Session {
                                    columnLabels: whole.columns == tokens.count ? Array(tokens[columns]) : nil,
                                    rowOffset: rows.lowerBound, columnOffset: columns.lowerBound)
         var text = wrap(result.message) + "\n"
-        if result.passed { text += exercisePassed(step: stepName) }
+        if result.passed {
+            // `check scores scores` is true, and teaches nothing: an exercise wants the step built
+            // from what comes before it, not read from the model under its own name.
+            let answer = Set([name] + (Self.stepAliases[name].map { [$0] } ?? []))
+            if waitingExercise == stepName, !identifiers(in: expression).isDisjoint(with: answer) {
+                let used = identifiers(in: expression).intersection(answer).sorted().joined(separator: ", ")
+                text += wrap("That reads \(used), the model's own answer; the exercise waits for \(name) built from the names before it.") + "\n"
+            } else {
+                text += exercisePassed(step: stepName)
+            }
+        }
         return text
     }
+
+    /// The math's short names for steps: Q is the step q of the selected head, and so on.
+    static let stepAliases: [String: String] = ["x": "X", "q": "Q", "k": "K", "v": "V", "z": "Z", "rmsnorm": "H"]
 
     /// `names`: what the learner can use, with shapes.
     func listNames() throws -> String {

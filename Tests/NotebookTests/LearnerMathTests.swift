@@ -173,6 +173,12 @@ struct LessonFollowingTests {
         // Other commands in between, then a wrong and a right answer.
         #expect(s.run("check softmax(Q @ K.T) weights").hasPrefix("✗"))
         #expect(s.run("where") == "lesson 1 (Scores), step 2 of 2\n")
+        // The model's own answer under its name is a match, but not the exercise.
+        let shortcut = s.run("check weights + 0 weights")
+        #expect(shortcut.hasPrefix("✓ matches weights"))
+        #expect(shortcut.contains("That reads weights, the model's own answer"))
+        #expect(!shortcut.contains("exercise done."))
+        #expect(s.run("where") == "lesson 1 (Scores), step 2 of 2\n")
         let done = s.run("check softmax(Q @ K.T / sqrt(dk)) weights")
         #expect(done.contains("exercise done."))
         #expect(done.contains("✓ lesson 1 done."))
