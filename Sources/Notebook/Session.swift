@@ -95,6 +95,9 @@ public final class Session {
 
     /// Names the learner bound with `NAME = EXPR`.
     public internal(set) var learnerNames: [String: MathValue] = [:]
+    /// The labels of the learner's matrices, from when they were made: `A = Q[2:4]` keeps `cat sat`,
+    /// even after another sentence.
+    var learnerLabels: [String: MathLabels] = [:]
     /// Names the session binds to the selected layer and head for the learner's math.
     public static let boundNames = ["X", "Q", "K", "V", "W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", "W_O", "b_O",
                                     "scores", "scaled", "masked", "M", "weights", "Z", "dk", "T", "ids",

@@ -130,11 +130,28 @@ extension Session {
             }
             let value = try evaluate(expression, line: line)
             learnerNames[name] = value
+            learnerLabels[name] = labels(of: value, expression, line: line)
             return "\(name) = \(describe(value))\n"
         case let .evaluate(expression):
-            return try render(evaluate(expression, line: line), title: expression.text,
-                              slice: sliceOfWhole(expression, line: line))
+            let value = try evaluate(expression, line: line)
+            return render(value, title: expression.text, labels: labels(of: value, expression, line: line))
         }
+    }
+
+    /// How a value of the learner's math is labelled: tokens where its rows (or columns) are the
+    /// sentence's, else numbers. A slice keeps the labels of what it was cut from, and a learner's
+    /// name the labels it was made with.
+    func labels(of value: MathValue, _ expression: MathExpression, line: String) -> MathLabels {
+        guard case let .matrix(m) = value else { return MathLabels() }
+        if case let .name(name) = expression, let stored = learnerLabels[name] { return stored }
+        let slice = sliceOfWhole(expression, line: line)
+        let tokens = cachedTokens
+        let whole = slice?.whole ?? m
+        let rows = slice?.rows ?? 0..<m.rows, columns = slice?.columns ?? 0..<m.columns
+        let columnLabels = whole.columns == tokens.count ? Array(tokens[columns]) : nil
+        return MathLabels(rows: whole.rows == tokens.count ? Array(tokens[rows]) : [], columns: columnLabels,
+                          rowOffset: rows.lowerBound, columnOffset: columns.lowerBound,
+                          shade: columnLabels != nil && whole.rows == tokens.count)
     }
 
     /// For a slice (`Q[2:4, 16:32]`, `weights[:, 3]`), the rows and columns of the whole that it
@@ -231,26 +248,29 @@ extension Session {
         }
     }
 
-    /// A value as the learner sees it: a number, or a matrix labelled with tokens where its rows
-    /// (or columns) are the sentence's tokens.
-    /// A slice (`slice`) keeps the labels of the rows and columns it was cut from.
-    func render(_ value: MathValue, title: String,
-                slice: (whole: Matrix, rows: Range<Int>, columns: Range<Int>)? = nil) -> String {
+    /// A value as the learner sees it: a number, or a matrix with its labels.
+    func render(_ value: MathValue, title: String, labels: MathLabels) -> String {
         switch value {
         case let .scalar(x):
             return "\(formatScalar(x))\n"
         case let .matrix(m) where m.rows == 1 && m.columns == 1:
             return "\(formatScalar(m.values[0]))\n"
         case let .matrix(m):
-            let tokens = cachedTokens
-            let whole = slice?.whole ?? m
-            let rows = slice?.rows ?? 0..<m.rows, columns = slice?.columns ?? 0..<m.columns
-            let rowLabels = whole.rows == tokens.count ? Array(tokens[rows]) : []
-            let columnLabels = whole.columns == tokens.count ? Array(tokens[columns]) : nil
             return "\(title)   \(m.shapeDescription)\n"
-                + renderer.render(m, rowLabels: rowLabels, columnLabels: columnLabels,
-                                  rowOffset: rows.lowerBound, columnOffset: columns.lowerBound,
-                                  shade: columnLabels != nil && whole.rows == tokens.count) + "\n"
+                + renderer.render(m, rowLabels: labels.rows, columnLabels: labels.columns,
+                                  rowOffset: labels.rowOffset, columnOffset: labels.columnOffset,
+                                  shade: labels.shade) + "\n"
         }
     }
+}
+
+/// The labels of a matrix of the learner's math: tokens for rows (or columns) that are the
+/// sentence's, else numbers counted from an offset (a slice keeps the numbers of its whole).
+struct MathLabels: Sendable {
+    var rows: [String] = []
+    var columns: [String]? = nil
+    var rowOffset = 0
+    var columnOffset = 0
+    /// Heat shading, for token-by-token matrices such as the weights.
+    var shade = false
 }

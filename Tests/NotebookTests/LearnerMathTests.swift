@@ -87,6 +87,13 @@ struct LearnerMathTests {
         let weight = s.run("W_Q[3:5, 30:32]").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
         #expect(weight[1] == ["30", "31"])
         #expect(weight[2].first == "3" && weight[3].first == "4")
+        // A name keeps the labels it was made with, even after another sentence.
+        s.run("A = Q[2:4, 16:18]\nB = weights")
+        s.run("sentence a dog")
+        #expect(s.run("A").split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }
+                == ["A", "16", "cat", "sat"])
+        let b = s.run("B").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(b[1] == ["[CLS]", "the", "cat", "sat", "on", "the", "mat", "[SEP]"])
     }
 
     @Test("math that names nothing of the model needs no sentence; naming the model's does")
