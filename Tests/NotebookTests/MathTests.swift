@@ -82,6 +82,7 @@ func tree(_ e: MathExpression) -> String {
     case let .call(name, arguments, _):
         return "(\(name) " + arguments.map { ($0.keyword.map { $0 + "=" } ?? "") + tree($0.value) }.joined(separator: " ") + ")"
     case let .parenthesized(x, _): return tree(x)
+    case let .literal(rows, _): return "[" + rows.map { $0.map(tree).joined(separator: " ") }.joined(separator: "; ") + "]"
     }
 }
 
@@ -607,6 +608,21 @@ struct MathErrorTests {
         expectMatrix(try evaluate("cos(C)"), Plain.map(Fixture.c) { Foundation.cos($0) })
         expectMatrix(try evaluate("sin(C)"), Plain.map(Fixture.c) { Foundation.sin($0) })
         expectScalar(try evaluate("cos(0) + sin(0)"), 1)
+    }
+
+    @Test("a matrix written out: [[1, 2], [3, 4]] row by row, [1, 2, 3] one row; cells may be expressions")
+    func literals() throws {
+        expectMatrix(try evaluate("[[1, 2], [3, 4]]"), [[1, 2], [3, 4]])
+        expectMatrix(try evaluate("[1, 2, 3]"), [[1, 2, 3]])
+        expectMatrix(try evaluate("[[1, 2]].T"), [[1], [2]])
+        expectMatrix(try evaluate("[-1, 2 ** 3, sqrt(4), dk]", ["dk": .scalar(32)]), [[-1, 8, 2, 32]])
+        expectMatrix(try evaluate("[[1, 0], [0, 1]] @ A.T[0:2]"), [[1, 4], [2, 5]])
+        #expect(mathError("[[1, 2], [3]]") == "[[1, 2], [3]]: row 1 has 1 and row 0 has 2 numbers: every row needs as many")
+        #expect(mathError("[1, A]") == "[1, A]: A is [2 × 3]: each cell of [[…]] is one number")
+        #expect(mathError("[]") == "syntax error at column 2 in '[]': expected a number inside '[]': write [1, 2, 3]")
+        #expect(mathError("[[1, 2] [3, 4]]") == "syntax error at column 9 in '[[1, 2] [3, 4]]': expected ',' between rows: [[1, 2], [3, 4]]")
+        #expect(mathError("[1, 2") == "syntax error at column 6 in '[1, 2': expected ']'")
+        #expect(mathError("[1, ]") == "syntax error at column 5 in '[1, ]': expected a value after ','")
     }
 
     @Test("comparisons give 1 where they hold and 0 where not, with broadcasting, below + and - in precedence")

@@ -56,6 +56,8 @@ public struct MathEvaluator: Sendable {
             return try call(name, arguments, text: String(text))
         case let .parenthesized(inner, _):
             return try evaluate(inner)
+        case let .literal(rows, text):
+            return try literal(rows, text: String(text))
         }
     }
 
@@ -148,6 +150,26 @@ public struct MathEvaluator: Sendable {
         guard rows <= maximumCells, columns <= maximumCells, rows * columns <= maximumCells else {
             throw MathError.tooLarge(expression: text, rows: rows, columns: columns).notebookError
         }
+    }
+
+    // MARK: Written-out matrices
+
+    /// `[[1, 2], [3, 4]]`: every cell a number, every row as long as the first.
+    func literal(_ rows: [[MathExpression]], text: String) throws -> MathValue {
+        var values: [Float] = []
+        for (i, row) in rows.enumerated() {
+            guard row.count == rows[0].count else {
+                throw MathError.invalid(expression: text, problem: "row \(i) has \(row.count) and row 0 has \(rows[0].count) numbers: every row needs as many").notebookError
+            }
+            for cell in row {
+                let value = try evaluate(cell)
+                guard case let m = value.asMatrix, m.rows == 1, m.columns == 1 else {
+                    throw MathError.invalid(expression: text, problem: "\(cell.text) is \(value.shapeDescription): each cell of [[…]] is one number").notebookError
+                }
+                values.append(m.values[0])
+            }
+        }
+        return .matrix(Matrix(rows: rows.count, columns: rows[0].count, values: values))
     }
 
     // MARK: Subscripts

@@ -76,13 +76,15 @@ public indirect enum MathExpression: Sendable, Equatable {
     case call(String, [MathArgument], text: Substring)
     /// `(A)`: kept so that the text and a suggested `.T` read as typed.
     case parenthesized(MathExpression, text: Substring)
+    /// `[[1, 2], [3, 4]]`, a matrix written out row by row; `[1, 2, 3]` is one row.
+    case literal([[MathExpression]], text: Substring)
 
     /// The source text of this expression, as typed.
     public var text: String {
         switch self {
         case let .name(name): name
         case let .number(_, text), let .negate(_, text), let .binary(_, _, _, text), let .transpose(_, text),
-             let .index(_, _, text), let .call(_, _, text), let .parenthesized(_, text):
+             let .index(_, _, text), let .call(_, _, text), let .parenthesized(_, text), let .literal(_, text):
             String(text)
         }
     }
@@ -92,7 +94,7 @@ public indirect enum MathExpression: Sendable, Equatable {
     var isAtom: Bool {
         switch self {
         case .negate, .binary: false
-        case .number, .name, .transpose, .index, .call, .parenthesized: true
+        case .number, .name, .transpose, .index, .call, .parenthesized, .literal: true
         }
     }
 }

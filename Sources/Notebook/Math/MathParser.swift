@@ -11,6 +11,7 @@
 /// | 5     | unary `-` `+`                    | prefix        | `-A @ B = (-A) @ B`           |
 /// | 6     | `**`                             | right         | `-2 ** 2 = -(2 ** 2) = -4`    |
 /// | 7     | `.T`  `A[…]`  `f(…)`  `(…)`      | postfix       | `-A.T = -(A.T)`               |
+/// | 8     | `[[1, 2], [3, 4]]`  `[1, 2]`     | literal       | `[[1, 2]].T` is 2 × 1         |
 ///
 /// As in Python, `**` binds tighter than a unary minus on its left but takes one on its right
 /// (`2 ** -1 = 0.5`), and `2 ** 3 ** 2 = 2 ** 9`.
@@ -198,7 +199,7 @@ struct MathParserState {
         }
     }
 
-    /// `NUMBER | NAME | NAME '(' arguments ')' | '(' expression ')'`
+    /// `NUMBER | NAME | NAME '(' arguments ')' | '(' expression ')' | '[' rows ']'`
     mutating func primary() throws -> MathExpression {
         let token = current
         switch token.kind {
@@ -222,11 +223,48 @@ struct MathParserState {
             let inner = try expression()
             try expect(")", opening: token)
             return .parenthesized(inner, text: text(from: token.start))
+        case .symbol("["):
+            // As numpy.array: [[1, 2], [3, 4]] is 2 × 2, and [1, 2, 3] is one row (1 × 3).
+            try enter(token)
+            defer { leave() }
+            advance()
+            guard current.isSymbol("[") else {
+                return .literal([try elements(opening: token)], text: text(from: token.start))
+            }
+            var rows: [[MathExpression]] = []
+            while true {
+                let open = current
+                guard open.isSymbol("[") else {
+                    throw error(at: open, "expected '[' to start a row: write rows as [[1, 2], [3, 4]]")
+                }
+                try enter(open)
+                advance()
+                rows.append(try elements(opening: open))
+                leave()
+                if current.isSymbol("[") { throw error(at: current, "expected ',' between rows: [[1, 2], [3, 4]]") }
+                guard current.isSymbol(",") else { break }
+                advance()
+            }
+            try expect("]", opening: token)
+            return .literal(rows, text: text(from: token.start))
         case .end:
             throw error(at: token, "expected a value")
         default:
             throw error(at: token, "expected a value, not '\(tokenText(token))'")
         }
+    }
+
+    /// One row of a written-out matrix: `value (',' value)*` then `]`.
+    mutating func elements(opening open: MathToken) throws -> [MathExpression] {
+        if current.isSymbol("]") { throw error(at: current, "expected a number inside '[]': write [1, 2, 3]") }
+        var values = [try expression()]
+        while current.isSymbol(",") {
+            let comma = current
+            advance()
+            values.append(try operand(after: comma) { try $0.expression() })
+        }
+        try expect("]", opening: open)
+        return values
     }
 
     /// The operand after an operator, with an error that names the operator when it is missing.

@@ -124,6 +124,7 @@ public enum MathSyntax {
             "  A[2]  A[:, 1]       row 2 (1 × n), column 1 (m × 1); A[2, 3] is one number",
             "  A[0:3, 1:]  A[-1]   ranges as in NumPy; negative indices count from the end",
             "  inf  -1e9  .5       numbers",
+            "  [[1, 2], [3, 4]]    a matrix written out row by row; [1, 2, 3] is one row",
             "  ( )                 grouping; tightest first: .T [ ] f( ), **, unary -, @ * /, + -, < == …",
             "",
             "  axis=0 works down each column (1 × n), axis=1 along each row (m × 1, which",
