@@ -143,7 +143,7 @@ extension Session {
     /// name the labels it was made with.
     func labels(of value: MathValue, _ expression: MathExpression, line: String) -> MathLabels {
         guard case let .matrix(m) = value else { return MathLabels() }
-        if case let .name(name) = expression, let stored = learnerLabels[name] { return stored }
+        if let stored = storedLabels(expression, rows: m.rows, columns: m.columns) { return stored }
         let slice = sliceOfWhole(expression, line: line)
         let tokens = cachedTokens
         let whole = slice?.whole ?? m
@@ -152,6 +152,23 @@ extension Session {
         return MathLabels(rows: whole.rows == tokens.count ? Array(tokens[rows]) : [], columns: columnLabels,
                           rowOffset: rows.lowerBound, columnOffset: columns.lowerBound,
                           shade: columnLabels != nil && whole.rows == tokens.count)
+    }
+
+    /// The labels of a learner's name that `expression` works on cell by cell (`A`, `-A`, `A + 1`,
+    /// `(A * B)`), when they fit the result's shape.
+    func storedLabels(_ expression: MathExpression, rows: Int, columns: Int) -> MathLabels? {
+        switch expression {
+        case let .name(name):
+            guard let stored = learnerLabels[name], case let .matrix(m)? = learnerNames[name],
+                  m.rows == rows, m.columns == columns else { return nil }
+            return stored
+        case let .parenthesized(inner, _), let .negate(inner, _):
+            return storedLabels(inner, rows: rows, columns: columns)
+        case let .binary(op, left, right, _) where op != .matrixProduct:
+            return storedLabels(left, rows: rows, columns: columns) ?? storedLabels(right, rows: rows, columns: columns)
+        default:
+            return nil
+        }
     }
 
     /// For a slice (`Q[2:4, 16:32]`, `weights[:, 3]`), the rows and columns of the whole that it

@@ -88,12 +88,17 @@ struct LearnerMathTests {
         #expect(weight[1] == ["30", "31"])
         #expect(weight[2].first == "3" && weight[3].first == "4")
         // A name keeps the labels it was made with, even after another sentence.
-        s.run("A = Q[2:4, 16:18]\nB = weights")
+        s.run("A = Q[2:4, 16:18]\nB = weights\nC = Q[2:4, 16:20]")
         s.run("sentence a dog")
         #expect(s.run("A").split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }
                 == ["A", "16", "cat", "sat"])
         let b = s.run("B").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
         #expect(b[1] == ["[CLS]", "the", "cat", "sat", "on", "the", "mat", "[SEP]"])
+        // So does arithmetic on it, cell by cell: C has 4 columns as "a dog" has 4 tokens, and
+        // they stay 16…19.
+        let c = s.run("-(C + 1)").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(c[1] == ["16", "17", "18", "19"])
+        #expect(c[2].first == "cat" && c[3].first == "sat")
     }
 
     @Test("math that names nothing of the model needs no sentence; naming the model's does")
