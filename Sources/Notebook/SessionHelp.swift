@@ -13,7 +13,8 @@ extension Session {
                 steps    tokens    walk (every step of this layer and head, one per Enter)
                 \(steps)
                          show STEP[rows, columns]   e.g. show q[0:4, 0:8], show weights[2, :]
-                decoder  predict [K]    temperature X    generate N    rope [PAIR]    kvmap   (smollm2)
+                decoder  predict [K]    temperature X    generate N    rope [PAIR]    kvmap
+                         (these need model smollm2)
                 math     NAME = EXPR    EXPR    check EXPR STEP    names    help math
                 lessons  lessons    lesson N    next (or Enter)    back    where    hint    skip
                          lesson stop
@@ -34,7 +35,7 @@ extension Session {
         }
         if topic == "math" { return MathSyntax.help }
         if let function = MathSyntax.function(named: topic) {
-            return "\(function.usage): \(function.summary)\n(help math lists every function and operator)\n"
+            return wrap("\(function.usage): \(function.summary)") + "\n(help math lists every function and operator)\n"
         }
         if let text = Self.commandHelp[topic] { return wrap(text) + "\n" }
         throw NotebookError.unknownStep(topic, suggestion: closest(to: topic, in: Command.words))
