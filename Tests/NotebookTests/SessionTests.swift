@@ -220,6 +220,22 @@ struct SessionTests {
         #expect(!output.contains("not normalized"))
     }
 
+    @Test("every help text fits an 80-column terminal: the overview, the math, each function, command and step")
+    func helpFits() {
+        let s = ScriptedSession()
+        var topics = ["", "math"] + MathSyntax.functions + Command.words
+        topics += StepInfo.encoderSteps.map(\.rawValue)
+        var texts = topics.compactMap { try? s.session.execute($0.isEmpty ? "help" : "help \($0)") }
+        s.run("model smollm2")
+        texts += StepInfo.decoderSteps.compactMap { try? s.session.execute("help \($0.rawValue)") }
+        #expect(texts.count > 80)
+        for text in texts {
+            for line in text.split(separator: "\n") where line.count > 80 {
+                Issue.record("\(line.count) characters: \(line)")
+            }
+        }
+    }
+
     @Test("Tab completion offers what fits at the cursor")
     func completion() {
         let s = ScriptedSession()
