@@ -188,32 +188,6 @@ public struct SafeTensors: Sendable {
         #endif
     }
 
-    /// Rows `indices` of a 2-D tensor, read straight from the mapping: an embedding look-up that
-    /// touches only the rows it needs.
-    /// - Throws: as `floats(_:)`; `.tensorShape` when the tensor is not 2-D.
-    /// - Precondition: every index is below the tensor's row count; callers check.
-    public func rows(_ name: String, _ indices: [Int]) throws -> Matrix {
-        guard let entry = entries[name] else { throw AttnError.tensorMissing(name: name, path: path) }
-        guard entry.shape.count == 2 else { throw AttnError.tensorShape(name: name, expected: [-1, -1], found: entry.shape) }
-        let columns = entry.shape[1]
-        guard entry.dtype == .f32 else {
-            let all = try matrix(name)
-            return Matrix(rows: indices.count, columns: columns,
-                          values: indices.flatMap { all.values[($0 * columns)..<(($0 + 1) * columns)] })
-        }
-        let raw = file.bytes(entry.byteRange)
-        let values = [Float](unsafeUninitializedCapacity: indices.count * columns) { buffer, count in
-            for (r, index) in indices.enumerated() {
-                precondition(index >= 0 && index < entry.shape[0])
-                let source = UnsafeRawBufferPointer(rebasing: raw[(index * columns * 4)..<((index + 1) * columns * 4)])
-                UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[(r * columns * 4)..<((r + 1) * columns * 4)])
-                    .copyMemory(from: source)
-            }
-            count = indices.count * columns
-        }
-        return Matrix(rows: indices.count, columns: columns, values: values)
-    }
-
     /// A tensor as a matrix: 2-D tensors keep their shape, 1-D become one row.
     /// - Throws: as `floats(_:)`, and `.tensorShape` when the tensor is not 1-D or 2-D.
     public func matrix(_ name: String) throws -> Matrix {
