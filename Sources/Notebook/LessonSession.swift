@@ -158,8 +158,7 @@ extension Session {
 
     /// Called when a `check` passes: an exercise waiting for that step is done.
     func exercisePassed(step: String) -> String {
-        guard var active = activeLesson, active.position < active.lesson.blocks.count,
-              active.lesson.blocks[active.position].exercise == step else { return "" }
+        guard waitingExercise == step, var active = activeLesson else { return "" }
         active.position += 1
         active.hintsShown = 0
         activeLesson = active

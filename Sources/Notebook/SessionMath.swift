@@ -203,24 +203,22 @@ extension Session {
         let name = String(stepName.prefix { $0 != "[" })
         guard let step = Step(rawValue: name) else { throw NotebookError.unknownStep(name, suggestion: nil) }
         var reference = try stepMatrix(trace, step)
-        var rows = 0..<reference.rows, columns = 0..<reference.columns
+        var referenceExpression = MathExpression.name(name)
         if name != stepName, case let .evaluate(slice) = try MathParser.parse(stepName) {
             // The slice is the math's own: the step is bound under its name.
-            let cut = try evaluate(slice, line: stepName)
-            if let whole = sliceOfWhole(slice, line: stepName) { (rows, columns) = (whole.rows, whole.columns) }
-            reference = cut.asMatrix
+            reference = try evaluate(slice, line: stepName).asMatrix
+            referenceExpression = slice
         }
         let value: MathValue
         switch try MathParser.parse(expression) {
         case let .evaluate(e): value = try evaluate(e, line: expression)
         case .assign: throw NotebookError.math("check takes an expression, not an assignment: check A \(stepName)")
         }
-        let tokens = trace.tokens
-        let whole = (try? stepMatrix(trace, step)) ?? reference
+        // The cells are named as the step shows them, and a slice's as the whole step's.
+        let cells = labels(of: .matrix(reference), referenceExpression, line: stepName)
         let result = Check.compare(value, with: reference, stepName: stepName,
-                                   rowLabels: whole.rows == tokens.count ? Array(tokens[rows]) : nil,
-                                   columnLabels: whole.columns == tokens.count ? Array(tokens[columns]) : nil,
-                                   rowOffset: rows.lowerBound, columnOffset: columns.lowerBound)
+                                   rowLabels: cells.rows, columnLabels: cells.columns,
+                                   rowOffset: cells.rowOffset, columnOffset: cells.columnOffset)
         var text = wrap(result.message) + "\n"
         if result.passed {
             // `check scores scores` is true, and teaches nothing: an exercise wants the step built

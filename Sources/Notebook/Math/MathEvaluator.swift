@@ -163,7 +163,8 @@ public struct MathEvaluator: Sendable {
             }
             for cell in row {
                 let value = try evaluate(cell)
-                guard case let m = value.asMatrix, m.rows == 1, m.columns == 1 else {
+                let m = value.asMatrix
+                guard m.rows == 1, m.columns == 1 else {
                     throw MathError.invalid(expression: text, problem: "\(cell.text) is \(value.shapeDescription): each cell of [[…]] is one number").notebookError
                 }
                 values.append(m.values[0])
