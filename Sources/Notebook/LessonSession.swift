@@ -77,10 +77,77 @@ extension Session {
         let lesson = try findLesson(which)
         var position = loadProgress()[lesson.name] ?? 0
         if position >= lesson.blocks.count { position = 0 }  // finished: start again
+        let setUp = try setUpLesson(lesson, before: position)
         activeLesson = ActiveLesson(lesson: lesson, position: position)
-        var text = position == 0 ? "" : "(resuming at step \(position + 1) of \(lesson.blocks.count); back goes back)\n\n"
+        var text = position == 0 ? "" : "(resuming at step \(position + 1) of \(lesson.blocks.count); back goes back)\n"
+        text += setUp
+        if !text.isEmpty { text += "\n" }
         text += try present()
         return text
+    }
+
+    // MARK: Setting up
+
+    /// Puts the session where a lesson's prose expects it before block `position`: the lesson's
+    /// model (a fresh notebook's MiniLM unless its first block selects another), layer 0, head 0,
+    /// precision 4, temperature 1, no ablation; then, silently, what the blocks before `position`
+    /// selected and bound (model, sentence, layer, head, precision, temperature, ablations and the
+    /// learner's names). Without it, `lesson 4` after `model smollm2` would show SmolLM2's numbers
+    /// under prose about MiniLM's.
+    ///
+    /// - Returns: one line naming what changed ("" when nothing did, as in a fresh session).
+    func setUpLesson(_ lesson: Lesson, before position: Int) throws -> String {
+        let saved = activeLesson
+        activeLesson = nil  // the replayed lines are not lesson navigation
+        defer { activeLesson = saved }
+        let was = (model: model?.name, location: modelLocation, sentence: sentence, layer: layer, head: head,
+                   precision: renderer.precision, temperature: temperature, ablated: ablated)
+
+        // The model the lesson opens with: its first block's `model X` (which selects it anyway
+        // when the lesson starts from the top), else a fresh notebook's.
+        let opening = lesson.blocks.first?.commands.lazy.compactMap { command -> String? in
+            if case let .model(name, nil)? = try? Command.parse(command.text) { return name }
+            return nil
+        }.first
+        if position > 0 || opening == nil, model?.name != (opening ?? "minilm") || modelLocation != nil {
+            try loadModel(name: opening ?? "minilm", path: nil)
+        }
+        (layer, head, renderer.precision, temperature) = (0, 0, 4, 1)
+        var ablation: Set<Attention.HeadIndex> = []
+        for block in lesson.blocks.prefix(position) {
+            if let text = block.defaultSentence, sentence == nil { _ = try executeLine("sentence \(text)") }
+            for command in block.commands {
+                switch try? Command.parse(command.text) {
+                case .model?, .sentence?, .layer?, .head?, .precision?, .temperature?:
+                    _ = try executeLine(command.text)
+                case let .ablate(l, h)?:
+                    ablation.insert(Attention.HeadIndex(layer: l, head: h))
+                case .ablateClear?:
+                    ablation = []
+                case nil:
+                    if case .assign? = try? MathParser.parse(command.text) { _ = try executeLine(command.text) }
+                default:
+                    break
+                }
+            }
+        }
+        if ablation != ablated {
+            ablated = ablation
+            try retrace()
+        }
+
+        var changes: [String] = []
+        if (was.model ?? "minilm") != (model?.name ?? "minilm") || (was.location != nil && modelLocation == nil) { changes.append("model \(model?.name ?? "minilm")") }
+        if was.sentence != sentence, let sentence { changes.append("sentence \(sentence)") }
+        if was.layer != layer || was.head != head { changes.append("layer \(layer), head \(head)") }
+        if was.precision != renderer.precision { changes.append("precision \(renderer.precision)") }
+        if was.temperature != temperature { changes.append("temperature \(String(format: "%g", Double(temperature)))") }
+        if was.ablated != ablated {
+            changes.append(ablated.isEmpty ? "no ablated heads"
+                           : "ablated " + ablated.sorted().map { "L\($0.layer)H\($0.head)" }.joined(separator: ","))
+        }
+        guard !changes.isEmpty else { return "" }
+        return wrap("set up for lesson \(lesson.number): " + changes.joined(separator: "; "), indent: "  ") + "\n"
     }
 
     func stopLesson() throws -> String {

@@ -73,8 +73,10 @@ enum Notice {
         case .attentionOutput, .feedForwardOutput:
             let l = trace.layers[layer]
             guard let input = step == .attentionOutput ? l.x : (l.attentionNorm ?? l.feedForwardInput) else { return nil }
-            let ratio = norm(m.values) / max(norm(input.values), 1e-12)
-            return "notice: this is a change added to the residual stream: its size is \(f(ratio)) × the size of what it is added to."
+            // Row by row, as a learner measures it: mean(norm(attn_out, axis=1) / norm(x, axis=1)).
+            let ratios = (0..<min(m.rows, input.rows)).map { norm(m.row($0)) / max(norm(input.row($0)), 1e-12) }
+            let mean = ratios.reduce(0, +) / Float(max(1, ratios.count))
+            return "notice: this is a change added to the residual stream: row by row it is \(f(mean)) × as long as the row it is added to, on average (\(f(ratios.min() ?? 0))…\(f(ratios.max() ?? 0)))."
         case .feedForwardActivation:
             let small = m.values.filter { abs($0) < 0.01 }.count
             return "notice: GELU silences negative inputs: \(Int((Float(small) / Float(max(1, m.values.count)) * 100).rounded()))% of the entries are within ±0.01 of 0."

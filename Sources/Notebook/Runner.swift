@@ -62,6 +62,13 @@ public enum Runner {
     /// the Markdown file.
     public static func replay(_ session: Session, lesson: Lesson, write: (String) -> Void) throws(Failure) {
         let prose = ProseRenderer(width: session.renderer.width)
+        // What the lesson relies on (its model, layer 0, head 0, …); silent in a fresh session.
+        do {
+            let setUp = try session.setUpLesson(lesson, before: 0)
+            if !setUp.isEmpty { write(setUp + "\n") }
+        } catch {
+            throw Failure(file: lesson.path, line: lesson.blocks.first?.line ?? 1, error: error)
+        }
         for block in lesson.blocks {
             let text = prose.render(block.prose)
             if !text.isEmpty { write(text + "\n") }

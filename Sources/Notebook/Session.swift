@@ -73,9 +73,12 @@ public final class Session {
     public var interactive = false
 
     public private(set) var model: LoadedModel?
+    /// Where the model was loaded from when the learner named a path (`model minilm PATH`); nil
+    /// for attn's own cache.
+    public private(set) var modelLocation: String?
     public private(set) var sentence: String?
-    public private(set) var layer = 0
-    public private(set) var head = 0
+    public internal(set) var layer = 0
+    public internal(set) var head = 0
     var cachedTrace: Trace?
     /// The forward pass of the current sentence (with the ablated heads zeroed), if there is one.
     public var currentTrace: Trace? { cachedTrace }
@@ -314,6 +317,7 @@ public final class Session {
             do { trace = try loaded.trace(sentence) } catch { dropped = "\(error)" }
         }
         model = loaded
+        modelLocation = path == nil ? nil : location
         cachedTrace = trace
         if trace == nil { sentence = nil }
         layer = min(layer, loaded.layers - 1)

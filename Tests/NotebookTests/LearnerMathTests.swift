@@ -198,6 +198,48 @@ struct LessonFollowingTests {
         #expect(try String(contentsOfFile: progress, encoding: .utf8).contains("\"01-scores\" : 2"))
     }
 
+    static let repositoryLessons = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path + "/Lessons"
+
+    @Test("a lesson sets up its model, layer, head, precision, temperature and ablation when it starts")
+    func setUpOnStart() throws {
+        let s = ScriptedSession()
+        s.session.lessonsDirectory = Self.repositoryLessons
+        s.run("model smollm2\nsentence The capital of France is\nlayer 3\nhead 5\nprecision 2\ntemperature 0.5\nablate head 1 2")
+        let start = s.run("lesson 4").replacingOccurrences(of: "\n  ", with: " ")  // unwrapped
+        #expect(start.hasPrefix("set up for lesson 4: model minilm; layer 0, head 0; precision 4; temperature 1; no ablated heads\n"), "\(start)")
+        #expect(s.session.model?.name == "minilm" && s.session.layer == 0 && s.session.head == 0)
+        #expect(s.session.temperature == 1 && s.session.ablated.isEmpty && s.session.renderer.precision == 4)
+        // The first block then shows MiniLM's 8 × 8 scores, as the prose says.
+        #expect(try s.session.execute("").contains("scores = q · kᵀ   [8 × 8]"))
+        // A lesson that opens on SmolLM2 keeps it, and a fresh session prints no set-up at all.
+        let decoder = ScriptedSession()
+        decoder.session.lessonsDirectory = Self.repositoryLessons
+        #expect(!decoder.run("lesson 11").contains("set up"))
+        decoder.run("model smollm2")
+        #expect(!decoder.run("lesson 11").contains("set up for lesson 11: model"))
+    }
+
+    @Test("a lesson resumed in the middle first replays what its earlier blocks selected and bound")
+    func setUpOnResume() throws {
+        let directory = NSTemporaryDirectory() + "attn-progress-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let lesson = try Lesson(path: Self.repositoryLessons + "/06-softmax.md")
+        let exercise = try #require(lesson.blocks.firstIndex { $0.exercise == "weights" })
+        try Data("{\"06-softmax\": \(exercise)}".utf8).write(to: URL(fileURLWithPath: directory + "/progress.json"))
+        let s = ScriptedSession()
+        s.session.lessonsDirectory = Self.repositoryLessons
+        s.session.progressPath = directory + "/progress.json"
+        s.run("model smollm2\nsentence hello there")
+        let resume = s.run("lesson 6").replacingOccurrences(of: "\n  ", with: " ")  // unwrapped
+        #expect(resume.contains("(resuming at step \(exercise + 1) of \(lesson.blocks.count)"))
+        #expect(resume.contains("set up for lesson 6: model minilm; sentence the cat sat on the mat; layer 1, head 8"), "\(resume)")
+        #expect(s.session.model?.name == "minilm" && s.session.layer == 1 && s.session.head == 8)
+        // The exercise's solution binds E, a name of its own on MiniLM (on SmolLM2 it is the embedding table).
+        let skip = s.run("skip")
+        #expect(skip.contains("✓ matches weights"), "\(skip)")
+    }
+
     @Test("replaying a lesson prints prose and output, the same bytes every time")
     func replay() throws {
         let directory = try lessonDirectory()

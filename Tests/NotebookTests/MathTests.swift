@@ -737,6 +737,20 @@ struct CheckTests {
         #expect(!justOver.passed && justOver.message.hasPrefix("✗ max|Δ| = 0.0002 at [0, 1]"))
     }
 
+    @Test("✗ names the first of cells whose differences tie up to float rounding: a missing bias names row 0 on every CPU")
+    func missingBiasNamesTheFirstRow() {
+        // The model's q = x·W + b; the learner forgot b. Column 1 is off by 1.3 in every row, with
+        // rounding that makes row 2 the largest by 1e-7 on this "CPU".
+        let reference = Matrix([[0.5, 1.3], [0.25, 2.3], [0.75, 3.3]])
+        let mine = Matrix([[0.5, 0], [0.25, 1.0], [0.75, 2.0 - 1e-7]])
+        let result = Check.compare(.matrix(mine), with: reference, stepName: "q", rowLabels: ["a", "b", "c"], columnLabels: nil)
+        #expect(result.message.hasPrefix("✗ max|Δ| = 1.3 at [0 a, 1] (yours 0.0000, the model's 1.3000)"), "\(result.message)")
+        // A difference larger beyond rounding is still named where it is.
+        let clear = Check.compare(.matrix(Matrix([[0.5, 0], [0.25, 1.0], [0.75, 1.9]])), with: reference, stepName: "q",
+                                  rowLabels: ["a", "b", "c"], columnLabels: nil)
+        #expect(clear.message.hasPrefix("✗ max|Δ| = 1.4 at [2 c, 1]"), "\(clear.message)")
+    }
+
     @Test("✗ when shapes differ, with a hint when the transpose would fit")
     func shapes() {
         let reference = Matrix(rows: 8, columns: 32)

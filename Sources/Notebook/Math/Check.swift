@@ -81,6 +81,16 @@ public enum Check {
                 worstCell = k
             }
         }
+        // The cell to name: the first whose difference is the largest up to float rounding. A
+        // missing bias is off by the same amount in a whole column, and which row's rounding comes
+        // out largest depends on the CPU's BLAS kernels; the first such row does not.
+        if worst.isFinite, worst > tolerance {
+            let nearlyWorst = worst - 1e-5 * max(1, worst)
+            worstCell = zip(yours.values, reference.values).enumerated().first { _, pair in
+                let (y, r) = pair
+                return !(y <= maskedThreshold && r <= maskedThreshold) && abs(y - r) >= nearlyWorst
+            }?.offset ?? worstCell
+        }
 
         if cellsOff == 0 {
             let difference = worst == 0 ? "0" : String(format: "%.1e", worst)
