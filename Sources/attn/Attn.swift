@@ -21,11 +21,17 @@ struct DisplayOptions: ParsableArguments {
     @Flag(help: "Colour even when not on a terminal (for replays meant for a terminal).")
     var color = false
 
-    @Option(help: "Characters per line (default: the terminal's width, 80 when not a terminal).")
+    @Option(help: "Characters per line, \(Terminal.widths.lowerBound)…\(Terminal.widths.upperBound) (default: the terminal's width, 80 when not a terminal).")
     var width: Int?
 
     @Option(help: "The directory of lessons (default: Lessons/ beside the executable's repository, or $ATTN_LESSONS).")
     var lessons: String?
+
+    func validate() throws {
+        if let width, !Terminal.widths.contains(width) {
+            throw ValidationError("--width must be between \(Terminal.widths.lowerBound) and \(Terminal.widths.upperBound) characters, not \(width)")
+        }
+    }
 
     /// A session set up for these options.
     func session(interactive: Bool) -> Session {
@@ -195,10 +201,14 @@ struct StandardInputLines: LineSource {
 }
 
 enum Terminal {
-    /// The terminal's width in characters, 80 if unknown.
+    /// The widths attn lays text out for: narrower leaves no room for a matrix's labels, and wider
+    /// only makes lines no one reads.
+    static let widths = 20...1000
+
+    /// The terminal's width in characters (at most 1000), 80 if unknown or narrower than 20.
     static func width() -> Int {
         var size = winsize()
-        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col >= 20 { return Int(size.ws_col) }
-        return 80
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, widths.lowerBound <= Int(size.ws_col) else { return 80 }
+        return min(Int(size.ws_col), widths.upperBound)
     }
 }

@@ -1,0 +1,135 @@
+import AttnCore
+import Foundation
+import Testing
+
+/// The built `attn` as a process: what it does with its arguments, an output it cannot write,
+/// scripts it cannot hold, state files it cannot trust, and `attn fetch`.
+///
+/// Every child runs with a fresh temporary HOME and XDG_STATE_HOME, so nothing is written outside
+/// the temporary directory; the models come from the real cache, read only.
+struct AttnProcess {
+    /// Where the child's standard output goes.
+    enum Destination {
+        /// A file (or a device such as /dev/full).
+        case file(String)
+        /// Closed before attn starts (`attn >&-`).
+        case closed
+        /// A pipe whose reading end is already closed (`attn | true`, with SIGPIPE ignored).
+        case brokenPipe
+    }
+
+    /// How the child ended: its exit status, or the signal that killed it.
+    enum Ending: Equatable {
+        case exited(Int32)
+        case signal(Int32)
+        case stillRunning
+    }
+
+    let ending: Ending
+    let output: String
+    let error: String
+
+    /// A fresh directory for one test, removed by the caller's `defer`.
+    static func temporaryDirectory() throws -> String {
+        let path = NSTemporaryDirectory() + "attn-process-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// The environment of a child that writes only under `home`.
+    static func environment(home: String, _ extra: [String: String] = [:]) -> [String: String] {
+        var environment = ["HOME": home, "XDG_STATE_HOME": home + "/state", "XDG_CACHE_HOME": home + "/cache",
+                           "ATTN_MODELS": ModelStore.root(), "TERM": "dumb",
+                           "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        if let lessons = ProcessInfo.processInfo.environment["ATTN_LESSONS"] { environment["ATTN_LESSONS"] = lessons }
+        environment.merge(extra) { $1 }
+        return environment
+    }
+
+    /// Runs `attn arguments` with standard input from `input` (a path; /dev/null if nil) and
+    /// waits at most `timeout` seconds.
+    /// - Parameter ignoringSIGPIPE: start it with SIGPIPE ignored (`trap '' PIPE`), so that a
+    ///   write to a closed pipe fails with EPIPE instead of killing it.
+    init(_ arguments: [String], input: String? = nil, output destination: Destination? = nil,
+         environment: [String: String], ignoringSIGPIPE: Bool = false, timeout: Double = 60) throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let outputPath = directory + "/stdout", errorPath = directory + "/stderr"
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, input ?? "/dev/null", O_RDONLY, 0)
+        var pipeEnds: [Int32] = [-1, -1]
+        switch destination {
+        case nil:
+            posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        case let .file(path)?:
+            posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY, 0)
+        case .closed?:
+            posix_spawn_file_actions_addclose(&actions, 1)
+        case .brokenPipe?:
+            guard pipe(&pipeEnds) == 0 else { throw POSIXError(.EMFILE) }
+            close(pipeEnds[0])  // no reader, ever: every write fails with EPIPE
+            posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
+            posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
+        }
+        defer { if pipeEnds[1] >= 0 { close(pipeEnds[1]) } }
+        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+
+        var command = [PseudoTerminal.executable] + arguments
+        if ignoringSIGPIPE { command = ["/bin/sh", "-c", "trap '' PIPE; exec \"$0\" \"$@\""] + command }
+        let argv = command.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var child: pid_t = 0
+        let status = posix_spawn(&child, command[0], &actions, nil, argv, envp)
+        guard status == 0 else { throw POSIXError(POSIXErrorCode(rawValue: status) ?? .ENOENT) }
+
+        var ending = Ending.stillRunning
+        let deadline = Date().addingTimeInterval(timeout)
+        var result: Int32 = 0
+        while Date() < deadline {
+            if waitpid(child, &result, WNOHANG) == child {
+                let signal = result & 0x7f
+                ending = signal == 0 ? .exited((result >> 8) & 0xff) : .signal(signal)
+                break
+            }
+            usleep(20_000)
+        }
+        if ending == .stillRunning {
+            kill(child, SIGKILL)
+            waitpid(child, &result, 0)
+        }
+        self.ending = ending
+        output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        error = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+    }
+
+    /// The lines on standard error.
+    var errorLines: [Substring] { error.split(separator: "\n") }
+}
+
+@Suite("attn as a process: arguments, output, scripts, state files, fetch", .serialized)
+struct ProcessAndStateTests {
+    // MARK: Arguments
+
+    @Test("--width outside 20…1000 is refused with the range; the ends of the range work")
+    func width() throws {
+        let home = try AttnProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let script = home + "/script"
+        try "sentence the cat sat on the mat\nweights\n".write(toFile: script, atomically: true, encoding: .utf8)
+        for width in ["-5", "0", "19", "1001", "9223372036854775807"] {
+            let run = try AttnProcess(["--width=\(width)"], input: script, environment: AttnProcess.environment(home: home))
+            #expect(run.ending == .exited(64), "--width=\(width)")
+            #expect(run.error.contains("--width must be between 20 and 1000 characters, not \(width)"))
+            #expect(run.output.isEmpty)
+        }
+        for width in ["20", "1000"] {
+            let run = try AttnProcess(["--width=\(width)"], input: script, environment: AttnProcess.environment(home: home))
+            #expect(run.ending == .exited(0), "--width=\(width)")
+            #expect(run.output.contains("weights = softmax(masked)"))
+        }
+    }
+}
