@@ -11,6 +11,23 @@ struct Attn: ParsableCommand {
         abstract: "A terminal notebook that walks through transformer attention on real model weights.",
         subcommands: [Shell.self, Replay.self, Fetch.self],
         defaultSubcommand: Shell.self)
+
+    /// ArgumentParser's `main`, with its messages written through `Output`: help on a full disk
+    /// or a closed pipe is an error too, not a trap or a silent success.
+    static func main() {
+        Output.reserveStandardDescriptors()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let message = fullMessage(for: error)
+            let code = exitCode(for: error)
+            if !message.isEmpty {
+                if code == .success { Output.standard(message + "\n") } else { Output.error(message + "\n") }
+            }
+            Glibc.exit(code.rawValue)
+        }
+    }
 }
 
 /// Options every way of running the notebook shares.
@@ -38,10 +55,7 @@ struct DisplayOptions: ParsableArguments {
         let session = Session(renderer: renderer(interactive: interactive))
         session.interactive = interactive
         // Long-running commands (generate) print as they go; Ctrl-C asks them to stop.
-        session.stream = { text in
-            fflush(nil)  // what print buffered comes first
-            FileHandle.standardOutput.write(Data(text.utf8))
-        }
+        session.stream = Output.standard
         session.isInterrupted = { interruptRequested != 0 }
         session.lessonsDirectory = lessons ?? Self.findLessons()
         return session
@@ -88,19 +102,20 @@ struct Shell: ParsableCommand {
             session.progressPath = ReadlineLines.stateDirectory() + "/progress.json"
             var source = ReadlineLines(session: session)
             if source.isFirstStart {
-                print("attn — step through the attention of a real transformer, one matrix at a time.")
-                print("Try:  sentence the cat sat on the mat   then   weights   (or walk)")
-                print("Type help for the commands, Tab to complete, quit (or Ctrl-D) to leave.")
+                Output.standard("""
+                    attn — step through the attention of a real transformer, one matrix at a time.
+                    Try:  sentence the cat sat on the mat   then   weights   (or walk)
+                    Type help for the commands, Tab to complete, quit (or Ctrl-D) to leave.
+
+                    """)
             } else {
-                print("attn — type help for the commands, Ctrl-D to leave.")
+                Output.standard("attn — type help for the commands, Ctrl-D to leave.\n")
             }
-            Runner.runAll(session, &source) { print($0, terminator: "") }
+            Runner.runAll(session, &source, write: Output.standard)
             source.saveHistory()
         } else {
             var source = StandardInputLines()
-            Runner.runAll(session, &source) { text in
-                FileHandle.standardOutput.write(Data(text.utf8))
-            }
+            Runner.runAll(session, &source, write: Output.standard)
         }
     }
 }
@@ -121,31 +136,27 @@ struct Replay: ParsableCommand {
             if file.hasSuffix(".md") {
                 do {
                     let lesson = try Lesson(path: file)
-                    try Runner.replay(session, lesson: lesson) { print($0, terminator: "") }
+                    try Runner.replay(session, lesson: lesson, write: Output.standard)
                 } catch let failure as Runner.Failure {
-                    fflush(nil)  // the transcript so far, then the error
-                    FileHandle.standardError.write(Data("\(failure)\n".utf8))
+                    Output.error("\(failure)\n")
                     throw ExitCode(1)
                 } catch {
-                    fflush(nil)
-                    FileHandle.standardError.write(Data("\(file):1: error: \(error)\n".utf8))
+                    Output.error("\(file):1: error: \(error)\n")
                     throw ExitCode(1)
                 }
                 continue
             }
             let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
             guard let data, let text = String(data: data, encoding: .utf8) else {
-                fflush(nil)
-                FileHandle.standardError.write(Data("\(file):1: error: cannot read the file\n".utf8))
+                Output.error("\(file):1: error: cannot read the file\n")
                 throw ExitCode(1)
             }
             var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
             if lines.last == "" { lines.removeLast() }
             do {
-                try Runner.replay(session, file: file, lines: lines) { print($0, terminator: "") }
+                try Runner.replay(session, file: file, lines: lines, write: Output.standard)
             } catch {
-                fflush(nil)
-                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                Output.error("\(error)\n")
                 throw ExitCode(1)
             }
         }
@@ -178,13 +189,13 @@ struct Fetch: ParsableCommand {
         for source in sources {
             let fetcher = ModelFetcher(source: source, destination: ModelStore.directory(for: source))
             if !force, fetcher.verifyExisting() == nil {
-                print("\(source.title) is already in \(fetcher.destination) (checksums verified)")
+                Output.standard("\(source.title) is already in \(fetcher.destination) (checksums verified)\n")
                 continue
             }
             do {
-                try fetcher.run { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+                try fetcher.run { Output.standard($0 + "\n") }
             } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                Output.error("error: \(error)\n")
                 throw ExitCode(1)
             }
         }

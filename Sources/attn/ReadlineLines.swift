@@ -73,7 +73,7 @@ struct ReadlineLines: LineSource {
             if ready < 0 && errno != EINTR { return nil }
         }
         guard let line = finishedLine else {
-            print("")  // Ctrl-D at an empty prompt: end the prompt's line, then leave
+            Output.standard("\n")  // Ctrl-D at an empty prompt: end the prompt's line, then leave
             return nil
         }
         if !line.trimmingCharacters(in: .whitespaces).isEmpty { add_history(line) }

@@ -106,6 +106,20 @@ struct AttnProcess {
         error = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
     }
 
+    /// A model store under `home` whose files are links to the real cache's, with its record of
+    /// the last verification: `attn fetch` finds the model there without writing to the cache.
+    static func linkedModelStore(in home: String) throws -> String {
+        let store = home + "/models"
+        for source in ModelSource.all {
+            let real = ModelStore.directory(for: source), directory = store + "/" + source.name
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            for name in source.files.map(\.name) + [".verified"] {
+                try FileManager.default.createSymbolicLink(atPath: directory + "/" + name, withDestinationPath: real + "/" + name)
+            }
+        }
+        return store
+    }
+
     /// The lines on standard error.
     var errorLines: [Substring] { error.split(separator: "\n") }
 }
@@ -130,6 +144,33 @@ struct ProcessAndStateTests {
             let run = try AttnProcess(["--width=\(width)"], input: script, environment: AttnProcess.environment(home: home))
             #expect(run.ending == .exited(0), "--width=\(width)")
             #expect(run.output.contains("weights = softmax(masked)"))
+        }
+    }
+
+    // MARK: Output that cannot be written
+
+    @Test("an output that cannot be written: one line on standard error and status 1, on every path")
+    func unwritableOutput() throws {
+        let home = try AttnProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let script = home + "/script"
+        try "sentence a b\nweights\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let environment = AttnProcess.environment(home: home, ["ATTN_MODELS": try AttnProcess.linkedModelStore(in: home)])
+        let cases: [(arguments: [String], output: AttnProcess.Destination, reason: String, ignoringSIGPIPE: Bool)] = [
+            ([], .file("/dev/full"), "No space left on device", false),
+            ([], .closed, "standard output is closed", false),
+            ([], .brokenPipe, "Broken pipe", true),
+            (["replay", "-"], .file("/dev/full"), "No space left on device", false),
+            (["replay", script], .brokenPipe, "Broken pipe", true),
+            (["replay", script], .closed, "standard output is closed", false),
+            (["--help"], .file("/dev/full"), "No space left on device", false),
+            (["fetch"], .file("/dev/full"), "No space left on device", false),
+        ]
+        for (arguments, output, reason, ignoringSIGPIPE) in cases {
+            let run = try AttnProcess(arguments, input: script, output: output, environment: environment,
+                                      ignoringSIGPIPE: ignoringSIGPIPE)
+            #expect(run.ending == .exited(1), "attn \(arguments) to \(output)")
+            #expect(run.errorLines == ["attn: cannot write the output: \(reason)"], "attn \(arguments) to \(output)")
         }
     }
 }
