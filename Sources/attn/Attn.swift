@@ -146,15 +146,15 @@ struct Replay: ParsableCommand {
                 }
                 continue
             }
-            let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
-            guard let data, let text = String(data: data, encoding: .utf8) else {
-                Output.error("\(file):1: error: cannot read the file\n")
+            let descriptor = file == "-" ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                Output.error("\(file):1: error: cannot read \(file): \(String(cString: strerror(errno)))\n")
                 throw ExitCode(1)
             }
-            var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
-            if lines.last == "" { lines.removeLast() }
+            defer { if descriptor != STDIN_FILENO { close(descriptor) } }
+            var reader = LineReader(descriptor: descriptor, name: file, totalLimit: LineReader.scriptLimit)
             do {
-                try Runner.replay(session, file: file, lines: lines, write: Output.standard)
+                try Runner.replay(session, file: file, nextLine: { try reader.next() }, write: Output.standard)
             } catch {
                 Output.error("\(error)\n")
                 throw ExitCode(1)
@@ -199,15 +199,6 @@ struct Fetch: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-    }
-}
-
-/// Lines from standard input when it is not a terminal.
-struct StandardInputLines: LineSource {
-    mutating func nextLine(prompt: String) -> String? {
-        guard var line = Swift.readLine(strippingNewline: true) else { return nil }
-        if line.hasSuffix("\r") { line.removeLast() }
-        return line
     }
 }
 

@@ -173,4 +173,53 @@ struct ProcessAndStateTests {
             #expect(run.errorLines == ["attn: cannot write the output: \(reason)"], "attn \(arguments) to \(output)")
         }
     }
+
+    // MARK: Reading scripts
+
+    @Test("a line longer than 1 MiB: replay stops at it with its number, the shell skips it and goes on")
+    func longLines() throws {
+        let home = try AttnProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let environment = AttnProcess.environment(home: home)
+        let script = home + "/script"
+        var text = Data("sentence a b\n".utf8)
+        text.append(Data(repeating: UInt8(ascii: "x"), count: 2 << 20))
+        text.append(Data("\ntokens\n".utf8))
+        try text.write(to: URL(fileURLWithPath: script))
+
+        let replay = try AttnProcess(["replay", script], environment: environment)
+        #expect(replay.ending == .exited(1))
+        #expect(replay.errorLines == ["\(script):2: error: line is longer than 1 MiB: split it"])
+        #expect(replay.output.contains("sentence: 4 tokens"))
+        #expect(!replay.output.contains("word pieces"))
+
+        let shell = try AttnProcess([], input: script, environment: environment)
+        #expect(shell.ending == .exited(0))
+        #expect(shell.errorLines == ["-:2: error: line is longer than 1 MiB: split it"])
+        #expect(shell.output.contains("tokens   4 tokens: [CLS], 2 word pieces, [SEP]"))
+
+        // An endless line: replay stops after its first MiB instead of reading /dev/zero forever.
+        let zeros = try AttnProcess(["replay", "-"], input: "/dev/zero", environment: environment, timeout: 30)
+        #expect(zeros.ending == .exited(1))
+        #expect(zeros.errorLines == ["-:1: error: line is longer than 1 MiB: split it"])
+    }
+
+    @Test("NUL bytes, bytes that are not UTF-8 and a last line without a line end are read, not a crash")
+    func oddBytes() throws {
+        let home = try AttnProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let script = home + "/script"
+        // The last line, tokens, has no \n.
+        try Data([UInt8]("sentence a\u{0}b ".utf8) + [0xFF, 0xFE] + [UInt8](" c\r\nlayer 2\ntokens".utf8))
+            .write(to: URL(fileURLWithPath: script))
+        for arguments in [[], ["replay", "-"], ["replay", script]] {
+            let run = try AttnProcess(arguments, input: script, environment: AttnProcess.environment(home: home))
+            #expect(run.ending == .exited(0), "attn \(arguments)")
+            #expect(run.output.contains("sentence: 4 tokens: [CLS] ab c [SEP]"), "attn \(arguments)")
+            #expect(run.output.contains("2 word pieces"), "attn \(arguments): the last line")
+        }
+        let directory = try AttnProcess(["replay", home], environment: AttnProcess.environment(home: home))
+        #expect(directory.ending == .exited(1))
+        #expect(directory.errorLines == ["\(home):1: error: cannot read \(home): Is a directory"])
+    }
 }
