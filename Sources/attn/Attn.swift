@@ -57,6 +57,7 @@ struct DisplayOptions: ParsableArguments {
         // Long-running commands (generate) print as they go; Ctrl-C asks them to stop.
         session.stream = Output.standard
         session.isInterrupted = { interruptRequested != 0 }
+        session.warn = { Output.error("attn: warning: \($0)\n") }
         session.lessonsDirectory = lessons ?? Self.findLessons()
         return session
     }
@@ -112,7 +113,6 @@ struct Shell: ParsableCommand {
                 Output.standard("attn — type help for the commands, Ctrl-D to leave.\n")
             }
             Runner.runAll(session, &source, write: Output.standard)
-            source.saveHistory()
         } else {
             var source = StandardInputLines()
             Runner.runAll(session, &source, write: Output.standard)

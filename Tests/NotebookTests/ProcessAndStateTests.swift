@@ -1,5 +1,6 @@
 import AttnCore
 import Foundation
+import Notebook
 import Testing
 
 /// The built `attn` as a process: what it does with its arguments, an output it cannot write,
@@ -221,5 +222,204 @@ struct ProcessAndStateTests {
         let directory = try AttnProcess(["replay", home], environment: AttnProcess.environment(home: home))
         #expect(directory.ending == .exited(1))
         #expect(directory.errorLines == ["\(home):1: error: cannot read \(home): Is a directory"])
+    }
+
+    // MARK: State files: lesson progress
+
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// A session that follows the repository's lessons, keeps its progress at `progress`, and
+    /// collects its warnings.
+    final class ProgressSession {
+        let session = Session()
+        var warnings: [String] = []
+        init(progress: String) {
+            session.lessonsDirectory = ProcessAndStateTests.repository + "/Lessons"
+            session.progressPath = progress
+            session.warn = { [unowned self] in self.warnings.append($0) }
+        }
+        func run(_ line: String) throws -> String { try session.execute(line) }
+    }
+
+    @Test("progress.json with negative, huge or non-integer positions: those are skipped with one warning, the good ones kept")
+    func badProgress() throws {
+        let home = try AttnProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let progress = home + "/progress.json"
+        try """
+            {"01-tokens": 2, "02-embeddings": -3, "03-qkv": 1e30, "04-scores": "abc", "05-why-scale": 1.5,
+             "06-softmax": 9223372036854775807, "07-weighted-sum": null}
+            """.write(toFile: progress, atomically: true, encoding: .utf8)
+        let s = ProgressSession(progress: progress)
+        let list = try s.run("lessons")
+        #expect(list.contains("Tokens and ids") && list.contains("step 3 of"))
+        #expect(list.contains("Softmax, row by row") && list.contains("✓ done"))
+        #expect(s.warnings.count == 1)
+        #expect(s.warnings.first?.contains("the progress of '02-embeddings', '03-qkv', '04-scores' and 2 more is not a whole number") == true)
+        // A lesson whose entry was bad starts at its beginning; leaving it saves the good entries too.
+        #expect(try s.run("lesson 2").contains("step 1 of"))
+        _ = try s.run("lesson stop")
+        #expect(try s.run("lesson 6").contains("step 1 of"))  // finished: starts again
+        _ = try s.run("lesson stop")
+        #expect(s.warnings.count == 1)
+        let saved = try JSONDecoder().decode([String: Int].self, from: Data(contentsOf: URL(fileURLWithPath: progress)))
+        #expect(saved == ["01-tokens": 2, "02-embeddings": 0, "06-softmax": 0])
+
+        // Not JSON at all: one warning, and the next step saved replaces it.
+        try "not json {".write(toFile: progress, atomically: true, encoding: .utf8)
+        let t = ProgressSession(progress: progress)
+        #expect(try t.run("lessons").contains("not started"))
+        _ = try t.run("lesson 1")
+        _ = try t.run("lesson stop")
+        #expect(t.warnings.count == 1)
+        #expect(t.warnings.first?.contains("is not a JSON object of lesson positions") == true)
+        #expect(try JSONDecoder().decode([String: Int].self, from: Data(contentsOf: URL(fileURLWithPath: progress))) == ["01-tokens": 0])
+    }
+
+    @Test("a FIFO, a link, a directory or a huge file at progress.json: one warning, no hang, nothing written through it")
+    func irregularProgress() throws {
+        let home = try AttnProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let progress = home + "/progress.json", target = home + "/target.json"
+        try #"{"01-tokens": 1}"#.write(toFile: target, atomically: true, encoding: .utf8)
+        let cases: [(make: () throws -> Void, reason: String)] = [
+            ({ #expect(mkfifo(progress, 0o600) == 0) }, "it is a FIFO, not a regular file: remove it"),
+            ({ try FileManager.default.createSymbolicLink(atPath: progress, withDestinationPath: target) },
+             "it is a symbolic link, which attn does not follow for its state: remove it"),
+            ({ try FileManager.default.createDirectory(atPath: progress, withIntermediateDirectories: false) },
+             "it is a directory, not a regular file: remove it"),
+            ({ try Data(repeating: 0x20, count: (1 << 20) + 1).write(to: URL(fileURLWithPath: progress)) },
+             "it has 1048577 bytes, more than the 1048576 attn reads: remove it"),
+        ]
+        for (make, reason) in cases {
+            try? FileManager.default.removeItem(atPath: progress)
+            try make()
+            let s = ProgressSession(progress: progress)
+            #expect(try s.run("lessons").contains("not started"))
+            _ = try s.run("lesson 1")
+            _ = try s.run("next")
+            _ = try s.run("lesson stop")
+            #expect(s.warnings == ["cannot read \(progress): \(reason); lesson progress is not remembered"])
+        }
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == #"{"01-tokens": 1}"#)
+    }
+
+    @Test("progress that cannot be saved is warned about once")
+    func unwritableProgress() throws {
+        let home = try AttnProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        try "a file".write(toFile: home + "/state", atomically: true, encoding: .utf8)
+        let s = ProgressSession(progress: home + "/state/attn/progress.json")  // its directory cannot exist
+        _ = try s.run("lesson 1")
+        _ = try s.run("lesson stop")
+        _ = try s.run("lesson 2")
+        _ = try s.run("lesson stop")
+        #expect(s.warnings.count == 1)
+        #expect(s.warnings.first?.hasPrefix("cannot write \(home)/state/attn/progress.json: cannot create \(home)/state/attn (Not a directory): set XDG_STATE_HOME to a directory you can write") == true,
+                "\(s.warnings)")
+        #expect(s.warnings.first?.hasSuffix("; lesson progress is not remembered") == true)
+    }
+
+    // MARK: State files: history
+
+    /// The environment of a shell at a terminal whose state is under `home`.
+    static func terminalEnvironment(home: String, state: String? = nil) -> [String: String] {
+        var environment = AttnProcess.environment(home: home, ["TERM": "xterm-256color"])
+        if let state { environment["XDG_STATE_HOME"] = state }
+        return environment
+    }
+
+    @Test("a FIFO or a link at the history path: one warning, the prompt comes, nothing is written through the link")
+    func irregularHistory() throws {
+        let home = try AttnProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let history = home + "/state/attn/history", target = home + "/precious"
+        try FileManager.default.createDirectory(atPath: home + "/state/attn", withIntermediateDirectories: true)
+        try "line one\nline two\n".write(toFile: target, atomically: true, encoding: .utf8)
+        let cases: [(make: () throws -> Void, reason: String)] = [
+            ({ #expect(mkfifo(history, 0o600) == 0) }, "it is a FIFO, not a regular file: remove it"),
+            ({ try FileManager.default.createSymbolicLink(atPath: history, withDestinationPath: target) },
+             "it is a symbolic link, which attn does not follow for its state: remove it"),
+        ]
+        for (make, reason) in cases {
+            try? FileManager.default.removeItem(atPath: history)
+            try make()
+            let terminal = try PseudoTerminal(environment: Self.terminalEnvironment(home: home))
+            #expect(terminal.expect("H0> "))
+            #expect(terminal.output.contains("attn: warning: cannot read \(history): \(reason); history is not kept this session"))
+            #expect(!terminal.output.contains("Try:"))
+            #expect(terminal.enter("sentence a b", expecting: "sentence: 4 tokens"))
+            terminal.type("\u{04}")
+            #expect(terminal.exitStatus() == 0)
+        }
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "line one\nline two\n")
+    }
+
+    @Test("two sessions at once keep each other's history; each line is saved as it is entered")
+    func concurrentHistory() throws {
+        let home = try AttnProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let history = home + "/state/attn/history"
+        let first = try PseudoTerminal(environment: Self.terminalEnvironment(home: home))
+        #expect(first.expect("H0> "))
+        let second = try PseudoTerminal(environment: Self.terminalEnvironment(home: home))
+        #expect(second.expect("H0> "))
+        #expect(first.enter("sentence from the first", expecting: "sentence: "))
+        #expect(second.enter("sentence from the second", expecting: "sentence: "))
+        // Saved already, while both sessions run.
+        let saved = try String(contentsOfFile: history, encoding: .utf8)
+        #expect(saved == "sentence from the first\nsentence from the second\n")
+        #expect(first.enter("layer 2", expecting: "L2 H0> "))
+        first.type("\u{04}")
+        #expect(first.exitStatus() == 0)
+        second.type("\u{04}")
+        #expect(second.exitStatus() == 0)
+        #expect(try String(contentsOfFile: history, encoding: .utf8)
+                == "sentence from the first\nsentence from the second\nlayer 2\n")
+    }
+
+    @Test("a long history is cut to its last 1000 lines, and a huge one read from its end")
+    func longHistory() throws {
+        let home = try AttnProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let history = home + "/state/attn/history"
+        try FileManager.default.createDirectory(atPath: home + "/state/attn", withIntermediateDirectories: true)
+        var text = Data(repeating: UInt8(ascii: "x"), count: 5 << 20)  // one 5 MiB line, then 2500 short ones
+        for number in 1...2500 { text += Data("sentence line \(number)\n".utf8) }
+        try text.write(to: URL(fileURLWithPath: history))
+        let terminal = try PseudoTerminal(environment: Self.terminalEnvironment(home: home))
+        #expect(terminal.expect("H0> "))
+        #expect(!terminal.output.contains("warning"))
+        // Up recalls the newest line.
+        #expect(terminal.enter("\u{1B}[A", expecting: "[CLS] line 2500 [SEP]"))
+        terminal.type("\u{04}")
+        #expect(terminal.exitStatus() == 0)
+        let lines = try String(contentsOfFile: history, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 1001)
+        #expect(lines.first == "sentence line 1501")
+        #expect(lines.last == "sentence line 2500")
+    }
+
+    @Test("a state directory that cannot be written: one warning each start, and no first-start greeting every time")
+    func unwritableHistory() throws {
+        let home = try AttnProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let state = home + "/state-file"
+        try "not a directory".write(toFile: state, atomically: true, encoding: .utf8)
+        for _ in 0..<2 {
+            let terminal = try PseudoTerminal(environment: Self.terminalEnvironment(home: home, state: state))
+            #expect(terminal.expect("H0> "))
+            #expect(terminal.output.components(separatedBy: "warning").count == 2)
+            #expect(terminal.output.contains("attn: warning: cannot write \(state)/attn/history: cannot create \(state)/attn (Not a directory)"))
+            #expect(!terminal.output.contains("Try:"))
+            #expect(terminal.enter("lesson 1", expecting: "step 1 of"))
+            #expect(terminal.enter("lesson stop", expecting: "left lesson 1"))
+            #expect(terminal.output.components(separatedBy: "warning").count == 3)
+            #expect(terminal.output.contains("attn: warning: cannot write \(state)/attn/progress.json: cannot create \(state)/attn (Not a directory)"))
+            terminal.type("\u{04}")
+            #expect(terminal.exitStatus() == 0)
+        }
+        #expect(try String(contentsOfFile: state, encoding: .utf8) == "not a directory")
     }
 }
