@@ -40,6 +40,10 @@ enum Output {
                 let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
+                    if errno == EAGAIN {  // a non-blocking descriptor, inherited: wait until it drains
+                        var waiting = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+                        if poll(&waiting, 1, -1) >= 0 || errno == EINTR { continue }
+                    }
                     failure = errno
                     return
                 }
