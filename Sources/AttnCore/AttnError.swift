@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything that can go wrong in the core, each case with the context a learner needs to act.
 ///
 /// The description is one sentence: what is wrong, and where possible what to do about it.
@@ -36,6 +38,9 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
 
     // NumPy files
     case npyInvalid(path: String, reason: String)
+
+    /// A fetch stopped by SIGINT (Ctrl-C) or SIGTERM, with the signal's number.
+    case fetchInterrupted(signal: Int32)
 
     public var description: String {
         switch self {
@@ -81,6 +86,8 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(file) has SHA-256 \(found), expected \(expected): the download is damaged, run the fetch again"
         case let .npyInvalid(path, reason):
             return "\(path) is not a usable .npy file: \(reason)"
+        case let .fetchInterrupted(signal):
+            return "fetch interrupted (\(signal == SIGINT ? "Ctrl-C" : "signal \(signal)")): the download is removed and the model directory is as it was"
         }
     }
 

@@ -31,24 +31,63 @@ extension Session {
         throw NotebookError.lesson("there is no lesson '\(which)'\(hint)")
     }
 
+    /// The most bytes of progress read: a few hundred lessons' worth and more.
+    static let progressLimit = 1 << 20
+
     /// Saved progress: lesson name → index of the next block (blocks.count when finished).
+    ///
+    /// The file is untrusted: an entry that is not a whole number from 0 up is skipped with a
+    /// warning (and the good ones kept), and a file that cannot be read is warned about once.
     func loadProgress() -> [String: Int] {
-        guard let progressPath, let data = FileManager.default.contents(atPath: progressPath),
-              let progress = try? JSONDecoder().decode([String: Int].self, from: data) else { return [:] }
+        guard let progressPath else { return [:] }
+        let contents: StateFile.Contents?
+        do {
+            contents = try StateFile.read(progressPath, limit: Self.progressLimit)
+        } catch {
+            warnOnce(about: progressPath, "\(error); lesson progress is not remembered")
+            return [:]
+        }
+        guard let contents else { return [:] }
+        /// A position, or nil for an entry that is not a whole number.
+        struct Entry: Decodable {
+            let position: Int?
+            init(from decoder: Decoder) throws { position = try? decoder.singleValueContainer().decode(Int.self) }
+        }
+        guard let entries = try? JSONDecoder().decode([String: Entry].self, from: contents.data) else {
+            warnOnce(about: progressPath, "\(progressPath) is not a JSON object of lesson positions: it is ignored, and the next saved step replaces it")
+            return [:]
+        }
+        var progress: [String: Int] = [:]
+        var skipped: [String] = []
+        for (name, entry) in entries {
+            if let position = entry.position, position >= 0 { progress[name] = position } else { skipped.append(name) }
+        }
+        if !skipped.isEmpty {
+            var names = skipped.sorted().prefix(3).map { "'\(escapingControlCharacters(String($0.prefix(60))))'" }
+                .joined(separator: ", ")
+            if skipped.count > 3 { names += " and \(skipped.count - 3) more" }
+            warnOnce(about: progressPath, "\(progressPath): the progress of \(names) is not a whole number from 0 up: it is skipped, and the next saved step drops it")
+        }
         return progress
     }
 
     func saveProgress(_ lesson: Lesson, _ position: Int) {
         guard let progressPath else { return }
         var progress = loadProgress()
-        progress[lesson.name] = min(position, lesson.blocks.count)
+        progress[lesson.name] = max(0, min(position, lesson.blocks.count))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        if let data = try? encoder.encode(progress) {
-            try? FileManager.default.createDirectory(atPath: (progressPath as NSString).deletingLastPathComponent,
-                                                     withIntermediateDirectories: true)
-            try? AtomicFile.write(data, to: progressPath)
+        do {
+            try StateFile.write(try encoder.encode(progress), to: progressPath)
+        } catch {
+            warnOnce(about: progressPath, "\(error); lesson progress is not remembered")
         }
+    }
+
+    /// Warns about a state file once a session: after that the session just goes on without it.
+    func warnOnce(about path: String, _ message: String) {
+        guard warnedFiles.insert(path).inserted else { return }
+        warn(message)
     }
 
     // MARK: Commands

@@ -44,14 +44,31 @@ public enum Runner {
 
     /// Replays a script, echoing each command after the prompt; stops at the first failing line.
     public static func replay(_ session: Session, file: String, lines: [String], write: (String) -> Void) throws(Failure) {
-        for (index, line) in lines.enumerated() {
+        var remaining = lines.makeIterator()
+        try replay(session, file: file, nextLine: { remaining.next() }, write: write)
+    }
+
+    /// Replays lines as `nextLine` reads them (nil at the end), so a script is never held whole;
+    /// a line it cannot read (too long, say) stops the replay with its error at that line.
+    public static func replay(_ session: Session, file: String, nextLine: () throws -> String?,
+                              write: (String) -> Void) throws(Failure) {
+        var number = 0
+        while true {
+            number += 1
+            let line: String
+            do {
+                guard let next = try nextLine() else { return }
+                line = next
+            } catch {
+                throw Failure(file: file, line: number, error: error)
+            }
             let trimmed = line.trimmingWhitespace()
             if trimmed.isEmpty { continue }
             write(session.prompt + line + "\n")
             do {
                 write(try session.execute(line))
             } catch {
-                throw Failure(file: file, line: index + 1, error: error)
+                throw Failure(file: file, line: number, error: error)
             }
             if session.wantsToQuit { return }
         }

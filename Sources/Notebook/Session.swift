@@ -93,6 +93,11 @@ public final class Session {
     public var lessonsDirectory: String?
     /// Where lesson progress is remembered across sessions (nil: not remembered).
     public var progressPath: String?
+    /// Where a problem with a state file goes (the executable writes it to standard error):
+    /// the notebook goes on without the state, and says so once per file.
+    public var warn: (String) -> Void = { _ in }
+    /// The state files already warned about.
+    var warnedFiles: Set<String> = []
     /// The lesson being followed.
     var activeLesson: ActiveLesson?
 

@@ -11,6 +11,23 @@ struct Attn: ParsableCommand {
         abstract: "A terminal notebook that walks through transformer attention on real model weights.",
         subcommands: [Shell.self, Replay.self, Fetch.self],
         defaultSubcommand: Shell.self)
+
+    /// ArgumentParser's `main`, with its messages written through `Output`: help on a full disk
+    /// or a closed pipe is an error too, not a trap or a silent success.
+    static func main() {
+        Output.reserveStandardDescriptors()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let message = fullMessage(for: error)
+            let code = exitCode(for: error)
+            if !message.isEmpty {
+                if code == .success { Output.standard(message + "\n") } else { Output.error(message + "\n") }
+            }
+            Glibc.exit(code.rawValue)
+        }
+    }
 }
 
 /// Options every way of running the notebook shares.
@@ -21,22 +38,26 @@ struct DisplayOptions: ParsableArguments {
     @Flag(help: "Colour even when not on a terminal (for replays meant for a terminal).")
     var color = false
 
-    @Option(help: "Characters per line (default: the terminal's width, 80 when not a terminal).")
+    @Option(help: "Characters per line, \(Terminal.widths.lowerBound)…\(Terminal.widths.upperBound) (default: the terminal's width, 80 when not a terminal).")
     var width: Int?
 
     @Option(help: "The directory of lessons (default: Lessons/ beside the executable's repository, or $ATTN_LESSONS).")
     var lessons: String?
+
+    func validate() throws {
+        if let width, !Terminal.widths.contains(width) {
+            throw ValidationError("--width must be between \(Terminal.widths.lowerBound) and \(Terminal.widths.upperBound) characters, not \(width)")
+        }
+    }
 
     /// A session set up for these options.
     func session(interactive: Bool) -> Session {
         let session = Session(renderer: renderer(interactive: interactive))
         session.interactive = interactive
         // Long-running commands (generate) print as they go; Ctrl-C asks them to stop.
-        session.stream = { text in
-            fflush(nil)  // what print buffered comes first
-            FileHandle.standardOutput.write(Data(text.utf8))
-        }
+        session.stream = Output.standard
         session.isInterrupted = { interruptRequested != 0 }
+        session.warn = { Output.error("attn: warning: \($0)\n") }
         session.lessonsDirectory = lessons ?? Self.findLessons()
         return session
     }
@@ -82,19 +103,19 @@ struct Shell: ParsableCommand {
             session.progressPath = ReadlineLines.stateDirectory() + "/progress.json"
             var source = ReadlineLines(session: session)
             if source.isFirstStart {
-                print("attn — step through the attention of a real transformer, one matrix at a time.")
-                print("Try:  sentence the cat sat on the mat   then   weights   (or walk)")
-                print("Type help for the commands, Tab to complete, quit (or Ctrl-D) to leave.")
+                Output.standard("""
+                    attn — step through the attention of a real transformer, one matrix at a time.
+                    Try:  sentence the cat sat on the mat   then   weights   (or walk)
+                    Type help for the commands, Tab to complete, quit (or Ctrl-D) to leave.
+
+                    """)
             } else {
-                print("attn — type help for the commands, Ctrl-D to leave.")
+                Output.standard("attn — type help for the commands, Ctrl-D to leave.\n")
             }
-            Runner.runAll(session, &source) { print($0, terminator: "") }
-            source.saveHistory()
+            Runner.runAll(session, &source, write: Output.standard)
         } else {
             var source = StandardInputLines()
-            Runner.runAll(session, &source) { text in
-                FileHandle.standardOutput.write(Data(text.utf8))
-            }
+            Runner.runAll(session, &source, write: Output.standard)
         }
     }
 }
@@ -115,31 +136,27 @@ struct Replay: ParsableCommand {
             if file.hasSuffix(".md") {
                 do {
                     let lesson = try Lesson(path: file)
-                    try Runner.replay(session, lesson: lesson) { print($0, terminator: "") }
+                    try Runner.replay(session, lesson: lesson, write: Output.standard)
                 } catch let failure as Runner.Failure {
-                    fflush(nil)  // the transcript so far, then the error
-                    FileHandle.standardError.write(Data("\(failure)\n".utf8))
+                    Output.error("\(failure)\n")
                     throw ExitCode(1)
                 } catch {
-                    fflush(nil)
-                    FileHandle.standardError.write(Data("\(file):1: error: \(error)\n".utf8))
+                    Output.error("\(file):1: error: \(error)\n")
                     throw ExitCode(1)
                 }
                 continue
             }
-            let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
-            guard let data, let text = String(data: data, encoding: .utf8) else {
-                fflush(nil)
-                FileHandle.standardError.write(Data("\(file):1: error: cannot read the file\n".utf8))
+            let descriptor = file == "-" ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                Output.error("\(file):1: error: cannot read \(file): \(String(cString: strerror(errno)))\n")
                 throw ExitCode(1)
             }
-            var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
-            if lines.last == "" { lines.removeLast() }
+            defer { if descriptor != STDIN_FILENO { close(descriptor) } }
+            var reader = LineReader(descriptor: descriptor, name: file, totalLimit: LineReader.scriptLimit)
             do {
-                try Runner.replay(session, file: file, lines: lines) { print($0, terminator: "") }
+                try Runner.replay(session, file: file, nextLine: { try reader.next() }, write: Output.standard)
             } catch {
-                fflush(nil)
-                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                Output.error("\(error)\n")
                 throw ExitCode(1)
             }
         }
@@ -157,6 +174,9 @@ struct Fetch: ParsableCommand {
     @Flag(help: "Fetch again even if verified files are present.")
     var force = false
 
+    @Flag(help: "Hash the files already present again, even if unchanged in size and time since they were verified.")
+    var verify = false
+
     @Flag(help: "Fetch every model attn knows.")
     var all = false
 
@@ -171,34 +191,45 @@ struct Fetch: ParsableCommand {
         }
         for source in sources {
             let fetcher = ModelFetcher(source: source, destination: ModelStore.directory(for: source))
-            if !force, fetcher.verifyExisting() == nil {
-                print("\(source.title) is already in \(fetcher.destination) (checksums verified)")
-                continue
+            if !force {
+                do {
+                    switch try fetcher.verifyExisting(trustingStamp: !verify) {
+                    case .hashed:
+                        Output.standard("\(source.title) is already in \(fetcher.destination) (checksums verified)\n")
+                    case let .unchangedSince(date):
+                        let day = date.formatted(.iso8601.year().month().day())
+                        Output.standard("\(source.title) is already in \(fetcher.destination) (checksums verified on \(day), "
+                                        + "sizes and times unchanged since; --verify hashes them again)\n")
+                    }
+                    continue
+                } catch .weightsMissing {
+                    // not fetched yet: fetch below
+                } catch {
+                    Output.standard("\(error): fetching it again\n")
+                }
             }
             do {
-                try fetcher.run { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+                try fetcher.run { Output.standard($0 + "\n") }
+            } catch let AttnError.fetchInterrupted(signal) {
+                Output.error("attn: \(AttnError.fetchInterrupted(signal: signal))\n")
+                throw ExitCode(128 + signal)
             } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                Output.error("error: \(error)\n")
                 throw ExitCode(1)
             }
         }
     }
 }
 
-/// Lines from standard input when it is not a terminal.
-struct StandardInputLines: LineSource {
-    mutating func nextLine(prompt: String) -> String? {
-        guard var line = Swift.readLine(strippingNewline: true) else { return nil }
-        if line.hasSuffix("\r") { line.removeLast() }
-        return line
-    }
-}
-
 enum Terminal {
-    /// The terminal's width in characters, 80 if unknown.
+    /// The widths attn lays text out for: narrower leaves no room for a matrix's labels, and wider
+    /// only makes lines no one reads.
+    static let widths = 20...1000
+
+    /// The terminal's width in characters (at most 1000), 80 if unknown or narrower than 20.
     static func width() -> Int {
         var size = winsize()
-        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col >= 20 { return Int(size.ws_col) }
-        return 80
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, widths.lowerBound <= Int(size.ws_col) else { return 80 }
+        return min(Int(size.ws_col), widths.upperBound)
     }
 }

@@ -1,3 +1,4 @@
+import AttnCore
 import CReadline
 import Foundation
 import Notebook
@@ -21,8 +22,15 @@ nonisolated(unsafe) var interruptRequested: sig_atomic_t = 0
 struct ReadlineLines: LineSource {
     /// `$XDG_STATE_HOME/attn/history`, else `~/.local/state/attn/history`.
     let historyPath: String
-    /// Whether the history file existed before this session (a first start greets the learner).
+    /// Whether this start created the history file (a first start greets the learner).
     let isFirstStart: Bool
+    /// Whether lines are still appended to the history file (false after it failed once).
+    private var keepsHistory = true
+
+    /// Lines kept in the history; the file is cut back to these when it holds twice as many.
+    static let historyLines = 1000
+    /// The most bytes of history read (the newest ones).
+    static let historyLimit = 4 << 20
 
     /// `$XDG_STATE_HOME/attn`, else `~/.local/state/attn`: history and lesson progress.
     static func stateDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
@@ -32,11 +40,19 @@ struct ReadlineLines: LineSource {
     }
 
     init(session: Session) {
-        let directory = Self.stateDirectory()
-        historyPath = directory + "/history"
-        isFirstStart = !FileManager.default.fileExists(atPath: historyPath)
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        read_history(historyPath)
+        historyPath = Self.stateDirectory() + "/history"
+        // The history file is read as untrusted input and written only by appending a line as it
+        // is entered (below): two sessions at once keep each other's lines, and a link or a FIFO
+        // at its path is refused with one warning instead of followed or waited on.
+        var created = false
+        do {
+            try Self.loadHistory(from: historyPath)
+            created = try StateFile.append([], to: historyPath)
+        } catch {
+            Output.error("attn: warning: \(error); history is not kept this session\n")
+            keepsHistory = false
+        }
+        isFirstStart = created
 
         completionSession = session
         // Break words at spaces and at the punctuation of the learner's math, not at '.' or '/'.
@@ -47,6 +63,23 @@ struct ReadlineLines: LineSource {
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0  // no SA_RESTART: poll must return EINTR
         sigaction(SIGINT, &action, nil)
+    }
+
+    /// Gives readline the newest lines of the history file; a file that has grown to twice the
+    /// lines kept is cut back to them, atomically (a new file renamed over the old).
+    private static func loadHistory(from historyPath: String) throws {
+        stifle_history(Int32(historyLines))
+        guard let contents = try StateFile.read(historyPath, limit: historyLimit, keepingEnd: true) else { return }
+        let lines = contents.data.split(separator: UInt8(ascii: "\n"))
+        for line in lines.suffix(historyLines) {
+            // A C string ends at NUL: the part before it is the line readline would have kept.
+            add_history(line.prefix { $0 != 0 }.map { CChar(bitPattern: $0) } + [0])
+        }
+        if lines.count > 2 * historyLines || !contents.isComplete {
+            var kept = Data()
+            for line in lines.suffix(historyLines) { kept += line + [UInt8(ascii: "\n")] }
+            try StateFile.write(kept, to: historyPath)
+        }
     }
 
     mutating func nextLine(prompt: String) -> String? {
@@ -73,16 +106,26 @@ struct ReadlineLines: LineSource {
             if ready < 0 && errno != EINTR { return nil }
         }
         guard let line = finishedLine else {
-            print("")  // Ctrl-D at an empty prompt: end the prompt's line, then leave
+            Output.standard("\n")  // Ctrl-D at an empty prompt: end the prompt's line, then leave
             return nil
         }
-        if !line.trimmingCharacters(in: .whitespaces).isEmpty { add_history(line) }
+        if !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            add_history(line)
+            appendToHistoryFile(line)
+        }
         return line
     }
 
-    func saveHistory() {
-        write_history(historyPath)
-        history_truncate_file(historyPath, 1000)
+    /// Appends an entered line to the history file, so that it survives a crash or a second
+    /// session; the first failure is warned about and ends the saving.
+    private mutating func appendToHistoryFile(_ line: String) {
+        guard keepsHistory else { return }
+        do {
+            try StateFile.append(Array(line.utf8), to: historyPath)
+        } catch {
+            Output.error("attn: warning: \(error); history is not kept from here on\n")
+            keepsHistory = false
+        }
     }
 }
 
