@@ -107,7 +107,7 @@ public enum Command: Equatable, Sendable {
             }
             return .export(what: what, path: parts[1].trimmingWhitespace())
         case "precision":
-            let n = try number(rest, command: "precision", usage: "precision N (digits after the point)")
+            let n = try number(rest, command: "precision", usage: "precision N, 0 ≤ N ≤ 8 digits after the point")
             guard (0...8).contains(n) else { throw NotebookError.precisionOutOfRange(n) }
             return .precision(n)
         case "help", "?":
@@ -126,7 +126,7 @@ public enum Command: Equatable, Sendable {
         case "skip": return .skip
         case "names": return .names
         case "predict":
-            let k = rest.isEmpty ? 5 : try number(rest, command: "predict", usage: "predict [K]")
+            let k = rest.isEmpty ? 5 : try number(rest, command: "predict", usage: "predict [K] with 1 ≤ K ≤ 100")
             guard (1...100).contains(k) else { throw NotebookError.usage(command: "predict", usage: "predict K with 1 ≤ K ≤ 100") }
             return .predict(k)
         case "temperature":
@@ -135,7 +135,7 @@ public enum Command: Equatable, Sendable {
             }
             return .temperature(value)
         case "generate":
-            let n = try number(rest, command: "generate", usage: "generate N (new tokens, greedy)")
+            let n = try number(rest, command: "generate", usage: "generate N with 1 ≤ N ≤ 1000 (new tokens, greedy)")
             guard (1...1000).contains(n) else { throw NotebookError.usage(command: "generate", usage: "generate N with 1 ≤ N ≤ 1000") }
             return .generate(n)
         case "rope":
@@ -199,9 +199,17 @@ public enum Command: Equatable, Sendable {
         return .absolute(try number(text, command: command, usage: usage))
     }
 
+    /// A whole number the learner typed. Digits beyond `Int` (`layer 99999999999999999999`) are
+    /// a number too large for any command, not a word that is no number.
     static func number(_ text: String, command: String, usage: String) throws -> Int {
         guard !text.isEmpty else { throw NotebookError.usage(command: command, usage: usage) }
-        guard let n = Int(text) else { throw NotebookError.notANumber(command: command, text: text) }
+        guard let n = Int(text) else {
+            let digits = text.first == "+" || text.first == "-" ? text.dropFirst() : Substring(text)
+            if !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit) {
+                throw NotebookError.numberTooLarge(command: command, text: text, usage: usage)
+            }
+            throw NotebookError.notANumber(command: command, text: text)
+        }
         return n
     }
 
@@ -300,11 +308,16 @@ public enum Selection: Equatable, Sendable {
     case absolute(Int)
     case relative(Int)
 
-    /// The index this selects, given the current one.
+    /// The index this selects, given the current one. A move past the ends of `Int` stops there
+    /// (`layer +9223372036854775807` selects 9223372036854775807, which no model has) rather than
+    /// overflowing.
     public func resolve(from current: Int) -> Int {
         switch self {
-        case let .absolute(n): n
-        case let .relative(delta): current + delta
+        case let .absolute(n):
+            return n
+        case let .relative(delta):
+            let (sum, overflow) = current.addingReportingOverflow(delta)
+            return overflow ? (delta > 0 ? .max : .min) : sum
         }
     }
 }

@@ -28,6 +28,8 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
     case notTokenByToken(String, shape: String)
     /// A file name whose ending is not the one the command writes (`plot`: .svg, `save transcript`: .md).
     case fileType(path: String, command: String, expected: String)
+    /// Digits too many for any count or index (`layer 99999999999999999999`).
+    case numberTooLarge(command: String, text: String, usage: String)
 
     public var description: String {
         switch self {
@@ -71,6 +73,8 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(step) is \(shape), not token × token: plot draws scores, scaled, masked, weights or rollout"
         case let .fileType(path, command, expected):
             return "\(command) writes .\(expected) files: end the file name with .\(expected) (not \(path))"
+        case let .numberTooLarge(command, text, usage):
+            return "\(command) \(shown(text)) is out of range: \(usage)"
         }
     }
 }

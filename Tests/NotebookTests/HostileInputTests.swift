@@ -126,6 +126,7 @@ private struct HostileLines {
 
     static let numbers = ["0", "1", "2", "3", "5", "7", "11", "12", "29", "-1", "-12", "+1", "+99", "-0", "007", "100",
                           "9223372036854775807", "-9223372036854775808", "9223372036854775808",
+                          "+9223372036854775807", "-9223372036854775807", "99999999999999999999", "1e39", "-1e400",
                           "99999999999999999999999999", "1e9", "1e400", "-1e-400", "0x1F", "3.5", ".5", "5.", "0.7",
                           "NaN", "nan", "inf", "-inf", "Infinity", "1_000", "١٢", "１２", "½", "2²", "1e-45", "+-1", "--1"]
     static let words = ["all", "stop", "clear", "head", "layer", "transcript", "math", "the", "cat", "minilm", "smollm2",
@@ -144,7 +145,8 @@ private struct HostileLines {
                              "masked", "E", "H", "Z", "my_A", "A", "foo", "0", "1", "2.5", "-1", "1e30", "inf", "1e-30",
                              "+", "-", "*", "/", "@", "**", "==", "=", ".T", ".", ",", ":", "(", ")", "[", "]", "axis=1",
                              "axis=0", "axis=7", "softmax(", "sqrt(", "exp(", "log(", "max(", "sum(", "mean(", "tril(",
-                             "ones(", "zeros(", "eye(", "@@", "..", "T.T", "Q[", "K[:,", "-1]", "0:4", "::", "[:, 1]"]
+                             "ones(", "zeros(", "eye(", "@@", "..", "T.T", "Q[", "K[:,", "-1]", "0:4", "::", "[:, 1]",
+                             "9223372036854775807", "-9223372036854775808", "1e400", "10**10", "arange(", "2 ** 62"]
     static let paths = ["w.npy", "w.csv", "t.tsv", "t.txt", "p.svg", "s.md", "S.MD", "x.NPY", "w.png", "w", ".npy",
                         "sub/w.npy", "missing/w.npy", "afile/w.npy", "sub", ".", "~/h.npy", "~", "/dev/full",
                         "dir with space/x.npy", "注意.npy", "🐈.csv", String(repeating: "n", count: 300) + ".npy", "-",
@@ -154,7 +156,9 @@ private struct HostileLines {
                             "sentence \"the \\\"cat\\\"\\tsat\"", "neuron 1 2", "ablate head 1 2", "layer +1", "head -1",
                             "A = Q @ K.T", "softmax(scaled, axis=1) - weights", "export weights w.npy", "plot scores p.svg",
                             "save transcript s.md", "heads", "precision 2", "help scores", "model minilm /nonexistent",
-                            "rollout", "walk", "names", "masked[-1]", "max(scores, axis=1)", "tokens"]
+                            "rollout", "walk", "names", "masked[-1]", "max(scores, axis=1)", "tokens",
+                            "layer +9223372036854775807", "head -9223372036854775807", "Q[9223372036854775807]",
+                            "Q[-9223372036854775808:]", "arange(1e30)", "ones(T, 10**10)", "1e400", "precision 10000"]
 
     init(seed: UInt64, home: String, modelPaths: [String]) {
         random = SplitMix64(state: seed)

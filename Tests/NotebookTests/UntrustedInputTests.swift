@@ -1,0 +1,92 @@
+import AttnCore
+import Foundation
+import Notebook
+import Testing
+
+// Untrusted input (issue 11): a session that nothing a learner, a script or a lesson types can
+// crash, hang or misdirect. Every number has a range, lessons cannot run lessons, the learner's
+// values have budgets, long work shows progress, and writes go only where they were meant to.
+
+// MARK: - Helpers
+
+/// A session over the real MiniLM in a fresh temporary directory, removed by `remove()`.
+private struct Scratch {
+    let path: String
+    let session: Session
+
+    init(_ label: String, width: Int = 80) {
+        path = NSTemporaryDirectory() + "attn-untrusted-\(label)-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        var environment = ProcessInfo.processInfo.environment
+        environment["ATTN_MODELS"] = ModelStore.root()  // the shared weights, whatever HOME is
+        environment["HOME"] = path
+        session = Session(renderer: MatrixRenderer(width: width), environment: environment, workingDirectory: path)
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+
+    /// Lines run the way a pipe runs them: errors print `error: …` and the session goes on.
+    @discardableResult
+    func run(_ lines: String...) -> String {
+        var source = ScriptLines(lines)
+        var output = ""
+        Runner.runAll(session, &source) { output += $0 }
+        return output
+    }
+
+    /// The names in the directory, sorted.
+    var names: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+
+    func contents(_ name: String) -> Data? { FileManager.default.contents(atPath: path + "/" + name) }
+
+    func write(_ text: String, to name: String) {
+        FileManager.default.createFile(atPath: path + "/" + name, contents: Data(text.utf8))
+    }
+}
+
+// MARK: - 1. Numbers
+
+@Suite("Untrusted input: every number a learner types has a range")
+struct UntrustedNumberTests {
+    @Test("integer extremes in commands: one error line naming the range, never a trap", arguments: [
+        ("layer +9223372036854775807", "layer 9223372036854775807 does not exist: minilm has layers 0…5"),
+        ("layer -9223372036854775808", "layer -9223372036854775805 does not exist: minilm has layers 0…5"),
+        ("head +9223372036854775807", "head 9223372036854775807 does not exist: minilm has heads 0…11"),
+        ("head -9223372036854775807", "head -9223372036854775804 does not exist: minilm has heads 0…11"),
+        ("layer 99999999999999999999", "layer 99999999999999999999 is out of range: layer N, or layer +1 / layer -1 to move"),
+        ("predict 9223372036854775807", "predict needs arguments: predict K with 1 ≤ K ≤ 100"),
+        ("predict 99999999999999999999", "predict 99999999999999999999 is out of range: predict [K] with 1 ≤ K ≤ 100"),
+        ("generate -9223372036854775808", "generate needs arguments: generate N with 1 ≤ N ≤ 1000"),
+        ("precision 10000", "precision 10000 is out of range: choose 0…8 digits"),
+        ("precision -99999999999999999999", "precision -99999999999999999999 is out of range: precision N, 0 ≤ N ≤ 8 digits after the point"),
+        ("neuron 9223372036854775807 -9223372036854775808", "token 9223372036854775807 does not exist: the sentence has tokens 0…7 (tokens lists them)"),
+        ("ablate head -9223372036854775808 0", "layer -9223372036854775808 does not exist: minilm has layers 0…5"),
+        ("show q[9223372036854775807]", "index 9223372036854775807 is out of range: the rows are 0…7"),
+        ("show q[-9223372036854775808, 0]", "index -9223372036854775808 is out of range: the rows are 0…7"),
+        ("Q[9223372036854775807]", "Q[9223372036854775807]: row 9.223372e+18 is out of range for [8 × 32]: the rows are 0…7"),
+        ("arange(9223372036854775807)", "arange(9223372036854775807): the result would be [1 × 999999995904], more than the 16777216 cells the notebook makes at once"),
+        ("1e400", "syntax error at column 1 in '1e400': '1e400' is beyond the numbers the math holds (±3.4e38); write inf for infinity"),
+        ("Q * -1e39", "syntax error at column 6 in 'Q * -1e39': '1e39' is beyond the numbers the math holds (±3.4e38); write inf for infinity"),
+    ])
+    func extremes(line: String, error: String) {
+        let s = Scratch("numbers")
+        defer { s.remove() }
+        #expect(s.run("sentence the cat sat on the mat", "layer 3", "head 3") == "sentence: 8 tokens: [CLS] the cat sat on the mat [SEP]\n")
+        #expect(s.run(line) == "error: \(error)\n")
+        #expect(s.session.prompt == "minilm L3 H3> ")
+    }
+
+    @Test("huge slices are clamped as NumPy clamps them, and huge sizes are refused before anything is allocated")
+    func slicesAndSizes() {
+        let s = Scratch("slices")
+        defer { s.remove() }
+        s.run("sentence the cat sat on the mat")
+        #expect(s.run("A = Q[-9223372036854775808:9223372036854775807]") == "A = [8 × 32]\n")
+        #expect(s.run("B = Q[9223372036854775807:]").hasPrefix("B = [0 × 32]"))
+        #expect(s.run("ones(T, 10**10)").hasPrefix("error: ones(T, 10**10): the result would be [8 × 10000000000]"))
+        #expect(s.run("eye(2 ** 62)").hasPrefix("error: eye(2 ** 62): "))
+        #expect(s.run("Q @ ones(32, 2 ** 40)").hasPrefix("error: "))
+        #expect(s.run("1e-400") == "0\n")  // below the smallest Float is 0, as in NumPy
+        #expect(s.run("check softmax(Q @ K.T / sqrt(dk)) weights").hasPrefix("✓"))
+    }
+}
