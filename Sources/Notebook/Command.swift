@@ -54,6 +54,15 @@ public enum Command: Equatable, Sendable {
                                "heads", "neuron", "rollout", "ablate", "importance", "plot", "save"]
         + StepInfo.names
 
+    /// Whether the command moves through lessons (or leaves the notebook): the learner's to type,
+    /// never a lesson block's, which would run blocks itself.
+    public var movesThroughLessons: Bool {
+        switch self {
+        case .lesson, .lessonStop, .next, .back, .whereAmI, .hint, .skip, .quit: true
+        default: false
+        }
+    }
+
     /// `check`'s arguments as (expression, step): the step is the last word, and a slice after it
     /// (`z[1]`, `scores[3, 2]`) belongs to it even when it holds spaces.
     static func splitCheck(_ rest: String) -> (expression: String, step: String) {

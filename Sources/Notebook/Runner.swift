@@ -34,7 +34,7 @@ public enum Runner {
         }
     }
 
-    /// A failure in a replayed script: the 1-based line number and the error.
+    /// A failure at a line of a replayed script or of a lesson file: the 1-based line number and the error.
     public struct Failure: Error, CustomStringConvertible {
         public let file: String
         public let line: Int
@@ -74,7 +74,7 @@ public enum Runner {
             for command in commands {
                 write(session.prompt + command.text.trimmingWhitespace() + "\n")
                 do {
-                    last = try session.execute(command.text)
+                    last = try session.runningLessonBlock { try session.execute(command.text) }
                     write(last)
                 } catch {
                     throw Failure(file: lesson.path, line: command.line, error: error)

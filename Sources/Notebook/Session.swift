@@ -92,6 +92,8 @@ public final class Session {
     public var progressPath: String?
     /// The lesson being followed.
     var activeLesson: ActiveLesson?
+    /// How many lesson blocks are running their lines now (0 when the learner types).
+    var lessonBlockDepth = 0
 
     /// Names the learner bound with `NAME = EXPR`.
     public internal(set) var learnerNames: [String: MathValue] = [:]
@@ -170,6 +172,9 @@ public final class Session {
     public private(set) var wantsToQuit = false
 
     func run(_ command: Command) throws -> String {
+        if lessonBlockDepth > 0, command.movesThroughLessons {
+            throw NotebookError.lesson("a lesson's block cannot move through lessons (lesson, next, back, skip, hint, where, quit): only the learner does")
+        }
         switch command {
         case .nothing:
             return ""

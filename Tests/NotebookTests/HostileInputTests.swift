@@ -160,6 +160,17 @@ private struct HostileLines {
                             "layer +9223372036854775807", "head -9223372036854775807", "Q[9223372036854775807]",
                             "Q[-9223372036854775808:]", "arange(1e30)", "ones(T, 10**10)", "1e400", "precision 10000"]
 
+    /// Lines that move through lessons (the fuzz's lessons directory holds `lessonFiles`), Enter among them.
+    static let lessonLines = ["lesson 1", "lesson 2", "lesson 3", "lesson 4", "lesson tiny", "lesson loop", "lesson 99", "next",
+                              "back", "skip", "hint", "where", "lesson stop", "lessons", "", "", "quit"]
+    /// A small lesson with an exercise, one whose block runs `next`, one that starts itself, and one never closed.
+    static let lessonFiles = [
+        "01-tiny.md": "# 1. Tiny\n\nProse \u{1B}[31mred\u{1B}[0m.\n\n```attn\ntokens\n```\n\n```attn\n# exercise: scores\n# hint: Q @ K.T\ncheck Q @ K.T scores\n```\n\nDone.\n",
+        "02-loop.md": "# 2. Loop\n\n```attn\ntokens\nnext\n```\n",
+        "03-self.md": "# 3. Self\n\n```attn\nlesson 3\n```\n",
+        "04-open.md": "# 4. Open\n\n```attn\ntokens\n",
+    ]
+
     init(seed: UInt64, home: String, modelPaths: [String]) {
         random = SplitMix64(state: seed)
         self.home = home
@@ -272,6 +283,8 @@ private struct HostileLines {
             line = "\(pick(["model minilm", "model smollm2", "model", "model MINILM", "model minilm  "])) \(pick(modelPaths))"
         case 87..<92:
             line = "\(pick(["export weights", "export tokens", "export rollout", "export q", "plot weights", "plot rollout", "plot q", "save transcript", "save"])) \(pick(Self.paths))"
+        case 92..<96:  // following lessons, two of which try to run lessons themselves
+            line = pick(Self.lessonLines)
         default:
             line = mutated()
         }
@@ -327,6 +340,9 @@ struct HostileFuzzTests {
                           "🐈", "\0", String(repeating: "x", count: 5000)]
 
         let session = Session(renderer: MatrixRenderer(width: 80), environment: environment, workingDirectory: home)
+        let lessons = scratch.directory("lessons")
+        for (name, text) in HostileLines.lessonFiles { try write(Array(text.utf8), to: lessons + "/" + name) }
+        session.lessonsDirectory = lessons
         #expect(runLine(session, "sentence the cat sat on the mat") == "sentence: 8 tokens: [CLS] the cat sat on the mat [SEP]\n")
 
         var lines = HostileLines(seed: 0x5EED_A77E_0007, home: home, modelPaths: modelPaths)
@@ -349,13 +365,14 @@ struct HostileFuzzTests {
         #expect(errors > 1000 && errors < 2700, "\(errors) errors")
 
         // Nothing was written outside the scratch directory's home; nothing half-written is left.
-        #expect(scratch.names() == ["home", "models"])
+        #expect(scratch.names() == ["home", "lessons", "models"])
         #expect(scratch.names(in: store) == ["minilm"])
         let leftovers = FileManager.default.enumerator(atPath: home)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".tmp") } ?? []
         #expect(leftovers.isEmpty, "\(leftovers)")
 
         // The session still computes correctly: the check passes and the numbers are a fresh session's.
         _ = runLine(session, "ablate clear")
+        _ = runLine(session, "lesson stop")
         _ = runLine(session, "precision 4")
         #expect(runLine(session, "sentence the cat sat on the mat") == "sentence: 8 tokens: [CLS] the cat sat on the mat [SEP]\n")
         #expect(runLine(session, "layer 2") == "")

@@ -1,6 +1,6 @@
 import AttnCore
 import Foundation
-import Notebook
+@testable import Notebook
 import Testing
 
 // Untrusted input (issue 11): a session that nothing a learner, a script or a lesson types can
@@ -88,5 +88,64 @@ struct UntrustedNumberTests {
         #expect(s.run("Q @ ones(32, 2 ** 40)").hasPrefix("error: "))
         #expect(s.run("1e-400") == "0\n")  // below the smallest Float is 0, as in NumPy
         #expect(s.run("check softmax(Q @ K.T / sqrt(dk)) weights").hasPrefix("✓"))
+    }
+}
+
+// MARK: - 2. Lessons that run lessons
+
+@Suite("Untrusted input: a lesson's block cannot move through lessons")
+struct UntrustedLessonTests {
+    static let controls = ["lesson 1", "lesson 2", "lesson stop", "next", "back", "skip", "hint", "where", "quit", "exit"]
+
+    @Test("a block line that moves through lessons is an error of the file at its line: lessons, lesson N and a replay say so",
+          arguments: controls)
+    func refusedWhenLoaded(control: String) throws {
+        let s = Scratch("lesson-loop")
+        defer { s.remove() }
+        s.write("# 1. Fine\n\n```attn\nsentence the cat\n```\n", to: "01-fine.md")
+        s.write("# 2. Loop\n\nProse.\n\n```attn\nsentence the cat\n  \(control)  \ntokens\n```\n", to: "02-loop.md")
+        s.session.lessonsDirectory = s.path
+        let file = s.path + "/02-loop.md"
+        let problem = "\(file):7: a lesson's block cannot run '\(control)': only the learner moves through lessons; take the line out of the ```attn block"
+
+        let listing = s.run("lessons")
+        #expect(listing.contains("  1  Fine  not started\n"))
+        #expect(listing.contains("not a lesson: \(problem)\n"), "\(listing)")
+        #expect(s.run("lesson 2") == "error: \(problem)\n")
+        #expect(s.run("lesson loop") == "error: \(problem)\n")
+        #expect(s.session.sentence == nil)  // nothing of the lesson ran
+        #expect(throws: Runner.Failure.self) { try Lesson(path: file) }
+        do {
+            _ = try Lesson(path: file)
+        } catch let failure as Runner.Failure {
+            // What `attn replay` prints: FILE:LINE: error: …
+            #expect("\(failure)" == "\(file):7: error: a lesson's block cannot run '\(control)': only the learner moves through lessons; take the line out of the ```attn block")
+        }
+        // The good lesson still runs, to its end.
+        #expect(s.run("lesson 1").contains("▶ step 1 of 1"))
+        #expect(s.run("").hasSuffix("✓ lesson 1 done. That was the last lesson.\n"))
+    }
+
+    @Test("at run time too: a block's line that moves through lessons is refused, and blocks cannot nest")
+    func refusedWhenRun() throws {
+        let s = Scratch("lesson-run")
+        defer { s.remove() }
+        s.run("sentence the cat sat")
+        for control in Self.controls {
+            let block = Lesson.Block(prose: "", commands: [("tokens", 3), (control, 4)], exercise: nil, hints: [],
+                                     defaultSentence: nil, line: 2)
+            #expect(throws: NotebookError.lesson("a lesson's block cannot move through lessons (lesson, next, back, skip, hint, where, quit): only the learner does")) {
+                _ = try s.session.runBlock(block)
+            }
+            #expect(!s.session.wantsToQuit)
+        }
+        #expect(s.session.lessonBlockDepth == 0)
+        // Nesting is bounded whatever a block runs.
+        let nested: () throws -> Void = {
+            try s.session.runningLessonBlock { try s.session.runningLessonBlock { try s.session.runningLessonBlock { } } }
+        }
+        #expect(throws: NotebookError.lesson("lesson blocks nested 3 deep: a block cannot run another lesson's blocks"), performing: nested)
+        #expect(s.session.lessonBlockDepth == 0)
+        #expect(s.run("tokens").hasPrefix("tokens   5 tokens"))
     }
 }
