@@ -46,12 +46,14 @@ public enum Command: Equatable, Sendable {
     case plot(what: String, path: String)
     case saveTranscript(path: String)
     case quit
+    /// `del NAME …`: forgets names the learner bound.
+    case delete([String])
 
     /// Every command word, for `help` and suggestions.
     public static let words = ["model", "sentence", "layer", "head", "tokens", "show", "walk", "export", "precision",
                                "lessons", "lesson", "next", "back", "where", "hint", "skip", "check", "names",
                                "predict", "temperature", "generate", "rope", "kvmap", "help", "quit", "exit",
-                               "heads", "neuron", "rollout", "ablate", "importance", "plot", "save"]
+                               "heads", "neuron", "rollout", "ablate", "importance", "plot", "save", "del"]
         + StepInfo.names
 
     /// Whether the command moves through lessons (or leaves the notebook): the learner's to type,
@@ -134,6 +136,13 @@ public enum Command: Equatable, Sendable {
         case "hint": return .hint
         case "skip": return .skip
         case "names": return .names
+        case "del":
+            if rest.hasPrefix("=") {
+                throw NotebookError.math("del is a command (del NAME forgets a name you bound): choose another name, e.g. my_del")
+            }
+            let names = rest.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).map(String.init)
+            guard !names.isEmpty else { throw NotebookError.usage(command: "del", usage: "del NAME …, e.g. del A B (names lists yours)") }
+            return .delete(names)
         case "predict":
             let k = rest.isEmpty ? 5 : try number(rest, command: "predict", usage: "predict [K] with 1 ≤ K ≤ 100")
             guard (1...100).contains(k) else { throw NotebookError.usage(command: "predict", usage: "predict K with 1 ≤ K ≤ 100") }

@@ -279,6 +279,8 @@ public final class Session {
             return try plot(what, to: path)
         case let .saveTranscript(path):
             return try saveTranscript(to: path)
+        case let .delete(names):
+            return try deleteNames(names)
         }
     }
 

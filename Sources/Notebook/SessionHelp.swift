@@ -15,7 +15,8 @@ extension Session {
                          show STEP[rows, columns]   e.g. show q[0:4, 0:8], show weights[2, :]
                 decoder  predict [K]    temperature X    generate N    rope [PAIR]    kvmap
                          (these need model smollm2)
-                math     NAME = EXPR    EXPR    check EXPR STEP    names    help math
+                math     NAME = EXPR    EXPR    check EXPR STEP    names    del NAME
+                         help math
                 lessons  lessons    lesson N    next (or Enter)    back    where    hint    skip
                          lesson stop
                 explore  heads [all]    neuron I J    rollout    importance
@@ -59,6 +60,7 @@ extension Session {
         "kvmap": "kvmap (smollm2): which query heads share each key/value head (grouped-query attention), and what it saves.",
         "check": "check EXPR STEP: computes EXPR with the names of this layer and head (names lists them) and compares it with the model's STEP: ✓ when the shapes agree and max|Δ| ≤ 1e-4, else ✗ with where the difference is largest. STEP may be a slice of a step: check weights[1] @ V z[1] checks one row.",
         "names": "names: the names your math can use (X, Q, K, V, W_Q, …, dk, T) with their shapes, and the ones you bound.",
+        "del": "del NAME …: forgets names you bound. One of your names holds at most \(megabytes(cells: Double(MathEvaluator.maximumCells))) (\(MathEvaluator.maximumCells) numbers), all of them together \(megabytes(cells: Double(maximumLearnerCells))), and one line's math makes at most \(megabytes(cells: Double(MathEvaluator.maximumCellsPerLine))) of matrices.",
         "lessons": "lessons: the lessons with your progress; lesson N starts or resumes one.",
         "lesson": "lesson N (or its name): starts or resumes a lesson. Enter or next runs the shown commands, back goes back, where tells the position, lesson stop leaves; you may type any command in between.",
         "hint": "hint: at an exercise, the next hint, and finally the solution.",

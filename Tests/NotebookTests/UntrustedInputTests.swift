@@ -64,7 +64,7 @@ struct UntrustedNumberTests {
         ("show q[9223372036854775807]", "index 9223372036854775807 is out of range: the rows are 0…7"),
         ("show q[-9223372036854775808, 0]", "index -9223372036854775808 is out of range: the rows are 0…7"),
         ("Q[9223372036854775807]", "Q[9223372036854775807]: row 9.223372e+18 is out of range for [8 × 32]: the rows are 0…7"),
-        ("arange(9223372036854775807)", "arange(9223372036854775807): the result would be [1 × 999999995904], more than the 16777216 cells the notebook makes at once"),
+        ("arange(9223372036854775807)", "arange(9223372036854775807): the result would be [1 × 999999995904], 3814697.25 MB; a matrix holds at most 64 MB (16777216 numbers): make it smaller, or take a slice"),
         ("1e400", "syntax error at column 1 in '1e400': '1e400' is beyond the numbers the math holds (±3.4e38); write inf for infinity"),
         ("Q * -1e39", "syntax error at column 6 in 'Q * -1e39': '1e39' is beyond the numbers the math holds (±3.4e38); write inf for infinity"),
     ])
@@ -147,5 +147,62 @@ struct UntrustedLessonTests {
         #expect(throws: NotebookError.lesson("lesson blocks nested 3 deep: a block cannot run another lesson's blocks"), performing: nested)
         #expect(s.session.lessonBlockDepth == 0)
         #expect(s.run("tokens").hasPrefix("tokens   5 tokens"))
+    }
+}
+
+// MARK: - 3. Budgets for the learner's values
+
+@Suite("Untrusted input: the learner's values have budgets")
+struct UntrustedBudgetTests {
+    @Test("one matrix: at most 64 MB, refused before it is made, with the size it would have")
+    func oneValue() {
+        let s = Scratch("budget-one")
+        defer { s.remove() }
+        s.run("sentence the cat sat on the mat")
+        #expect(s.run("A = ones(4096, 4097)") == "error: ones(4096, 4097): the result would be [4096 × 4097], 64.02 MB; a matrix holds at most 64 MB (16777216 numbers): make it smaller, or take a slice\n")
+        #expect(s.run("zeros(100000, 100000)").hasPrefix("error: zeros(100000, 100000): the result would be [100000 × 100000], 38146.98 MB; "))
+        #expect(s.run("ones(9223372036854775807, 9223372036854775807)").hasPrefix("error: ones(9223372036854775807, 9223372036854775807): the result would be [1000000000000 × 1000000000000]"))
+        #expect(s.run("A = ones(4096, 4096)") == "A = [4096 × 4096]\n")
+    }
+
+    @Test("one line: its matrices together at most 1024 MB, whatever waits while the rest is computed")
+    func oneLine() {
+        let s = Scratch("budget-line")
+        defer { s.remove() }
+        #expect(s.run("A = ones(4096, 4096)") == "A = [4096 × 4096]\n")
+        // Each ones(…) makes a new 64 MB matrix: sixteen fit in one line, seventeen do not.
+        let sixteen = Array(repeating: "ones(4096, 4096)[0, 0]", count: 16).joined(separator: " + ")
+        #expect(s.run("B = " + sixteen) == "B = 16\n")
+        #expect(s.run("B = \(sixteen) + ones(4096, 4096)[1, 1]") == "error: ones(4096, 4096): this line's matrices would hold 1088 MB together; one line makes at most 1024 MB: name a part first (A = …) and use A\n")
+        #expect(s.run("B") == "16\n")
+        // 100,000 parentheses, brackets or signs: one error line, no overflowed stack.
+        let deep = String(repeating: "(", count: 100_000) + "A" + String(repeating: ")", count: 100_000)
+        #expect(s.run(deep).contains("more than 100 levels of nesting"))
+        #expect(s.run(String(repeating: "[", count: 100_000)).contains("more than 100 levels of nesting"))
+        #expect(s.run("B = " + String(repeating: "-", count: 100_000) + "A").contains("more than 1000 symbols in one line"))
+        #expect(s.run("check " + String(repeating: "(", count: 100_000) + " weights").hasPrefix("error: "))
+        #expect(s.run("A[0, 0]") == "1\n")
+    }
+
+    @Test("all the learner's names: at most 1024 MB together; del frees them, and the session goes on")
+    func allNames() {
+        let s = Scratch("budget-names")
+        defer { s.remove() }
+        s.run("sentence the cat sat on the mat")
+        #expect(s.run("A1 = ones(4096, 4096)") == "A1 = [4096 × 4096]\n")
+        // A name shares the storage of what it was bound to, but counts whole.
+        for n in 2...16 { #expect(s.run("A\(n) = A1") == "A\(n) = [4096 × 4096]\n") }
+        let full = "error: A17 would hold 64 MB, and your names then 1088 MB, more than the 1024 MB they may hold together: del a name you no longer need, or reuse one (names lists them)\n"
+        #expect(s.run("A17 = A1") == full)
+        #expect(s.run("A17 = 2").hasPrefix("error: A17 would hold 1 KB, and your names then 1024.01 MB, more than the 1024 MB"))
+        #expect(s.run("A16 = A1[0]") == "A16 = [1 × 4096]\n")  // reusing a name gives its room back
+        #expect(s.run("names").contains("yours (960.02 MB of 1024 MB; del NAME forgets one):"))
+        #expect(s.run("del A1 A2") == "deleted A1, A2 (128 MB); your names hold 832.02 MB of 1024 MB\n")
+        #expect(s.run("del A1") == "error: you have no name 'A1': did you mean A10?\n")
+        #expect(s.run("del Q") == "error: Q is the model's own name: del forgets only the names you bound (names lists them)\n")
+        #expect(s.run("del") == "error: del needs arguments: del NAME …, e.g. del A B (names lists yours)\n")
+        #expect(s.run("A1").hasPrefix("error: unknown name 'A1'"))
+        #expect(s.run("A20 = ones(4096, 4096)") == "A20 = [4096 × 4096]\n")
+        #expect(s.session.learnerCells <= Session.maximumLearnerCells)
     }
 }
