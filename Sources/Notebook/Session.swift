@@ -68,6 +68,17 @@ public final class Session {
     public var stream: ((String) -> Void)?
     /// Whether the learner asked to stop (Ctrl-C); long-running commands check it.
     public var isInterrupted: () -> Bool = { false }
+    /// Where a long command (`importance`) reports how far it has come when the session is not
+    /// interactive, at most every `progressInterval`: the executable's standard error. Nil, the
+    /// default, reports nothing. Interactive sessions show progress on `stream`, as one line that
+    /// is rewritten in place and blanked at the end. Progress is never part of the output or of a
+    /// transcript.
+    public var progress: ((String) -> Void)?
+    /// How often `progress` hears from a long command.
+    public var progressInterval: Duration = .seconds(3)
+    /// `stream` as the executable set it, outside the recording of the transcript: for progress,
+    /// which the transcript must not hold.
+    var terminalStream: ((String) -> Void)?
 
     /// Whether a person is at the keyboard: `walk` then waits for Enter between steps.
     public var interactive = false

@@ -206,3 +206,67 @@ struct UntrustedBudgetTests {
         #expect(s.session.learnerCells <= Session.maximumLearnerCells)
     }
 }
+
+// MARK: - 4. Progress for long work
+
+@Suite("Untrusted input: long work shows progress, outside the output and the transcript")
+struct UntrustedProgressTests {
+    static let sentence = "sentence the cat sat on the mat"  // 6 word pieces between [CLS] and [SEP]
+
+    @Test("in a script: progress goes to the progress hook, never to the output or the transcript")
+    func script() throws {
+        let s = Scratch("progress-script")
+        defer { s.remove() }
+        var reports: [String] = []
+        s.session.progress = { reports.append($0) }
+        s.session.progressInterval = .zero  // every step, for the test
+        s.run(Self.sentence)
+        let output = s.run("importance")
+        #expect(reports == (0..<6).map { "importance: \($0) of 6 tokens…" })
+        #expect(output.hasPrefix("importance = 1 − cos("))
+        #expect(!output.contains("of 6 tokens…"))
+        #expect(s.run("save transcript t.md") == "wrote 2 commands with their output to t.md\n")
+        let transcript = try #require(s.contents("t.md").flatMap { String(data: $0, encoding: .utf8) })
+        #expect(transcript.contains("importance = 1 − cos(") && !transcript.contains("tokens…"))
+
+        // The default interval keeps a quick command silent.
+        reports = []
+        s.session.progressInterval = .seconds(3)
+        s.run("importance")
+        #expect(reports.isEmpty)
+    }
+
+    @Test("on a terminal: one line on the stream, rewritten in place and blanked at the end; Ctrl-C stops with a line saying so")
+    func terminal() throws {
+        let s = Scratch("progress-terminal")
+        defer { s.remove() }
+        var streamed = ""
+        var reports: [String] = []
+        s.session.interactive = true
+        s.session.stream = { streamed += $0 }
+        s.session.progress = { reports.append($0) }
+        s.session.progressInterval = .zero
+        _ = try s.session.execute(Self.sentence)
+        let output = try s.session.execute("importance")
+        let expected = (0..<6).map { "\rimportance: \($0) of 6 tokens…" }.joined() + "\r" + String(repeating: " ", count: 26) + "\r"
+        #expect(streamed == expected)
+        #expect(reports.isEmpty)  // a terminal has its line; the hook is for scripts
+        #expect(!output.contains("tokens…") && output.hasPrefix("importance = "))
+
+        // Ctrl-C after two tokens: what was computed, and a line that says it stopped.
+        var asked = 0
+        s.session.isInterrupted = { asked += 1; return asked > 2 }
+        streamed = ""
+        let stopped = try s.session.execute("importance")
+        #expect(stopped.contains("importance stopped (Ctrl-C) after 2 of 6 tokens: the bars above are theirs\n"))
+        let bars = stopped.split(separator: "\n").filter { $0.first?.isNumber == true }
+        #expect(bars.map { $0.split(separator: " ")[1] } == ["the", "cat"])
+        #expect(streamed.hasSuffix("\r" + String(repeating: " ", count: 26) + "\r"))
+        s.session.isInterrupted = { false }
+
+        s.session.stream = nil
+        #expect(try s.session.execute("save transcript t.md") == "wrote 3 commands with their output to t.md\n")
+        let transcript = try #require(s.contents("t.md").flatMap { String(data: $0, encoding: .utf8) })
+        #expect(!transcript.contains("tokens…") && transcript.contains("importance stopped (Ctrl-C)"))
+    }
+}
