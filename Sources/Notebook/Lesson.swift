@@ -111,7 +111,8 @@ public struct Lesson: Sendable {
                 if let dot = heading.firstIndex(of: "."), heading[..<dot].allSatisfy(\.isNumber), !heading[..<dot].isEmpty {
                     heading = heading[heading.index(after: dot)...]
                 }
-                title = heading.trimmingCharacters(in: .whitespaces)
+                // Escaped: a title is printed in lists and lines of its own, not only in the prose.
+                title = escapingControlCharacters(heading.trimmingCharacters(in: .whitespaces))
             }
             prose.append(line)
         }
@@ -150,7 +151,8 @@ public struct Lesson: Sendable {
 }
 
 /// Sets Markdown prose for a terminal: paragraphs wrapped to the width, headings underlined,
-/// formulas, code and tables kept as they are.
+/// formulas, code and tables kept as they are. Control characters are written as `\u{…}`: a
+/// lesson's text cannot move the cursor, change colours or retitle the terminal.
 public struct ProseRenderer: Sendable {
     public var width: Int
 
@@ -172,7 +174,7 @@ public struct ProseRenderer: Sendable {
             paragraph = []
         }
         for raw in markdown.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
-            let line = String(raw)
+            let line = escapingControlCharacters(raw.replacingOccurrences(of: "\t", with: "    "))
             let trimmed = line.trimmingWhitespace()
             if trimmed.hasPrefix("```") {
                 flush()

@@ -149,9 +149,9 @@ extension Session {
         defer { activeLesson = active }
         if active.hintsShown < block.hints.count {
             active.hintsShown += 1
-            return wrap("hint \(active.hintsShown) of \(block.hints.count + 1): \(block.hints[active.hintsShown - 1])", indent: "  ") + "\n"
+            return wrap("hint \(active.hintsShown) of \(block.hints.count + 1): \(escapingControlCharacters(block.hints[active.hintsShown - 1]))", indent: "  ") + "\n"
         }
-        return "the solution:\n" + block.commands.map { "    \($0.text.trimmingWhitespace())\n" }.joined()
+        return "the solution:\n" + block.commands.map { "    \(Self.echo($0.text))\n" }.joined()
     }
 
     func lessonSkip() throws -> String {
@@ -195,13 +195,13 @@ extension Session {
         var text = prose.render(block.prose)
         if !text.isEmpty { text += "\n" }
         let progress = "step \(active.position + 1) of \(lesson.blocks.count)"
-        if let step = block.exercise {
+        if let step = block.exercise.map(escapingControlCharacters) {
             text += wrap("✎ exercise (\(progress)): compute \(step) with your own expression, then type") + "\n"
             text += "    check EXPR \(step)\n"
             text += "  (hint shows a hint, skip shows and runs the solution)\n"
         } else {
             text += "▶ \(progress), Enter or next runs:\n"
-            for command in block.commands { text += "    \(command.text.trimmingWhitespace())\n" }
+            for command in block.commands { text += "    \(Self.echo(command.text))\n" }
         }
         return text
     }
@@ -225,15 +225,20 @@ extension Session {
         defer { activeLesson = saved }
         try runningLessonBlock {
             if let sentence = block.defaultSentence, self.sentence == nil {
-                text += prompt + "sentence \(sentence)\n"
+                text += prompt + Self.echo("sentence \(sentence)") + "\n"
                 text += try execute("sentence \(sentence)")
             }
             for command in block.commands {
-                text += prompt + command.text.trimmingWhitespace() + "\n"
+                text += prompt + Self.echo(command.text) + "\n"
                 text += try execute(command.text)
             }
         }
         return text
+    }
+
+    /// A line of a lesson or script as it is echoed after the prompt: trimmed, control characters escaped.
+    static func echo(_ line: String) -> String {
+        escapingControlCharacters(line.trimmingWhitespace())
     }
 
     /// The most lesson blocks running one inside another. Parsing refuses the lines that would

@@ -105,6 +105,8 @@ public final class Session {
     var activeLesson: ActiveLesson?
     /// How many lesson blocks are running their lines now (0 when the learner types).
     var lessonBlockDepth = 0
+    /// The files this session wrote (as `fileKey`s): it may replace them without asking.
+    var writtenFiles: Set<String> = []
 
     /// Names the learner bound with `NAME = EXPR`.
     public internal(set) var learnerNames: [String: MathValue] = [:]

@@ -435,7 +435,9 @@ extension Session {
     func plot(_ what: String, to path: String) throws -> String {
         let trace = try requireTrace()
         let model = try requireModel()
-        guard path.lowercased().hasSuffix(".svg") else { throw NotebookError.fileType(path: path, command: "plot", expected: "svg") }
+        let target = try writeTarget(path, command: "plot \(what)", suffixes: [".svg"]) {
+            NotebookError.fileType(path: $0, command: "plot", expected: "svg")
+        }
         let matrix: Matrix, title: String, location: String
         if what == "rollout" {
             matrix = rolloutMatrix(trace)
@@ -454,8 +456,8 @@ extension Session {
         let heatmap = SVGHeatmap(matrix: matrix, rowLabels: trace.tokens, columnLabels: trace.tokens,
                                  title: "\(title)   \(matrix.shapeDescription)", subtitle: subtitle,
                                  format: { [renderer] in renderer.format($0) })
-        try AtomicFile.write(Data(heatmap.render().utf8), to: resolve(path))
-        return "wrote \(what) (\(location)) \(matrix.shapeDescription) as an SVG heatmap to \(path)\n"
+        try write(Data(heatmap.render().utf8), to: target)
+        return "wrote \(what) (\(location)) \(matrix.shapeDescription) as an SVG heatmap to \(target.described)\n"
     }
 
     var describeModelShort: String {
@@ -499,13 +501,12 @@ extension Session {
 
     /// `save transcript PATH.md`: every command so far with its output, as Markdown.
     func saveTranscript(to path: String) throws -> String {
-        let lower = path.lowercased()
-        guard lower.hasSuffix(".md") || lower.hasSuffix(".markdown") else {
-            throw NotebookError.fileType(path: path, command: "save transcript", expected: "md")
+        let target = try writeTarget(path, command: "save transcript", suffixes: [".md", ".markdown"]) {
+            NotebookError.fileType(path: $0, command: "save transcript", expected: "md")
         }
         let markdown = transcript.markdown(model: model.map { _ in describeModelShort })
-        try AtomicFile.write(Data(markdown.utf8), to: resolve(path))
-        return "wrote \(transcript.commandCount) command\(transcript.commandCount == 1 ? "" : "s") with their output to \(path)\n"
+        try write(Data(markdown.utf8), to: target)
+        return "wrote \(transcript.commandCount) command\(transcript.commandCount == 1 ? "" : "s") with their output to \(target.described)\n"
     }
 }
 

@@ -797,7 +797,7 @@ struct HostileExportTests {
             ("export weights afile/x.npy", "cannot write \(scratch.path)/afile/x.npy: Not a directory"),
             ("export weights adir", "cannot write adir: it is a directory"),
             ("export weights \(directory)", "cannot write \(directory): it is a directory"),
-            ("export tokens adir", "cannot write \(directory): it is a directory"),
+            ("export tokens adir", "cannot write adir: it is a directory"),
             ("export weights /dev/full", "cannot write /dev/full: No space left on device"),
             ("export tokens /dev/full", "cannot write /dev/full: No space left on device"),
             ("export rollout /dev/full", "cannot write /dev/full: No space left on device"),

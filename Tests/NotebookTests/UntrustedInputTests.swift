@@ -270,3 +270,114 @@ struct UntrustedProgressTests {
         #expect(!transcript.contains("tokens…") && transcript.contains("importance stopped (Ctrl-C)"))
     }
 }
+
+// MARK: - 5. Writes named by scripts and lessons
+
+@Suite("Untrusted input: writes go only where they were meant to")
+struct UntrustedWriteTests {
+    @Test("every write needs a suffix its command writes; an unknown one writes nothing", arguments: [
+        ("export tokens notes.conf", "export tokens writes .tsv or .txt files: end the file name with one of them (not notes.conf)"),
+        ("export tokens notes", "export tokens writes .tsv or .txt files: end the file name with one of them (not notes)"),
+        ("export tokens .tsv", "export tokens writes .tsv or .txt files: end the file name with one of them (not .tsv)"),
+        ("export weights notes.conf", "cannot tell the format of notes.conf: end the file name with .npy or .csv (or .tsv/.txt for tokens)"),
+        ("export rollout notes.conf!", "cannot tell the format of notes.conf: end the file name with .npy or .csv (or .tsv/.txt for tokens)"),
+        ("plot weights notes.conf", "plot writes .svg files: end the file name with .svg (not notes.conf)"),
+        ("save transcript notes.conf", "save transcript writes .md files: end the file name with .md (not notes.conf)"),
+    ])
+    func suffixes(line: String, error: String) {
+        let s = Scratch("suffix")
+        defer { s.remove() }
+        s.write("keep = me\n", to: "notes.conf")
+        s.run("sentence the cat sat on the mat")
+        #expect(s.run(line) == "error: \(error)\n")
+        #expect(s.names == ["notes.conf"])
+        #expect(s.contents("notes.conf") == Data("keep = me\n".utf8))
+    }
+
+    @Test("a file this session did not write is replaced only with !, and the success line says so", arguments: [
+        ("export weights", "w.npy", "wrote weights (layer 0, head 0) [8 × 8] to w.npy"),
+        ("export tokens", "t.tsv", "wrote 8 tokens to t.tsv"),
+        ("plot weights", "p.svg", "wrote weights (layer 0, head 0) [8 × 8] as an SVG heatmap to p.svg"),
+        ("save transcript", "t.md", "wrote 1 command with their output to t.md"),
+    ])
+    func replacing(command: String, name: String, wrote: String) throws {
+        let s = Scratch("replace")
+        defer { s.remove() }
+        s.write("the learner's own\n", to: name)
+        s.run("sentence the cat sat on the mat")
+        #expect(s.run("\(command) \(name)") == "error: \(name) exists, and this session did not write it: to replace it, end the name with ! (\(command) \(name)!), or choose another name\n")
+        #expect(s.contents(name) == Data("the learner's own\n".utf8))
+        let replaced = s.run("\(command) \(name)!")
+        #expect(replaced.hasPrefix(wrote.replacingOccurrences(of: "1 command", with: "2 commands")) && replaced.hasSuffix("\(name), replacing the existing file\n"), "\(replaced)")
+        #expect(s.contents(name) != Data("the learner's own\n".utf8))
+        // Now the session's own file: written again without asking.
+        let again = s.run("\(command) \(name)")
+        #expect(again.hasSuffix(" to \(name)\n") && !again.contains("replacing"), "\(again)")
+        #expect(s.names == [name])
+    }
+
+    @Test("a link at the name is replaced, never written through; devices and pipes are written in place")
+    func linksAndDevices() throws {
+        let s = Scratch("links")
+        defer { s.remove() }
+        s.write("precious\n", to: "victim.txt")
+        try FileManager.default.createSymbolicLink(atPath: s.path + "/w.csv", withDestinationPath: s.path + "/victim.txt")
+        try FileManager.default.createSymbolicLink(atPath: s.path + "/dangling.csv", withDestinationPath: s.path + "/nowhere.csv")
+        s.run("sentence the cat sat on the mat")
+        #expect(s.run("export weights w.csv").hasPrefix("error: w.csv exists, and this session did not write it"))
+        #expect(s.run("export weights dangling.csv").hasPrefix("error: dangling.csv exists, and this session did not write it"))
+        #expect(s.run("export weights w.csv!") == "wrote weights (layer 0, head 0) [8 × 8] to w.csv, replacing the existing file\n")
+        #expect(s.contents("victim.txt") == Data("precious\n".utf8))
+        #expect(s.names == ["dangling.csv", "victim.txt", "w.csv"])
+        #expect(s.run("export weights /dev/null") == "wrote weights (layer 0, head 0) [8 × 8] to /dev/null\n")
+        #expect(s.run("export tokens /dev/null") == "wrote 8 tokens to /dev/null\n")
+    }
+
+    @Test("a lesson's block cannot replace a file, even with !; what it may write it writes")
+    func lessons() throws {
+        let s = Scratch("lesson-write")
+        defer { s.remove() }
+        s.write("the learner's own\n", to: "w.npy")
+        s.write("# 1. Writes\n\n```attn\nsentence the cat\nexport weights mine.npy\nexport weights w.npy!\n```\n", to: "01-writes.md")
+        let lesson = try Lesson(path: s.path + "/01-writes.md")
+        var output = ""
+        do {
+            try Runner.replay(s.session, lesson: lesson) { output += $0 }
+            Issue.record("the replay should stop at line 6")
+        } catch {
+            #expect("\(error)" == "\(s.path)/01-writes.md:6: error: a lesson cannot replace w.npy, which exists: the lesson should write another name")
+        }
+        #expect(output.contains("wrote weights (layer 0, head 0) [4 × 4] to mine.npy\n"))
+        #expect(s.contents("w.npy") == Data("the learner's own\n".utf8))
+        // The learner may.
+        #expect(s.run("export weights w.npy!").hasSuffix("to w.npy, replacing the existing file\n"))
+    }
+
+    @Test("file names in success lines, and lesson titles, prose, hints and commands, cannot drive the terminal")
+    func escapes() throws {
+        let s = Scratch("escapes")
+        defer { s.remove() }
+        s.run("sentence the cat sat on the mat")
+        let name = "\u{1B}]0;owned\u{7}t.tsv"
+        #expect(s.run("export tokens \(name)") == "wrote 8 tokens to \\u{1b}]0;owned\\u{7}t.tsv\n")
+        #expect(s.names == [name])
+
+        let lessons = s.path + "/lessons"
+        try FileManager.default.createDirectory(atPath: lessons, withIntermediateDirectories: true)
+        let hostile = "# 1. Title\u{1B}[2J\n\nProse \u{1B}[31mred\u{1B}[0m and a bell\u{7}.\n\n```attn\nA = 1 # \u{1B}[2K\n```\n\n```attn\n# hint: look\u{1B}[1A up\n# exercise: weights\ncheck weights weights\n```\n\nThe end\u{9B}2J.\n"
+        FileManager.default.createFile(atPath: lessons + "/01-hostile.md", contents: Data(hostile.utf8))
+        s.session.lessonsDirectory = lessons
+        let lesson = try Lesson(path: lessons + "/01-hostile.md")
+        #expect(lesson.title == "Title\\u{1b}[2J")
+        var replay = ""
+        try Runner.replay(s.session, lesson: lesson) { replay += $0 }
+        let shown = s.run("lessons") + s.run("lesson 1") + s.run("") + s.run("hint") + s.run("hint") + s.run("where") + s.run("skip")
+        for text in [replay, shown] {
+            #expect(!text.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{7}" || $0 == "\u{9B}" }, "\(text.debugDescription)")
+        }
+        #expect(shown.contains("Prose \\u{1b}[31mred\\u{1b}[0m and a bell\\u{7}."))
+        #expect(shown.contains("hint 1 of 2: look\\u{1b}[1A up"))
+        #expect(replay.contains("A = 1 # \\u{1b}[2K\n") && shown.contains("A = 1 # \\u{1b}[2K\n"))
+        #expect(shown.contains("The end\\u{9b}2J."))
+    }
+}
