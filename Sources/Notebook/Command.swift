@@ -46,13 +46,24 @@ public enum Command: Equatable, Sendable {
     case plot(what: String, path: String)
     case saveTranscript(path: String)
     case quit
+    /// `del NAME …`: forgets names the learner bound.
+    case delete([String])
 
     /// Every command word, for `help` and suggestions.
     public static let words = ["model", "sentence", "layer", "head", "tokens", "show", "walk", "export", "precision",
                                "lessons", "lesson", "next", "back", "where", "hint", "skip", "check", "names",
                                "predict", "temperature", "generate", "rope", "kvmap", "help", "quit", "exit",
-                               "heads", "neuron", "rollout", "ablate", "importance", "plot", "save"]
+                               "heads", "neuron", "rollout", "ablate", "importance", "plot", "save", "del"]
         + StepInfo.names
+
+    /// Whether the command moves through lessons (or leaves the notebook): the learner's to type,
+    /// never a lesson block's, which would run blocks itself.
+    public var movesThroughLessons: Bool {
+        switch self {
+        case .lesson, .lessonStop, .next, .back, .whereAmI, .hint, .skip, .quit: true
+        default: false
+        }
+    }
 
     /// `check`'s arguments as (expression, step): the step is the last word, and a slice after it
     /// (`z[1]`, `scores[3, 2]`) belongs to it even when it holds spaces.
@@ -107,7 +118,7 @@ public enum Command: Equatable, Sendable {
             }
             return .export(what: what, path: parts[1].trimmingWhitespace())
         case "precision":
-            let n = try number(rest, command: "precision", usage: "precision N (digits after the point)")
+            let n = try number(rest, command: "precision", usage: "precision N, 0 ≤ N ≤ 8 digits after the point")
             guard (0...8).contains(n) else { throw NotebookError.precisionOutOfRange(n) }
             return .precision(n)
         case "help", "?":
@@ -125,8 +136,15 @@ public enum Command: Equatable, Sendable {
         case "hint": return .hint
         case "skip": return .skip
         case "names": return .names
+        case "del":
+            if rest.hasPrefix("=") {
+                throw NotebookError.math("del is a command (del NAME forgets a name you bound): choose another name, e.g. my_del")
+            }
+            let names = rest.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).map(String.init)
+            guard !names.isEmpty else { throw NotebookError.usage(command: "del", usage: "del NAME …, e.g. del A B (names lists yours)") }
+            return .delete(names)
         case "predict":
-            let k = rest.isEmpty ? 5 : try number(rest, command: "predict", usage: "predict [K]")
+            let k = rest.isEmpty ? 5 : try number(rest, command: "predict", usage: "predict [K] with 1 ≤ K ≤ 100")
             guard (1...100).contains(k) else { throw NotebookError.usage(command: "predict", usage: "predict K with 1 ≤ K ≤ 100") }
             return .predict(k)
         case "temperature":
@@ -135,7 +153,7 @@ public enum Command: Equatable, Sendable {
             }
             return .temperature(value)
         case "generate":
-            let n = try number(rest, command: "generate", usage: "generate N (new tokens, greedy)")
+            let n = try number(rest, command: "generate", usage: "generate N with 1 ≤ N ≤ 1000 (new tokens, greedy)")
             guard (1...1000).contains(n) else { throw NotebookError.usage(command: "generate", usage: "generate N with 1 ≤ N ≤ 1000") }
             return .generate(n)
         case "rope":
@@ -199,9 +217,17 @@ public enum Command: Equatable, Sendable {
         return .absolute(try number(text, command: command, usage: usage))
     }
 
+    /// A whole number the learner typed. Digits beyond `Int` (`layer 99999999999999999999`) are
+    /// a number too large for any command, not a word that is no number.
     static func number(_ text: String, command: String, usage: String) throws -> Int {
         guard !text.isEmpty else { throw NotebookError.usage(command: command, usage: usage) }
-        guard let n = Int(text) else { throw NotebookError.notANumber(command: command, text: text) }
+        guard let n = Int(text) else {
+            let digits = text.first == "+" || text.first == "-" ? text.dropFirst() : Substring(text)
+            if !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit) {
+                throw NotebookError.numberTooLarge(command: command, text: text, usage: usage)
+            }
+            throw NotebookError.notANumber(command: command, text: text)
+        }
         return n
     }
 
@@ -300,11 +326,16 @@ public enum Selection: Equatable, Sendable {
     case absolute(Int)
     case relative(Int)
 
-    /// The index this selects, given the current one.
+    /// The index this selects, given the current one. A move past the ends of `Int` stops there
+    /// (`layer +9223372036854775807` selects 9223372036854775807, which no model has) rather than
+    /// overflowing.
     public func resolve(from current: Int) -> Int {
         switch self {
-        case let .absolute(n): n
-        case let .relative(delta): current + delta
+        case let .absolute(n):
+            return n
+        case let .relative(delta):
+            let (sum, overflow) = current.addingReportingOverflow(delta)
+            return overflow ? (delta > 0 ? .max : .min) : sum
         }
     }
 }

@@ -43,6 +43,7 @@ extension Session {
         case ("ablate", 2) where previous[1] == "head": return matching((0..<(model?.layers ?? 0)).map(String.init))
         case ("ablate", 3) where previous[1] == "head": return matching((0..<(model?.heads ?? 0)).map(String.init))
         case ("heads", 1): return matching(["all"])
+        case ("del", _): return matching(learnerNames.keys.sorted())
         case ("neuron", 1), ("neuron", 2): return matching((0..<cachedTokens.count).map(String.init))
         default: return matching(mathNames + extraMathWords)
         }

@@ -21,6 +21,10 @@ import Foundation
 /// lesson can use the learner's own sentence); `# exercise: STEP` makes the block an exercise in
 /// which the learner produces STEP and `check`s it, the block's own lines being the solution;
 /// `# hint: …` lines are shown one by one on `hint`. Other `#` lines are comments.
+///
+/// A block's lines are the notebook's commands and math, never the commands that move through
+/// lessons (`lesson 1`, `next`, `back`, `skip`, `hint`, `where`, `lesson stop`, `quit`): a block
+/// that ran them would run blocks itself, without end. Such a line is an error of the file.
 public struct Lesson: Sendable {
     /// One fenced block of commands, with the prose that comes before it.
     public struct Block: Sendable {
@@ -49,7 +53,8 @@ public struct Lesson: Sendable {
     public let closing: String
 
     /// Reads and parses a lesson file.
-    /// - Throws: `NotebookError.lesson` for an unreadable file or an unclosed block.
+    /// - Throws: `NotebookError.lesson` for an unreadable file; `Runner.Failure` with the line of an
+    ///   unclosed block or of a line that moves through lessons (`next`, `lesson 1`, …).
     public init(path: String) throws {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw NotebookError.lesson("cannot read the lesson \(path)")
@@ -84,6 +89,10 @@ public struct Lesson: Sendable {
                 } else if let value = directive(trimmed, "default-sentence") {
                     block.defaultSentence = value
                 } else if !trimmed.isEmpty && !trimmed.hasPrefix("#") {
+                    if let command = try? Command.parse(line), command.movesThroughLessons {
+                        throw Runner.Failure(file: file, line: number, error: NotebookError.lesson(
+                            "a lesson's block cannot run '\(shown(trimmed))': only the learner moves through lessons; take the line out of the ```attn block"))
+                    }
                     block.commands.append((line, number))
                 }
                 current = block
@@ -102,11 +111,14 @@ public struct Lesson: Sendable {
                 if let dot = heading.firstIndex(of: "."), heading[..<dot].allSatisfy(\.isNumber), !heading[..<dot].isEmpty {
                     heading = heading[heading.index(after: dot)...]
                 }
-                title = heading.trimmingCharacters(in: .whitespaces)
+                // Escaped: a title is printed in lists and lines of its own, not only in the prose.
+                title = escapingControlCharacters(heading.trimmingCharacters(in: .whitespaces))
             }
             prose.append(line)
         }
-        if let current { throw NotebookError.lesson("\(file):\(current.line): the ```attn block is not closed") }
+        if let current {
+            throw Runner.Failure(file: file, line: current.line, error: NotebookError.lesson("the ```attn block is not closed: add a line ``` after its commands"))
+        }
         return (title, blocks, prose.joined(separator: "\n"))
     }
 
@@ -117,16 +129,30 @@ public struct Lesson: Sendable {
         return String(line.dropFirst(prefix.count)).trimmingWhitespace()
     }
 
-    /// The lessons in a directory, by number.
+    /// The lessons in a directory, by number (the files that cannot be read as lessons left out).
     public static func all(in directory: String) -> [Lesson] {
+        load(in: directory).lessons
+    }
+
+    /// The lessons in a directory, by number, and the files that failed to parse, each with its
+    /// name (`05-why-scale`) and why.
+    public static func load(in directory: String) -> (lessons: [Lesson], problems: [(name: String, error: Error)]) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.filter { $0.hasSuffix(".md") && $0.first?.isNumber == true }.sorted()
-            .compactMap { try? Lesson(path: directory + "/" + $0) }
+        var lessons: [Lesson] = [], problems: [(name: String, error: Error)] = []
+        for file in names.filter({ $0.hasSuffix(".md") && $0.first?.isNumber == true }).sorted() {
+            do {
+                lessons.append(try Lesson(path: directory + "/" + file))
+            } catch {
+                problems.append(((file as NSString).deletingPathExtension, error))
+            }
+        }
+        return (lessons, problems)
     }
 }
 
 /// Sets Markdown prose for a terminal: paragraphs wrapped to the width, headings underlined,
-/// formulas, code and tables kept as they are.
+/// formulas, code and tables kept as they are. Control characters are written as `\u{…}`: a
+/// lesson's text cannot move the cursor, change colours or retitle the terminal.
 public struct ProseRenderer: Sendable {
     public var width: Int
 
@@ -148,7 +174,7 @@ public struct ProseRenderer: Sendable {
             paragraph = []
         }
         for raw in markdown.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
-            let line = String(raw)
+            let line = escapingControlCharacters(raw.replacingOccurrences(of: "\t", with: "    "))
             let trimmed = line.trimmingWhitespace()
             if trimmed.hasPrefix("```") {
                 flush()

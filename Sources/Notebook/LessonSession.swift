@@ -16,16 +16,32 @@ extension Session {
     // MARK: Finding lessons and progress
 
     func allLessons() throws -> [Lesson] {
+        try loadLessons().lessons
+    }
+
+    /// The lessons, and the files that are not lessons because of an error (with its line).
+    func loadLessons() throws -> (lessons: [Lesson], problems: [(name: String, error: Error)]) {
         guard let directory = lessonsDirectory else {
             throw NotebookError.lesson("attn cannot find its Lessons directory: start it with --lessons PATH")
         }
-        return Lesson.all(in: directory)
+        return Lesson.load(in: directory)
+    }
+
+    /// A lesson file's error as one sentence: `PATH:LINE: problem`.
+    static func describeProblem(_ error: Error) -> String {
+        if let failure = error as? Runner.Failure { return "\(failure.file):\(failure.line): \(failure.error)" }
+        return "\(error)"
     }
 
     func findLesson(_ which: String) throws -> Lesson {
-        let lessons = try allLessons()
+        let (lessons, problems) = try loadLessons()
         if let number = Int(which), let lesson = lessons.first(where: { $0.number == number }) { return lesson }
         if let lesson = lessons.first(where: { $0.name == which || $0.name.dropFirst(3) == which }) { return lesson }
+        // A file that names this lesson but cannot be followed says why.
+        if let problem = problems.first(where: { $0.name == which || $0.name.dropFirst(3) == which
+                                                  || (Int(which) != nil && Int($0.name.prefix { $0.isNumber }) == Int(which)) }) {
+            throw NotebookError.lesson(Self.describeProblem(problem.error))
+        }
         let names = lessons.map { String($0.name.dropFirst(3)) }
         let hint = closest(to: which, in: names).map { ": did you mean \($0)?" } ?? ": lessons lists them"
         throw NotebookError.lesson("there is no lesson '\(which)'\(hint)")
@@ -93,8 +109,9 @@ extension Session {
     // MARK: Commands
 
     func listLessons() -> String {
+        let problems = ((try? loadLessons())?.problems ?? []).map { "not a lesson: " + escapingControlCharacters(Self.describeProblem($0.error)) + "\n" }.joined()
         guard let lessons = try? allLessons(), !lessons.isEmpty else {
-            return "no lessons found\(lessonsDirectory.map { " in \($0)" } ?? ""): start attn with --lessons PATH\n"
+            return problems + "no lessons found\(lessonsDirectory.map { " in \($0)" } ?? ""): start attn with --lessons PATH\n"
         }
         let progress = loadProgress()
         let titleWidth = lessons.map { MatrixRenderer.displayWidth($0.title) }.max() ?? 0
@@ -109,7 +126,7 @@ extension Session {
             text += MatrixRenderer.pad(String(lesson.number), 3) + "  " + MatrixRenderer.pad(lesson.title, titleWidth, alignLeft: true)
                 + "  " + state + "\n"
         }
-        return text + "type lesson N to start or resume one\n"
+        return text + problems + "type lesson N to start or resume one\n"
     }
 
     func startLesson(_ which: String) throws -> String {
@@ -238,9 +255,9 @@ extension Session {
         defer { activeLesson = active }
         if active.hintsShown < block.hints.count {
             active.hintsShown += 1
-            return wrap("hint \(active.hintsShown) of \(block.hints.count + 1): \(block.hints[active.hintsShown - 1])", indent: "  ") + "\n"
+            return wrap("hint \(active.hintsShown) of \(block.hints.count + 1): \(escapingControlCharacters(block.hints[active.hintsShown - 1]))", indent: "  ") + "\n"
         }
-        return "the solution:\n" + block.commands.map { "    \($0.text.trimmingWhitespace())\n" }.joined()
+        return "the solution:\n" + block.commands.map { "    \(Self.echo($0.text))\n" }.joined()
     }
 
     func lessonSkip() throws -> String {
@@ -284,13 +301,13 @@ extension Session {
         var text = prose.render(block.prose)
         if !text.isEmpty { text += "\n" }
         let progress = "step \(active.position + 1) of \(lesson.blocks.count)"
-        if let step = block.exercise {
+        if let step = block.exercise.map(escapingControlCharacters) {
             text += wrap("✎ exercise (\(progress)): compute \(step) with your own expression, then type") + "\n"
             text += "    check EXPR \(step)\n"
             text += "  (hint shows a hint, skip shows and runs the solution)\n"
         } else {
             text += "▶ \(progress), Enter or next runs:\n"
-            for command in block.commands { text += "    \(command.text.trimmingWhitespace())\n" }
+            for command in block.commands { text += "    \(Self.echo(command.text))\n" }
         }
         return text
     }
@@ -312,14 +329,36 @@ extension Session {
         let saved = activeLesson
         activeLesson = nil  // the block's own lines are not lesson navigation
         defer { activeLesson = saved }
-        if let sentence = block.defaultSentence, self.sentence == nil {
-            text += prompt + "sentence \(sentence)\n"
-            text += try execute("sentence \(sentence)")
-        }
-        for command in block.commands {
-            text += prompt + command.text.trimmingWhitespace() + "\n"
-            text += try execute(command.text)
+        try runningLessonBlock {
+            if let sentence = block.defaultSentence, self.sentence == nil {
+                text += prompt + Self.echo("sentence \(sentence)") + "\n"
+                text += try execute("sentence \(sentence)")
+            }
+            for command in block.commands {
+                text += prompt + Self.echo(command.text) + "\n"
+                text += try execute(command.text)
+            }
         }
         return text
+    }
+
+    /// A line of a lesson or script as it is echoed after the prompt: trimmed, control characters escaped.
+    static func echo(_ line: String) -> String {
+        escapingControlCharacters(line.trimmingWhitespace())
+    }
+
+    /// The most lesson blocks running one inside another. Parsing refuses the lines that would
+    /// nest them, and `run` refuses them in a block; this bound stands behind both.
+    static let maximumBlockDepth = 2
+
+    /// Runs `body` as a lesson block's lines: commands that move through lessons are refused
+    /// (see `Command.movesThroughLessons`), and blocks cannot nest without bound.
+    func runningLessonBlock<T>(_ body: () throws -> T) throws -> T {
+        guard lessonBlockDepth < Self.maximumBlockDepth else {
+            throw NotebookError.lesson("lesson blocks nested \(lessonBlockDepth + 1) deep: a block cannot run another lesson's blocks")
+        }
+        lessonBlockDepth += 1
+        defer { lessonBlockDepth -= 1 }
+        return try body()
     }
 }

@@ -28,6 +28,12 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
     case notTokenByToken(String, shape: String)
     /// A file name whose ending is not the one the command writes (`plot`: .svg, `save transcript`: .md).
     case fileType(path: String, command: String, expected: String)
+    /// Digits too many for any count or index (`layer 99999999999999999999`).
+    case numberTooLarge(command: String, text: String, usage: String)
+    /// A file name without one of the suffixes the command writes (`export tokens`: .tsv or .txt).
+    case fileSuffixes(path: String, command: String, accepted: [String])
+    /// A file that exists and that this session did not write.
+    case fileExists(path: String, command: String)
 
     public var description: String {
         switch self {
@@ -71,6 +77,12 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(step) is \(shape), not token × token: plot draws scores, scaled, masked, weights or rollout"
         case let .fileType(path, command, expected):
             return "\(command) writes .\(expected) files: end the file name with .\(expected) (not \(path))"
+        case let .numberTooLarge(command, text, usage):
+            return "\(command) \(shown(text)) is out of range: \(usage)"
+        case let .fileSuffixes(path, command, accepted):
+            return "\(command) writes \(accepted.joined(separator: " or ")) files: end the file name with one of them (not \(shown(path)))"
+        case let .fileExists(path, command):
+            return "\(shown(path)) exists, and this session did not write it: to replace it, end the name with ! (\(command) \(shown(path))!), or choose another name"
         }
     }
 }

@@ -24,7 +24,7 @@ public enum Runner {
     public static func runAll<Source: LineSource>(_ session: Session, _ source: inout Source, echo: Bool = false,
                                                   write: (String) -> Void) {
         while let line = source.nextLine(prompt: session.prompt) {
-            if echo { write(session.prompt + line + "\n") }
+            if echo { write(session.prompt + escapingControlCharacters(line) + "\n") }
             do {
                 write(try session.execute(line))
             } catch {
@@ -34,7 +34,7 @@ public enum Runner {
         }
     }
 
-    /// A failure in a replayed script: the 1-based line number and the error.
+    /// A failure at a line of a replayed script or of a lesson file: the 1-based line number and the error.
     public struct Failure: Error, CustomStringConvertible {
         public let file: String
         public let line: Int
@@ -64,7 +64,7 @@ public enum Runner {
             }
             let trimmed = line.trimmingWhitespace()
             if trimmed.isEmpty { continue }
-            write(session.prompt + line + "\n")
+            write(session.prompt + escapingControlCharacters(line) + "\n")
             do {
                 write(try session.execute(line))
             } catch {
@@ -89,16 +89,16 @@ public enum Runner {
         for block in lesson.blocks {
             let text = prose.render(block.prose)
             if !text.isEmpty { write(text + "\n") }
-            if let step = block.exercise { write("✎ exercise: compute \(step) yourself. The solution:\n") }
+            if let step = block.exercise { write("✎ exercise: compute \(escapingControlCharacters(step)) yourself. The solution:\n") }
             var commands = block.commands
             if let sentence = block.defaultSentence, session.sentence == nil {
                 commands.insert(("sentence \(sentence)", block.line), at: 0)
             }
             var last = ""
             for command in commands {
-                write(session.prompt + command.text.trimmingWhitespace() + "\n")
+                write(session.prompt + Session.echo(command.text) + "\n")
                 do {
-                    last = try session.execute(command.text)
+                    last = try session.runningLessonBlock { try session.execute(command.text) }
                     write(last)
                 } catch {
                     throw Failure(file: lesson.path, line: command.line, error: error)

@@ -68,6 +68,17 @@ public final class Session {
     public var stream: ((String) -> Void)?
     /// Whether the learner asked to stop (Ctrl-C); long-running commands check it.
     public var isInterrupted: () -> Bool = { false }
+    /// Where a long command (`importance`) reports how far it has come when the session is not
+    /// interactive, at most every `progressInterval`: the executable's standard error. Nil, the
+    /// default, reports nothing. Interactive sessions show progress on `stream`, as one line that
+    /// is rewritten in place and blanked at the end. Progress is never part of the output or of a
+    /// transcript.
+    public var progress: ((String) -> Void)?
+    /// How often `progress` hears from a long command.
+    public var progressInterval: Duration = .seconds(3)
+    /// `stream` as the executable set it, outside the recording of the transcript: for progress,
+    /// which the transcript must not hold.
+    var terminalStream: ((String) -> Void)?
 
     /// Whether a person is at the keyboard: `walk` then waits for Enter between steps.
     public var interactive = false
@@ -100,6 +111,10 @@ public final class Session {
     var warnedFiles: Set<String> = []
     /// The lesson being followed.
     var activeLesson: ActiveLesson?
+    /// How many lesson blocks are running their lines now (0 when the learner types).
+    var lessonBlockDepth = 0
+    /// The files this session wrote (as `fileKey`s): it may replace them without asking.
+    var writtenFiles: Set<String> = []
 
     /// Names the learner bound with `NAME = EXPR`.
     public internal(set) var learnerNames: [String: MathValue] = [:]
@@ -178,6 +193,9 @@ public final class Session {
     public private(set) var wantsToQuit = false
 
     func run(_ command: Command) throws -> String {
+        if lessonBlockDepth > 0, command.movesThroughLessons {
+            throw NotebookError.lesson("a lesson's block cannot move through lessons (lesson, next, back, skip, hint, where, quit): only the learner does")
+        }
         switch command {
         case .nothing:
             return ""
@@ -282,6 +300,8 @@ public final class Session {
             return try plot(what, to: path)
         case let .saveTranscript(path):
             return try saveTranscript(to: path)
+        case let .delete(names):
+            return try deleteNames(names)
         }
     }
 

@@ -15,13 +15,15 @@ extension Session {
                          show STEP[rows, columns]   e.g. show q[0:4, 0:8], show weights[2, :]
                 decoder  predict [K]    temperature X    generate N    rope [PAIR]    kvmap
                          (these need model smollm2)
-                math     NAME = EXPR    EXPR    check EXPR STEP    names    help math
+                math     NAME = EXPR    EXPR    check EXPR STEP    names    del NAME
+                         help math
                 lessons  lessons    lesson N    next (or Enter)    back    where    hint    skip
                          lesson stop
                 explore  heads [all]    neuron I J    rollout    importance
                          ablate head L H    ablate clear
-                export   export STEP PATH.npy | PATH.csv    export tokens PATH
+                export   export STEP PATH.npy | PATH.csv    export tokens PATH.tsv | PATH.txt
                          export rollout PATH    plot STEP PATH.svg    save transcript PATH.md
+                         a file this session did not write: PATH! replaces it
                 view     precision N
                 other    help STEP (its formula and meaning)    quit
 
@@ -49,7 +51,7 @@ extension Session {
         "tokens": "tokens: the word pieces of the sentence with their ids; [CLS] starts it and [SEP] ends it.",
         "show": "show STEP[rows, columns]: a slice of a step, NumPy style: show q[0:4, 0:8], show weights[2, :], show out[-1].",
         "walk": "walk: every step of the selected layer and head, from x to out, one per Enter (all at once in a script).",
-        "export": "export STEP PATH: writes the whole step as .npy (float32, C order) or .csv (%.9g); export tokens PATH writes id<TAB>token lines.",
+        "export": "export STEP PATH: writes the whole step as .npy (float32, C order) or .csv (%.9g); export tokens PATH writes id<TAB>token lines to .tsv or .txt; a device such as /dev/stdout gets text. A file that is there and that this session did not write is replaced only when the name ends with ! (export weights w.npy!); a lesson never replaces one.",
         "precision": "precision N: digits after the decimal point, 0…8.",
         "quit": "quit (or exit, or Ctrl-D): leaves attn.",
         "predict": "predict [K] (smollm2): the K most likely next tokens after the sentence: softmax of the last row of logits, divided by the temperature.",
@@ -59,6 +61,7 @@ extension Session {
         "kvmap": "kvmap (smollm2): which query heads share each key/value head (grouped-query attention), and what it saves.",
         "check": "check EXPR STEP: computes EXPR with the names of this layer and head (names lists them) and compares it with the model's STEP: ✓ when the shapes agree and max|Δ| ≤ 1e-4, else ✗ with where the difference is largest. STEP may be a slice of a step: check weights[1] @ V z[1] checks one row.",
         "names": "names: the names your math can use (X, Q, K, V, W_Q, …, dk, T) with their shapes, and the ones you bound.",
+        "del": "del NAME …: forgets names you bound. One of your names holds at most \(megabytes(cells: Double(MathEvaluator.maximumCells))) (\(MathEvaluator.maximumCells) numbers), all of them together \(megabytes(cells: Double(maximumLearnerCells))), and one line's math makes at most \(megabytes(cells: Double(MathEvaluator.maximumCellsPerLine))) of matrices.",
         "lessons": "lessons: the lessons with your progress; lesson N starts or resumes one.",
         "lesson": "lesson N (or its name): starts or resumes a lesson. Enter or next runs the shown commands, back goes back, where tells the position, lesson stop leaves; you may type any command in between.",
         "hint": "hint: at an exercise, the next hint, and finally the solution.",
@@ -67,8 +70,8 @@ extension Session {
         "neuron": "neuron I J: the neuron view of one score of the selected head: for query token I and key token J (numbered as tokens shows them), the products q_I[d]·k_J[d] of every dimension, their sum, which is scores[I, J], and the dimensions that push it up and down most.",
         "rollout": "rollout: attention rollout (Abnar & Zuidema 2020): per layer the mean of the heads' weights plus the identity for the residual, rows renormalised, multiplied from layer 0 up; row i says how much of each input token reaches token i. export rollout PATH and plot rollout PATH.svg write it.",
         "ablate": "ablate head L H: zeroes the output z of layer L's head H and runs the model again; everything after it changes, everything before stays. Shows the effect: minilm, the cosine of the sentence embedding before and after; smollm2, the next-token top 5 before → after. Steps, exports and plots show the ablated model until ablate clear restores every head.",
-        "importance": "importance: occlusion, in the spirit of LIME: each token is removed in turn and the model runs again. minilm: 1 − cosine between the sentence embedding with and without the token ([CLS] and [SEP] stay); smollm2: how much the probability of the predicted next token drops without it. Drawn as a bar chart.",
-        "plot": "plot STEP PATH.svg: an SVG heatmap of a token × token step (scores, scaled, masked, weights) or of rollout, with the tokens on both axes, a colour legend, the formula, layer and head in the title and every cell's value on hover; opens in any browser.",
-        "save": "save transcript PATH.md: the session so far as Markdown: every command after its prompt, with its output, in fenced blocks; # comments become paragraphs.",
+        "importance": "importance: occlusion, in the spirit of LIME: each token is removed in turn and the model runs again. minilm: 1 − cosine between the sentence embedding with and without the token ([CLS] and [SEP] stay); smollm2: how much the probability of the predicted next token drops without it. Drawn as a bar chart. One forward pass per token: it shows how far it has come, and Ctrl-C stops it with the tokens done.",
+        "plot": "plot STEP PATH.svg: an SVG heatmap of a token × token step (scores, scaled, masked, weights) or of rollout, with the tokens on both axes, a colour legend, the formula, layer and head in the title and every cell's value on hover; opens in any browser. An existing file this session did not write needs ! after the name (plot weights w.svg!).",
+        "save": "save transcript PATH.md: the session so far as Markdown: every command after its prompt, with its output, in fenced blocks; # comments become paragraphs. An existing file this session did not write needs ! after the name (save transcript t.md!).",
     ]
 }

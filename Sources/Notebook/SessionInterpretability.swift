@@ -348,6 +348,7 @@ extension Session {
         let model = try requireModel()
         var values: [(index: Int, value: Double)] = []
         var interrupted = false
+        var total = 0
         var text: String
         switch model {
         case let .minilm(bert):
@@ -357,13 +358,17 @@ extension Session {
                 throw NotebookError.usage(command: "importance", usage: "a sentence with at least one word piece between [CLS] and [SEP]")
             }
             let full = sentenceEmbedding(trace)
+            var progress = ProgressLine(self, command: "importance", unit: "tokens", total: candidates.count)
             for i in candidates {
                 if isInterrupted() { interrupted = true; break }
+                progress.update(values.count)
                 var ids = trace.tokenIds
                 ids.remove(at: i)
                 let reduced = bert.trace(ids: ids, ablating: ablated)
                 values.append((i, 1 - Self.cosine(full, sentenceEmbedding(reduced))))
             }
+            progress.finish()
+            total = candidates.count
             text = "importance = 1 − cos(sentence embedding, the same without token i)   (occlusion)\n"
             text += wrap("each word piece removed in turn ([CLS] and [SEP] stay), the model run again; a long bar: the sentence's meaning leans on that token.") + "\n"
         case let .smollm2(llama):
@@ -378,18 +383,23 @@ extension Session {
                 let logits = llama.forward(ids, cache: &cache, ablating: ablated)
                 return Double(Self.softmax(logits, temperature: temperature)[next])
             }
+            var progress = ProgressLine(self, command: "importance", unit: "tokens", total: trace.count)
+            progress.update(0)
             let baseline = probability(trace.tokenIds)
             for i in 0..<trace.count {
                 if isInterrupted() { interrupted = true; break }
+                progress.update(values.count)
                 var ids = trace.tokenIds
                 ids.remove(at: i)
                 values.append((i, baseline - probability(ids)))
             }
+            progress.finish()
+            total = trace.count
             text = "importance = p(\(label(for: next))) − p(\(label(for: next)) without token i)   (occlusion)\n"
             text += wrap("p(\(label(for: next))) = \(String(format: "%.4f", baseline)) after the whole sentence; each token removed in turn, the model run again. █: removing the token lowers p (it supports \(label(for: next))); ░: removing it raises p.") + "\n"
         }
         text += bars(values.map { (trace.tokens[$0.index], $0.index, $0.value) })
-        if interrupted { text += "(interrupted after \(values.count) tokens)\n" }
+        if interrupted { text += "importance stopped (Ctrl-C) after \(values.count) of \(total) tokens: the bars above are theirs\n" }
         if let top = values.max(by: { $0.value < $1.value }), top.value > 0 {
             text += wrap("notice: removing \(trace.tokens[top.index]) (\(top.index)) changes the most.") + "\n"
         }
@@ -425,7 +435,9 @@ extension Session {
     func plot(_ what: String, to path: String) throws -> String {
         let trace = try requireTrace()
         let model = try requireModel()
-        guard path.lowercased().hasSuffix(".svg") else { throw NotebookError.fileType(path: path, command: "plot", expected: "svg") }
+        let target = try writeTarget(path, command: "plot \(what)", suffixes: [".svg"]) {
+            NotebookError.fileType(path: $0, command: "plot", expected: "svg")
+        }
         let matrix: Matrix, title: String, location: String
         if what == "rollout" {
             matrix = rolloutMatrix(trace)
@@ -444,8 +456,8 @@ extension Session {
         let heatmap = SVGHeatmap(matrix: matrix, rowLabels: trace.tokens, columnLabels: trace.tokens,
                                  title: "\(title)   \(matrix.shapeDescription)", subtitle: subtitle,
                                  format: { [renderer] in renderer.format($0) })
-        try AtomicFile.write(Data(heatmap.render().utf8), to: resolve(path))
-        return "wrote \(what) (\(location)) \(matrix.shapeDescription) as an SVG heatmap to \(path)\n"
+        try write(Data(heatmap.render().utf8), to: target)
+        return "wrote \(what) (\(location)) \(matrix.shapeDescription) as an SVG heatmap to \(target.described)\n"
     }
 
     var describeModelShort: String {
@@ -464,6 +476,7 @@ extension Session {
         let prompt = self.prompt
         transcript.depth += 1
         let original = stream
+        terminalStream = original
         var streamed = ""
         if let original {
             stream = { text in
@@ -473,6 +486,7 @@ extension Session {
         }
         defer {
             stream = original
+            terminalStream = nil
             transcript.depth -= 1
         }
         do {
@@ -487,13 +501,12 @@ extension Session {
 
     /// `save transcript PATH.md`: every command so far with its output, as Markdown.
     func saveTranscript(to path: String) throws -> String {
-        let lower = path.lowercased()
-        guard lower.hasSuffix(".md") || lower.hasSuffix(".markdown") else {
-            throw NotebookError.fileType(path: path, command: "save transcript", expected: "md")
+        let target = try writeTarget(path, command: "save transcript", suffixes: [".md", ".markdown"]) {
+            NotebookError.fileType(path: $0, command: "save transcript", expected: "md")
         }
         let markdown = transcript.markdown(model: model.map { _ in describeModelShort })
-        try AtomicFile.write(Data(markdown.utf8), to: resolve(path))
-        return "wrote \(transcript.commandCount) command\(transcript.commandCount == 1 ? "" : "s") with their output to \(path)\n"
+        try write(Data(markdown.utf8), to: target)
+        return "wrote \(transcript.commandCount) command\(transcript.commandCount == 1 ? "" : "s") with their output to \(target.described)\n"
     }
 }
 

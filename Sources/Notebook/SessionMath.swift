@@ -129,6 +129,7 @@ extension Session {
                 throw NotebookError.math("\(name) is the model's own name: choose another, e.g. my_\(name)")
             }
             let value = try evaluate(expression, line: line)
+            try checkRoom(for: name, value)
             learnerNames[name] = value
             learnerLabels[name] = labels(of: value, expression, line: line)
             return "\(name) = \(describe(value))\n"
@@ -136,6 +137,46 @@ extension Session {
             let value = try evaluate(expression, line: line)
             return render(value, title: expression.text, labels: labels(of: value, expression, line: line))
         }
+    }
+
+    /// The most numbers the learner's names may hold together (1 GiB of `Float`); one name holds at
+    /// most `MathEvaluator.maximumCells`. A name shares the storage of what it was bound to, but is
+    /// counted whole: the limit does not depend on how the value was made.
+    public static let maximumLearnerCells = 1 << 28
+
+    /// The numbers the learner's names hold.
+    var learnerCells: Int { learnerNames.values.reduce(0) { $0 + $1.cellCount } }
+
+    /// Refuses to bind `name` to a value larger than one name or all names may hold.
+    func checkRoom(for name: String, _ value: MathValue) throws {
+        let cells = value.cellCount
+        guard cells <= MathEvaluator.maximumCells else {
+            throw NotebookError.math("\(name) would hold \(megabytes(cells: Double(cells))), and one name holds at most "
+                + "\(megabytes(cells: Double(MathEvaluator.maximumCells))) (\(MathEvaluator.maximumCells) numbers): name a slice instead")
+        }
+        let others = learnerNames.filter { $0.key != name }.values.reduce(0) { $0 + $1.cellCount }
+        guard others + cells <= Self.maximumLearnerCells else {
+            throw NotebookError.math("\(name) would hold \(megabytes(cells: Double(cells))), and your names then \(megabytes(cells: Double(others + cells))), "
+                + "more than the \(megabytes(cells: Double(Self.maximumLearnerCells))) they may hold together: del a name you no longer need, or reuse one (names lists them)")
+        }
+    }
+
+    /// `del NAME …`: forgets names the learner bound, freeing what they hold.
+    func deleteNames(_ names: [String]) throws -> String {
+        for name in names where learnerNames[name] == nil {
+            if modelNames.contains(name) || Step(rawValue: name) != nil {
+                throw NotebookError.math("\(shown(name)) is the model's own name: del forgets only the names you bound (names lists them)")
+            }
+            let suggestion = closestName(to: name, in: learnerNames.keys.sorted()).map { ": did you mean \($0)?" } ?? " (names lists yours)"
+            throw NotebookError.math("you have no name '\(shown(name))'\(suggestion)")
+        }
+        let freed = names.reduce(0) { $0 + (learnerNames[$1]?.cellCount ?? 0) }
+        for name in names {
+            learnerNames[name] = nil
+            learnerLabels[name] = nil
+        }
+        return "deleted \(names.joined(separator: ", ")) (\(megabytes(cells: Double(freed)))); your names hold "
+            + "\(megabytes(cells: Double(learnerCells))) of \(megabytes(cells: Double(Self.maximumLearnerCells)))\n"
     }
 
     /// How a value of the learner's math is labelled: tokens where its rows (or columns) are the
@@ -245,7 +286,8 @@ extension Session {
         text += "every step under its own name, e.g. scores, attn_out, out\n"
         if !learnerNames.isEmpty {
             let mine = learnerNames.sorted { $0.key.compare($1.key, options: .numeric) == .orderedAscending }.map { "\($0.key) \(describe($0.value))" }
-            text += "yours:\n" + wrap(mine.joined(separator: ",  "), indent: "  ") + "\n"
+            text += "yours (\(megabytes(cells: Double(learnerCells))) of \(megabytes(cells: Double(Self.maximumLearnerCells))); del NAME forgets one):\n"
+                + wrap(mine.joined(separator: ",  "), indent: "  ") + "\n"
         }
         return text
     }
@@ -275,6 +317,16 @@ extension Session {
                 + renderer.render(m, rowLabels: labels.rows, columnLabels: labels.columns,
                                   rowOffset: labels.rowOffset, columnOffset: labels.columnOffset,
                                   shade: labels.shade) + "\n"
+        }
+    }
+}
+
+extension MathValue {
+    /// How many numbers the value holds: 1 for a number.
+    var cellCount: Int {
+        switch self {
+        case .scalar: 1
+        case let .matrix(m): m.rows * m.columns
         }
     }
 }

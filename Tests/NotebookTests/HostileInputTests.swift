@@ -126,6 +126,7 @@ private struct HostileLines {
 
     static let numbers = ["0", "1", "2", "3", "5", "7", "11", "12", "29", "-1", "-12", "+1", "+99", "-0", "007", "100",
                           "9223372036854775807", "-9223372036854775808", "9223372036854775808",
+                          "+9223372036854775807", "-9223372036854775807", "99999999999999999999", "1e39", "-1e400",
                           "99999999999999999999999999", "1e9", "1e400", "-1e-400", "0x1F", "3.5", ".5", "5.", "0.7",
                           "NaN", "nan", "inf", "-inf", "Infinity", "1_000", "١٢", "１２", "½", "2²", "1e-45", "+-1", "--1"]
     static let words = ["all", "stop", "clear", "head", "layer", "transcript", "math", "the", "cat", "minilm", "smollm2",
@@ -144,7 +145,8 @@ private struct HostileLines {
                              "masked", "E", "H", "Z", "my_A", "A", "foo", "0", "1", "2.5", "-1", "1e30", "inf", "1e-30",
                              "+", "-", "*", "/", "@", "**", "==", "=", ".T", ".", ",", ":", "(", ")", "[", "]", "axis=1",
                              "axis=0", "axis=7", "softmax(", "sqrt(", "exp(", "log(", "max(", "sum(", "mean(", "tril(",
-                             "ones(", "zeros(", "eye(", "@@", "..", "T.T", "Q[", "K[:,", "-1]", "0:4", "::", "[:, 1]"]
+                             "ones(", "zeros(", "eye(", "@@", "..", "T.T", "Q[", "K[:,", "-1]", "0:4", "::", "[:, 1]",
+                             "9223372036854775807", "-9223372036854775808", "1e400", "10**10", "arange(", "2 ** 62"]
     static let paths = ["w.npy", "w.csv", "t.tsv", "t.txt", "p.svg", "s.md", "S.MD", "x.NPY", "w.png", "w", ".npy",
                         "sub/w.npy", "missing/w.npy", "afile/w.npy", "sub", ".", "~/h.npy", "~", "/dev/full",
                         "dir with space/x.npy", "注意.npy", "🐈.csv", String(repeating: "n", count: 300) + ".npy", "-",
@@ -154,7 +156,20 @@ private struct HostileLines {
                             "sentence \"the \\\"cat\\\"\\tsat\"", "neuron 1 2", "ablate head 1 2", "layer +1", "head -1",
                             "A = Q @ K.T", "softmax(scaled, axis=1) - weights", "export weights w.npy", "plot scores p.svg",
                             "save transcript s.md", "heads", "precision 2", "help scores", "model minilm /nonexistent",
-                            "rollout", "walk", "names", "masked[-1]", "max(scores, axis=1)", "tokens"]
+                            "rollout", "walk", "names", "masked[-1]", "max(scores, axis=1)", "tokens",
+                            "layer +9223372036854775807", "head -9223372036854775807", "Q[9223372036854775807]",
+                            "Q[-9223372036854775808:]", "arange(1e30)", "ones(T, 10**10)", "1e400", "precision 10000"]
+
+    /// Lines that move through lessons (the fuzz's lessons directory holds `lessonFiles`), Enter among them.
+    static let lessonLines = ["lesson 1", "lesson 2", "lesson 3", "lesson 4", "lesson tiny", "lesson loop", "lesson 99", "next",
+                              "back", "skip", "hint", "where", "lesson stop", "lessons", "", "", "quit"]
+    /// A small lesson with an exercise, one whose block runs `next`, one that starts itself, and one never closed.
+    static let lessonFiles = [
+        "01-tiny.md": "# 1. Tiny\n\nProse \u{1B}[31mred\u{1B}[0m.\n\n```attn\ntokens\n```\n\n```attn\n# exercise: scores\n# hint: Q @ K.T\ncheck Q @ K.T scores\n```\n\nDone.\n",
+        "02-loop.md": "# 2. Loop\n\n```attn\ntokens\nnext\n```\n",
+        "03-self.md": "# 3. Self\n\n```attn\nlesson 3\n```\n",
+        "04-open.md": "# 4. Open\n\n```attn\ntokens\n",
+    ]
 
     init(seed: UInt64, home: String, modelPaths: [String]) {
         random = SplitMix64(state: seed)
@@ -268,6 +283,8 @@ private struct HostileLines {
             line = "\(pick(["model minilm", "model smollm2", "model", "model MINILM", "model minilm  "])) \(pick(modelPaths))"
         case 87..<92:
             line = "\(pick(["export weights", "export tokens", "export rollout", "export q", "plot weights", "plot rollout", "plot q", "save transcript", "save"])) \(pick(Self.paths))"
+        case 92..<96:  // following lessons, two of which try to run lessons themselves
+            line = pick(Self.lessonLines)
         default:
             line = mutated()
         }
@@ -323,6 +340,9 @@ struct HostileFuzzTests {
                           "🐈", "\0", String(repeating: "x", count: 5000)]
 
         let session = Session(renderer: MatrixRenderer(width: 80), environment: environment, workingDirectory: home)
+        let lessons = scratch.directory("lessons")
+        for (name, text) in HostileLines.lessonFiles { try write(Array(text.utf8), to: lessons + "/" + name) }
+        session.lessonsDirectory = lessons
         #expect(runLine(session, "sentence the cat sat on the mat") == "sentence: 8 tokens: [CLS] the cat sat on the mat [SEP]\n")
 
         var lines = HostileLines(seed: 0x5EED_A77E_0007, home: home, modelPaths: modelPaths)
@@ -345,13 +365,14 @@ struct HostileFuzzTests {
         #expect(errors > 1000 && errors < 2700, "\(errors) errors")
 
         // Nothing was written outside the scratch directory's home; nothing half-written is left.
-        #expect(scratch.names() == ["home", "models"])
+        #expect(scratch.names() == ["home", "lessons", "models"])
         #expect(scratch.names(in: store) == ["minilm"])
         let leftovers = FileManager.default.enumerator(atPath: home)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".tmp") } ?? []
         #expect(leftovers.isEmpty, "\(leftovers)")
 
         // The session still computes correctly: the check passes and the numbers are a fresh session's.
         _ = runLine(session, "ablate clear")
+        _ = runLine(session, "lesson stop")
         _ = runLine(session, "precision 4")
         #expect(runLine(session, "sentence the cat sat on the mat") == "sentence: 8 tokens: [CLS] the cat sat on the mat [SEP]\n")
         #expect(runLine(session, "layer 2") == "")
@@ -776,7 +797,7 @@ struct HostileExportTests {
             ("export weights afile/x.npy", "cannot write \(scratch.path)/afile/x.npy: Not a directory"),
             ("export weights adir", "cannot write adir: it is a directory"),
             ("export weights \(directory)", "cannot write \(directory): it is a directory"),
-            ("export tokens adir", "cannot write \(directory): it is a directory"),
+            ("export tokens adir", "cannot write adir: it is a directory"),
             ("export weights /dev/full", "cannot write /dev/full: No space left on device"),
             ("export tokens /dev/full", "cannot write /dev/full: No space left on device"),
             ("export rollout /dev/full", "cannot write /dev/full: No space left on device"),

@@ -31,6 +31,8 @@ enum MathError: Equatable {
     case tooLarge(expression: String, rows: Int, columns: Int)
     /// Anything else about one expression: `TEXT: problem`.
     case invalid(expression: String, problem: String)
+    /// A line whose matrices together exceed `MathEvaluator.maximumCellsPerLine`.
+    case lineTooLarge(expression: String, cells: Int)
 
     /// The sentence the learner reads.
     var description: String {
@@ -60,10 +62,13 @@ enum MathError: Equatable {
         case let .notBroadcastable(expression, left, right):
             return "\(Self.abbreviated(expression)): shapes \(left) and \(right) do not broadcast"
         case let .tooLarge(expression, rows, columns):
-            return "\(Self.abbreviated(expression)): the result would be [\(rows) × \(columns)], "
-                + "more than the \(MathEvaluator.maximumCells) cells the notebook makes at once"
+            return "\(Self.abbreviated(expression)): the result would be [\(rows) × \(columns)], \(megabytes(cells: Double(rows) * Double(columns))); "
+                + "a matrix holds at most \(megabytes(cells: Double(MathEvaluator.maximumCells))) (\(MathEvaluator.maximumCells) numbers): make it smaller, or take a slice"
         case let .invalid(expression, problem):
             return "\(Self.abbreviated(expression)): \(problem)"
+        case let .lineTooLarge(expression, cells):
+            return "\(Self.abbreviated(expression)): this line's matrices would hold \(megabytes(cells: Double(cells))) together; "
+                + "one line makes at most \(megabytes(cells: Double(MathEvaluator.maximumCellsPerLine))): name a part first (A = …) and use A"
         }
     }
 
@@ -85,6 +90,15 @@ enum MathError: Equatable {
         let end = min(characters.count, start + width)
         return (start > 0 ? "…" : "") + String(characters[start..<end]) + (end < characters.count ? "…" : "")
     }
+}
+
+/// The memory of `cells` Float numbers as the learner reads it, never rounded to a limit it
+/// exceeds: `64 MB`, `64.02 MB`, `18 KB` (MB = 2²⁰ bytes).
+func megabytes(cells: Double) -> String {
+    let bytes = cells * Double(MemoryLayout<Float>.size)
+    if bytes < Double(1 << 20) { return String(format: "%.0f KB", (bytes / 1024).rounded(.up)) }
+    let mb = bytes / Double(1 << 20)
+    return mb == mb.rounded() ? String(format: "%.0f MB", mb) : String(format: "%.2f MB", (mb * 100).rounded(.up) / 100)
 }
 
 /// A matrix's shape in an error, without the matrix: `[8 × 32]`.

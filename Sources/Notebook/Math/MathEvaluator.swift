@@ -14,13 +14,26 @@ import Foundation
 /// [8 × 1] * [1 × 8]   → [8 × 8]      an outer product
 /// A / 8               → A's shape    a number fits everything
 /// ```
-public struct MathEvaluator: Sendable {
+///
+/// Every matrix the evaluator makes is counted before it is allocated: one may hold at most
+/// `maximumCells` numbers, and one line's matrices together at most `maximumCellsPerLine` (an
+/// operand waits while the other side is computed, so `ones(4096, 4096) + (ones(4096, 4096) + …)`
+/// holds them all at once).
+public struct MathEvaluator {
     /// The values names are bound to. Names are case-sensitive.
     public let names: [String: MathValue]
 
-    /// The most cells one result may have (64 MB of `Float`): enough for the embedding table
+    /// The most cells one result may have (64 MiB of `Float`): enough for MiniLM's embedding table
     /// (30522 × 384), and an error instead of an allocation that would end the session.
     public static let maximumCells = 1 << 24
+    /// The most cells all the matrices of one evaluation may have together (1 GiB of `Float`).
+    public static let maximumCellsPerLine = 1 << 28
+
+    /// The cells this evaluation has made so far (shared by the copies of the evaluator).
+    final class Allocated {
+        var cells = 0
+    }
+    let allocated = Allocated()
 
     /// An evaluator over these bindings.
     public init(names: [String: MathValue]) {
@@ -36,19 +49,23 @@ public struct MathEvaluator: Sendable {
             return .scalar(value)
         case let .name(name):
             return try value(named: name)
-        case let .negate(operand, _):
+        case let .negate(operand, text):
             switch try evaluate(operand) {
             case let .scalar(x): return .scalar(-x)
-            case let .matrix(m): return .matrix(m.map { -$0 })
+            case let .matrix(m):
+                try allocate(rows: m.rows, columns: m.columns, text: String(text))
+                return .matrix(m.map { -$0 })
             }
         case let .binary(op, left, right, text):
             // Every operator but @ works cell by cell.
             guard let f = op.cellFunction else { return try matrixProduct(left, right, text: String(text)) }
             return try elementwise(f, try evaluate(left), try evaluate(right), text: String(text))
-        case let .transpose(operand, _):
+        case let .transpose(operand, text):
             switch try evaluate(operand) {
             case let .scalar(x): return .scalar(x)  // a number is its own transpose, as in NumPy
-            case let .matrix(m): return .matrix(m.transposed)
+            case let .matrix(m):
+                try allocate(rows: m.columns, columns: m.rows, text: String(text))
+                return .matrix(m.transposed)
             }
         case let .index(base, subscripts, text):
             return try index(try evaluate(base), base: base.text, subscripts, text: String(text))
@@ -102,7 +119,7 @@ public struct MathEvaluator: Sendable {
             }
             throw MathError.innerSizes(expression: text, left: MathShape(a), right: b, suggestion: suggestion).notebookError
         }
-        try Self.checkSize(rows: a.rows, columns: b.columns, text: text)
+        try allocate(rows: a.rows, columns: b.columns, text: text)
         return .matrix(a.multiplied(by: stored, transposeB: transposeRight))
     }
 
@@ -117,14 +134,16 @@ public struct MathEvaluator: Sendable {
         case let (.scalar(x), .scalar(y)):
             return .scalar(f(x, y))
         case let (.matrix(a), .scalar(y)):
+            try allocate(rows: a.rows, columns: a.columns, text: text)
             return .matrix(a.map { f($0, y) })
         case let (.scalar(x), .matrix(b)):
+            try allocate(rows: b.rows, columns: b.columns, text: text)
             return .matrix(b.map { f(x, $0) })
         case let (.matrix(a), .matrix(b)):
             guard let rows = Self.broadcast(a.rows, b.rows), let columns = Self.broadcast(a.columns, b.columns) else {
                 throw MathError.notBroadcastable(expression: text, left: MathShape(a), right: MathShape(b)).notebookError
             }
-            try Self.checkSize(rows: rows, columns: columns, text: text)
+            try allocate(rows: rows, columns: columns, text: text)
             // A size-1 axis repeats its one row (or column): index 0 whatever i (or j) is.
             var out = Matrix(rows: rows, columns: columns)
             for i in 0..<rows {
@@ -147,9 +166,21 @@ public struct MathEvaluator: Sendable {
 
     /// Refuses results larger than `maximumCells`.
     static func checkSize(rows: Int, columns: Int, text: String) throws {
-        guard rows <= maximumCells, columns <= maximumCells, rows * columns <= maximumCells else {
+        let (cells, overflow) = rows.multipliedReportingOverflow(by: columns)
+        guard rows >= 0, columns >= 0, !overflow, cells <= maximumCells else {
             throw MathError.tooLarge(expression: text, rows: rows, columns: columns).notebookError
         }
+    }
+
+    /// Counts a matrix about to be made against both limits: `maximumCells` for it, and
+    /// `maximumCellsPerLine` for everything this evaluation has made.
+    func allocate(rows: Int, columns: Int, text: String) throws {
+        try Self.checkSize(rows: rows, columns: columns, text: text)
+        let total = allocated.cells + rows * columns
+        guard total <= Self.maximumCellsPerLine else {
+            throw MathError.lineTooLarge(expression: text, cells: total).notebookError
+        }
+        allocated.cells = total
     }
 
     // MARK: Written-out matrices
@@ -190,6 +221,7 @@ public struct MathEvaluator: Sendable {
             ? try select(subscripts[1], axis: "column", count: m.columns, shape: MathShape(m), text: text)
             : (range: 0..<m.columns, single: false)
         if rows.single && columns.single { return .scalar(m[rows.range.lowerBound, columns.range.lowerBound]) }
+        try allocate(rows: rows.range.count, columns: columns.range.count, text: text)
         return .matrix(m.rows(rows.range).columns(columns.range))
     }
 

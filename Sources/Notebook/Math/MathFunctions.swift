@@ -67,11 +67,11 @@ extension MathEvaluator {
             }
         case "zeros", "ones":
             let rows = try call.size("m"), columns = try call.size("n")
-            try Self.checkSize(rows: rows, columns: columns, text: text)
+            try allocate(rows: rows, columns: columns, text: text)
             return .matrix(Matrix(rows: rows, columns: columns, repeating: name == "ones" ? 1 : 0))
         case "eye":
             let n = try call.size("n")
-            try Self.checkSize(rows: n, columns: n, text: text)
+            try allocate(rows: n, columns: n, text: text)
             var identity = Matrix(rows: n, columns: n)
             for i in 0..<n { identity[i, i] = 1 }
             return .matrix(identity)
@@ -84,7 +84,7 @@ extension MathEvaluator {
                 throw call.problem(step == 0 ? "step must not be 0" : "start, stop and step must be finite numbers")
             }
             let count = max(0, Int(min(((stop - start) / step).rounded(.up), 1e12)))
-            try Self.checkSize(rows: 1, columns: count, text: text)
+            try allocate(rows: 1, columns: count, text: text)
             return .matrix(Matrix(rows: 1, columns: count, values: (0..<count).map { start + Float($0) * step }))
         case "triu", "tril":
             // The diagonal k: 0 is the main one, 1 the one above it, -1 the one below.
@@ -145,7 +145,8 @@ extension MathEvaluator {
             }
             parts.append(m)
         }
-        try Self.checkSize(rows: parts[0].rows, columns: parts.reduce(0) { $0 + $1.columns }, text: call.text)
+        // Each part is at most maximumCells, so the sum of their columns cannot overflow.
+        try allocate(rows: parts[0].rows, columns: parts.reduce(0) { $0 + $1.columns }, text: call.text)
         return .matrix(Matrix.concatenateColumns(parts))
     }
 
@@ -193,6 +194,8 @@ extension MathEvaluator {
 /// A call's arguments, evaluated and bound to the function's parameters by position or by name.
 struct MathCall {
     let function: MathFunction
+    /// The evaluator, which counts the matrices the call makes.
+    let evaluator: MathEvaluator
     /// The call as typed, to begin error sentences.
     let text: String
     /// Each given parameter's value and source text.
@@ -202,6 +205,7 @@ struct MathCall {
 
     init(_ function: MathFunction, _ arguments: [MathArgument], text: String, evaluator: MathEvaluator) throws {
         self.function = function
+        self.evaluator = evaluator
         self.text = text
         var next = 0
         for argument in arguments {
@@ -247,9 +251,11 @@ struct MathCall {
         return (argument.value.asMatrix, false)
     }
 
-    /// Applies `f` to the matrix argument `A`; a number in gives a number out.
+    /// Applies `f` to the matrix argument `A`; a number in gives a number out. The result, as
+    /// large as `A`, is counted before it is made.
     func onMatrix(_ f: (Matrix) throws -> Matrix) throws -> MathValue {
         let (m, wasNumber) = try matrix("A")
+        try evaluator.allocate(rows: m.rows, columns: m.columns, text: text)
         let out = try f(m)
         if wasNumber, out.rows == 1, out.columns == 1 { return .scalar(out.values[0]) }
         return .matrix(out)
@@ -260,7 +266,9 @@ struct MathCall {
         guard let argument = bound["A"] else { throw problem("\(function.name) needs A: the form is \(function.usage)") }
         switch argument.value {
         case let .scalar(x): return .scalar(f(x))
-        case let .matrix(m): return .matrix(m.map(f))
+        case let .matrix(m):
+            try evaluator.allocate(rows: m.rows, columns: m.columns, text: text)
+            return .matrix(m.map(f))
         }
     }
 

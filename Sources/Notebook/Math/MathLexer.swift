@@ -136,6 +136,10 @@ struct MathLexer {
         }
         let text = String(characters[start..<i])
         guard let value = Float(text) else { throw error(at: start, "'\(text)' is not a number") }
+        // Digits past the largest Float would silently read as infinity.
+        guard value.isFinite else {
+            throw error(at: start, "'\(text)' is beyond the numbers the math holds (±3.4e38); write inf for infinity")
+        }
         return (value, i)
     }
 

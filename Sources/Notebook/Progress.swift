@@ -1,0 +1,45 @@
+/// How far a long command has come (`importance: 37 of 256 tokens…`), shown where it cannot end
+/// up in the command's output or in a transcript.
+///
+/// On a terminal (an interactive session) it is one line on the session's own stream, rewritten in
+/// place with `\r` at every step and blanked at the end. In a script it goes to `Session.progress`
+/// (standard error, when the executable wires it), at most every `Session.progressInterval`.
+struct ProgressLine {
+    let session: Session
+    /// What is being done and what is counted: `importance`, `tokens`.
+    let command: String
+    let unit: String
+    let total: Int
+    private let clock = ContinuousClock()
+    private var last: ContinuousClock.Instant
+    /// The width of the line now on the terminal, to blank it.
+    private var shownWidth = 0
+
+    init(_ session: Session, command: String, unit: String, total: Int) {
+        self.session = session
+        self.command = command
+        self.unit = unit
+        self.total = total
+        last = clock.now
+    }
+
+    /// Reports that `done` of `total` are done.
+    mutating func update(_ done: Int) {
+        let text = "\(command): \(done) of \(total) \(unit)…"
+        if session.interactive, let terminal = session.terminalStream {
+            let width = MatrixRenderer.displayWidth(text)
+            terminal("\r" + text + String(repeating: " ", count: max(0, shownWidth - width)))
+            shownWidth = max(shownWidth, width)
+        } else if let progress = session.progress, clock.now - last >= session.progressInterval {
+            progress(text)
+            last = clock.now
+        }
+    }
+
+    /// Blanks the line on the terminal, so that the output starts at the left margin.
+    mutating func finish() {
+        guard shownWidth > 0, let terminal = session.terminalStream else { return }
+        terminal("\r" + String(repeating: " ", count: shownWidth) + "\r")
+        shownWidth = 0
+    }
+}
