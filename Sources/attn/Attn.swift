@@ -58,6 +58,8 @@ struct DisplayOptions: ParsableArguments {
         session.stream = Output.standard
         session.isInterrupted = { interruptRequested != 0 }
         session.warn = { Output.error("attn: warning: \($0)\n") }
+        // Long work (importance) reports how far it has come; in a script on standard error.
+        session.progress = { Output.error("attn: \($0)\n") }
         session.lessonsDirectory = lessons ?? Self.findLessons()
         return session
     }

@@ -134,6 +134,32 @@ struct LearnerMathTests {
     }
 }
 
+@Suite("A failed check says why, when the slip is a common one")
+struct CheckDiagnosisTests {
+    @Test("the transpose, a factor applied twice, a missing bias, softmax by columns", arguments: [
+        ("check K @ Q.T scores", "Yours is the model's transposed"),
+        ("check scaled / sqrt(dk) scaled", "Yours is the model's ÷ 5.657 in every cell"),
+        ("check Q @ K.T scaled", "Yours is the model's × 5.657 in every cell"),
+        ("check X @ W_Q q", "Yours − the model's is the same row in every row: a bias left out"),
+        ("check X @ W_Q + b_Q + b_Q q", "Yours − the model's is the same row in every row"),
+        ("check softmax(scaled, axis=0) weights", "The columns of yours sum to 1, the model's rows do"),
+    ])
+    func diagnosis(line: String, expected: String) {
+        let s = ScriptedSession()
+        s.run("sentence the cat sat on the mat\nlayer 2\nhead 7")
+        let output = s.run(line).replacingOccurrences(of: "\n", with: " ")
+        #expect(output.hasPrefix("✗") && output.contains(expected), "\(line): \(output)")
+    }
+
+    @Test("an unrelated wrong answer gets no made-up reason")
+    func noDiagnosis() {
+        let s = ScriptedSession()
+        s.run("sentence the cat sat on the mat\nlayer 2\nhead 7")
+        let output = s.run("check softmax(Q @ K.T) weights")
+        #expect(output.hasPrefix("✗") && !output.contains("Yours") && !output.contains("columns of yours"), "\(output)")
+    }
+}
+
 @Suite("Following a lesson in the shell")
 struct LessonFollowingTests {
     /// A lesson written by the test, with a plain block and an exercise.

@@ -115,7 +115,61 @@ public enum Check {
         if cellsOff > 1 {
             message += "; \(cellsOff) of \(reference.values.count) cells differ by more than \(mathNumberText(tolerance))"
         }
+        if let why = diagnose(yours, reference, tolerance: tolerance) { message += ". " + why }
         return CheckResult(passed: false, maxDifference: worst, message: message)
+    }
+
+    // MARK: Why a check failed
+
+    /// The usual slips, recognised from the two matrices alone, as one sentence; nil when none fits.
+    ///
+    /// - the transpose: `K @ Q.T` for `scores` (a square step), yoursᵀ = the model's;
+    /// - a constant factor: ÷ √dₖ twice or not at all, yours = c · the model's;
+    /// - a constant row: a bias left out or added twice, yours − the model's is one row repeated;
+    /// - the softmax over the wrong axis: yours' columns sum to 1 where the model's rows do.
+    static func diagnose(_ yours: Matrix, _ reference: Matrix, tolerance: Float) -> String? {
+        let n = reference.values.count
+        guard n > 1, yours.values.allSatisfy(\.isFinite), reference.values.allSatisfy(\.isFinite) else { return nil }
+        func close(_ a: Float, _ b: Float) -> Bool { abs(a - b) <= max(tolerance, 1e-4 * max(abs(a), abs(b))) }
+
+        if reference.rows == reference.columns, reference.rows > 1 {
+            let t = yours.transposed
+            if zip(t.values, reference.values).allSatisfy({ close($0, $1) }) {
+                return "Yours is the model's transposed: rows and columns swapped (K @ Q.T instead of Q @ K.T?)."
+            }
+        }
+
+        // The least-squares factor c with yours ≈ c · model's.
+        var cross = 0.0, square = 0.0
+        for (y, r) in zip(yours.values, reference.values) { cross += Double(y) * Double(r); square += Double(r) * Double(r) }
+        if square > 0 {
+            let c = cross / square
+            if abs(c - 1) > 1e-3, abs(c) > 1e-6,
+               zip(yours.values, reference.values).allSatisfy({ close($0, Float(c) * $1) }) {
+                let factor = abs(c) >= 1 ? "× \(String(format: "%.4g", c))" : "÷ \(String(format: "%.4g", 1 / c))"
+                return "Yours is the model's \(factor) in every cell: a factor applied twice, or left out?"
+            }
+        }
+
+        if reference.rows > 1 {
+            let difference = zip(yours.values, reference.values).map { $0 - $1 }
+            let first = Array(difference[0..<reference.columns])
+            let sameRow = (1..<reference.rows).allSatisfy { i in
+                (0..<reference.columns).allSatisfy { j in close(difference[i * reference.columns + j], first[j]) }
+            }
+            if sameRow {
+                return "Yours − the model's is the same row in every row: a bias left out, or added twice?"
+            }
+        }
+
+        // Softmax by columns where the model's is by rows.
+        func sumsToOne(_ m: Matrix) -> Bool {
+            (0..<m.rows).allSatisfy { i in abs(m.row(i).reduce(0, +) - 1) < 1e-3 }
+        }
+        if yours.rows > 1, sumsToOne(reference), !sumsToOne(yours), sumsToOne(yours.transposed) {
+            return "The columns of yours sum to 1, the model's rows do: softmax works by rows (axis=1)."
+        }
+        return nil
     }
 
     /// A difference with two significant digits: `0.41`, `0.00012`, `3`, `inf`.
