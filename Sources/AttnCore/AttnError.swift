@@ -37,6 +37,9 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
     // NumPy files
     case npyInvalid(path: String, reason: String)
 
+    // Untrusted model files (issue 11)
+    case tensorNotFinite(path: String, tensor: String, position: [Int], value: String)
+
     public var description: String {
         switch self {
         case let .fileUnreadable(path, reason):
@@ -81,6 +84,8 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(file) has SHA-256 \(found), expected \(expected): the download is damaged, run the fetch again"
         case let .npyInvalid(path, reason):
             return "\(path) is not a usable .npy file: \(reason)"
+        case let .tensorNotFinite(path, tensor, position, value):
+            return "\(path) is corrupt: tensor \(tensor) holds \(value) at [\(position.map(String.init).joined(separator: ", "))], where a weight must be a finite number; fetch the weights again"
         }
     }
 

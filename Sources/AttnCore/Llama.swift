@@ -128,7 +128,7 @@ public struct LlamaWeights: Sendable {
     }
 
     /// Dequantizes every tensor, checking names and shapes.
-    /// - Throws: `.tensorMissing`, `.tensorShape`, `.tensorUnexpected`, or a GGUF error.
+    /// - Throws: `.tensorMissing`, `.tensorShape`, `.tensorUnexpected`, `.tensorNotFinite`, or a GGUF error.
     public init(file: GGUFFile, configuration c: LlamaConfiguration) throws {
         // Every (field, layer) to read.
         var jobs: [(Field, Int)] = [(.tokenEmbeddings, 0), (.outputNorm, 0)]
@@ -152,7 +152,7 @@ public struct LlamaWeights: Sendable {
 
         // Dequantize (GGUFFile spreads each tensor's blocks over the cores).
         let matrices = try jobs.map { field, layer in
-            var matrix = try file.matrix(Self.checkpointName(field, layer: layer))
+            var matrix = try file.matrix(Self.checkpointName(field, layer: layer), requiringFinite: true)
             if field == .query { matrix = Self.unpermute(matrix, heads: c.attentionHeads) }
             if field == .key { matrix = Self.unpermute(matrix, heads: c.keyValueHeads) }
             return matrix
