@@ -39,6 +39,7 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
 
     // Untrusted model files (issue 11)
     case tensorNotFinite(path: String, tensor: String, position: [Int], value: String)
+    case modelTooLarge(path: String, bytes: Int?, limit: Int)
 
     public var description: String {
         switch self {
@@ -86,6 +87,9 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path) is not a usable .npy file: \(reason)"
         case let .tensorNotFinite(path, tensor, position, value):
             return "\(path) is corrupt: tensor \(tensor) holds \(value) at [\(position.map(String.init).joined(separator: ", "))], where a weight must be a finite number; fetch the weights again"
+        case let .modelTooLarge(path, bytes, limit):
+            let size = bytes.map { "\(($0 + (1 << 20) - 1) >> 20) MB" } ?? "more bytes than can be counted"
+            return "\(path) describes \(size) of float32 weights, more than the \(limit >> 20) MB attn allows one model: use a smaller model"
         }
     }
 

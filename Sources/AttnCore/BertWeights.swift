@@ -173,8 +173,13 @@ public struct BertWeights: Sendable {
     public static let ignoredTensors: Set<String> = ["embeddings.position_ids"]
 
     /// Loads every field from `file`, checking names and shapes against `configuration`.
-    /// - Throws: `.tensorMissing`, `.tensorShape`, `.tensorDType` or `.tensorUnexpected`, naming the tensor.
+    /// - Throws: `.modelTooLarge` beyond ``ModelBudget/maximumWeightBytes``; `.tensorMissing`,
+    ///   `.tensorShape`, `.tensorDType`, `.tensorUnexpected` or `.tensorNotFinite`, naming the tensor.
     public init(file: SafeTensors, configuration c: BertConfiguration) throws {
+        // What the configuration asks for, before any of it is read.
+        try ModelBudget.check(Field.allCases.flatMap { field in
+            Array(repeating: Self.expectedShape(field, c), count: field.isPerLayer ? c.hiddenLayers : 1)
+        }, path: file.path)
         var used = Set<String>()
         /// The checkpoint name of a field, after checking that the tensor is there with its shape.
         func checked(_ field: Field, layer: Int = 0) throws -> String {

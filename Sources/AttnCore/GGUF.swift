@@ -227,6 +227,7 @@ public struct GGUFFile: Sendable {
 
         var tensors: [String: GGUFTensorInfo] = [:]
         tensors.reserveCapacity(infos.count)
+        var totalBytes = 0
         for info in infos {
             let rowLength = info.dimensions.first ?? 1
             let elements = info.dimensions.reduce(1, *)
@@ -240,6 +241,11 @@ public struct GGUFFile: Sendable {
             guard !tooMany, info.offset <= UInt64(dataSize), byteCount <= dataSize - Int(info.offset) else {
                 let needed = tooMany ? "more bytes than can exist" : "\(byteCount) bytes"
                 throw reader.invalid("tensor \(info.name) needs \(needed) at offset \(info.offset) of the data section, which has only \(dataSize) bytes: the file is truncated or its offsets are wrong")
+            }
+            // Tensors do not share bytes: together they must fit in the data section too.
+            totalBytes += byteCount
+            guard totalBytes <= dataSize else {
+                throw reader.invalid("its tensors up to \(info.name) need \(totalBytes) bytes, but its data section has only \(dataSize): the file is truncated or its offsets are wrong")
             }
             let start = dataOffset + Int(info.offset)
             tensors[info.name] = GGUFTensorInfo(name: info.name, type: info.type, dimensions: info.dimensions,
@@ -263,6 +269,7 @@ public struct GGUFFile: Sendable {
         guard info.type.isReadable else {
             throw AttnError.ggufUnsupportedType(path: path, tensor: name, type: info.type.name)
         }
+        try ModelBudget.check([info.dimensions], path: path)
         let source = file.bytes(info.byteRange)
         let values = [Float](unsafeUninitializedCapacity: info.count) { buffer, initialized in
             Dequantization.run(info.type, source: source, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<info.count]))
