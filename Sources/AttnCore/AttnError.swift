@@ -40,6 +40,7 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
     // Untrusted model files (issue 11)
     case tensorNotFinite(path: String, tensor: String, position: [Int], value: String)
     case modelTooLarge(path: String, bytes: Int?, limit: Int)
+    case modelFileMissing(model: String, directory: String, file: String, fetchCommand: String)
 
     public var description: String {
         switch self {
@@ -90,6 +91,8 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .modelTooLarge(path, bytes, limit):
             let size = bytes.map { "\(($0 + (1 << 20) - 1) >> 20) MB" } ?? "more bytes than can be counted"
             return "\(path) describes \(size) of float32 weights, more than the \(limit >> 20) MB attn allows one model: use a smaller model"
+        case let .modelFileMissing(model, directory, file, fetchCommand):
+            return "\(directory) has no \(file), which \(model) needs: run `\(fetchCommand)` to fetch it again"
         }
     }
 

@@ -36,9 +36,11 @@ public struct BertConfiguration: Codable, Sendable, Equatable {
     /// Reads and checks `config.json`: the numbers must describe a BERT this code computes exactly.
     /// - Throws: `.fileUnreadable` or `.configInvalid` naming the problem.
     public static func load(path: String) throws -> BertConfiguration {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        // Real configurations are under a kilobyte; a megabyte is plenty.
+        guard let bytes = try MappedFile.contents(of: path, limit: 1 << 20) else {
             throw AttnError.fileUnreadable(path: path, reason: "no such file")
         }
+        let data = Data(bytes)
         let configuration: BertConfiguration
         do {
             configuration = try JSONDecoder().decode(BertConfiguration.self, from: data)

@@ -44,6 +44,29 @@ public final class MappedFile: @unchecked Sendable {
         base = UnsafeRawPointer(address)
     }
 
+    /// The bytes of a small file such as config.json or vocab.txt, read through a mapping;
+    /// nil when there is no such file.
+    ///
+    /// `stat` first, so that a FIFO or a device is refused as "not a regular file" without being
+    /// opened (reading a FIFO would wait for a writer, a device could stream forever), and a file
+    /// larger than `limit` is refused before it is read.
+    /// - Throws: `.fileUnreadable` naming the reason.
+    public static func contents(of path: String, limit: Int) throws -> [UInt8]? {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            if errno == ENOENT { return nil }
+            throw AttnError.fileUnreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw AttnError.fileUnreadable(path: path, reason: (info.st_mode & S_IFMT) == S_IFDIR ? "it is a directory" : "not a regular file")
+        }
+        guard Int(info.st_size) <= limit else {
+            throw AttnError.fileUnreadable(path: path, reason: "it has \(info.st_size) bytes, more than the \(limit) such a file can need")
+        }
+        let file = try MappedFile(path: path)
+        return [UInt8](file.bytes(0..<file.size))
+    }
+
     deinit {
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
     }

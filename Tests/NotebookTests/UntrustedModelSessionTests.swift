@@ -29,6 +29,9 @@ private struct ScratchDirectory {
     }
 }
 
+/// Output with the renderer's wrapping undone: a line end and its indent become one space.
+private func unwrapped(_ text: String) -> String { text.replacingOccurrences(of: "\n  ", with: " ") }
+
 /// One line through `Runner.runAll`, the way a pipe runs it: its output, or `error: …`.
 private func runLine(_ session: Session, _ line: String) -> String {
     var source = ScriptLines([line])
@@ -86,7 +89,7 @@ struct OverflowingModelSessionTests {
         try minilmCopy(in: directory, setting: ["encoder.layer.0.attention.self.query.bias": 1e19,
                                                 "encoder.layer.0.attention.self.key.bias": 1e19])
         let session = minilmSession(in: scratch.path, color: color)
-        #expect(runLine(session, "model minilm \(directory)").hasPrefix("model minilm: "))
+        #expect(unwrapped(runLine(session, "model minilm \(directory)")).hasPrefix("model minilm: BERT encoder from \(directory): 6 layers, 12 heads"))
         #expect(runLine(session, "layer 0") == "")
         let scores = runLine(session, "scores")
         #expect(scores.contains("∞"), "\(scores)")
@@ -111,5 +114,130 @@ struct OverflowingModelSessionTests {
         #expect(roundedInt(Float.nan, in: 0...30) == nil && roundedInt(Float.infinity, in: 0...30) == 30)
         #expect(roundedInt(-Double.infinity, in: 0...30) == 0 && roundedInt(Float(1e30), in: 0...30) == 30)
         #expect(percentText(Float.nan) == "nan" && percentText(Float(0.857)) == "86")
+    }
+}
+
+// MARK: - 4. Errors that say what is wrong
+
+/// What a failed command must leave as it was: the model and where it came from, the prompt, the
+/// sentence and the numbers `weights` prints.
+private struct SessionState: Equatable {
+    let origin: String?
+    let prompt: String
+    let sentence: String?
+    let weights: String
+
+    init(_ session: Session) {
+        switch session.model {
+        case let .minilm(bert)?: origin = bert.directory
+        case let .smollm2(llama)?: origin = llama.path
+        case nil: origin = nil
+        }
+        prompt = session.prompt
+        sentence = session.sentence
+        weights = (try? session.execute("weights")) ?? "(weights failed)"
+    }
+}
+
+/// `line` on `session` must print exactly `error: message` and leave the session as it was.
+private func expectRefused(_ session: Session, _ line: String, _ message: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    let before = SessionState(session)
+    #expect(runLine(session, line) == "error: \(message)\n", sourceLocation: sourceLocation)
+    #expect(SessionState(session) == before, sourceLocation: sourceLocation)
+}
+
+@Suite("Untrusted model files: errors that name what is wrong, and keep the previous model")
+struct UntrustedModelErrorTests {
+    @Test("config.json or vocab.txt that is a FIFO or a device: 'not a regular file', at once (a FIFO is never opened)")
+    func notRegularFiles() throws {
+        let scratch = ScratchDirectory("fifo")
+        defer { scratch.remove() }
+        let session = minilmSession(in: scratch.path)
+        for name in ["config.json", "vocab.txt"] {
+            let directory = scratch.directory("model-\(name)")
+            try minilmCopy(in: directory)
+            try FileManager.default.removeItem(atPath: directory + "/" + name)
+            #expect(mkfifo(directory + "/" + name, 0o600) == 0)
+            expectRefused(session, "model minilm \(directory)", "cannot read \(directory)/\(name): not a regular file")
+            try FileManager.default.removeItem(atPath: directory + "/" + name)
+            try FileManager.default.createSymbolicLink(atPath: directory + "/" + name, withDestinationPath: "/dev/zero")
+            expectRefused(session, "model minilm \(directory)", "cannot read \(directory)/\(name): not a regular file")
+        }
+        // The GGUF side: a FIFO is refused the same way (MappedFile opens it without waiting).
+        let fifo = scratch.path + "/model.gguf"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        expectRefused(session, "model smollm2 \(fifo)", "cannot read \(fifo): not a regular file")
+    }
+
+    @Test("a file missing from the cache is named; a cache with none of the files says to fetch them")
+    func missingFromCache() throws {
+        let scratch = ScratchDirectory("cache")
+        defer { scratch.remove() }
+        let models = scratch.directory("models")
+        let cache = scratch.directory("models/minilm")
+        try minilmCopy(in: cache)
+        try FileManager.default.removeItem(atPath: cache + "/vocab.txt")
+        let session = Session(renderer: MatrixRenderer(width: 80), environment: ["ATTN_MODELS": models],
+                              workingDirectory: scratch.path)
+        #expect(runLine(session, "sentence the cat") == "error: \(cache) has no vocab.txt, which all-MiniLM-L6-v2 needs: run `attn fetch` to fetch it again\n")
+        #expect(runLine(session, "model smollm2") == "error: the SmolLM2-135M-Instruct weights are not in \(models)/smollm2: run `attn fetch smollm2` once to fetch them\n")
+        _ = scratch.directory("models/smollm2")
+        try FileManager.default.createSymbolicLink(atPath: cache + "/vocab.txt", withDestinationPath: RealMiniLM.file("vocab.txt"))
+        #expect(unwrapped(runLine(session, "model minilm")) == "model minilm: all-MiniLM-L6-v2 (BERT encoder): 6 layers, 12 heads, d_model 384, dₕ 32, from the attn cache\n")
+    }
+
+    @Test("a BERT of one layer and one head from a PATH is described by its own numbers, in the singular")
+    func describesWhatWasLoaded() throws {
+        let scratch = ScratchDirectory("one-layer")
+        defer { scratch.remove() }
+        let directory = scratch.directory("tiny bert")
+        try minilmCopy(in: directory)
+        // The real weights of layer 0 only, under a configuration of 1 layer of 1 head of 384.
+        let config = directory + "/config.json"
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as? [String: Any])
+        json["num_hidden_layers"] = 1
+        json["num_attention_heads"] = 1
+        try FileManager.default.removeItem(atPath: config)
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: config))
+        let weights = directory + "/model.safetensors"
+        let original = try Data(contentsOf: URL(fileURLWithPath: weights))
+        let length = original.prefix(8).reversed().reduce(0) { $0 << 8 | Int($1) }
+        var header = try #require(try JSONSerialization.jsonObject(with: original.subdata(in: 8..<(8 + length))) as? [String: Any])
+        for key in header.keys where key.hasPrefix("encoder.layer.") && !key.hasPrefix("encoder.layer.0.") { header[key] = nil }
+        let json2 = try JSONSerialization.data(withJSONObject: header)
+        var bytes = withUnsafeBytes(of: UInt64(json2.count).littleEndian) { Data($0) }
+        bytes.append(json2)
+        bytes.append(original.subdata(in: (8 + length)..<original.count))
+        try bytes.write(to: URL(fileURLWithPath: weights))
+
+        let session = minilmSession(in: scratch.path)
+        let output = unwrapped(runLine(session, "model minilm \(directory)"))
+        #expect(output == "model minilm: BERT encoder from \(directory): 1 layer, 1 head, d_model 384, dₕ 384\nsentence: 8 tokens: [CLS] the cat sat on the mat [SEP] (22 characters)\n", "\(output)")
+        #expect(session.prompt == "minilm L0 H0> ")
+    }
+
+    @Test("a MiniLM with a nan weight or an impossible configuration: one line naming the tensor or the key, and the previous model stays")
+    func brokenKeepsPrevious() throws {
+        let scratch = ScratchDirectory("keeps")
+        defer { scratch.remove() }
+        let session = minilmSession(in: scratch.path)
+        let directory = scratch.directory("nan")
+        try minilmCopy(in: directory, setting: ["encoder.layer.1.attention.output.dense.bias": .nan])
+        expectRefused(session, "model minilm \(directory)",
+                      "\(directory)/model.safetensors is corrupt: tensor encoder.layer.1.attention.output.dense.bias holds nan at [0], where a weight must be a finite number; fetch the weights again")
+        let huge = scratch.directory("huge")
+        try minilmCopy(in: huge)
+        let config = huge + "/config.json"
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as? [String: Any])
+        json["max_position_embeddings"] = 1 << 20
+        try FileManager.default.removeItem(atPath: config)
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: config))
+        expectRefused(session, "model minilm \(huge)",
+                      "\(huge)/model.safetensors describes 1622 MB of float32 weights, more than the 1024 MB attn allows one model: use a smaller model")
+        json["num_hidden_layers"] = 0
+        try FileManager.default.removeItem(atPath: config)
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: config))
+        expectRefused(session, "model minilm \(huge)",
+                      "\(config) is not a usable model configuration: num_hidden_layers is 0, outside 1…256")
     }
 }
