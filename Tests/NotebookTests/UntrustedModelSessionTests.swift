@@ -241,3 +241,53 @@ struct UntrustedModelErrorTests {
                       "\(config) is not a usable model configuration: num_hidden_layers is 0, outside 1…256")
     }
 }
+
+// MARK: - 2. A model file truncated while attn reads it
+
+@Suite("Untrusted model files: a weights file truncated under a running attn")
+struct TruncatedWhileMappedTests {
+    /// The `attn` next to this test bundle (`swift build` puts them in the same directory).
+    static let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        .deletingLastPathComponent().appendingPathComponent("attn").path
+
+    @Test("the weights truncated mid-session: one line on standard error, exit status 1, no crash and no backtrace")
+    func truncated() throws {
+        let scratch = ScratchDirectory("sigbus")
+        defer { scratch.remove() }
+        let directory = scratch.directory("models/minilm")
+        try minilmCopy(in: directory)
+        let weights = directory + "/model.safetensors"
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.environment = ["ATTN_MODELS": scratch.path + "/models", "HOME": scratch.path, "NO_COLOR": "1",
+                               "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+
+        // A first sentence reads the weights through the mapping; then another process cuts the
+        // file to 4 KB, and the next sentence reads rows that are no longer there.
+        input.fileHandleForWriting.write(Data("sentence the cat sat on the mat\n".utf8))
+        var printed = ""
+        while !printed.contains("\n") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            printed += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(printed == "sentence: 8 tokens: [CLS] the cat sat on the mat [SEP]\n")
+        #expect(truncate(weights, 4096) == 0)
+        input.fileHandleForWriting.write(Data("sentence a dog ran in the park\nweights\n".utf8))
+        try input.fileHandleForWriting.close()
+        let rest = output.fileHandleForReading.readDataToEndOfFile()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 1)
+        #expect(stderr == "error: a model file was changed or truncated while attn was reading it (\(weights)); start attn again\n")
+        #expect(rest.isEmpty)
+    }
+}
