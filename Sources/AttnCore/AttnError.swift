@@ -41,6 +41,10 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
 
     /// A fetch stopped by SIGINT (Ctrl-C) or SIGTERM, with the signal's number.
     case fetchInterrupted(signal: Int32)
+    // Untrusted model files (issue 11)
+    case tensorNotFinite(path: String, tensor: String, position: [Int], value: String)
+    case modelTooLarge(path: String, bytes: Int?, limit: Int)
+    case modelFileMissing(model: String, directory: String, file: String, fetchCommand: String)
 
     public var description: String {
         switch self {
@@ -88,6 +92,13 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path) is not a usable .npy file: \(reason)"
         case let .fetchInterrupted(signal):
             return "fetch interrupted (\(signal == SIGINT ? "Ctrl-C" : "signal \(signal)")): the download is removed and the model directory is as it was"
+        case let .tensorNotFinite(path, tensor, position, value):
+            return "\(path) is corrupt: tensor \(tensor) holds \(value) at [\(position.map(String.init).joined(separator: ", "))], where a weight must be a finite number; fetch the weights again"
+        case let .modelTooLarge(path, bytes, limit):
+            let size = bytes.map { "\(($0 + (1 << 20) - 1) >> 20) MB" } ?? "more bytes than can be counted"
+            return "\(path) describes \(size) of float32 weights, more than the \(limit >> 20) MB attn allows one model: use a smaller model"
+        case let .modelFileMissing(model, directory, file, fetchCommand):
+            return "\(directory) has no \(file), which \(model) needs: run `\(fetchCommand)` to fetch it again"
         }
     }
 

@@ -19,6 +19,18 @@ public struct Bert: Sendable {
     /// The directory the model was loaded from.
     public let directory: String
 
+    /// The most tokens attn traces with any BERT, `[CLS]` and `[SEP]` included: BERT's own 512,
+    /// whatever a config.json claims (every head keeps its T × T matrices: 512 tokens of MiniLM
+    /// take about 400 MB).
+    public static let traceLimit = 512
+
+    /// The most tokens this model traces: ``traceLimit``, its positions, and fewer for a model
+    /// with so many heads that their T × T matrices would outgrow ``ModelBudget/maximumTraceBytes``.
+    public var tokenLimit: Int {
+        ModelBudget.tokenLimit(layers: configuration.hiddenLayers, heads: configuration.attentionHeads,
+                               limit: min(Self.traceLimit, configuration.maximumPositions))
+    }
+
     /// The files a model directory must hold.
     public static let requiredFiles = ["config.json", "model.safetensors", "vocab.txt"]
 
@@ -38,9 +50,9 @@ public struct Bert: Sendable {
     }
 
     /// Tokenizes `text` and runs the forward pass.
-    /// - Throws: `.sequenceTooLong` beyond the model's positions.
+    /// - Throws: `.sequenceTooLong` beyond ``tokenLimit``.
     public func trace(_ text: String, ablating ablated: Set<Attention.HeadIndex> = []) throws -> Trace {
-        let ids = try tokenizer.encode(text, limit: configuration.maximumPositions)
+        let ids = try tokenizer.encode(text, limit: tokenLimit)
         return trace(ids: ids, ablating: ablated)
     }
 

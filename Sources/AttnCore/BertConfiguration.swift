@@ -36,9 +36,11 @@ public struct BertConfiguration: Codable, Sendable, Equatable {
     /// Reads and checks `config.json`: the numbers must describe a BERT this code computes exactly.
     /// - Throws: `.fileUnreadable` or `.configInvalid` naming the problem.
     public static func load(path: String) throws -> BertConfiguration {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        // Real configurations are under a kilobyte; a megabyte is plenty.
+        guard let bytes = try MappedFile.contents(of: path, limit: 1 << 20) else {
             throw AttnError.fileUnreadable(path: path, reason: "no such file")
         }
+        let data = Data(bytes)
         let configuration: BertConfiguration
         do {
             configuration = try JSONDecoder().decode(BertConfiguration.self, from: data)
@@ -58,12 +60,18 @@ public struct BertConfiguration: Codable, Sendable, Equatable {
             guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
                 throw AttnError.configInvalid(path: path, reason: "it is not valid JSON")
             }
-            let wholeNumbers = ["hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
-                                "vocab_size", "max_position_embeddings", "type_vocab_size"]
-            for key in wholeNumbers {
-                if let number = object[key] as? NSNumber, number.doubleValue != number.doubleValue.rounded() {
+            // It also refuses numbers too large for their type (2e19 for an Int, 1e300 for a Float).
+            for (key, range) in wholeNumberRanges {
+                guard let number = object[key] as? NSNumber else { continue }
+                if number.doubleValue != number.doubleValue.rounded() {
                     throw AttnError.configInvalid(path: path, reason: "\(key) is \(number), not a whole number")
                 }
+                if !(Double(range.lowerBound)...Double(range.upperBound)).contains(number.doubleValue) {
+                    throw AttnError.configInvalid(path: path, reason: "\(key) is \(number), outside \(range.lowerBound)…\(range.upperBound)")
+                }
+            }
+            if let number = object["layer_norm_eps"] as? NSNumber, !(number.doubleValue > 0 && number.doubleValue < 1) {
+                throw AttnError.configInvalid(path: path, reason: "layer_norm_eps is \(number), outside 0 < ε < 1")
             }
             throw AttnError.configInvalid(path: path, reason: "a value has the wrong type")
         }
@@ -71,20 +79,37 @@ public struct BertConfiguration: Codable, Sendable, Equatable {
         return configuration
     }
 
+    /// The values attn accepts for each whole-number key: wide enough for any BERT of the
+    /// Hugging Face hub (BERT-large has 1024, 24, 16, 4096), narrow enough that no product of two
+    /// of them overflows and a wrong file is caught here rather than by a failed allocation.
+    public static let wholeNumberRanges: [(key: String, range: ClosedRange<Int>)] = [
+        ("hidden_size", 1...16_384), ("num_hidden_layers", 1...256), ("num_attention_heads", 1...256),
+        ("intermediate_size", 1...131_072), ("vocab_size", 1...1_048_576),
+        ("max_position_embeddings", 1...1_048_576), ("type_vocab_size", 1...1024),
+    ]
+
+    /// The whole-number values, by their keys in config.json.
+    var wholeNumbers: [String: Int] {
+        ["hidden_size": hiddenSize, "num_hidden_layers": hiddenLayers, "num_attention_heads": attentionHeads,
+         "intermediate_size": intermediateSize, "vocab_size": vocabularySize,
+         "max_position_embeddings": maximumPositions, "type_vocab_size": typeVocabularySize]
+    }
+
     func validate(path: String) throws {
         func fail(_ reason: String) -> AttnError { .configInvalid(path: path, reason: reason) }
         guard modelType == "bert" else { throw fail("model_type is \(modelType), expected bert") }
         guard hiddenActivation == "gelu" else { throw fail("hidden_act is \(hiddenActivation); attn computes gelu only") }
         guard (positionEmbeddingType ?? "absolute") == "absolute" else { throw fail("position_embedding_type must be absolute") }
-        for (name, value) in [("hidden_size", hiddenSize), ("num_hidden_layers", hiddenLayers),
-                              ("num_attention_heads", attentionHeads), ("intermediate_size", intermediateSize),
-                              ("vocab_size", vocabularySize), ("max_position_embeddings", maximumPositions),
-                              ("type_vocab_size", typeVocabularySize)] {
-            guard value > 0, value <= 1 << 20 else { throw fail("\(name) is \(value)") }
+        for (key, range) in Self.wholeNumberRanges {
+            let value = wholeNumbers[key] ?? 0
+            guard range.contains(value) else { throw fail("\(key) is \(value), outside \(range.lowerBound)…\(range.upperBound)") }
         }
         guard hiddenSize % attentionHeads == 0 else {
             throw fail("hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(attentionHeads)")
         }
-        guard layerNormEpsilon > 0, layerNormEpsilon < 1 else { throw fail("layer_norm_eps is \(layerNormEpsilon)") }
+        // Written so that NaN fails too.
+        guard layerNormEpsilon > 0, layerNormEpsilon < 1 else {
+            throw fail("layer_norm_eps is \(layerNormEpsilon), outside 0 < ε < 1")
+        }
     }
 }

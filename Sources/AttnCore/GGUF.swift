@@ -227,6 +227,7 @@ public struct GGUFFile: Sendable {
 
         var tensors: [String: GGUFTensorInfo] = [:]
         tensors.reserveCapacity(infos.count)
+        var totalBytes = 0
         for info in infos {
             let rowLength = info.dimensions.first ?? 1
             let elements = info.dimensions.reduce(1, *)
@@ -240,6 +241,11 @@ public struct GGUFFile: Sendable {
             guard !tooMany, info.offset <= UInt64(dataSize), byteCount <= dataSize - Int(info.offset) else {
                 let needed = tooMany ? "more bytes than can exist" : "\(byteCount) bytes"
                 throw reader.invalid("tensor \(info.name) needs \(needed) at offset \(info.offset) of the data section, which has only \(dataSize) bytes: the file is truncated or its offsets are wrong")
+            }
+            // Tensors do not share bytes: together they must fit in the data section too.
+            totalBytes += byteCount
+            guard totalBytes <= dataSize else {
+                throw reader.invalid("its tensors up to \(info.name) need \(totalBytes) bytes, but its data section has only \(dataSize): the file is truncated or its offsets are wrong")
             }
             let start = dataOffset + Int(info.offset)
             tensors[info.name] = GGUFTensorInfo(name: info.name, type: info.type, dimensions: info.dimensions,
@@ -256,24 +262,33 @@ public struct GGUFFile: Sendable {
     /// Q8_0: x = d · q                       Q4_1: x = d · q + m      (per block of 32)
     /// ```
     /// - Throws: `.tensorMissing` if the file has no such tensor, `.ggufUnsupportedType` if it is
-    ///   stored in a type attn cannot read.
-    public func floats(_ name: String) throws -> [Float] {
+    ///   stored in a type attn cannot read, `.tensorNotFinite` for a NaN or ±∞ among the values
+    ///   when `requiringFinite` (a model's weights; the format itself allows them).
+    public func floats(_ name: String, requiringFinite: Bool = false) throws -> [Float] {
         guard let info = tensors[name] else { throw AttnError.tensorMissing(name: name, path: path) }
         guard info.type.isReadable else {
             throw AttnError.ggufUnsupportedType(path: path, tensor: name, type: info.type.name)
         }
+        try ModelBudget.check([info.dimensions], path: path)
         let source = file.bytes(info.byteRange)
-        return [Float](unsafeUninitializedCapacity: info.count) { buffer, initialized in
+        let values = [Float](unsafeUninitializedCapacity: info.count) { buffer, initialized in
             Dequantization.run(info.type, source: source, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<info.count]))
             initialized = info.count
         }
+        // A scale of inf or nan in a block (or such an F32 or F16 element) makes a weight that is not a number.
+        if requiringFinite {
+            try values.withUnsafeBufferPointer {
+                try FiniteCheck.require($0, shape: info.dimensions.reversed(), tensor: name, path: path)
+            }
+        }
+        return values
     }
 
     /// A tensor as a matrix with `rows = ne1` and `columns = ne0`, so that a PyTorch-layout weight
     /// `[out × in]` (stored `ne0 = in`, `ne1 = out`) comes back as `out × in`; 1-D tensors are one row.
     /// - Throws: as `floats(_:)`, and `.tensorShape` for a tensor with more than two dimensions
     ///   larger than 1.
-    public func matrix(_ name: String) throws -> Matrix {
+    public func matrix(_ name: String, requiringFinite: Bool = false) throws -> Matrix {
         guard let info = tensors[name] else { throw AttnError.tensorMissing(name: name, path: path) }
         let dimensions = info.dimensions
         guard dimensions.dropFirst(2).allSatisfy({ $0 == 1 }) else {
@@ -281,7 +296,7 @@ public struct GGUFFile: Sendable {
         }
         let columns = dimensions.first ?? 1
         let rows = dimensions.count > 1 ? dimensions[1] : 1
-        return Matrix(rows: rows, columns: columns, values: try floats(name))
+        return Matrix(rows: rows, columns: columns, values: try floats(name, requiringFinite: requiringFinite))
     }
 }
 

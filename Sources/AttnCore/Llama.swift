@@ -31,14 +31,34 @@ public struct LlamaConfiguration: Sendable, Equatable {
         case tokens = "tokenizer.ggml.tokens"
     }
 
+    /// The values attn accepts for each whole-number key: wide enough for the Llama models of the
+    /// hub (Llama-3-70B has 8192, 80, 64, 8, 28672, 131072), narrow enough that no product of
+    /// two of them overflows and a wrong file is caught here.
+    static let ranges: [Key: ClosedRange<Int>] = [
+        .hiddenSize: 1...16_384, .hiddenLayers: 1...256, .attentionHeads: 1...256, .keyValueHeads: 1...256,
+        .intermediateSize: 1...131_072, .contextLength: 1...1_048_576, .tokens: 1...1_048_576,
+    ]
+    /// `llama.rope.freq_base`: above 1 (θᵢ must fall with i), at most 10⁹ (Llama 3 uses 500000).
+    static let ropeBaseLimit: Float = 1e9
+
     /// Reads and checks the configuration of a GGUF file.
-    /// - Throws: `.configInvalid` naming the missing or unusable key.
+    /// - Throws: `.configInvalid` naming the missing or unusable key, and the range it must lie in.
     public init(gguf file: GGUFFile) throws {
         func fail(_ reason: String) -> AttnError { .configInvalid(path: file.path, reason: reason) }
-        func int(_ key: Key) throws -> Int {
-            guard let value = file.metadata[key.rawValue]?.int else { throw fail("it has no \(key.rawValue)") }
-            guard value > 0, value <= 1 << 20 else { throw fail("\(key.rawValue) is \(value)") }
+        func check(_ key: Key, _ value: Int) throws -> Int {
+            guard let range = Self.ranges[key], range.contains(value) else {
+                let range = Self.ranges[key] ?? 1...1
+                throw fail("\(key.rawValue) is \(value), outside \(range.lowerBound)…\(range.upperBound)")
+            }
             return value
+        }
+        func int(_ key: Key) throws -> Int {
+            guard let value = file.metadata[key.rawValue] else { throw fail("it has no \(key.rawValue)") }
+            guard let number = value.int else {
+                let range = Self.ranges[key] ?? 1...1
+                throw fail("\(key.rawValue) is not a whole number in \(range.lowerBound)…\(range.upperBound)")
+            }
+            return try check(key, number)
         }
         func float(_ key: Key, default fallback: Float? = nil) throws -> Float {
             if let value = file.metadata[key.rawValue]?.float { return value }
@@ -58,14 +78,20 @@ public struct LlamaConfiguration: Sendable, Equatable {
         guard let tokens = file.metadata[Key.tokens.rawValue]?.strings, !tokens.isEmpty else {
             throw fail("it has no tokenizer.ggml.tokens")
         }
-        vocabularySize = tokens.count
+        vocabularySize = try check(.tokens, tokens.count)
         guard hiddenSize % attentionHeads == 0, (hiddenSize / attentionHeads) % 2 == 0 else {
             throw fail("embedding length \(hiddenSize) does not split into \(attentionHeads) heads of even size")
         }
         guard attentionHeads % keyValueHeads == 0 else {
             throw fail("\(attentionHeads) query heads do not divide into \(keyValueHeads) key/value groups")
         }
-        guard rmsNormEpsilon > 0, rmsNormEpsilon < 1, ropeBase > 1 else { throw fail("eps or rope base out of range") }
+        // Written so that NaN fails too.
+        guard rmsNormEpsilon > 0, rmsNormEpsilon < 1 else {
+            throw fail("\(Key.rmsNormEpsilon.rawValue) is \(rmsNormEpsilon), outside 0 < ε < 1")
+        }
+        guard ropeBase > 1, ropeBase <= Self.ropeBaseLimit else {
+            throw fail("\(Key.ropeBase.rawValue) is \(ropeBase), outside 1 < θ ≤ 1e9")
+        }
     }
 }
 
@@ -128,7 +154,8 @@ public struct LlamaWeights: Sendable {
     }
 
     /// Dequantizes every tensor, checking names and shapes.
-    /// - Throws: `.tensorMissing`, `.tensorShape`, `.tensorUnexpected`, or a GGUF error.
+    /// - Throws: `.tensorMissing`, `.tensorShape`, `.tensorUnexpected`, `.tensorNotFinite`,
+    ///   `.modelTooLarge` beyond ``ModelBudget/maximumWeightBytes``, or a GGUF error.
     public init(file: GGUFFile, configuration c: LlamaConfiguration) throws {
         // Every (field, layer) to read.
         var jobs: [(Field, Int)] = [(.tokenEmbeddings, 0), (.outputNorm, 0)]
@@ -142,6 +169,10 @@ public struct LlamaWeights: Sendable {
         if let stray = file.tensors.keys.sorted().first(where: { !used.contains($0) }) {
             throw AttnError.tensorUnexpected(name: stray, path: file.path)
         }
+        // What dequantizing asks for, before any of it is allocated: the file's tensors as they
+        // are, and the configuration's (a header can promise a 4 GB tensor in a sparse file).
+        try ModelBudget.check(file.tensors.values.map(\.dimensions), path: file.path)
+        try ModelBudget.check(jobs.map { Self.expectedShape($0.0, c) }, path: file.path)
         for (field, layer) in jobs {
             let name = Self.checkpointName(field, layer: layer)
             guard let info = file.tensors[name] else { throw AttnError.tensorMissing(name: name, path: file.path) }
@@ -152,7 +183,7 @@ public struct LlamaWeights: Sendable {
 
         // Dequantize (GGUFFile spreads each tensor's blocks over the cores).
         let matrices = try jobs.map { field, layer in
-            var matrix = try file.matrix(Self.checkpointName(field, layer: layer))
+            var matrix = try file.matrix(Self.checkpointName(field, layer: layer), requiringFinite: true)
             if field == .query { matrix = Self.unpermute(matrix, heads: c.attentionHeads) }
             if field == .key { matrix = Self.unpermute(matrix, heads: c.keyValueHeads) }
             return matrix
@@ -206,6 +237,13 @@ public struct Llama: Sendable {
     /// matrices, so memory grows with T² (256 tokens: about 300 MB).
     public static let traceLimit = 256
 
+    /// The most tokens this model traces: ``traceLimit``, its context length, and fewer for a
+    /// model with so many heads that their T × T matrices would outgrow ``ModelBudget/maximumTraceBytes``.
+    public var tokenLimit: Int {
+        ModelBudget.tokenLimit(layers: configuration.hiddenLayers, heads: configuration.attentionHeads,
+                               limit: min(Self.traceLimit, configuration.contextLength))
+    }
+
     /// The file name inside the model directory.
     public static let fileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -231,7 +269,7 @@ public struct Llama: Sendable {
     /// - Throws: `.sequenceTooLong` beyond ``traceLimit``; `.emptySequence`-like error for no tokens.
     public func trace(_ text: String, ablating ablated: Set<Attention.HeadIndex> = []) throws -> Trace {
         let ids = tokenizer.encode(text)
-        guard ids.count <= Self.traceLimit else { throw AttnError.sequenceTooLong(tokens: ids.count, limit: Self.traceLimit) }
+        guard ids.count <= tokenLimit else { throw AttnError.sequenceTooLong(tokens: ids.count, limit: tokenLimit) }
         return trace(ids: ids, ablating: ablated)
     }
 

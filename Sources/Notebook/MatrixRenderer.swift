@@ -115,7 +115,8 @@ public struct MatrixRenderer: Sendable {
         guard value.isFinite else { return "\u{1B}[2m" + text + "\u{1B}[0m" }  // masked: dim, unshaded
         let span = range.upperBound - range.lowerBound
         let t = span > 0 ? (value - range.lowerBound) / span : 0
-        let level = 255 - Int((t * 21).rounded())  // 255 … 234
+        // t is NaN when the span overflows (−3e38…3e38): shade it as the lightest.
+        let level = 255 - (roundedInt(t * 21, in: 0...21) ?? 0)  // 255 … 234
         let foreground = level < 244 ? 255 : 232
         return "\u{1B}[48;5;\(level)m\u{1B}[38;5;\(foreground)m" + text + "\u{1B}[0m"
     }

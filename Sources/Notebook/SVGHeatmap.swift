@@ -24,7 +24,7 @@ struct SVGHeatmap {
 
     /// The colour of `t` in 0…1, interpolated between the stops.
     static func colour(_ t: Double) -> String {
-        let x = min(max(t, 0), 1) * Double(stops.count - 1)
+        let x = (t.isNaN ? 0 : min(max(t, 0), 1)) * Double(stops.count - 1)
         let k = min(Int(x), stops.count - 2)
         let f = x - Double(k)
         let (a, b) = (stops[k], stops[k + 1])

@@ -317,8 +317,16 @@ public final class Session {
             location = resolve(path)
         } else {
             location = ModelStore.directory(for: source, environment: environment)
-            guard ModelStore.isPresent(source, in: location) else {
+            // The files the loader reads (not the fetch's extras, such as tokenizer.json): none is
+            // "not fetched yet", some is a damaged directory, and the missing one is named.
+            let needed = source.name == "smollm2" ? [Llama.fileName] : Bert.requiredFiles
+            let missing = needed.filter { !FileManager.default.fileExists(atPath: location + "/" + $0) }
+            if missing.count == needed.count {
                 throw AttnError.weightsMissing(model: source.title, directory: location, fetchCommand: source.fetchCommand)
+            }
+            if let file = missing.first {
+                throw AttnError.modelFileMissing(model: source.title, directory: location, file: file,
+                                                 fetchCommand: source.fetchCommand)
             }
         }
         var isDirectory: ObjCBool = false
@@ -369,13 +377,24 @@ public final class Session {
 
     func describeModel() -> String {
         guard let model else { return "" }
+        func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+        // From the cache it is the model attn fetched (and checked); from a PATH, whatever BERT or
+        // Llama the files hold, described by their own numbers.
         switch model {
         case let .minilm(bert):
             let c = bert.configuration
-            return "all-MiniLM-L6-v2 (BERT encoder): \(c.hiddenLayers) layers, \(c.attentionHeads) heads, d_model \(c.hiddenSize), dₕ \(c.headDimension), from \(whereFrom(bert.directory, .minilm))"
+            let shape = "\(count(c.hiddenLayers, "layer")), \(count(c.attentionHeads, "head")), d_model \(c.hiddenSize), dₕ \(c.headDimension)"
+            let origin = whereFrom(bert.directory, .minilm)
+            return origin == "the attn cache"
+                ? "\(ModelSource.minilm.title) (BERT encoder): \(shape), from \(origin)"
+                : "BERT encoder from \(origin): \(shape)"
         case let .smollm2(llama):
             let c = llama.configuration
-            return "SmolLM2-135M-Instruct (Llama decoder): \(c.hiddenLayers) layers, \(c.attentionHeads) query heads sharing \(c.keyValueHeads) key/value heads, d_model \(c.hiddenSize), dₕ \(c.headDimension), from \(whereFrom(llama.path, .smollm2))"
+            let shape = "\(count(c.hiddenLayers, "layer")), \(count(c.attentionHeads, "query head")) sharing \(count(c.keyValueHeads, "key/value head")), d_model \(c.hiddenSize), dₕ \(c.headDimension)"
+            let origin = whereFrom(llama.path, .smollm2)
+            return origin == "the attn cache"
+                ? "\(ModelSource.smollm2.title) (Llama decoder): \(shape), from \(origin)"
+                : "Llama decoder from \(origin): \(shape)"
         }
     }
 

@@ -22,7 +22,7 @@ extension Session {
         let labels = top.map { label(for: $0.id) }
         let width = labels.map(MatrixRenderer.displayWidth).max() ?? 1
         for (rank, (candidate, label)) in zip(top, labels).enumerated() {
-            let bar = String(repeating: "█", count: Int((candidate.probability * 30).rounded()))
+            let bar = String(repeating: "█", count: roundedInt(candidate.probability * 30, in: 0...30) ?? 0)
             text += MatrixRenderer.pad(String(rank + 1), 3) + "  " + MatrixRenderer.pad(label, width, alignLeft: true)
                 + "  " + MatrixRenderer.pad(String(candidate.id), 5) + "  " + String(format: "%.4f", Double(candidate.probability))
                 + "  " + bar + "\n"

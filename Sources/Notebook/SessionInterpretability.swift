@@ -114,7 +114,7 @@ extension Session {
         let positiveTotal = products.filter { $0 > 0 }.reduce(0, +)
         if positiveTotal > 0 {
             let share = positive.map { products[$0] }.reduce(0, +) / positiveTotal
-            text += wrap("notice: \(positive.count) of \(dh) dimensions give \(Int((share * 100).rounded()))% of the positive products: a few dimensions decide how well \(tokens[i]) matches \(tokens[j]).") + "\n"
+            text += wrap("notice: \(positive.count) of \(dh) dimensions give \(percentText(share))% of the positive products: a few dimensions decide how well \(tokens[i]) matches \(tokens[j]).") + "\n"
         }
         return text + "\n"
     }
@@ -420,7 +420,7 @@ extension Session {
         let largest = rows.map { abs($0.value) }.max() ?? 0
         var text = ""
         for (n, row) in rows.enumerated() {
-            let length = largest > 0 ? Int((abs(row.value) / largest * Double(available)).rounded()) : 0
+            let length = largest > 0 ? roundedInt(abs(row.value) / largest * Double(available), in: 0...available) ?? 0 : 0
             let bar = String(repeating: row.value < 0 ? "░" : "█", count: length)
             let line = MatrixRenderer.pad(String(row.index), indexWidth) + "  " + MatrixRenderer.pad(labels[n], labelWidth, alignLeft: true)
                 + "  " + MatrixRenderer.pad(numbers[n], numberWidth) + "  " + bar

@@ -83,7 +83,9 @@ extension MathEvaluator {
             guard step != 0, step.isFinite, start.isFinite, stop.isFinite else {
                 throw call.problem(step == 0 ? "step must not be 0" : "start, stop and step must be finite numbers")
             }
-            let count = max(0, Int(min(((stop - start) / step).rounded(.up), 1e12)))
+            // stop − start can overflow to ±∞ (arange(-3e38, 3e38, -1)): no cells then, rather than a trap.
+            let cells = ((stop - start) / step).rounded(.up)
+            let count = cells > 0 ? Int(min(cells, 1e12)) : 0
             try allocate(rows: 1, columns: count, text: text)
             return .matrix(Matrix(rows: 1, columns: count, values: (0..<count).map { start + Float($0) * step }))
         case "triu", "tril":
