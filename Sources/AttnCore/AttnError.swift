@@ -46,6 +46,9 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
     case modelTooLarge(path: String, bytes: Int?, limit: Int)
     case modelFileMissing(model: String, directory: String, file: String, fetchCommand: String)
 
+    /// A sentence that tokenizes to nothing at all (SmolLM2 and `""`; MiniLM always has [CLS] [SEP]).
+    case noTokens
+
     public var description: String {
         switch self {
         case let .fileUnreadable(path, reason):
@@ -99,6 +102,8 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path) describes \(size) of float32 weights, more than the \(limit >> 20) MB attn allows one model: use a smaller model"
         case let .modelFileMissing(model, directory, file, fetchCommand):
             return "\(directory) has no \(file), which \(model) needs: run `\(fetchCommand)` to fetch it again"
+        case .noTokens:
+            return "the sentence has no tokens: type sentence followed by some text"
         }
     }
 

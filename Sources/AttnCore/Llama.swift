@@ -269,6 +269,7 @@ public struct Llama: Sendable {
     /// - Throws: `.sequenceTooLong` beyond ``traceLimit``; `.emptySequence`-like error for no tokens.
     public func trace(_ text: String, ablating ablated: Set<Attention.HeadIndex> = []) throws -> Trace {
         let ids = tokenizer.encode(text)
+        guard !ids.isEmpty else { throw AttnError.noTokens }
         guard ids.count <= tokenLimit else { throw AttnError.sequenceTooLong(tokens: ids.count, limit: tokenLimit) }
         return trace(ids: ids, ablating: ablated)
     }

@@ -145,7 +145,7 @@ public enum Command: Equatable, Sendable {
             return .delete(names)
         case "predict":
             let k = rest.isEmpty ? 5 : try number(rest, command: "predict", usage: "predict [K] with 1 ≤ K ≤ 100")
-            guard (1...100).contains(k) else { throw NotebookError.usage(command: "predict", usage: "predict K with 1 ≤ K ≤ 100") }
+            guard (1...100).contains(k) else { throw NotebookError.numberTooLarge(command: "predict", text: rest, usage: "predict [K] with 1 ≤ K ≤ 100") }
             return .predict(k)
         case "temperature":
             guard let value = Float(rest) else {
@@ -154,7 +154,7 @@ public enum Command: Equatable, Sendable {
             return .temperature(value)
         case "generate":
             let n = try number(rest, command: "generate", usage: "generate N with 1 ≤ N ≤ 1000 (new tokens, greedy)")
-            guard (1...1000).contains(n) else { throw NotebookError.usage(command: "generate", usage: "generate N with 1 ≤ N ≤ 1000") }
+            guard (1...1000).contains(n) else { throw NotebookError.numberTooLarge(command: "generate", text: rest, usage: "generate N with 1 ≤ N ≤ 1000") }
             return .generate(n)
         case "rope":
             return .rope(rest.isEmpty ? nil : try number(rest, command: "rope", usage: "rope [PAIR]"))

@@ -31,8 +31,9 @@ extension Session {
         case ("model", _): return .files
         case ("check", _) where !word.isEmpty && previous.count >= 2:
             return matching(mathNames + extraMathWords)
-        case ("show", 1), ("help", 1):
-            return matching(availableSteps.map(\.rawValue) + (command == "help" ? Command.words + MathSyntax.functions : []))
+        case ("show", 1), ("help", 1), ("?", 1):
+            return matching(availableSteps.map(\.rawValue)
+                + (command == "help" || command == "?" ? Command.words + ["math"] + MathSyntax.functions : []))
         case ("layer", 1): return matching((0..<(model?.layers ?? 0)).map(String.init))
         case ("head", 1): return matching((0..<(model?.heads ?? 0)).map(String.init))
         case ("sentence", _): return .words([])

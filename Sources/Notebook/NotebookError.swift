@@ -34,13 +34,15 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
     case fileSuffixes(path: String, command: String, accepted: [String])
     /// A file that exists and that this session did not write.
     case fileExists(path: String, command: String)
+    /// `help TOPIC` for a topic there is no help on.
+    case noHelp(String, suggestion: String?)
 
     public var description: String {
         switch self {
         case let .unknownCommand(name, suggestion):
             return "unknown command '\(shown(name))'" + (suggestion.map { ": did you mean '\($0)'? (type help for the list)" } ?? ": type help for the list of commands")
         case let .usage(command, usage):
-            return "\(command) needs arguments: \(usage)"
+            return "usage: \(usage)"
         case let .notANumber(command, text):
             return "\(command) takes a whole number, not '\(shown(text))'"
         case let .layerOutOfRange(layer, model, layers):
@@ -83,6 +85,8 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(command) writes \(accepted.joined(separator: " or ")) files: end the file name with one of them (not \(shown(path)))"
         case let .fileExists(path, command):
             return "\(shown(path)) exists, and this session did not write it: to replace it, end the name with ! (\(command) \(shown(path))!), or choose another name"
+        case let .noHelp(topic, suggestion):
+            return "there is no help on '\(shown(topic))'" + (suggestion.map { ": did you mean help \($0)?" } ?? ": help lists the commands, help math the math")
         }
     }
 }

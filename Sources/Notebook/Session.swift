@@ -128,8 +128,14 @@ public final class Session {
                                     "gamma_emb", "beta_emb",
                                     "H", "Q_pre", "K_pre", "g_attn", "g_ffn", "W_gate", "W_up", "W_down", "COS", "SIN", "E", "g_final"]
 
-    /// The steps of one head's attention and its layer, in the order `walk` shows them.
-    public static let walkSteps: [Step] = [.x, .q, .k, .v, .scores, .scaled, .masked, .weights, .z, .attentionOutput, .out]
+    /// The steps of the selected layer and head, from its input x to its output, in the order of
+    /// the computation, as `walk` shows them: every step of the model's layer (the norms, RoPE's
+    /// q and k before the rotation, the feed-forward), not only the attention's.
+    public var walkSteps: [Step] {
+        let steps = availableSteps
+        guard let first = steps.firstIndex(of: .x), let last = steps.firstIndex(of: .out) else { return steps }
+        return Array(steps[first...last])
+    }
 
     public init(renderer: MatrixRenderer = MatrixRenderer(),
                 environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -205,7 +211,8 @@ public final class Session {
                 + (sentence.map { "sentence: \(cachedTrace?.count ?? 0) tokens: \(cachedTokens.joined(separator: " ")) (\($0.count) characters)\n" } ?? "")
                 + (dropped.map { wrap("sentence dropped: \($0)", indent: "  ") + "\n" } ?? "")
         case let .sentence(text):
-            guard !text.trimmingWhitespace().isEmpty else { throw NotebookError.emptySentence }
+            // Only a sentence with no tokens at all is refused: "" is [CLS] [SEP] on MiniLM, and
+            // "   " one whitespace token on SmolLM2, as in Hugging Face.
             let model = try requireModel()
             let trace = try model.trace(text, ablating: ablated)  // tokenize and run now: a bad sentence changes nothing
             sentence = text
@@ -233,7 +240,7 @@ public final class Session {
             return try show(step, rows: rows, columns: columns)
         case .walk:
             _ = try requireTrace()
-            pendingWalk = Self.walkSteps
+            pendingWalk = walkSteps
             if !interactive {
                 var text = ""
                 while !pendingWalk.isEmpty { text += try walkNext() }

@@ -39,8 +39,17 @@ extension Session {
         if let function = MathSyntax.function(named: topic) {
             return wrap("\(function.usage): \(function.summary)") + "\n(help math lists every function and operator)\n"
         }
-        if let text = Self.commandHelp[topic] { return wrap(text) + "\n" }
-        throw NotebookError.unknownStep(topic, suggestion: closest(to: topic, in: Command.words))
+        // `help lesson stop`, `help ablate clear`: the whole topic, else its first word.
+        let words = topic.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+        if let text = Self.commandHelp[words] ?? Self.commandHelp[String(words.prefix { $0 != " " })] {
+            return wrap(text) + "\n"
+        }
+        throw NotebookError.noHelp(topic, suggestion: closest(to: topic, in: Self.helpTopics))
+    }
+
+    /// Every topic `help TOPIC` answers: the commands, the steps, the math and its functions.
+    static var helpTopics: [String] {
+        Array(commandHelp.keys).sorted() + StepInfo.names + ["math"] + MathSyntax.functions
     }
 
     static let commandHelp: [String: String] = [
@@ -48,12 +57,22 @@ extension Session {
         "sentence": "sentence TEXT: the rest of the line is the sentence; sentence \"…\" takes the escapes \\n \\t \\r \\\" \\\\. The model runs once and every step is kept.",
         "layer": "layer N: selects a layer, 0-based.",
         "head": "head N: selects a head of the layer, 0-based.",
-        "tokens": "tokens: the word pieces of the sentence with their ids; [CLS] starts it and [SEP] ends it.",
+        "tokens": "tokens: the pieces of the sentence with their ids; on minilm [CLS] starts it and [SEP] ends it, on smollm2 byte-level pieces with · for a space.",
         "show": "show STEP[rows, columns]: a slice of a step, NumPy style: show q[0:4, 0:8], show weights[2, :], show out[-1].",
         "walk": "walk: every step of the selected layer and head, from x to out, one per Enter (all at once in a script).",
         "export": "export STEP PATH: writes the whole step as .npy (float32, C order) or .csv (%.9g); export tokens PATH writes id<TAB>token lines to .tsv or .txt; a device such as /dev/stdout gets text. A file that is there and that this session did not write is replaced only when the name ends with ! (export weights w.npy!); a lesson never replaces one.",
         "precision": "precision N: digits after the decimal point, 0…8.",
         "quit": "quit (or exit, or Ctrl-D): leaves attn.",
+        "exit": "exit (or quit, or Ctrl-D): leaves attn.",
+        "help": "help: the commands by group; help TOPIC explains a command (help lesson stop), a step (help weights), the math (help math) or one of its functions (help softmax).",
+        "?": "? is help: the commands by group; ? TOPIC explains one.",
+        "next": "next (or Enter): in a lesson, runs the commands shown and goes on to the next step; at an exercise it says what the exercise waits for.",
+        "back": "back: in a lesson, goes back one step and shows it again.",
+        "where": "where: in a lesson, which lesson and which step of it you are at.",
+        "lesson stop": "lesson stop: leaves the lesson; your place is remembered, and lesson N resumes it.",
+        "ablate clear": "ablate clear: restores every ablated head; the model runs again as it was.",
+        "heads all": "heads all: the heads table of every layer at once: entropy, most attended key and pattern tag per head.",
+        "save transcript": "save transcript PATH.md: the session so far as Markdown, every command with its output.",
         "predict": "predict [K] (smollm2): the K most likely next tokens after the sentence: softmax of the last row of logits, divided by the temperature.",
         "temperature": "temperature X (smollm2): predict shows softmax(logits / X); below 1 sharpens, above 1 flattens. generate stays greedy.",
         "generate": "generate N (smollm2): greedy decoding of up to N tokens with a KV cache, the text streamed as it comes; Ctrl-C stops it.",

@@ -518,7 +518,7 @@ extension Command {
     static func interpretabilityCommand(_ word: String, _ rest: String) throws -> Command {
         let parts = rest.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         func noArguments(_ command: Command) throws -> Command {
-            guard rest.isEmpty else { throw NotebookError.usage(command: word, usage: "\(word) takes no arguments") }
+            guard rest.isEmpty else { throw NotebookError.usage(command: word, usage: "\(word) (no arguments)") }
             return command
         }
         switch word {

@@ -8,8 +8,8 @@ extension Session {
     func showTokens() throws -> String {
         let trace = try requireTrace()
         var lines = [model?.isDecoder == true
-            ? "tokens   \(trace.count) tokens (· is a space, ↵ a line end)"
-            : "tokens   \(trace.count) tokens: [CLS], \(trace.count - 2) word pieces, [SEP]"]
+            ? "tokens   \(trace.count) token\(trace.count == 1 ? "" : "s") (· is a space, ↵ a line end)"
+            : "tokens   \(trace.count) tokens: [CLS], \(trace.count - 2) word piece\(trace.count == 3 ? "" : "s"), [SEP]"]
         let idWidth = max(2, trace.tokenIds.map { String($0).count }.max() ?? 2)
         let indexWidth = max(1, String(trace.count - 1).count)
         lines.append(MatrixRenderer.pad("i", indexWidth) + "  " + MatrixRenderer.pad("id", idWidth) + "  token")
@@ -48,8 +48,8 @@ extension Session {
     func walkNext() throws -> String {
         guard !pendingWalk.isEmpty else { return "" }
         let step = pendingWalk.removeFirst()
-        let index = Self.walkSteps.count - pendingWalk.count
-        var text = "── step \(index) of \(Self.walkSteps.count): \(step.rawValue) ──\n" + (try show(step))
+        let index = walkSteps.count - pendingWalk.count
+        var text = "── step \(index) of \(walkSteps.count): \(step.rawValue) ──\n" + (try show(step))
         if interactive {
             text += pendingWalk.first.map { "(Enter: next step, \($0.rawValue); any command ends the walk)\n" } ?? "(end of the walk)\n"
         }

@@ -940,7 +940,9 @@ struct HostileLongLineTests {
             let output = runLine(session, line)
             let elapsed = ContinuousClock.now - start
             #expect(output.isEmpty || isOneErrorLine(output), "\(name): \(output.prefix(200))")
-            #expect(elapsed < .seconds(8), "\(name): \(elapsed)")
+            // A guard against a hang or a quadratic blow-up (minutes), not a speed goal: a debug
+            // build on two busy cores took up to 10 s for the CJK line.
+            #expect(elapsed < .seconds(30), "\(name): \(elapsed)")
         }
         #expect(SessionState(session) == before)
     }

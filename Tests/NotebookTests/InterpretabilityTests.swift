@@ -150,7 +150,7 @@ struct InterpretabilityTests {
         }
         #expect(s.failure("neuron 8 0") == "token 8 does not exist: the sentence has tokens 0…7 (tokens lists them)")
         #expect(s.failure("neuron 0 -1") == "token -1 does not exist: the sentence has tokens 0…7 (tokens lists them)")
-        #expect(s.failure("neuron 1") == "neuron needs arguments: neuron I J (query token I, key token J, numbered as tokens shows them), e.g. neuron 2 1")
+        #expect(s.failure("neuron 1") == "usage: neuron I J (query token I, key token J, numbered as tokens shows them), e.g. neuron 2 1")
         #expect(s.failure("neuron a b") == "neuron takes a whole number, not 'a'")
     }
 
@@ -195,7 +195,7 @@ struct InterpretabilityTests {
         #expect(one.hasPrefix("heads of layer 4: 12 heads, 16 tokens\n"))
         #expect(lines(one).filter { $0.hasPrefix("▸") }.count == 1)
         #expect(lines(one).contains { $0.hasPrefix("▸  3 ") })
-        #expect(s.failure("heads 3") == "heads needs arguments: heads (the selected layer) or heads all")
+        #expect(s.failure("heads 3") == "usage: heads (the selected layer) or heads all")
     }
 
     @Test("ablate head zeroes its z, changes later layers only, and ablate clear restores every number")
@@ -247,8 +247,8 @@ struct InterpretabilityTests {
         #expect(s.failure("ablate head 6 0") == "layer 6 does not exist: minilm has layers 0…5")
         #expect(s.failure("ablate head 0 12") == "head 12 does not exist: minilm has heads 0…11")
         #expect(s.failure("ablate head -1 0") == "layer -1 does not exist: minilm has layers 0…5")
-        #expect(s.failure("ablate") == "ablate needs arguments: ablate head L H (zero layer L's head H), or ablate clear")
-        #expect(s.failure("ablate head 1") == "ablate needs arguments: ablate head L H (zero layer L's head H), or ablate clear")
+        #expect(s.failure("ablate") == "usage: ablate head L H (zero layer L's head H), or ablate clear")
+        #expect(s.failure("ablate head 1") == "usage: ablate head L H (zero layer L's head H), or ablate clear")
         #expect(s.failure("ablate head one 2") == "ablate takes a whole number, not 'one'")
         #expect(s.session.ablated.isEmpty)
 
@@ -291,7 +291,7 @@ struct InterpretabilityTests {
         let largest = expected.indices.max { expected[$0] < expected[$1] }!
         #expect(joined(output).contains("notice: removing \(trace.tokens[largest + 1]) (\(largest + 1)) changes the most."))
         for line in lines(output) { #expect(MatrixRenderer.displayWidth(line) <= 80, "\(line)") }
-        #expect(s.failure("importance now") == "importance needs arguments: importance takes no arguments")
+        #expect(s.failure("importance now") == "usage: importance (no arguments)")
     }
 
     @Test("plot writes well-formed SVG with T × T cells, escaped labels, a legend and the formula")
@@ -327,7 +327,7 @@ struct InterpretabilityTests {
         #expect(s.failure("plot q q.svg") == "q is [9 × 32], not token × token: plot draws scores, scaled, masked, weights or rollout")
         #expect(s.failure("plot weights w.png") == "plot writes .svg files: end the file name with .svg (not w.png)")
         #expect(s.failure("plot wieghts w.svg")?.hasPrefix("unknown step 'wieghts': did you mean 'weights'") == true)
-        #expect(s.failure("plot weights") == "plot needs arguments: plot STEP PATH.svg, e.g. plot weights w.svg (STEP: scores, scaled, masked, weights, rollout)")
+        #expect(s.failure("plot weights") == "usage: plot STEP PATH.svg, e.g. plot weights w.svg (STEP: scores, scaled, masked, weights, rollout)")
         #expect(s.failure("plot weights " + s.directory + "/") == "cannot write \(s.directory)/: it is a directory")
         let names = try FileManager.default.contentsOfDirectory(atPath: s.directory).sorted()
         #expect(names == ["r.svg", "w.svg"])  // written atomically: no temporary left behind
@@ -361,7 +361,7 @@ struct InterpretabilityTests {
         #expect(try String(contentsOfFile: s.directory + "/again.md", encoding: .utf8)
                 .contains("minilm L2 H0> save transcript t.md\nwrote 4 commands with their output to t.md\n```"))
         #expect(s.failure("save transcript t.txt") == "save transcript writes .md files: end the file name with .md (not t.txt)")
-        #expect(s.failure("save t.md") == "save needs arguments: save transcript PATH.md")
+        #expect(s.failure("save t.md") == "usage: save transcript PATH.md")
     }
 
     @Test("every new command has help, is in the overview, and its output is deterministic and fits 80 columns")

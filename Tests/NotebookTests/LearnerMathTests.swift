@@ -64,7 +64,7 @@ struct LearnerMathTests {
         #expect(s.failure("Q @ K") == "Q @ K: [8 × 32] @ [8 × 32]: inner sizes 32 and 8 differ — did you mean K.T?")
         #expect(s.failure("Qs") == "unknown name 'Qs': did you mean 'Q'?")
         #expect(s.failure("Q = 3") == "Q is the model's own name: choose another, e.g. my_Q")
-        #expect(s.failure("check Q") == "check needs arguments: check EXPR STEP, e.g. check softmax(Q @ K.T / sqrt(dk)) weights")
+        #expect(s.failure("check Q") == "usage: check EXPR STEP, e.g. check softmax(Q @ K.T / sqrt(dk)) weights")
         #expect(s.failure("check Q wieghts")?.hasPrefix("unknown step 'wieghts': did you mean 'weights'") == true)
         // The session goes on.
         #expect(s.run("check Q q").hasPrefix("✓"))

@@ -212,9 +212,14 @@ struct SessionTests {
         let s = ScriptedSession()
         let output = s.run("sentence the cat sat on the mat\nlayer 1\nhead 2\nwalk")
         let headers = output.split(separator: "\n").filter { $0.hasPrefix("── step ") }
-        #expect(headers.count == Session.walkSteps.count)
-        #expect(headers.first == "── step 1 of 11: x ──")
-        #expect(headers.last == "── step 11 of 11: out ──")
+        let names = ["x", "q", "k", "v", "scores", "scaled", "masked", "weights", "z", "concat", "attn_out",
+                     "attn_norm", "ffn_hidden", "ffn_act", "ffn_out", "out"]
+        #expect(headers == names.enumerated().map { "── step \($0.offset + 1) of 16: \($0.element) ──" })
+        // The decoder walks its own layer: RMSNorm, q and k before RoPE, the gated feed-forward.
+        let decoder = s.run("model smollm2\nsentence The capital of France is\nwalk")
+        let steps = decoder.split(separator: "\n").filter { $0.hasPrefix("── step ") }.map { $0.split(separator: " ")[5] }
+        #expect(steps == ["x", "rmsnorm", "q_prerope", "k_prerope", "q", "k", "v", "scores", "scaled", "masked", "weights", "z",
+                          "concat", "attn_out", "attn_residual", "ffn_norm", "ffn_gate", "ffn_up", "ffn_act", "ffn_out", "out"], "\(steps)")
         // The encoder's notices speak of LayerNorm, never of the decoder's unnormalized stream.
         #expect(output.contains("notice: LayerNorm leaves each row centred"))
         #expect(!output.contains("not normalized"))
@@ -234,6 +239,37 @@ struct SessionTests {
                 Issue.record("\(line.count) characters: \(line)")
             }
         }
+    }
+
+    @Test("help answers every command word, the two-word commands, and says so plainly when it has no help")
+    func helpForEveryCommand() {
+        let s = ScriptedSession()
+        for word in Command.words + ["lesson stop", "ablate clear", "heads all", "save transcript", "?"] {
+            let text = s.run("help \(word)")
+            #expect(!text.hasPrefix("error:") && !text.isEmpty, "help \(word): \(text)")
+        }
+        #expect(s.run("help next").hasPrefix("next (or Enter): in a lesson"))
+        #expect(s.run("help lesson stop").hasPrefix("lesson stop: leaves the lesson"))
+        #expect(s.run("help ablate clear").hasPrefix("ablate clear: restores"))
+        #expect(s.run("help heads all").hasPrefix("heads all:"))
+        #expect(s.run("help nexy") == "error: there is no help on 'nexy': did you mean help next?\n")
+        #expect(s.run("help zzzzzzzz") == "error: there is no help on 'zzzzzzzz': help lists the commands, help math the math\n")
+        #expect(s.session.completions(before: "help ", word: "mat") == .words(["math"]))
+        // Argument errors say how the command is used, never that arguments are missing when they are not.
+        #expect(s.run("importance ·positive") == "error: usage: importance (no arguments)\n")
+        #expect(s.run("predict 0") == "error: predict 0 is out of range: predict [K] with 1 ≤ K ≤ 100\n")
+    }
+
+    @Test("an empty or blank sentence is what Hugging Face makes of it; only no tokens at all is an error")
+    func emptySentences() {
+        let s = ScriptedSession()
+        #expect(s.run("sentence \"\"") == "sentence: 2 tokens: [CLS] [SEP]\n")  // [101, 102]
+        #expect(s.session.currentTrace?.tokenIds == [101, 102])
+        s.run("model smollm2")
+        #expect(s.run("sentence \"   \"") == "sentence: 1 token: ···\n")
+        #expect(s.session.currentTrace?.tokenIds == [333])  // tokenizer("   ").input_ids
+        #expect(s.run("sentence \"\"") == "error: the sentence has no tokens: type sentence followed by some text\n")
+        #expect(s.session.currentTrace?.tokenIds == [333])  // the previous sentence stays
     }
 
     @Test("Tab completion offers what fits at the cursor")

@@ -54,9 +54,9 @@ struct UntrustedNumberTests {
         ("head +9223372036854775807", "head 9223372036854775807 does not exist: minilm has heads 0…11"),
         ("head -9223372036854775807", "head -9223372036854775804 does not exist: minilm has heads 0…11"),
         ("layer 99999999999999999999", "layer 99999999999999999999 is out of range: layer N, or layer +1 / layer -1 to move"),
-        ("predict 9223372036854775807", "predict needs arguments: predict K with 1 ≤ K ≤ 100"),
+        ("predict 9223372036854775807", "predict 9223372036854775807 is out of range: predict [K] with 1 ≤ K ≤ 100"),
         ("predict 99999999999999999999", "predict 99999999999999999999 is out of range: predict [K] with 1 ≤ K ≤ 100"),
-        ("generate -9223372036854775808", "generate needs arguments: generate N with 1 ≤ N ≤ 1000"),
+        ("generate -9223372036854775808", "generate -9223372036854775808 is out of range: generate N with 1 ≤ N ≤ 1000"),
         ("precision 10000", "precision 10000 is out of range: choose 0…8 digits"),
         ("precision -99999999999999999999", "precision -99999999999999999999 is out of range: precision N, 0 ≤ N ≤ 8 digits after the point"),
         ("neuron 9223372036854775807 -9223372036854775808", "token 9223372036854775807 does not exist: the sentence has tokens 0…7 (tokens lists them)"),
@@ -200,7 +200,7 @@ struct UntrustedBudgetTests {
         #expect(s.run("del A1 A2") == "deleted A1, A2 (128 MB); your names hold 832.02 MB of 1024 MB\n")
         #expect(s.run("del A1") == "error: you have no name 'A1': did you mean A10?\n")
         #expect(s.run("del Q") == "error: Q is the model's own name: del forgets only the names you bound (names lists them)\n")
-        #expect(s.run("del") == "error: del needs arguments: del NAME …, e.g. del A B (names lists yours)\n")
+        #expect(s.run("del") == "error: usage: del NAME …, e.g. del A B (names lists yours)\n")
         #expect(s.run("A1").hasPrefix("error: unknown name 'A1'"))
         #expect(s.run("A20 = ones(4096, 4096)") == "A20 = [4096 × 4096]\n")
         #expect(s.session.learnerCells <= Session.maximumLearnerCells)
