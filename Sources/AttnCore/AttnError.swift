@@ -42,6 +42,9 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A fetch stopped by SIGINT (Ctrl-C) or SIGTERM, with the signal's number.
     case fetchInterrupted(signal: Int32)
 
+    /// A chat template using Jinja that attn does not read (see `ChatTemplate`).
+    case chatTemplateUnsupported(reason: String)
+
     public var description: String {
         switch self {
         case let .fileUnreadable(path, reason):
@@ -88,6 +91,8 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path) is not a usable .npy file: \(reason)"
         case let .fetchInterrupted(signal):
             return "fetch interrupted (\(signal == SIGINT ? "Ctrl-C" : "signal \(signal)")): the download is removed and the model directory is as it was"
+        case let .chatTemplateUnsupported(reason):
+            return "the model's chat template uses \(reason); attn reads only a small part of Jinja, so chat cannot build the prompt (write it out with sentence \"…\" instead)"
         }
     }
 
