@@ -49,6 +49,9 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A sentence that tokenizes to nothing at all (SmolLM2 and `""`; MiniLM always has [CLS] [SEP]).
     case noTokens
 
+    /// A chat template using Jinja that attn does not read (see `ChatTemplate`).
+    case chatTemplateUnsupported(reason: String)
+
     public var description: String {
         switch self {
         case let .fileUnreadable(path, reason):
@@ -104,6 +107,8 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(directory) has no \(file), which \(model) needs: run `\(fetchCommand)` to fetch it again"
         case .noTokens:
             return "the sentence has no tokens: type sentence followed by some text"
+        case let .chatTemplateUnsupported(reason):
+            return "the model's chat template uses \(reason); attn reads only a small part of Jinja, so chat cannot build the prompt (write it out with sentence \"…\" instead)"
         }
     }
 

@@ -232,6 +232,9 @@ public struct Llama: Sendable {
     public let tokenizer: BPETokenizer
     /// The GGUF file the model was loaded from.
     public let path: String
+    /// The Jinja text that turns a conversation into a prompt (`tokenizer.chat_template`), if the
+    /// file has one; read by `ChatTemplate`.
+    public let chatTemplate: String?
 
     /// The most tokens the notebook traces at once: every head of every layer keeps its T × T
     /// matrices, so memory grows with T² (256 tokens: about 300 MB).
@@ -262,6 +265,7 @@ public struct Llama: Sendable {
         configuration = try LlamaConfiguration(gguf: gguf)
         weights = try LlamaWeights(file: gguf, configuration: configuration)
         tokenizer = try BPETokenizer(gguf: gguf)
+        chatTemplate = gguf.metadata["tokenizer.chat_template"]?.string
         self.path = file
     }
 

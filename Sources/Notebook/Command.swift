@@ -48,12 +48,20 @@ public enum Command: Equatable, Sendable {
     case quit
     /// `del NAME …`: forgets names the learner bound.
     case delete([String])
+    case sample(Int)
+    case greedy(Int)
+    case topK(Int?)
+    case topP(Double?)
+    case seed(UInt64)
+    case chat(String)
+    case sentenceGenerated
 
     /// Every command word, for `help` and suggestions.
     public static let words = ["model", "sentence", "layer", "head", "tokens", "show", "walk", "export", "precision",
                                "lessons", "lesson", "next", "back", "where", "hint", "skip", "check", "names",
                                "predict", "temperature", "generate", "rope", "kvmap", "help", "quit", "exit",
-                               "heads", "neuron", "rollout", "ablate", "importance", "plot", "save", "del"]
+                               "heads", "neuron", "rollout", "ablate", "importance", "plot", "save", "del",
+                               "sample", "greedy", "top-k", "top-p", "seed", "chat"]
         + StepInfo.names
 
     /// Whether the command moves through lessons (or leaves the notebook): the learner's to type,
@@ -97,6 +105,7 @@ public enum Command: Equatable, Sendable {
             guard let name = parts.first else { throw NotebookError.usage(command: "model", usage: "model minilm [PATH]") }
             return .model(name: name, path: parts.count > 1 ? parts[1].trimmingWhitespace() : nil)
         case "sentence":
+            if rest == "+" || rest == "+generated" { return .sentenceGenerated }
             return .sentence(try sentenceText(rest))
         case "layer":
             return .layer(try selection(rest, command: "layer"))
@@ -149,7 +158,7 @@ public enum Command: Equatable, Sendable {
             return .predict(k)
         case "temperature":
             guard let value = Float(rest) else {
-                throw NotebookError.usage(command: "temperature", usage: "temperature X with 0 < X ≤ 100, e.g. temperature 0.7")
+                throw NotebookError.usage(command: "temperature", usage: "temperature X with 0 ≤ X ≤ 100, e.g. temperature 0.7 (0: the argmax)")
             }
             return .temperature(value)
         case "generate":
@@ -159,6 +168,8 @@ public enum Command: Equatable, Sendable {
         case "rope":
             return .rope(rest.isEmpty ? nil : try number(rest, command: "rope", usage: "rope [PAIR]"))
         case "kvmap": return .keyValueMap
+        case "sample", "greedy", "top-k", "top-p", "seed", "chat":
+            return try decodingCommand(word, rest)
         case "heads", "neuron", "rollout", "ablate", "importance", "plot", "save":
             return try interpretabilityCommand(word, rest)
         case "check":
@@ -336,6 +347,42 @@ public enum Selection: Equatable, Sendable {
         case let .relative(delta):
             let (sum, overflow) = current.addingReportingOverflow(delta)
             return overflow ? (delta > 0 ? .max : .min) : sum
+        }
+    }
+}
+
+extension Command {
+    /// How the decoder writes: `sample N`, `greedy N`, `top-k K`, `top-p P`, `seed N`, `chat TEXT`.
+    static func decodingCommand(_ word: String, _ rest: String) throws -> Command {
+        func count(_ usage: String) throws -> Int {
+            let n = try number(rest, command: word, usage: usage)
+            guard (1...1000).contains(n) else { throw NotebookError.usage(command: word, usage: "\(word) N with 1 ≤ N ≤ 1000") }
+            return n
+        }
+        switch word {
+        case "sample":
+            return .sample(try count("sample N (new tokens, drawn from softmax(logits / temperature))"))
+        case "greedy":
+            return .greedy(try count("greedy N (new tokens, each the argmax of the logits)"))
+        case "top-k":
+            let usage = "top-k K with 1 ≤ K ≤ 100000, or top-k off"
+            if rest == "off" { return .topK(nil) }
+            let k = try number(rest, command: word, usage: usage)
+            guard (0...100_000).contains(k) else { throw NotebookError.usage(command: word, usage: usage) }
+            return .topK(k == 0 ? nil : k)
+        case "top-p":
+            let usage = "top-p P with 0 < P ≤ 1, e.g. top-p 0.9, or top-p off"
+            if rest == "off" { return .topP(nil) }
+            guard !rest.isEmpty else { throw NotebookError.usage(command: word, usage: usage) }
+            guard let p = Double(rest), p > 0, p <= 1 else { throw NotebookError.usage(command: word, usage: usage) }
+            return .topP(p == 1 ? nil : p)
+        case "seed":
+            guard !rest.isEmpty else { throw NotebookError.usage(command: word, usage: "seed N, a whole number 0…\(UInt64.max)") }
+            guard let seed = UInt64(rest) else { throw NotebookError.notANumber(command: word, text: rest) }
+            return .seed(seed)
+        default:  // chat
+            guard !rest.isEmpty else { throw NotebookError.usage(command: word, usage: "chat TEXT (or chat \"…\" with escapes), e.g. chat What is the capital of France?") }
+            return .chat(try sentenceText(rest))
         }
     }
 }

@@ -157,7 +157,8 @@ extension Session {
         activeLesson = nil  // the replayed lines are not lesson navigation
         defer { activeLesson = saved }
         let was = (model: model?.name, location: modelLocation, sentence: sentence, layer: layer, head: head,
-                   precision: renderer.precision, temperature: temperature, ablated: ablated)
+                   precision: renderer.precision, temperature: temperature, ablated: ablated,
+                   sampling: "\(topK.map(String.init) ?? "-") \(topP.map { "\($0)" } ?? "-") \(seed)")
 
         // The model the lesson opens with: its first block's `model X` (which selects it anyway
         // when the lesson starts from the top), else a fresh notebook's.
@@ -169,12 +170,13 @@ extension Session {
             try loadModel(name: opening ?? "minilm", path: nil)
         }
         (layer, head, renderer.precision, temperature) = (0, 0, 4, 1)
+        (topK, topP, seed) = (nil, nil, 0)
         var ablation: Set<Attention.HeadIndex> = []
         for block in lesson.blocks.prefix(position) {
             if let text = block.defaultSentence, sentence == nil { _ = try executeLine("sentence \(text)") }
             for command in block.commands {
                 switch try? Command.parse(command.text) {
-                case .model?, .sentence?, .layer?, .head?, .precision?, .temperature?:
+                case .model?, .sentence?, .layer?, .head?, .precision?, .temperature?, .topK?, .topP?, .seed?:
                     _ = try executeLine(command.text)
                 case let .ablate(l, h)?:
                     ablation.insert(Attention.HeadIndex(layer: l, head: h))
@@ -197,6 +199,9 @@ extension Session {
         if was.sentence != sentence, let sentence { changes.append("sentence \(sentence)") }
         if was.layer != layer || was.head != head { changes.append("layer \(layer), head \(head)") }
         if was.precision != renderer.precision { changes.append("precision \(renderer.precision)") }
+        if was.sampling != "\(topK.map(String.init) ?? "-") \(topP.map { "\($0)" } ?? "-") \(seed)" {
+            changes.append("no top-k or top-p, seed 0")
+        }
         if was.temperature != temperature { changes.append("temperature \(String(format: "%g", Double(temperature)))") }
         if was.ablated != ablated {
             changes.append(ablated.isEmpty ? "no ablated heads"

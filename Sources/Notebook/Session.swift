@@ -79,6 +79,12 @@ public final class Session {
     /// `stream` as the executable set it, outside the recording of the transcript: for progress,
     /// which the transcript must not hold.
     var terminalStream: ((String) -> Void)?
+    /// Sampling's filters and seed (`top-k`, `top-p`, `seed`); nil filters keep every token.
+    public internal(set) var topK: Int?
+    public internal(set) var topP: Double?
+    public internal(set) var seed: UInt64 = 0
+    /// The last `generate`, `sample`, `greedy` or `chat`, for `sentence +`.
+    public internal(set) var lastGeneration: Generation?
 
     /// Whether a person is at the keyboard: `walk` then waits for Enter between steps.
     public var interactive = false
@@ -257,6 +263,23 @@ public final class Session {
         case .quit:
             wantsToQuit = true
             return ""
+        case let .sample(count):
+            return try generate(count, choice: .sample)
+        case let .greedy(count):
+            return try generate(count, choice: .greedy)
+        case let .topK(k):
+            topK = k
+            return "top-k \(k.map(String.init) ?? "off"): " + decodingSummary() + "\n"
+        case let .topP(p):
+            topP = p
+            return "top-p \(p.map { String(format: "%g", $0) } ?? "off"): " + decodingSummary() + "\n"
+        case let .seed(value):
+            seed = value
+            return "seed \(value): " + decodingSummary() + "\n"
+        case let .chat(text):
+            return try chat(text)
+        case .sentenceGenerated:
+            return try sentenceFromGeneration()
         case .lessons:
             return listLessons()
         case let .lesson(which):
@@ -280,11 +303,11 @@ public final class Session {
         case let .predict(count):
             return try predict(count)
         case let .temperature(value):
-            guard value > 0, value.isFinite, value <= 100 else {
-                throw NotebookError.usage(command: "temperature", usage: "temperature X with 0 < X ≤ 100, e.g. temperature 0.7")
+            guard value >= 0, value.isFinite, value <= 100 else {
+                throw NotebookError.usage(command: "temperature", usage: "temperature X with 0 ≤ X ≤ 100, e.g. temperature 0.7 (0: the argmax)")
             }
             temperature = value
-            return "temperature \(String(format: "%g", Double(value))): predict now shows softmax(logits / \(String(format: "%g", Double(value))))\n"
+            return temperatureSet()
         case let .generate(count):
             return try generate(count)
         case let .rope(pair):

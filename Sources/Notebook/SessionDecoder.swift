@@ -1,7 +1,8 @@
 import AttnCore
 import Foundation
 
-/// The decoder's own commands: the next token, greedy generation, RoPE and the grouped-query map.
+/// The decoder's own commands: the next token, generation (greedy or sampled, or as a chat), RoPE
+/// and the grouped-query map.
 extension Session {
     /// The selected model as a decoder, or an error saying how to select one.
     func requireDecoder(_ command: String) throws -> Llama {
@@ -35,27 +36,140 @@ extension Session {
         return Llama.visible(llama.tokenizer.tokenText(id))
     }
 
-    /// `generate N`: greedy decoding with the KV cache, streaming the text as it comes.
-    func generate(_ count: Int) throws -> String {
-        let llama = try requireDecoder("generate")
+    /// `generate N`, `sample N`, `greedy N`: decoding with the KV cache from the sentence,
+    /// streaming the text as it comes.
+    func generate(_ count: Int, choice: DecodingChoice = .settings) throws -> String {
+        let llama = try requireDecoder(choice.command)
         let trace = try requireTrace()
+        return try write(prompt: sentence ?? "", ids: trace.tokenIds, count: count, rule: try decodingRule(choice),
+                         llama: llama, echo: true)
+    }
+
+    /// Which rule a decoding command asks for: the session's (`generate`), or a draw or the argmax
+    /// whatever the temperature (`sample`, `greedy`).
+    enum DecodingChoice {
+        case settings, sample, greedy
+        var command: String {
+            switch self {
+            case .settings: "generate"
+            case .sample: "sample"
+            case .greedy: "greedy"
+            }
+        }
+    }
+
+    /// `generate` samples when the learner chose a temperature other than 0 (the argmax) and 1
+    /// (the default, which keeps `generate` greedy as it always was); `sample N` draws at any
+    /// temperature above 0.
+    func decodingRule(_ choice: DecodingChoice) throws -> DecodingRule {
+        let sampling = DecodingRule.sampling(Sampling(temperature: temperature, topK: topK, topP: topP, seed: seed))
+        switch choice {
+        case .greedy:
+            return .greedy
+        case .sample:
+            guard temperature > 0 else {
+                throw NotebookError.lesson("sample draws from softmax(logits / τ), and the temperature is 0, where every draw is the argmax: set temperature 0.7 (say) first, or use greedy N")
+            }
+            return sampling
+        case .settings:
+            return temperature == 0 || temperature == 1 ? .greedy : sampling
+        }
+    }
+
+    /// The rule `generate` follows now, as one line's tail.
+    func decodingSummary() -> String {
+        switch (try? decodingRule(.settings)) ?? .greedy {
+        case let .sampling(s):
+            return "generate samples from " + s.summary
+        case .greedy:
+            let filters = topK != nil || topP != nil
+            return "generate is greedy" + (temperature == 0 ? "" : " at temperature \(String(format: "%g", Double(temperature)))")
+                + "; sample N draws" + (filters || seed != 0 ? " with these" : " from softmax(logits / τ)")
+        }
+    }
+
+    /// What `temperature X` says: what predict shows, and what generate now does.
+    func temperatureSet() -> String {
+        let x = String(format: "%g", Double(temperature))
+        if temperature == 0 { return "temperature 0: predict and generate take the argmax of the logits (greedy)\n" }
+        let generate = temperature == 1 ? "generate is greedy (sample N draws from it)" : "generate samples from it"
+        return "temperature \(x): predict now shows softmax(logits / \(x)); \(generate)\n"
+    }
+
+    /// Writes up to `count` tokens after `ids`, streaming them (after the prompt's text when
+    /// `echo`), and remembers prompt and continuation for `sentence +`.
+    ///
+    /// Ctrl-C is polled before every choice, so it stops before another token is shown.
+    func write(prompt: String, ids: [Int], count: Int, rule: DecodingRule, llama: Llama, echo: Bool) throws -> String {
         var decoder = BPETokenizer.StreamDecoder(tokenizer: llama.tokenizer)
         var collected = ""
         func emit(_ text: String) {
             if let stream { stream(text) } else { collected += text }
         }
-        emit(wrap("generating up to \(count) tokens greedily (argmax of the logits, with a KV cache); Ctrl-C stops") + "\n")
-        emit(sentence ?? "")
-        let produced = llama.generateGreedy(prompt: trace.tokenIds, count: count, ablating: ablated) { id in
-            emit(decoder.push(id))
-            return !isInterrupted()
+        switch rule {
+        case .greedy:
+            emit(wrap("generating up to \(count) tokens greedily (argmax of the logits, with a KV cache); Ctrl-C stops") + "\n")
+            if topK != nil || topP != nil || temperature != 0 && temperature != 1 {
+                emit(wrap("greedy: temperature, top-k, top-p and seed apply only when sampling (sample N)") + "\n")
+            }
+        case let .sampling(s):
+            emit(wrap("generating up to \(count) tokens by sampling (with a KV cache); Ctrl-C stops") + "\n")
+            emit(wrap("sampling: " + s.summary) + "\n")
+        }
+        if echo { emit(prompt) }
+        let endOfText = llama.tokenizer.eosId
+        let produced = llama.generate(prompt: ids, count: count, rule: rule, ablating: ablated,
+                                      isInterrupted: isInterrupted) { id in
+            if id != endOfText { emit(decoder.push(id)) }
         }
         emit(decoder.finish())
-        let stopped = produced.last == llama.tokenizer.eosId ? " (stopped at end of turn)" : ""
-        emit("\n(\(produced.count) tokens\(stopped))\n")
+        lastGeneration = Generation(prompt: prompt, promptIds: ids, produced: produced)
+        var ending = "\(produced.count) token\(produced.count == 1 ? "" : "s")"
+        if let last = produced.last, last == endOfText {
+            ending += ", stopped at \(llama.tokenizer.tokenText(last))"
+        } else if produced.count < count, isInterrupted() {
+            ending += ", stopped by Ctrl-C"
+        }
+        emit("\n(\(ending))\n")
         return collected
     }
 
+    /// `chat TEXT`: the text as the user's turn in the model's own chat template, the prompt's
+    /// tokens, then the assistant's answer until it ends its turn.
+    func chat(_ text: String) throws -> String {
+        let llama = try requireDecoder("chat")
+        guard let source = llama.chatTemplate else {
+            throw NotebookError.lesson("chat needs the model's chat template, and \(llama.path) has no tokenizer.chat_template: write the prompt out with sentence \"…\" and generate N")
+        }
+        let prompt = try ChatTemplate(source).render([.init(role: "user", content: text)], addGenerationPrompt: true)
+        let ids = llama.tokenizer.encode(prompt)
+        let labels = ids.map { Llama.visible(llama.tokenizer.tokenText($0)) }
+        let header = wrap("chat: the model's chat template (tokenizer.chat_template) wraps your text: \(ids.count) tokens", indent: "  ") + "\n"
+            + wrap(labels.joined(separator: " "), indent: "  ", first: "  ") + "\n"
+        if let stream { stream(header) }
+        let answer = try write(prompt: prompt, ids: ids, count: Self.chatLimit, rule: try decodingRule(.settings), llama: llama, echo: false)
+        let note = wrap("sentence + makes the prompt and the answer the sentence, to look at its attention.") + "\n"
+        if let stream { stream(note); return "" }
+        return header + answer + note
+    }
+
+    /// The most tokens `chat` writes: the prompt and the answer then still fit one trace.
+    static let chatLimit = 200
+
+    /// `sentence +`: the prompt and what was last generated become the sentence.
+    func sentenceFromGeneration() throws -> String {
+        let llama = try requireDecoder("sentence +")
+        guard let generation = lastGeneration else {
+            throw NotebookError.lesson("sentence + appends what was last generated, and nothing was: generate N, sample N or chat TEXT first")
+        }
+        let text = generation.prompt + llama.tokenizer.decode(generation.produced)
+        var output = try run(.sentence(text))
+        let written = generation.promptIds + generation.produced
+        if let ids = cachedTrace?.tokenIds, ids != written {
+            output += wrap("note: read back as text, these are \(ids.count) tokens; the model wrote them as \(written.count) (the tokenizer splits some of its words differently).") + "\n"
+        }
+        return output
+    }
     /// `rope [PAIR]`: the rotation angle of every position and pair, and one pair of this head's
     /// query before and after its rotation.
     func rope(_ pair: Int?) throws -> String {
@@ -111,4 +225,13 @@ extension Session {
         text += wrap("query head \(head) (selected) reads key/value head \(head / c.groupSize); its k and v are that head's.") + "\n"
         return text
     }
+}
+
+/// A prompt and what the decoder wrote after it.
+public struct Generation: Sendable, Equatable {
+    /// The prompt's text: the sentence, or a chat's templated text.
+    public var prompt: String
+    public var promptIds: [Int]
+    /// The new ids, the end-of-text token included when the model chose it.
+    public var produced: [Int]
 }

@@ -14,6 +14,8 @@ extension Session {
                 \(steps)
                          show STEP[rows, columns]   e.g. show q[0:4, 0:8], show weights[2, :]
                 decoder  predict [K]    temperature X    generate N    rope [PAIR]    kvmap
+                         sample N    greedy N    top-k K    top-p P    seed N
+                         chat TEXT    sentence + (prompt and what was generated)
                          (these need model smollm2)
                 math     NAME = EXPR    EXPR    check EXPR STEP    names    del NAME
                          help math
@@ -54,7 +56,7 @@ extension Session {
 
     static let commandHelp: [String: String] = [
         "model": "model minilm [PATH]: selects all-MiniLM-L6-v2, from the cache or from a directory holding config.json, model.safetensors and vocab.txt. A bad PATH keeps the previous model.",
-        "sentence": "sentence TEXT: the rest of the line is the sentence; sentence \"…\" takes the escapes \\n \\t \\r \\\" \\\\. The model runs once and every step is kept.",
+        "sentence": "sentence TEXT: the rest of the line is the sentence; sentence \"…\" takes the escapes \\n \\t \\r \\\" \\\\. The model runs once and every step is kept. sentence + (smollm2): the prompt of the last generate, sample or chat followed by what the model wrote.",
         "layer": "layer N: selects a layer, 0-based.",
         "head": "head N: selects a head of the layer, 0-based.",
         "tokens": "tokens: the pieces of the sentence with their ids; on minilm [CLS] starts it and [SEP] ends it, on smollm2 byte-level pieces with · for a space.",
@@ -74,8 +76,14 @@ extension Session {
         "heads all": "heads all: the heads table of every layer at once: entropy, most attended key and pattern tag per head.",
         "save transcript": "save transcript PATH.md: the session so far as Markdown, every command with its output.",
         "predict": "predict [K] (smollm2): the K most likely next tokens after the sentence: softmax of the last row of logits, divided by the temperature.",
-        "temperature": "temperature X (smollm2): predict shows softmax(logits / X); below 1 sharpens, above 1 flattens. generate stays greedy.",
-        "generate": "generate N (smollm2): greedy decoding of up to N tokens with a KV cache, the text streamed as it comes; Ctrl-C stops it.",
+        "temperature": "temperature X (smollm2), 0 ≤ X ≤ 100: predict shows softmax(logits / X); below 1 sharpens, above 1 flattens. generate samples from it when X is neither 0 (the argmax) nor 1 (the default, where generate stays greedy); sample N draws at any X above 0.",
+        "generate": "generate N (smollm2): up to N tokens after the sentence with a KV cache, streamed as they come; Ctrl-C stops before the next one. Greedy (the argmax) at temperature 0 and 1, else sampled as sample N; the first lines say which. sentence + then makes sentence and continuation the sentence.",
+        "sample": "sample N (smollm2): up to N tokens, each drawn from softmax(logits / temperature), kept to the top-k tokens and then to the top-p nucleus (as Hugging Face's generate), with a generator seeded by seed: the same seed gives the same text on every machine.",
+        "greedy": "greedy N (smollm2): up to N tokens, each the argmax of the logits, whatever the temperature.",
+        "top-k": "top-k K (smollm2): sampling keeps only the K tokens with the largest logits (ties with the K-th stay), after the temperature; top-k off (or 0) keeps all.",
+        "top-p": "top-p P (smollm2), 0 < P ≤ 1: after top-k, sampling keeps the smallest set of most likely tokens whose probabilities add up to at least P (at least one); top-p off (or 1) keeps all.",
+        "seed": "seed N (smollm2): where sampling's random numbers start (SplitMix64; 0 until set). Every sample, generate or chat starts from it, so the same seed and settings give the same text; another seed, another draw.",
+        "chat": "chat TEXT (smollm2): your text as the user's turn in the model's own chat template (tokenizer.chat_template from the GGUF file), its tokens shown, then the assistant's answer, up to 200 tokens, until it ends its turn with <|im_end|>. Greedy or sampled as generate. sentence + then shows the attention over prompt and answer.",
         "rope": "rope [PAIR] (smollm2): the rotation angle p · θₖ of every position and pair; with PAIR, this head's q before and after RoPE for that pair.",
         "kvmap": "kvmap (smollm2): which query heads share each key/value head (grouped-query attention), and what it saves.",
         "check": "check EXPR STEP: computes EXPR with the names of this layer and head (names lists them) and compares it with the model's STEP: ✓ when the shapes agree and max|Δ| ≤ 1e-4, else ✗ with where the difference is largest. STEP may be a slice of a step: check weights[1] @ V z[1] checks one row.",
