@@ -102,6 +102,7 @@ struct Shell: ParsableCommand {
         if interactive {
             session.progressPath = ReadlineLines.stateDirectory() + "/progress.json"
             var source = ReadlineLines(session: session)
+            source.followsWidth = display.width == nil
             if source.isFirstStart {
                 Output.standard("""
                     attn — step through the attention of a real transformer, one matrix at a time.
