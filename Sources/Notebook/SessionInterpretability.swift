@@ -183,24 +183,53 @@ extension Session {
         var text = (MatrixRenderer.displayWidth(title) <= renderer.width ? title : wrap(title, indent: "  ")) + "\n"
         text += wrap("layers 0…\(last): row i says how much of each input token reaches token i through every layer's attention and residual (Abnar & Zuidema 2020)"
             + (ablated.isEmpty ? "" : "; ablated heads are left out of their layer's mean")) + "\n"
+        if model.isDecoder, trace.count > 1 { text += wrap(causalRolloutNote(trace)) + "\n" }
         text += renderer.render(m, rowLabels: trace.tokens, columnLabels: trace.tokens, shade: true)
-        if var notice = rolloutNotice(m, tokens: trace.tokens) {
-            if model.isDecoder {
-                notice += " In a decoder the first token sees only itself, so every layer that looks at it pulls the rollout further towards it."
-            }
-            text += wrap(notice) + "\n"
-        }
+        if let notice = rolloutNotice(m, tokens: trace.tokens, causal: model.isDecoder) { text += wrap(notice) + "\n" }
         return text + "\n"
     }
 
-    func rolloutNotice(_ m: Matrix, tokens: [String]) -> String? {
+    /// Why a decoder's rollout piles onto the first token, with the sink measured in this trace:
+    /// the mean weight that rows 1…T−1 of every head put on token 0.
+    func causalRolloutNote(_ trace: Trace) -> String {
+        let t = trace.count
+        var sink: Float = 0, count = 0
+        for (l, layerTrace) in trace.layers.enumerated() {
+            for (h, head) in layerTrace.heads.enumerated() where !ablated.contains(Attention.HeadIndex(layer: l, head: h)) {
+                for i in 1..<t { sink += head.weights[i, 0] }
+                count += t - 1
+            }
+        }
+        sink /= Float(max(count, 1))
+        return "Under the causal mask row i can mix only tokens 0…i, so row 0 is token 0 alone and nothing lies "
+            + "above the diagonal. The first token is also an attention sink: here the heads' rows 1…\(t - 1) put "
+            + "\(String(format: "%.2f", sink)) of their weight on it on average. Multiplied through "
+            + "\(trace.layers.count) layers, what reaches token 0 never leaves it (row 0 holds only itself) and every "
+            + "layer sends it more, so the rollout piles up on token 0."
+    }
+
+    /// What the rollout on screen shows: what each token keeps of itself and which token the rows
+    /// draw on. Under a causal mask row 0 keeps all of itself by force, so it is counted apart.
+    func rolloutNotice(_ m: Matrix, tokens: [String], causal: Bool = false) -> String? {
         guard m.rows > 0 else { return nil }
         let t = m.rows
+        func f(_ x: Float) -> String { String(format: "%.2f", x) }
+        func span(_ values: [Float]) -> String {
+            let low = f(values.min() ?? 0), high = f(values.max() ?? 0)
+            return low == high ? low : "\(low)…\(high)"
+        }
+        if causal {
+            guard t > 1 else { return "notice: one token, which sees only itself: its row is 1.00 on itself." }
+            let later = Array(1..<t)
+            return "notice: each row sums to 1 and is 0 above the diagonal. Row 0 keeps all of itself, the only "
+                + "token it sees; rows 1…\(t - 1) keep \(span(later.map { m[$0, $0] })) of themselves and take "
+                + "\(span(later.map { m[$0, 0] })) from the first token, \(tokens[0])."
+        }
         let columnMeans = (0..<t).map { j in (0..<t).map { m[$0, j] }.reduce(0, +) / Float(t) }
         let source = columnMeans.indices.max { columnMeans[$0] < columnMeans[$1] } ?? 0
         let diagonal = (0..<t).map { m[$0, $0] }.reduce(0, +) / Float(t)
-        return "notice: each row sums to 1. On average a token keeps \(String(format: "%.2f", diagonal)) of itself; "
-            + "the token every position draws on most is \(tokens[source]) (column mean \(String(format: "%.2f", columnMeans[source])))."
+        return "notice: each row sums to 1. On average a token keeps \(f(diagonal)) of itself; "
+            + "the token every position draws on most is \(tokens[source]) (column mean \(f(columnMeans[source])))."
     }
 
     // MARK: ablate
