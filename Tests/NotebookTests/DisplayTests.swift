@@ -53,4 +53,32 @@ struct DisplayTests {
         #expect(encoder.contains("On average a token keeps"))
         #expect(!encoder.contains("causal mask"))
     }
+
+    @Test("column labels grow to whole tokens when the width has room for every column, up to 12 characters")
+    func columnLabels() throws {
+        let wide = ScriptedSession(width: 200)
+        let output = wide.run("model smollm2\nsentence The capital of France is\nweights")
+        let header = try #require(lines(output).first { $0.hasPrefix(" ") && $0.contains("·France") })
+        #expect(header.split(separator: " ") == ["The", "·capital", "·of", "·France", "·is"])
+        // Every cell as wide as the widest label: the columns still line up under their labels.
+        let trace = try #require(wide.session.currentTrace)
+        let row = try #require(lines(output).first { $0.hasPrefix("·France ") })
+        #expect(numbers(in: Substring(row)).count == 5)
+        #expect(MatrixRenderer.displayWidth(row) == MatrixRenderer.displayWidth(header))
+
+        // At 60 columns the same labels are cut to six characters, and the matrix fits.
+        let narrow = ScriptedSession(width: 60)
+        let cut = narrow.run("model smollm2\nsentence The capital of France is a big city of many products\nweights")
+        #expect(cut.contains("·capi…"))
+        for line in lines(cut) { #expect(MatrixRenderer.displayWidth(line) <= 60, "\(line)") }
+
+        // A longer label is cut at 12 characters, even with room to spare.
+        let long = MatrixRenderer(width: 200).render(trace.layers[0].heads[0].weights, rowLabels: trace.tokens,
+                                                     columnLabels: ["a-very-long-label-indeed"] + trace.tokens.dropFirst())
+        #expect(lines(long)[0].split(separator: " ").first == "a-very-long…")
+        // With no room for whole labels the cells stay at six.
+        let tight = MatrixRenderer(width: 50).render(trace.layers[0].heads[0].weights, rowLabels: trace.tokens,
+                                                     columnLabels: trace.tokens)
+        #expect(lines(tight)[0].split(separator: " ") == ["The", "·capi…", "·of", "·Fran…", "·is"])
+    }
 }
