@@ -80,7 +80,7 @@ extension Session {
         let dh = products.count
 
         var text = wrap("neuron view: layer \(layer), head \(head): query \(tokens[i]) (\(i)) against key \(tokens[j]) (\(j))") + "\n"
-        text += "scores[\(i), \(j)] = q[\(i)] · k[\(j)] = Σ_d q[\(i)][d] · k[\(j)][d]   (\(dh) products)\n"
+        text += fit("scores[\(i), \(j)] = q[\(i)] · k[\(j)] = Σ_d q[\(i)][d] · k[\(j)][d]   (\(dh) products)") + "\n"
         if model.isDecoder {
             text += wrap("q and k are after RoPE: dimensions d and d + \(dh / 2) are a rotated pair.") + "\n"
         }
@@ -108,7 +108,7 @@ extension Session {
                 table[r, 2] = products[d]
             }
             let labels = positive.map { "+ d \($0)" } + negative.map { "− d \($0)" }
-            text += "the dimensions that push the score up (+) and down (−) most:\n"
+            text += fit("the dimensions that push the score up (+) and down (−) most:") + "\n"
             text += renderer.render(table, rowLabels: labels, columnLabels: ["q[d]", "k[d]", "q·k"])
         }
         let positiveTotal = products.filter { $0 > 0 }.reduce(0, +)
@@ -180,7 +180,7 @@ extension Session {
         let last = model.layers - 1
         let m = rolloutMatrix(trace)
         let title = "rollout = Â\(last) · … · Â0,  Âₗ = rownorm(mean over heads of weightsₗ + I)   \(m.shapeDescription)"
-        var text = (MatrixRenderer.displayWidth(title) <= renderer.width ? title : wrap(title, indent: "  ")) + "\n"
+        var text = fit(title) + "\n"
         text += wrap("layers 0…\(last): row i says how much of each input token reaches token i through every layer's attention and residual (Abnar & Zuidema 2020)"
             + (ablated.isEmpty ? "" : "; ablated heads are left out of their layer's mean")) + "\n"
         if model.isDecoder, trace.count > 1 { text += wrap(causalRolloutNote(trace)) + "\n" }
@@ -293,7 +293,7 @@ extension Session {
             text += nextTokenChange(before: before, after: after)
         } else {
             let cosine = Self.cosine(sentenceEmbedding(before), sentenceEmbedding(after))
-            text += "sentence embedding (mean over the tokens of the last layer's out):\n"
+            text += fit("sentence embedding (mean over the tokens of the last layer's out):") + "\n"
             text += "  cosine(before, after) = \(String(format: "%.6f", cosine))   1 − cosine = \(String(format: "%.6f", 1 - cosine))\n"
         }
         return text
@@ -314,7 +314,7 @@ extension Session {
         ids.sort { (rankBefore[$0]!, rankAfter[$0]!) < (rankBefore[$1]!, rankAfter[$1]!) }
         let labels = ids.map { MatrixRenderer.truncate(label(for: $0), to: 16) }
         let width = max(5, labels.map(MatrixRenderer.displayWidth).max() ?? 5)
-        var text = "next token after \(before.tokens.last ?? ""): the top \(count) before and after, p = softmax(logits / \(String(format: "%g", Double(temperature))))\n"
+        var text = fit("next token after \(before.tokens.last ?? ""): the top \(count) before and after, p = softmax(logits / \(String(format: "%g", Double(temperature))))") + "\n"
         text += "  " + MatrixRenderer.pad("token", width, alignLeft: true) + "      rank      p before → after       Δp\n"
         for (id, label) in zip(ids, labels) {
             let ranks = MatrixRenderer.pad("#\(rankBefore[id]!)", 5) + " → " + MatrixRenderer.pad("#\(rankAfter[id]!)", 5, alignLeft: true)
@@ -393,7 +393,7 @@ extension Session {
                 let reduced = bert.trace(ids: ids, ablating: ablated)
                 values.append((i, 1 - Self.cosine(full, sentenceEmbedding(reduced))))
             }
-            text = "importance = 1 − cos(sentence embedding, the same without token i)   (occlusion)\n"
+            text = fit("importance = 1 − cos(sentence embedding, the same without token i)   (occlusion)") + "\n"
             text += wrap("each word piece removed in turn ([CLS] and [SEP] stay), the model run again; a long bar: the sentence's meaning leans on that token.") + "\n"
         case let .smollm2(llama):
             guard trace.count > 1 else {
@@ -414,7 +414,7 @@ extension Session {
                 ids.remove(at: i)
                 values.append((i, baseline - probability(ids)))
             }
-            text = "importance = p(\(label(for: next))) − p(\(label(for: next)) without token i)   (occlusion)\n"
+            text = fit("importance = p(\(label(for: next))) − p(\(label(for: next)) without token i)   (occlusion)") + "\n"
             text += wrap("p(\(label(for: next))) = \(String(format: "%.4f", baseline)) after the whole sentence; each token removed in turn, the model run again. █: removing the token lowers p (it supports \(label(for: next))); ░: removing it raises p.") + "\n"
         }
         text += bars(values.map { (trace.tokens[$0.index], $0.index, $0.value) })

@@ -27,10 +27,10 @@ extension Session {
         let rowRange = try rows?.range(in: full.rows, axis: "rows") ?? 0..<full.rows
         let columnRange = try columns?.range(in: full.columns, axis: "columns") ?? 0..<full.columns
         let matrix = full.rows(rowRange).columns(columnRange)
-        var text = header(step, full) + "\n"
-        for line in provenance(step) { text += line + "\n" }
+        var text = fit(header(step, full)) + "\n"
+        for line in provenance(step) { text += fit(line) + "\n" }
         if rows != nil || columns != nil {
-            text += "showing rows \(rowRange.lowerBound)…\(rowRange.upperBound - 1), columns \(columnRange.lowerBound)…\(columnRange.upperBound - 1)\n"
+            text += fit("showing rows \(rowRange.lowerBound)…\(rowRange.upperBound - 1), columns \(columnRange.lowerBound)…\(columnRange.upperBound - 1)") + "\n"
         }
         let columnLabels = step.isTokenByToken ? Array(trace.tokens[columnRange]) : nil
         text += renderer.render(matrix, rowLabels: Array(trace.tokens[rowRange]), columnLabels: columnLabels,
@@ -60,6 +60,14 @@ extension Session {
     /// with `first`.
     func wrap(_ text: String, indent: String = "", first: String = "") -> String {
         wrappedLines(text, width: renderer.width, indent: indent, first: first).joined(separator: "\n")
+    }
+
+    /// A line as it is when it fits the width, else broken at spaces (a terminal would break it
+    /// mid-word): later lines keep its indentation plus `indent`.
+    func fit(_ line: String, indent: String = "  ") -> String {
+        guard MatrixRenderer.displayWidth(line) > renderer.width else { return line }
+        let leading = String(line.prefix { $0 == " " })
+        return wrap(String(line.dropFirst(leading.count)), indent: leading + indent, first: leading)
     }
 
     /// A number in subscript digits: 11 → ₁₁.

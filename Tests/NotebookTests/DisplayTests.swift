@@ -81,4 +81,39 @@ struct DisplayTests {
                                                      columnLabels: trace.tokens)
         #expect(lines(tight)[0].split(separator: " ") == ["The", "·capi…", "·of", "·Fran…", "·is"])
     }
+
+    @Test("the z notice names a row by its index and token, as the learner's math writes it")
+    func zNotice() throws {
+        let s = ScriptedSession()
+        let output = joined(s.run("sentence the cat sat on the mat\nlayer 2\nhead 7\nz"))
+        let w = try #require(s.session.currentTrace).layers[2].heads[7].weights
+        let tokens = try #require(s.session.currentTrace).tokens
+        // The query whose strongest weight is largest, and the key it goes to.
+        var best = (i: 0, j: 0)
+        for i in 0..<w.rows { for j in 0..<w.columns where w[i, j] > w[best.i, best.j] { best = (i, j) } }
+        let percent = Int((w[best.i, best.j] * 100).rounded())
+        #expect(output.contains("z[\(best.i)] (\(tokens[best.i])) is \(percent)% v[\(best.j)] (\(tokens[best.j]))."), "\(output)")
+        #expect(!output.contains("z[["))
+    }
+
+    @Test("at 60 columns headers, provenance and a re-tokenized long sentence break at spaces, never mid-word")
+    func narrowLines() throws {
+        let s = ScriptedSession(width: 60)
+        let sentence = "the capital of France is a city of many products and people who live there happily"
+        var output = s.run("sentence \(sentence)\nq\nmasked\nattn_out\nneuron 1 2\nrollout\nimportance")
+        output += s.run("model smollm2\nq\nk\nmasked\nneuron 2 1")
+        for line in lines(output) { #expect(MatrixRenderer.displayWidth(line) <= 60, "\(line)") }
+        // Words only: broken at a space, a line's words join up again.
+        let text = output.split { $0 == " " || $0 == "\n" }.joined(separator: " ")
+        for whole in ["(32 products)", "(64 products)", "384 × 384 weight, transposed", "a token sees only itself and the past",
+                      "(shared by query heads 0, 1, 2)", "the same without token i) (occlusion)",
+                      "·live ·there ·happily (82 characters)"] {
+            #expect(text.contains(whole), "\(whole) is not in the output")
+        }
+        // The re-tokenized sentence: every token of it, on lines of at most 60 columns.
+        let trace = try #require(s.session.currentTrace)
+        let printed = try #require(output.range(of: "sentence: \(trace.count) tokens:"))
+        let words = output[printed.upperBound...].prefix { $0 != "(" }.split { $0 == " " || $0 == "\n" }.map(String.init)
+        #expect(words == trace.tokens)
+    }
 }
