@@ -50,8 +50,10 @@ extension Session {
         if choosing.isEmpty {
             text += "(one token: no query has a choice, so no head has a pattern)\n"
         }
-        text += wrap("pattern: over the \(choosing.count) query rows that have a choice, the mean weight on the "
-            + "previous token, on the token itself, " + (causal ? "on the first token" : "on the next token, on [CLS] or on [SEP]")
+        // Under a causal mask row 0 has only itself to look at; an encoder's rows all choose.
+        let rows = causal ? "the \(choosing.count) query rows that have a choice (row 0 sees only itself)" : "all \(choosing.count) query rows"
+        text += wrap("pattern: over \(rows), the mean weight on the "
+            + "previous token, on the token itself, " + (causal ? "or on the first token" : "on the next token, on [CLS] or on [SEP]")
             + "; the largest of these names the head when it is at least \(String(format: "%.2f", HeadPattern.massThreshold)); "
             + "otherwise broad when the entropy is at least \(Int(HeadPattern.broadThreshold * 100))% of its maximum, else mixed. "
             + "▸ marks the selected head.") + "\n\n"

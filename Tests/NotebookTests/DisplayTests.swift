@@ -116,4 +116,17 @@ struct DisplayTests {
         let words = output[printed.upperBound...].prefix { $0 != "(" }.split { $0 == " " || $0 == "\n" }.map(String.init)
         #expect(words == trace.tokens)
     }
+
+    @Test("the heads legend counts the rows that choose as the model has them: all on the encoder, 1… on the decoder")
+    func headsLegend() throws {
+        let s = ScriptedSession()
+        let encoder = joined(s.run("sentence the cat sat on the mat\nheads"))
+        let t = try #require(s.session.currentTrace).count
+        #expect(encoder.contains("pattern: over all \(t) query rows, the mean weight"))
+        #expect(!encoder.contains("have a choice"))
+        let decoder = joined(s.run("model smollm2\nheads"))
+        let u = try #require(s.session.currentTrace).count
+        #expect(decoder.contains("pattern: over the \(u - 1) query rows that have a choice (row 0 sees only itself)"))
+        #expect(decoder.contains("or on the first token;"))
+    }
 }
