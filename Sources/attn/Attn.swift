@@ -106,7 +106,8 @@ struct Shell: ParsableCommand {
             if source.isFirstStart {
                 Output.standard("""
                     attn — step through the attention of a real transformer, one matrix at a time.
-                    Try:  sentence the cat sat on the mat   then   weights   (or walk)
+                    New here? Begin with   lesson 1   (lessons lists them all; Enter goes on).
+                    Or try:  sentence the cat sat on the mat   then   weights   (or walk)
                     Type help for the commands, Tab to complete, quit (or Ctrl-D) to leave.
 
                     """)

@@ -140,8 +140,12 @@ struct TerminalTests {
     func session() throws {
         let (environment, _) = self.environment()
         let terminal = try PseudoTerminal(environment: environment)
-        #expect(terminal.expect("Try:  sentence the cat sat on the mat"))
+        #expect(terminal.expect("Or try:  sentence the cat sat on the mat"))
         #expect(terminal.expect("minilm L0 H0> "))
+        // The greeting sends a newcomer to the first lesson, in at most four lines of 80 columns.
+        let greeting = terminal.lines(after: terminal.output.startIndex).prefix { !$0.contains("L0 H0>") }
+        #expect(greeting.count <= 4 && greeting.allSatisfy { MatrixRenderer.displayWidth($0) <= 80 }, "\(greeting)")
+        #expect(greeting.contains { $0.contains("lesson 1") && $0.contains("lessons") })
         #expect(terminal.enter("sentence the cat sat on the mat", expecting: "sentence: 8 tokens"))
         // Tab completes a command and a step name.
         #expect(terminal.enter("lay\t2", expecting: "L2 H0> "))
@@ -175,7 +179,7 @@ struct TerminalTests {
 
         let second = try PseudoTerminal(environment: environment)
         #expect(second.expect("H0> "))
-        #expect(!second.output.contains("Try:"))
+        #expect(!second.output.contains("try:") && !second.output.contains("lesson 1"))
         // Up arrow recalls the last line of the previous session.
         #expect(second.enter("\u{1B}[A", expecting: "tokens: [CLS] history is kept [SEP]"))
         second.type("\u{04}")
