@@ -129,4 +129,35 @@ struct DisplayTests {
         #expect(decoder.contains("pattern: over the \(u - 1) query rows that have a choice (row 0 sees only itself)"))
         #expect(decoder.contains("or on the first token;"))
     }
+
+    @Test("tokens shows the character each run of SmolLM2's byte tokens builds; MiniLM has no byte tokens")
+    func byteTokens() throws {
+        let s = ScriptedSession()
+        let output = s.run("model smollm2\nsentence 我爱自然语言处理\ntokens")
+        let trace = try #require(s.session.currentTrace)
+        #expect(lines(output).contains { $0.hasPrefix(" i") && $0.contains("  token ") && $0.hasSuffix("  builds") })
+        // The rows that end a run: "i  id  token  character  (tokens a…b)".
+        var built: [String] = []
+        for line in lines(output) {
+            guard let range = line.range(of: #"\(tokens (\d+)…(\d+)\)$"#, options: .regularExpression) else { continue }
+            let fields = line[..<range.lowerBound].split(separator: " ")
+            let character = String(try #require(fields.last))
+            let bounds = line[range].dropFirst(8).dropLast().components(separatedBy: "…").compactMap { Int($0) }
+            #expect(Int(fields[0]) == bounds[1])
+            // The bytes the run's labels spell are the character's UTF-8.
+            var bytes: [UInt8] = []
+            for label in trace.tokens[bounds[0]...bounds[1]] {
+                for match in label.matches(of: /<0x([0-9A-F]{2})>/) { bytes.append(UInt8(match.1, radix: 16)!) }
+            }
+            #expect(bytes == Array(character.utf8), "\(line)")
+            built.append(character)
+        }
+        #expect(built == ["我", "爱", "自", "然", "语", "言", "处"])
+        #expect(joined(output).contains("the vocabulary has no token for the character, so the model reads it in bytes"))
+        // 理 is one token of its own: nothing to build.
+        #expect(lines(output).contains { $0.hasSuffix("  理") })
+
+        let encoder = s.run("model minilm\nsentence 我爱自然语言处理\ntokens")
+        #expect(!encoder.contains("builds"))
+    }
 }
