@@ -160,4 +160,26 @@ struct DisplayTests {
         let encoder = s.run("model minilm\nsentence 我爱自然语言处理\ntokens")
         #expect(!encoder.contains("builds"))
     }
+
+    @Test("lesson 1 says why MiniLM turns 我爱自然语言处理 into 我 and [UNK], and what it says holds for the vocabulary")
+    func chineseInLessonOne() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let lesson = try Lesson(path: repository + "/Lessons/01-tokens.md")
+        let block = try #require(lesson.blocks.first { $0.commands.contains { $0.text == "sentence 我爱自然语言处理" } })
+        #expect(block.commands.map(\.text).contains("tokens"))
+        #expect(block.prose.contains("only 244 of the thousands of Chinese characters"))
+        // The vocabulary itself: how many CJK ideographs it has whole, and which of the eight.
+        let vocabulary = try String(contentsOfFile: ModelStore.directory(for: .minilm) + "/vocab.txt", encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        let ideographs = Set(vocabulary.filter { $0.unicodeScalars.count == 1 && (0x4E00...0x9FFF).contains($0.unicodeScalars.first!.value) })
+        #expect(ideographs.count == 244)
+        let known = "我爱自然语言处理".map(String.init).filter(ideographs.contains)
+        #expect(known == ["我"])
+        // And the model's tokenizer agrees.
+        let s = ScriptedSession()
+        s.run("sentence 我爱自然语言处理")
+        let trace = try #require(s.session.currentTrace)
+        #expect(trace.tokens == ["[CLS]", "我"] + Array(repeating: "[UNK]", count: 7) + ["[SEP]"])
+    }
 }
