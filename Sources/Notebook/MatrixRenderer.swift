@@ -156,10 +156,18 @@ public struct MatrixRenderer: Sendable {
         return Array(0..<head) + [nil] + Array((count - tail)..<count)
     }
 
-    /// Terminal columns a string takes: East Asian wide characters and most emoji take two.
+    /// Terminal columns a string takes: East Asian wide characters and most emoji take two, and
+    /// an escape sequence (`ESC [ 1 m`, bold) none.
     public static func displayWidth(_ s: String) -> Int {
-        s.unicodeScalars.reduce(0) { total, scalar in
+        var inEscape = false
+        return s.unicodeScalars.reduce(0) { total, scalar in
             let v = scalar.value
+            if v == 0x1B { inEscape = true; return total }
+            if inEscape {
+                // A control sequence ends at its final byte, a letter (after ESC and its `[`).
+                if scalar != "[" && (0x40...0x7E).contains(v) { inEscape = false }
+                return total
+            }
             if scalar.properties.generalCategory == .nonspacingMark || v == 0x200B || v == 0x200D || (0xFE00...0xFE0F).contains(v) {
                 return total
             }

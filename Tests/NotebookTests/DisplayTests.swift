@@ -182,4 +182,31 @@ struct DisplayTests {
         let trace = try #require(s.session.currentTrace)
         #expect(trace.tokens == ["[CLS]", "我"] + Array(repeating: "[UNK]", count: 7) + ["[SEP]"])
     }
+
+    @Test("lesson prose shows inline code without backticks: bold on a colour terminal, plain otherwise; the Markdown keeps them")
+    func inlineCode() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let markdown = try String(contentsOfFile: repository + "/Lessons/01-tokens.md", encoding: .utf8)
+        #expect(markdown.contains("`[CLS]` first and `[SEP]` last"))
+        let lesson = try Lesson(path: repository + "/Lessons/01-tokens.md")
+        for color in [false, true] {
+            let session = Session(renderer: MatrixRenderer(width: 80, color: color))
+            var output = ""
+            try Runner.replay(session, lesson: lesson) { output += $0 }
+            #expect(!output.contains("`"), "color \(color)")
+            let bold = color ? "\u{1B}[1m[CLS]\u{1B}[22m" : "[CLS]"
+            #expect(output.contains("T token ids, \(bold) first and"))
+            // Wrapped by what shows: escape sequences take no columns.
+            for line in lines(output) { #expect(MatrixRenderer.displayWidth(line) <= 80, "\(line)") }
+            if color {
+                let line = try #require(lines(output).first { $0.contains(bold) })
+                let visible = line.replacingOccurrences(of: "\u{1B}[1m", with: "").replacingOccurrences(of: "\u{1B}[22m", with: "")
+                #expect(MatrixRenderer.displayWidth(line) == visible.count)
+            }
+        }
+        // A heading's code too, with an underline as long as what shows.
+        let heading = ProseRenderer(width: 80).render("## The sum tells the two `the`s apart")
+        #expect(heading == "The sum tells the two thes apart\n" + String(repeating: "─", count: 32) + "\n")
+    }
 }
