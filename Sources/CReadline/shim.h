@@ -9,6 +9,7 @@
 static inline void attn_readline_configure(rl_completion_func_t *complete, const char *word_breaks) {
     rl_readline_name = "attn";
     rl_catch_signals = 0;                 // attn handles SIGINT itself
+    rl_catch_sigwinch = 0;                // and SIGWINCH, which arrives while attn waits in poll
     rl_attempted_completion_function = complete;
     rl_basic_word_break_characters = word_breaks;
 }

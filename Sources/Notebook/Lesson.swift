@@ -151,12 +151,18 @@ public struct Lesson: Sendable {
 }
 
 /// Sets Markdown prose for a terminal: paragraphs wrapped to the width, headings underlined,
-/// formulas, code and tables kept as they are. Control characters are written as `\u{…}`: a
-/// lesson's text cannot move the cursor, change colours or retitle the terminal.
+/// inline code without its backticks (bold on a colour terminal), formulas, code blocks and
+/// tables kept as they are. Control characters are written as `\u{…}`: a lesson's text cannot
+/// move the cursor, change colours or retitle the terminal.
 public struct ProseRenderer: Sendable {
     public var width: Int
+    /// Whether inline code is set in bold; otherwise it is plain text.
+    public var color: Bool
 
-    public init(width: Int) { self.width = width }
+    public init(width: Int, color: Bool = false) {
+        self.width = width
+        self.color = color
+    }
 
     public func render(_ markdown: String) -> String {
         var out: [String] = []
@@ -164,7 +170,7 @@ public struct ProseRenderer: Sendable {
         var inFence = false
         func flush() {
             guard !paragraph.isEmpty else { return }
-            let text = paragraph.joined(separator: " ")
+            let text = inlineCode(paragraph.joined(separator: " "))
             // A list item keeps its marker and hangs its continuation lines.
             var indent = ""
             if let marker = text.range(of: #"^(\s*([-*]|\d+\.)\s+)"#, options: .regularExpression) {
@@ -185,7 +191,7 @@ public struct ProseRenderer: Sendable {
             if trimmed.isEmpty { flush(); out.append(""); continue }
             if trimmed.hasPrefix("#") {
                 flush()
-                let heading = String(trimmed.drop { $0 == "#" }).trimmingWhitespace()
+                let heading = inlineCode(String(trimmed.drop { $0 == "#" }).trimmingWhitespace())
                 out.append(heading)
                 out.append(String(repeating: trimmed.hasPrefix("# ") ? "═" : "─", count: min(width, MatrixRenderer.displayWidth(heading))))
                 continue
@@ -223,6 +229,19 @@ public struct ProseRenderer: Sendable {
             out.append(c)
             characters = characters.dropFirst()
         }
+        return out
+    }
+
+    /// Code spans without their backticks, bold on a colour terminal: `` `[CLS]` `` reads [CLS].
+    /// The lesson's Markdown keeps them; on GitHub they still show as code.
+    func inlineCode(_ text: String) -> String {
+        var out = "", inCode = false
+        for c in text {
+            guard c == "`" else { out.append(c); continue }
+            inCode.toggle()
+            if color { out += inCode ? "\u{1B}[1m" : "\u{1B}[22m" }
+        }
+        if inCode && color { out += "\u{1B}[22m" }
         return out
     }
 

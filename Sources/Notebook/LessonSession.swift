@@ -302,7 +302,7 @@ extension Session {
         let lesson = active.lesson
         guard active.position < lesson.blocks.count else { return finishLesson() }
         let block = lesson.blocks[active.position]
-        let prose = ProseRenderer(width: renderer.width)
+        let prose = ProseRenderer(width: renderer.width, color: renderer.color)
         var text = prose.render(block.prose)
         if !text.isEmpty { text += "\n" }
         let progress = "step \(active.position + 1) of \(lesson.blocks.count)"
@@ -319,7 +319,7 @@ extension Session {
 
     func finishLesson() -> String {
         guard let active = activeLesson else { return "" }
-        let prose = ProseRenderer(width: renderer.width).render(active.lesson.closing)
+        let prose = ProseRenderer(width: renderer.width, color: renderer.color).render(active.lesson.closing)
         saveProgress(active.lesson, active.lesson.blocks.count)
         activeLesson = nil
         let next = (try? allLessons())?.first { $0.number > active.lesson.number }

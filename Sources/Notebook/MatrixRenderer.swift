@@ -18,6 +18,8 @@ public struct MatrixRenderer: Sendable {
     public var maximumRows: Int = 40
     /// Whether token × token matrices get heat-shaded backgrounds (ANSI 256 colours).
     public var color: Bool = false
+    /// The widest a column grows to show its token whole, when the width has room for every column.
+    static let maximumLabelWidth = 12
 
     public init(width: Int = 80, precision: Int = 4, maximumRows: Int = 40, color: Bool = false) {
         self.width = width
@@ -53,17 +55,20 @@ public struct MatrixRenderer: Sendable {
         }
         var numberWidth = max(Self.displayWidth(format(range.lowerBound)), Self.displayWidth(format(range.upperBound)))
         if m.values.contains(where: { !$0.isFinite }) { numberWidth = max(numberWidth, 3) }
-        let cellWidth: Int
+        let available = width - labelWidth
+        var cellWidth: Int
         if columnLabels == nil {
             cellWidth = max(numberWidth, Self.displayWidth(String(m.columns - 1 + columnOffset)))
         } else {
-            // Token labels may be truncated to the cell, but no cell is narrower than 6.
+            // Token labels may be truncated to the cell, but no cell is narrower than 6; when every
+            // column fits, cells widen to show whole labels, up to `maximumLabelWidth`.
             let longest = (0..<m.columns).map { Self.displayWidth(columnLabel($0)) }.max() ?? 1
             cellWidth = max(numberWidth, min(longest, max(numberWidth, 6)))
+            let widest = max(cellWidth, min(longest, Self.maximumLabelWidth))
+            if let fits = (cellWidth...widest).last(where: { m.columns * ($0 + 2) <= available }) { cellWidth = fits }
         }
 
         // How many columns fit: all of them, or the first and last halves around a `…`.
-        let available = width - labelWidth
         let perColumn = cellWidth + 2
         var columnIndices: [Int?] = Array(0..<m.columns)
         if m.columns * perColumn > available {
@@ -152,10 +157,18 @@ public struct MatrixRenderer: Sendable {
         return Array(0..<head) + [nil] + Array((count - tail)..<count)
     }
 
-    /// Terminal columns a string takes: East Asian wide characters and most emoji take two.
+    /// Terminal columns a string takes: East Asian wide characters and most emoji take two, and
+    /// an escape sequence (`ESC [ 1 m`, bold) none.
     public static func displayWidth(_ s: String) -> Int {
-        s.unicodeScalars.reduce(0) { total, scalar in
+        var inEscape = false
+        return s.unicodeScalars.reduce(0) { total, scalar in
             let v = scalar.value
+            if v == 0x1B { inEscape = true; return total }
+            if inEscape {
+                // A control sequence ends at its final byte, a letter (after ESC and its `[`).
+                if scalar != "[" && (0x40...0x7E).contains(v) { inEscape = false }
+                return total
+            }
             if scalar.properties.generalCategory == .nonspacingMark || v == 0x200B || v == 0x200D || (0xFE00...0xFE0F).contains(v) {
                 return total
             }

@@ -56,7 +56,7 @@ enum Notice {
             let w = trace.layers[layer].heads[head].weights
             let i = (0..<w.rows).max { (w.row($0).max() ?? 0) < (w.row($1).max() ?? 0) } ?? 0
             let j = (0..<w.columns).max { w[i, $0] < w[i, $1] } ?? 0
-            return "notice: each row is a weighted mix of v's rows; z[\(tokens[i])] is \(percentText(w[i, j]))% v[\(tokens[j])]."
+            return "notice: each row is a weighted mix of v's rows; z[\(i)] (\(tokens[i])) is \(percentText(w[i, j]))% v[\(j)] (\(tokens[j]))."
         case .embeddings where decoder, .x where decoder, .out where decoder:
             // The decoder's residual stream is not normalized: its rows grow through the layers.
             let lengths = (0..<m.rows).map { norm(m.row($0)) }

@@ -78,7 +78,7 @@ public enum Runner {
     /// output; an exercise runs its solution. Stops at the first failing command with the line of
     /// the Markdown file.
     public static func replay(_ session: Session, lesson: Lesson, write: (String) -> Void) throws(Failure) {
-        let prose = ProseRenderer(width: session.renderer.width)
+        let prose = ProseRenderer(width: session.renderer.width, color: session.renderer.color)
         // What the lesson relies on (its model, layer 0, head 0, …); silent in a fresh session.
         do {
             let setUp = try session.setUpLesson(lesson, before: 0)

@@ -214,7 +214,7 @@ public final class Session {
         case let .model(name, path):
             let dropped = try loadModel(name: name, path: path)
             return wrap("model \(name): \(describeModel())", indent: "  ") + "\n"
-                + (sentence.map { "sentence: \(cachedTrace?.count ?? 0) tokens: \(cachedTokens.joined(separator: " ")) (\($0.count) characters)\n" } ?? "")
+                + (sentence.map { wrap("sentence: \(cachedTrace?.count ?? 0) tokens: \(cachedTokens.joined(separator: " ")) (\($0.count) characters)", indent: "  ") + "\n" } ?? "")
                 + (dropped.map { wrap("sentence dropped: \($0)", indent: "  ") + "\n" } ?? "")
         case let .sentence(text):
             // Only a sentence with no tokens at all is refused: "" is [CLS] [SEP] on MiniLM, and

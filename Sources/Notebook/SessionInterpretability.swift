@@ -50,8 +50,10 @@ extension Session {
         if choosing.isEmpty {
             text += "(one token: no query has a choice, so no head has a pattern)\n"
         }
-        text += wrap("pattern: over the \(choosing.count) query rows that have a choice, the mean weight on the "
-            + "previous token, on the token itself, " + (causal ? "on the first token" : "on the next token, on [CLS] or on [SEP]")
+        // Under a causal mask row 0 has only itself to look at; an encoder's rows all choose.
+        let rows = causal ? "the \(choosing.count) query rows that have a choice (row 0 sees only itself)" : "all \(choosing.count) query rows"
+        text += wrap("pattern: over \(rows), the mean weight on the "
+            + "previous token, on the token itself, " + (causal ? "or on the first token" : "on the next token, on [CLS] or on [SEP]")
             + "; the largest of these names the head when it is at least \(String(format: "%.2f", HeadPattern.massThreshold)); "
             + "otherwise broad when the entropy is at least \(Int(HeadPattern.broadThreshold * 100))% of its maximum, else mixed. "
             + "▸ marks the selected head.") + "\n\n"
@@ -80,7 +82,7 @@ extension Session {
         let dh = products.count
 
         var text = wrap("neuron view: layer \(layer), head \(head): query \(tokens[i]) (\(i)) against key \(tokens[j]) (\(j))") + "\n"
-        text += "scores[\(i), \(j)] = q[\(i)] · k[\(j)] = Σ_d q[\(i)][d] · k[\(j)][d]   (\(dh) products)\n"
+        text += fit("scores[\(i), \(j)] = q[\(i)] · k[\(j)] = Σ_d q[\(i)][d] · k[\(j)][d]   (\(dh) products)") + "\n"
         if model.isDecoder {
             text += wrap("q and k are after RoPE: dimensions d and d + \(dh / 2) are a rotated pair.") + "\n"
         }
@@ -108,7 +110,7 @@ extension Session {
                 table[r, 2] = products[d]
             }
             let labels = positive.map { "+ d \($0)" } + negative.map { "− d \($0)" }
-            text += "the dimensions that push the score up (+) and down (−) most:\n"
+            text += fit("the dimensions that push the score up (+) and down (−) most:") + "\n"
             text += renderer.render(table, rowLabels: labels, columnLabels: ["q[d]", "k[d]", "q·k"])
         }
         let positiveTotal = products.filter { $0 > 0 }.reduce(0, +)
@@ -180,27 +182,56 @@ extension Session {
         let last = model.layers - 1
         let m = rolloutMatrix(trace)
         let title = "rollout = Â\(last) · … · Â0,  Âₗ = rownorm(mean over heads of weightsₗ + I)   \(m.shapeDescription)"
-        var text = (MatrixRenderer.displayWidth(title) <= renderer.width ? title : wrap(title, indent: "  ")) + "\n"
+        var text = fit(title) + "\n"
         text += wrap("layers 0…\(last): row i says how much of each input token reaches token i through every layer's attention and residual (Abnar & Zuidema 2020)"
             + (ablated.isEmpty ? "" : "; ablated heads are left out of their layer's mean")) + "\n"
+        if model.isDecoder, trace.count > 1 { text += wrap(causalRolloutNote(trace)) + "\n" }
         text += renderer.render(m, rowLabels: trace.tokens, columnLabels: trace.tokens, shade: true)
-        if var notice = rolloutNotice(m, tokens: trace.tokens) {
-            if model.isDecoder {
-                notice += " In a decoder the first token sees only itself, so every layer that looks at it pulls the rollout further towards it."
-            }
-            text += wrap(notice) + "\n"
-        }
+        if let notice = rolloutNotice(m, tokens: trace.tokens, causal: model.isDecoder) { text += wrap(notice) + "\n" }
         return text + "\n"
     }
 
-    func rolloutNotice(_ m: Matrix, tokens: [String]) -> String? {
+    /// Why a decoder's rollout piles onto the first token, with the sink measured in this trace:
+    /// the mean weight that rows 1…T−1 of every head put on token 0.
+    func causalRolloutNote(_ trace: Trace) -> String {
+        let t = trace.count
+        var sink: Float = 0, count = 0
+        for (l, layerTrace) in trace.layers.enumerated() {
+            for (h, head) in layerTrace.heads.enumerated() where !ablated.contains(Attention.HeadIndex(layer: l, head: h)) {
+                for i in 1..<t { sink += head.weights[i, 0] }
+                count += t - 1
+            }
+        }
+        sink /= Float(max(count, 1))
+        return "Under the causal mask row i can mix only tokens 0…i, so row 0 is token 0 alone and nothing lies "
+            + "above the diagonal. The first token is also an attention sink: here the heads' rows 1…\(t - 1) put "
+            + "\(String(format: "%.2f", sink)) of their weight on it on average. Multiplied through "
+            + "\(trace.layers.count) layers, what reaches token 0 never leaves it (row 0 holds only itself) and every "
+            + "layer sends it more, so the rollout piles up on token 0."
+    }
+
+    /// What the rollout on screen shows: what each token keeps of itself and which token the rows
+    /// draw on. Under a causal mask row 0 keeps all of itself by force, so it is counted apart.
+    func rolloutNotice(_ m: Matrix, tokens: [String], causal: Bool = false) -> String? {
         guard m.rows > 0 else { return nil }
         let t = m.rows
+        func f(_ x: Float) -> String { String(format: "%.2f", x) }
+        func span(_ values: [Float]) -> String {
+            let low = f(values.min() ?? 0), high = f(values.max() ?? 0)
+            return low == high ? low : "\(low)…\(high)"
+        }
+        if causal {
+            guard t > 1 else { return "notice: one token, which sees only itself: its row is 1.00 on itself." }
+            let later = Array(1..<t)
+            return "notice: each row sums to 1 and is 0 above the diagonal. Row 0 keeps all of itself, the only "
+                + "token it sees; rows 1…\(t - 1) keep \(span(later.map { m[$0, $0] })) of themselves and take "
+                + "\(span(later.map { m[$0, 0] })) from the first token, \(tokens[0])."
+        }
         let columnMeans = (0..<t).map { j in (0..<t).map { m[$0, j] }.reduce(0, +) / Float(t) }
         let source = columnMeans.indices.max { columnMeans[$0] < columnMeans[$1] } ?? 0
         let diagonal = (0..<t).map { m[$0, $0] }.reduce(0, +) / Float(t)
-        return "notice: each row sums to 1. On average a token keeps \(String(format: "%.2f", diagonal)) of itself; "
-            + "the token every position draws on most is \(tokens[source]) (column mean \(String(format: "%.2f", columnMeans[source])))."
+        return "notice: each row sums to 1. On average a token keeps \(f(diagonal)) of itself; "
+            + "the token every position draws on most is \(tokens[source]) (column mean \(f(columnMeans[source])))."
     }
 
     // MARK: ablate
@@ -264,7 +295,7 @@ extension Session {
             text += nextTokenChange(before: before, after: after)
         } else {
             let cosine = Self.cosine(sentenceEmbedding(before), sentenceEmbedding(after))
-            text += "sentence embedding (mean over the tokens of the last layer's out):\n"
+            text += fit("sentence embedding (mean over the tokens of the last layer's out):") + "\n"
             text += "  cosine(before, after) = \(String(format: "%.6f", cosine))   1 − cosine = \(String(format: "%.6f", 1 - cosine))\n"
         }
         return text
@@ -285,7 +316,7 @@ extension Session {
         ids.sort { (rankBefore[$0]!, rankAfter[$0]!) < (rankBefore[$1]!, rankAfter[$1]!) }
         let labels = ids.map { MatrixRenderer.truncate(label(for: $0), to: 16) }
         let width = max(5, labels.map(MatrixRenderer.displayWidth).max() ?? 5)
-        var text = "next token after \(before.tokens.last ?? ""): the top \(count) before and after, p = softmax(logits / \(String(format: "%g", Double(temperature))))\n"
+        var text = fit("next token after \(before.tokens.last ?? ""): the top \(count) before and after, p = softmax(logits / \(String(format: "%g", Double(temperature))))") + "\n"
         text += "  " + MatrixRenderer.pad("token", width, alignLeft: true) + "      rank      p before → after       Δp\n"
         for (id, label) in zip(ids, labels) {
             let ranks = MatrixRenderer.pad("#\(rankBefore[id]!)", 5) + " → " + MatrixRenderer.pad("#\(rankAfter[id]!)", 5, alignLeft: true)
@@ -369,7 +400,7 @@ extension Session {
             }
             progress.finish()
             total = candidates.count
-            text = "importance = 1 − cos(sentence embedding, the same without token i)   (occlusion)\n"
+            text = fit("importance = 1 − cos(sentence embedding, the same without token i)   (occlusion)") + "\n"
             text += wrap("each word piece removed in turn ([CLS] and [SEP] stay), the model run again; a long bar: the sentence's meaning leans on that token.") + "\n"
         case let .smollm2(llama):
             guard trace.count > 1 else {
@@ -395,7 +426,7 @@ extension Session {
             }
             progress.finish()
             total = trace.count
-            text = "importance = p(\(label(for: next))) − p(\(label(for: next)) without token i)   (occlusion)\n"
+            text = fit("importance = p(\(label(for: next))) − p(\(label(for: next)) without token i)   (occlusion)") + "\n"
             text += wrap("p(\(label(for: next))) = \(String(format: "%.4f", baseline)) after the whole sentence; each token removed in turn, the model run again. █: removing the token lowers p (it supports \(label(for: next))); ░: removing it raises p.") + "\n"
         }
         text += bars(values.map { (trace.tokens[$0.index], $0.index, $0.value) })

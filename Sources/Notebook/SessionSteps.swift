@@ -12,11 +12,47 @@ extension Session {
             : "tokens   \(trace.count) tokens: [CLS], \(trace.count - 2) word piece\(trace.count == 3 ? "" : "s"), [SEP]"]
         let idWidth = max(2, trace.tokenIds.map { String($0).count }.max() ?? 2)
         let indexWidth = max(1, String(trace.count - 1).count)
-        lines.append(MatrixRenderer.pad("i", indexWidth) + "  " + MatrixRenderer.pad("id", idWidth) + "  token")
+        let builds = byteRuns(trace)
+        let tokenWidth = trace.tokens.map(MatrixRenderer.displayWidth).max() ?? 5
+        var header = MatrixRenderer.pad("i", indexWidth) + "  " + MatrixRenderer.pad("id", idWidth) + "  token"
+        if !builds.isEmpty { header = MatrixRenderer.pad(header, indexWidth + idWidth + 4 + tokenWidth, alignLeft: true) + "  builds" }
+        lines.append(header)
         for (i, (id, token)) in zip(trace.tokenIds, trace.tokens).enumerated() {
-            lines.append(MatrixRenderer.pad(String(i), indexWidth) + "  " + MatrixRenderer.pad(String(id), idWidth) + "  " + token)
+            var line = MatrixRenderer.pad(String(i), indexWidth) + "  " + MatrixRenderer.pad(String(id), idWidth) + "  " + token
+            if let run = builds[i] {
+                line = MatrixRenderer.pad(line, indexWidth + idWidth + 4 + tokenWidth, alignLeft: true)
+                    + "  " + run.text + (run.first < i ? "  (tokens \(run.first)…\(i))" : "")
+            }
+            lines.append(line)
         }
-        return lines.joined(separator: "\n") + "\n\n"
+        var text = lines.joined(separator: "\n") + "\n"
+        if !builds.isEmpty {
+            text += wrap("<0xNN> is one byte of a character's UTF-8: the vocabulary has no token for the character, "
+                + "so the model reads it in bytes. builds shows the character a run of byte tokens ends.") + "\n"
+        }
+        return text + "\n"
+    }
+
+    /// The characters that runs of byte tokens build, at the token that completes each run, with
+    /// the run's first token: `<0xE6><0x88>` `<0x91>` build 我 at the second. Decoder only.
+    func byteRuns(_ trace: Trace) -> [Int: (text: String, first: Int)] {
+        guard case let .smollm2(llama)? = model else { return [:] }
+        var runs: [Int: (text: String, first: Int)] = [:]
+        var first: Int?
+        for (i, token) in trace.tokens.enumerated() {
+            // Only a token shown with bytes can start a character or finish one.
+            guard token.contains("<0x") else { first = nil; continue }
+            let start = first ?? i
+            // The run is whole when its bytes decode without a replacement character.
+            let text = llama.tokenizer.decode(Array(trace.tokenIds[start...i]))
+            if text.contains("\u{FFFD}") {
+                first = start
+            } else {
+                runs[i] = (Llama.visible(text), start)
+                first = nil
+            }
+        }
+        return runs
     }
 
     /// A step's header, where it was computed, its checkpoint tensors, and the matrix labelled
@@ -27,10 +63,10 @@ extension Session {
         let rowRange = try rows?.range(in: full.rows, axis: "rows") ?? 0..<full.rows
         let columnRange = try columns?.range(in: full.columns, axis: "columns") ?? 0..<full.columns
         let matrix = full.rows(rowRange).columns(columnRange)
-        var text = header(step, full) + "\n"
-        for line in provenance(step) { text += line + "\n" }
+        var text = fit(header(step, full)) + "\n"
+        for line in provenance(step) { text += fit(line) + "\n" }
         if rows != nil || columns != nil {
-            text += "showing rows \(rowRange.lowerBound)…\(rowRange.upperBound - 1), columns \(columnRange.lowerBound)…\(columnRange.upperBound - 1)\n"
+            text += fit("showing rows \(rowRange.lowerBound)…\(rowRange.upperBound - 1), columns \(columnRange.lowerBound)…\(columnRange.upperBound - 1)") + "\n"
         }
         let columnLabels = step.isTokenByToken ? Array(trace.tokens[columnRange]) : nil
         text += renderer.render(matrix, rowLabels: Array(trace.tokens[rowRange]), columnLabels: columnLabels,
@@ -60,6 +96,14 @@ extension Session {
     /// with `first`.
     func wrap(_ text: String, indent: String = "", first: String = "") -> String {
         wrappedLines(text, width: renderer.width, indent: indent, first: first).joined(separator: "\n")
+    }
+
+    /// A line as it is when it fits the width, else broken at spaces (a terminal would break it
+    /// mid-word): later lines keep its indentation plus `indent`.
+    func fit(_ line: String, indent: String = "  ") -> String {
+        guard MatrixRenderer.displayWidth(line) > renderer.width else { return line }
+        let leading = String(line.prefix { $0 == " " })
+        return wrap(String(line.dropFirst(leading.count)), indent: leading + indent, first: leading)
     }
 
     /// A number in subscript digits: 11 → ₁₁.

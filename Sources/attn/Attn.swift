@@ -104,10 +104,12 @@ struct Shell: ParsableCommand {
         if interactive {
             session.progressPath = ReadlineLines.stateDirectory() + "/progress.json"
             var source = ReadlineLines(session: session)
+            source.followsWidth = display.width == nil
             if source.isFirstStart {
                 Output.standard("""
                     attn — step through the attention of a real transformer, one matrix at a time.
-                    Try:  sentence the cat sat on the mat   then   weights   (or walk)
+                    New here? Begin with   lesson 1   (lessons lists them all; Enter goes on).
+                    Or try:  sentence the cat sat on the mat   then   weights   (or walk)
                     Type help for the commands, Tab to complete, quit (or Ctrl-D) to leave.
 
                     """)

@@ -12,6 +12,8 @@ nonisolated(unsafe) private var completionCandidates: [String] = []
 nonisolated(unsafe) private var completionIndex = 0
 /// Set by the SIGINT handler; read by the line loop and long-running commands.
 nonisolated(unsafe) var interruptRequested: sig_atomic_t = 0
+/// Set by the SIGWINCH handler: the terminal changed size since readline last measured it.
+nonisolated(unsafe) private var resized: sig_atomic_t = 0
 
 /// Lines from GNU readline: line editing, history that persists across sessions, Tab completion,
 /// and Ctrl-C that abandons the current line instead of the session. The only file that imports
@@ -26,6 +28,8 @@ struct ReadlineLines: LineSource {
     let isFirstStart: Bool
     /// Whether lines are still appended to the history file (false after it failed once).
     private var keepsHistory = true
+    /// Whether the session's width follows the terminal's (false when `--width` was given).
+    var followsWidth = true
 
     /// Lines kept in the history; the file is cut back to these when it holds twice as many.
     static let historyLines = 1000
@@ -63,6 +67,11 @@ struct ReadlineLines: LineSource {
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0  // no SA_RESTART: poll must return EINTR
         sigaction(SIGINT, &action, nil)
+        // SA_RESTART keeps a resize from failing a command's reads and writes; poll still
+        // returns (it is never restarted), so the prompt is redrawn at once.
+        action.__sigaction_handler.sa_handler = { _ in resized = 1 }
+        action.sa_flags = SA_RESTART
+        sigaction(SIGWINCH, &action, nil)
     }
 
     /// Gives readline the newest lines of the history file; a file that has grown to twice the
@@ -89,6 +98,12 @@ struct ReadlineLines: LineSource {
         rl_callback_handler_install(prompt, lineHandler)
         defer { rl_callback_handler_remove() }
         while !lineDone {
+            if resized != 0 {
+                // The window changed size (also while the last command ran): readline measures
+                // it again and redraws the line it is editing for the new width.
+                resized = 0
+                rl_resize_terminal()
+            }
             var descriptor = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
             let ready = poll(&descriptor, 1, -1)
             if interruptRequested != 0 {
@@ -113,6 +128,8 @@ struct ReadlineLines: LineSource {
             add_history(line)
             appendToHistoryFile(line)
         }
+        // Each command is laid out for the window as it is now, not as it was at the start.
+        if followsWidth { completionSession?.renderer.width = Terminal.width() }
         return line
     }
 

@@ -145,7 +145,8 @@ struct ProcessAndStateTests {
         for width in ["20", "1000"] {
             let run = try AttnProcess(["--width=\(width)"], input: script, environment: AttnProcess.environment(home: home))
             #expect(run.ending == .exited(0), "--width=\(width)")
-            #expect(run.output.contains("weights = softmax(masked)"))
+            // At 20 columns the header breaks at its spaces.
+            #expect(run.output.split { $0 == " " || $0 == "\n" }.joined(separator: " ").contains("weights = softmax(masked)"))
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Notebook
 import Testing
 
 /// The built `attn` running in a real pseudo-terminal: what a person at a keyboard gets.
@@ -62,6 +63,17 @@ final class PseudoTerminal {
     func type(_ text: String) {
         let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBytes { write(master, $0.baseAddress, bytes.count) }
+    }
+
+    /// Changes the window's size, as a person dragging its corner does (the child gets SIGWINCH).
+    func resize(columns: Int, rows: Int = 40) {
+        var size = winsize(ws_row: UInt16(rows), ws_col: UInt16(columns), ws_xpixel: 0, ws_ypixel: 0)
+        _ = ioctl(master, UInt(TIOCSWINSZ), &size)
+    }
+
+    /// The lines written since `from`, without the terminal's carriage returns.
+    func lines(after from: String.Index) -> [String] {
+        output[from...].replacingOccurrences(of: "\r", with: "").split(separator: "\n").map(String.init)
     }
 
     /// Reads until `text` appears in the output since `from` (or the timeout); returns whether it did.
@@ -128,8 +140,12 @@ struct TerminalTests {
     func session() throws {
         let (environment, _) = self.environment()
         let terminal = try PseudoTerminal(environment: environment)
-        #expect(terminal.expect("Try:  sentence the cat sat on the mat"))
+        #expect(terminal.expect("Or try:  sentence the cat sat on the mat"))
         #expect(terminal.expect("minilm L0 H0> "))
+        // The greeting sends a newcomer to the first lesson, in at most four lines of 80 columns.
+        let greeting = terminal.lines(after: terminal.output.startIndex).prefix { !$0.contains("L0 H0>") }
+        #expect(greeting.count <= 4 && greeting.allSatisfy { MatrixRenderer.displayWidth($0) <= 80 }, "\(greeting)")
+        #expect(greeting.contains { $0.contains("lesson 1") && $0.contains("lessons") })
         #expect(terminal.enter("sentence the cat sat on the mat", expecting: "sentence: 8 tokens"))
         // Tab completes a command and a step name.
         #expect(terminal.enter("lay\t2", expecting: "L2 H0> "))
@@ -163,7 +179,7 @@ struct TerminalTests {
 
         let second = try PseudoTerminal(environment: environment)
         #expect(second.expect("H0> "))
-        #expect(!second.output.contains("Try:"))
+        #expect(!second.output.contains("try:") && !second.output.contains("lesson 1"))
         // Up arrow recalls the last line of the previous session.
         #expect(second.enter("\u{1B}[A", expecting: "tokens: [CLS] history is kept [SEP]"))
         second.type("\u{04}")
@@ -182,5 +198,43 @@ struct TerminalTests {
             terminal.type("\u{04}")
             #expect(terminal.exitStatus() == 0)
         }
+    }
+
+    @Test("after the window is resized, the next matrix fits the new width; --width keeps its width")
+    func resize() throws {
+        let (environment, _) = self.environment()
+        let terminal = try PseudoTerminal(arguments: ["--no-color"], environment: environment)
+        #expect(terminal.expect("H0> "))
+        #expect(terminal.enter("sentence the quick brown fox jumps over the lazy dog", expecting: "sentence: "))
+        var mark = terminal.output.endIndex
+        #expect(terminal.enter("weights", expecting: "notice: "))
+        let wide = terminal.lines(after: mark).map(MatrixRenderer.displayWidth).max() ?? 0
+        #expect(wide > 60 && wide <= 100, "at 100 columns the widest line has \(wide)")
+
+        terminal.resize(columns: 60)
+        mark = terminal.output.endIndex
+        #expect(terminal.enter("weights", expecting: "notice: "))
+        let narrow = terminal.lines(after: mark)
+        #expect(narrow.contains { $0.hasPrefix("[CLS]") })
+        let widest = narrow.max { MatrixRenderer.displayWidth($0) < MatrixRenderer.displayWidth($1) } ?? ""
+        #expect(MatrixRenderer.displayWidth(widest) <= 60, "\(widest)")
+
+        terminal.resize(columns: 100)
+        mark = terminal.output.endIndex
+        #expect(terminal.enter("weights", expecting: "notice: "))
+        #expect(terminal.lines(after: mark).map(MatrixRenderer.displayWidth).max() == wide)
+        terminal.type("\u{04}")
+        #expect(terminal.exitStatus() == 0)
+
+        // An explicit --width wins over the window.
+        let fixed = try PseudoTerminal(arguments: ["--no-color", "--width", "100"], environment: environment)
+        #expect(fixed.expect("H0> "))
+        #expect(fixed.enter("sentence the quick brown fox jumps over the lazy dog", expecting: "sentence: "))
+        fixed.resize(columns: 60)
+        mark = fixed.output.endIndex
+        #expect(fixed.enter("weights", expecting: "notice: "))
+        #expect(fixed.lines(after: mark).map(MatrixRenderer.displayWidth).max() == wide)
+        fixed.type("\u{04}")
+        #expect(fixed.exitStatus() == 0)
     }
 }
