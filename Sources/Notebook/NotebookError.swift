@@ -34,6 +34,12 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
     case fileSuffixes(path: String, command: String, accepted: [String])
     /// A file that exists and that this session did not write.
     case fileExists(path: String, command: String)
+    /// `STEP all` for a step the sentence has once, not once per layer (`embeddings`, `logits`).
+    case notPerLayer(String)
+    /// More than two dimensions for a file that holds two (`export weights all w.csv`).
+    case needsNumPy(command: String, path: String, shape: String)
+    /// `STEP all` cannot show this sentence in this width.
+    case overviewDoesNotFit(step: String, reason: String)
 
     public var description: String {
         switch self {
@@ -83,6 +89,12 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(command) writes \(accepted.joined(separator: " or ")) files: end the file name with one of them (not \(shown(path)))"
         case let .fileExists(path, command):
             return "\(shown(path)) exists, and this session did not write it: to replace it, end the name with ! (\(command) \(shown(path))!), or choose another name"
+        case let .overviewDoesNotFit(step, reason):
+            return "\(step) all cannot show every head here: \(reason); export \(step) all PATH.npy writes every layer and head, and heads all sums them up"
+        case let .notPerLayer(step):
+            return "\(step) is one matrix for the whole sentence, not one per layer: \(step) shows it and export \(step) PATH writes it"
+        case let .needsNumPy(command, path, shape):
+            return "\(command) is \(shape), and \(shown(path)) would hold two dimensions (.csv is rows and columns): write .npy instead, e.g. \(command) \(shown(path.lowercased().hasSuffix(".csv") ? String(path.dropLast(4)) + ".npy" : "all.npy"))"
         }
     }
 }
