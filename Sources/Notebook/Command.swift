@@ -6,6 +6,7 @@ import AttnCore
 /// model minilm [PATH]         sentence TEXT | sentence "…"      layer N      head N
 /// tokens   STEP (embeddings, x, q, k, v, scores, scaled, masked, weights, z, attn_out, out, …)
 /// export STEP PATH            export tokens PATH                precision N
+/// STEP all                    export STEP all PATH.npy          export NAME PATH   export STEP[rows, cols] PATH
 /// help [TOPIC]                quit
 /// heads [all]   neuron I J   rollout   ablate head L H | ablate clear   importance
 /// plot STEP PATH.svg          save transcript PATH.md
@@ -20,6 +21,10 @@ public enum Command: Equatable, Sendable {
     case show(Step, rows: Slice?, columns: Slice?)
     case walk
     case export(what: String, path: String)
+    /// `export STEP all PATH.npy`: the step of every layer (and head) as one array.
+    case exportAll(Step, path: String)
+    /// `STEP all`: every layer and head of a step at once, as an overview that fits the width.
+    case showAll(Step)
     case precision(Int)
     case help(String?)
     case lessons
@@ -115,17 +120,12 @@ public enum Command: Equatable, Sendable {
             return .tokens
         case "show":
             guard !rest.isEmpty else { throw NotebookError.usage(command: "show", usage: "show STEP or show STEP[rows, columns], e.g. show q[0:4, 0:8]") }
+            if case let (name, "all") = rest.splitFirstWord(), let step = Step(rawValue: name) { return .showAll(step) }
             return try showCommand(rest)
         case "walk":
             return .walk
         case "export":
-            let parts = rest.split(separator: " ", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { throw NotebookError.usage(command: "export", usage: "export STEP PATH, e.g. export weights w.npy") }
-            let what = parts[0]
-            guard what == "tokens" || what == "rollout" || Step(rawValue: what) != nil else {
-                throw NotebookError.unknownStep(what, suggestion: closest(to: what, in: ["tokens", "rollout"] + StepInfo.names))
-            }
-            return .export(what: what, path: parts[1].trimmingWhitespace())
+            return try exportCommand(rest)
         case "precision":
             let n = try number(rest, command: "precision", usage: "precision N, 0 ≤ N ≤ 8 digits after the point")
             guard (0...8).contains(n) else { throw NotebookError.precisionOutOfRange(n) }
@@ -186,6 +186,7 @@ public enum Command: Equatable, Sendable {
             if let step = Step(rawValue: word), rest.isEmpty {
                 return .show(step, rows: nil, columns: nil)
             }
+            if let step = Step(rawValue: word), rest == "all" { return .showAll(step) }
             // `weights[2, :]` shows a slice of a step; `weights[5, 1]` is one number, for the math.
             if word.contains("["), let command = try? showCommand(trimmed) {
                 if case let .show(_, rows?, columns?) = command, rows.single, columns.single {
@@ -195,6 +196,36 @@ public enum Command: Equatable, Sendable {
             }
             throw NotebookError.unknownCommand(word, suggestion: closest(to: word, in: words))
         }
+    }
+
+    /// `export WHAT PATH` and `export STEP all PATH`. WHAT is a step, `tokens`, `rollout`, a name of
+    /// the math (`R`, `W_Q`) or a slice of one (`weights[2, :]`, whose brackets may hold spaces);
+    /// the path is the rest of the line.
+    static func exportCommand(_ rest: String) throws -> Command {
+        let usage = "export STEP PATH, e.g. export weights w.npy; export STEP all PATH.npy; export NAME PATH"
+        var end = rest.firstIndex(where: { $0 == " " || $0 == "\t" }) ?? rest.endIndex
+        if let open = rest.firstIndex(of: "["), open < end {
+            var depth = 0
+            var i = open
+            while i < rest.endIndex {
+                if rest[i] == "[" { depth += 1 }
+                if rest[i] == "]" { depth -= 1 }
+                i = rest.index(after: i)
+                if depth == 0 { break }
+            }
+            end = i
+        }
+        let what = String(rest[..<end]), path = String(rest[end...]).trimmingWhitespace()
+        guard !what.isEmpty, !path.isEmpty else { throw NotebookError.usage(command: "export", usage: usage) }
+        if case let ("all", allPath) = path.splitFirstWord(), let step = Step(rawValue: what) {
+            guard !allPath.isEmpty else { throw NotebookError.usage(command: "export", usage: "export \(what) all PATH.npy") }
+            return .exportAll(step, path: allPath)
+        }
+        let name = String(what.prefix { $0 != "[" })
+        guard what == "tokens" || what == "rollout" || Step(rawValue: what) != nil || MathSyntax.isName(name) else {
+            throw NotebookError.unknownStep(what, suggestion: closest(to: what, in: ["tokens", "rollout"] + StepInfo.names))
+        }
+        return .export(what: what, path: path)
     }
 
     /// `STEP`, `STEP[r]`, `STEP[r, c]` where each of r, c is `i`, `a:b`, `a:`, `:b` or `:`.

@@ -25,12 +25,16 @@ extension Session {
             return matching((Command.words + extraCommandWords + mathNames).filter { !otherModelSteps.contains($0) })
         }
         switch (command, previous.count) {
-        case ("export", 1): return matching(["tokens", "rollout"] + availableSteps.map(\.rawValue))
+        case ("export", 1): return matching(["tokens", "rollout"] + availableSteps.map(\.rawValue) + learnerNames.keys.sorted())
+        case ("export", 2) where !word.isEmpty && "all".hasPrefix(word) && Step(rawValue: previous[1]).map({ $0.scope != .sentence }) == true:
+            return matching(["all"])
         case ("export", _): return .files
         case ("model", 1): return matching(ModelSource.all.map(\.name))
         case ("model", _): return .files
         case ("check", _) where !word.isEmpty && previous.count >= 2:
             return matching(mathNames + extraMathWords)
+        case ("show", 2) where Step(rawValue: previous[1]) != nil: return matching(["all"])
+        case (_, 1) where Step(rawValue: command).map({ $0.scope != .sentence }) == true: return matching(["all"])
         case ("show", 1), ("help", 1), ("?", 1):
             return matching(availableSteps.map(\.rawValue)
                 + (command == "help" || command == "?" ? Command.words + ["math"] + MathSyntax.functions : []))

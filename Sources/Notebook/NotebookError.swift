@@ -36,6 +36,12 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
     case fileExists(path: String, command: String)
     /// `help TOPIC` for a topic there is no help on.
     case noHelp(String, suggestion: String?)
+    /// `STEP all` for a step the sentence has once, not once per layer (`embeddings`, `logits`).
+    case notPerLayer(String)
+    /// More than two dimensions for a file that holds two (`export weights all w.csv`).
+    case needsNumPy(command: String, path: String, shape: String)
+    /// `STEP all` cannot show this sentence in this width.
+    case overviewDoesNotFit(step: String, reason: String)
 
     public var description: String {
         switch self {
@@ -87,6 +93,12 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(shown(path)) exists, and this session did not write it: to replace it, end the name with ! (\(command) \(shown(path))!), or choose another name"
         case let .noHelp(topic, suggestion):
             return "there is no help on '\(shown(topic))'" + (suggestion.map { ": did you mean help \($0)?" } ?? ": help lists the commands, help math the math")
+        case let .overviewDoesNotFit(step, reason):
+            return "\(step) all cannot show every head here: \(reason); export \(step) all PATH.npy writes every layer and head, and heads all sums them up"
+        case let .notPerLayer(step):
+            return "\(step) is one matrix for the whole sentence, not one per layer: \(step) shows it and export \(step) PATH writes it"
+        case let .needsNumPy(command, path, shape):
+            return "\(command) is \(shape), and \(shown(path)) would hold two dimensions (.csv is rows and columns): write .npy instead, e.g. \(command) \(shown(path.lowercased().hasSuffix(".csv") ? String(path.dropLast(4)) + ".npy" : "all.npy"))"
         }
     }
 }

@@ -255,6 +255,10 @@ public final class Session {
             return try walkNext()
         case let .export(what, path):
             return try export(what, to: path)
+        case let .exportAll(step, path):
+            return try exportAll(step, to: path)
+        case let .showAll(step):
+            return try showAll(step)
         case let .precision(n):
             renderer.precision = n
             return ""

@@ -71,8 +71,9 @@ extension Session {
         (resolved as NSString).standardizingPath
     }
 
-    /// Writes a whole step (or the tokens) to a file, atomically.
+    /// Writes a whole step (or the tokens, or a value of the learner's math) to a file, atomically.
     func export(_ what: String, to path: String) throws -> String {
+        if what != "tokens", what != "rollout", Step(rawValue: what) == nil { return try exportValue(what, to: path) }
         let trace = try requireTrace()
         if what == "tokens" {
             let target = try writeTarget(path, command: "export tokens", suffixes: Self.tokenSuffixes) {
@@ -88,19 +89,109 @@ extension Session {
             NotebookError.exportFormat(path: $0)
         }
         let matrix = try step.map { try stepMatrix(trace, $0) } ?? rolloutMatrix(trace)
-        let data: Data
-        if target.typed.lowercased().hasSuffix(".npy") {
-            data = NumPyFile.encode(values: matrix.values, shape: [matrix.rows, matrix.columns])
-        } else {  // .csv, and a device or pipe (/dev/stdout) gets text
-            var text = ""
-            for i in 0..<matrix.rows {
-                text += matrix.row(i).map { String(format: "%.9g", Double($0)) }.joined(separator: ",") + "\n"
-            }
-            data = Data(text.utf8)
-        }
-        try write(data, to: target)
+        try write(matrixData(matrix, for: target), to: target)
         let location = step?.scope == .head ? " (layer \(layer), head \(head))" : step?.scope == .layer ? " (layer \(layer))"
             : step == nil ? " (layers 0…\(trace.layers.count - 1))" : ""
         return "wrote \(what)\(location) \(matrix.shapeDescription) to \(target.described)\n"
+    }
+
+    /// A matrix as `.npy`, or as `.csv` text (which a device or pipe such as /dev/stdout also gets).
+    func matrixData(_ matrix: Matrix, for target: WriteTarget) -> Data {
+        if target.typed.lowercased().hasSuffix(".npy") {
+            return NumPyFile.encode(values: matrix.values, shape: [matrix.rows, matrix.columns])
+        }
+        var text = ""
+        for i in 0..<matrix.rows {
+            text += matrix.row(i).map { String(format: "%.9g", Double($0)) }.joined(separator: ",") + "\n"
+        }
+        return Data(text.utf8)
+    }
+
+    /// `export NAME PATH`, `export weights[2, :] PATH`: a value of the learner's math, evaluated as
+    /// `show` and `NAME = EXPR` evaluate it (the same names, the same slices).
+    func exportValue(_ what: String, to path: String) throws -> String {
+        let name = String(what.prefix { $0 != "[" })
+        guard learnerNames[name] != nil || modelNames.contains(name) else {
+            let suggestion = closest(to: name, in: ["tokens", "rollout"] + availableSteps.map(\.rawValue) + learnerNames.keys.sorted())
+            throw NotebookError.unknownStep(what, suggestion: suggestion)
+        }
+        guard case let .evaluate(expression) = try MathParser.parse(what) else {
+            throw NotebookError.usage(command: "export", usage: "export NAME PATH or export NAME[rows, columns] PATH")
+        }
+        let target = try writeTarget(path, command: "export \(what)", suffixes: Self.matrixSuffixes) {
+            NotebookError.exportFormat(path: $0)
+        }
+        let matrix: Matrix
+        switch try evaluate(expression, line: what) {
+        case let .scalar(x): matrix = Matrix(rows: 1, columns: 1, values: [x])
+        case let .matrix(m): matrix = m
+        }
+        try write(matrixData(matrix, for: target), to: target)
+        let location = learnerNames[name] != nil ? "" : " (layer \(layer), head \(head))"
+        return "wrote \(what)\(location) \(matrix.shapeDescription) to \(target.described)\n"
+    }
+
+    // MARK: Every layer at once
+
+    /// The matrices of `step` in every layer: per layer every head's (a head step), or the layer's
+    /// one (a layer step). Hugging Face's `output_attentions=True` gives the weights this way.
+    func everyLayer(_ trace: Trace, _ step: Step) throws -> [[Matrix]] {
+        let model = try requireModel()
+        guard step.scope != .sentence else { throw NotebookError.notPerLayer(step.rawValue) }
+        let heads = step.scope == .head ? model.heads : 1
+        return try (0..<trace.layers.count).map { l in
+            try (0..<heads).map { h in
+                guard let m = trace.matrix(step, layer: l, head: h) else {
+                    throw NotebookError.stepNotInModel(step.rawValue, model: model.name)
+                }
+                return m
+            }
+        }
+    }
+
+    /// The shape of `everyLayer` as one array: `[layers, heads, T, n]` or `[layers, T, n]`.
+    static func stackedShape(_ matrices: [[Matrix]], _ step: Step) -> [Int] {
+        let first = matrices.first?.first
+        let inner = [first?.rows ?? 0, first?.columns ?? 0]
+        return step.scope == .head ? [matrices.count, matrices.first?.count ?? 0] + inner : [matrices.count] + inner
+    }
+
+    /// `[6 × 12 × 8 × 8]`
+    static func shapeText(_ shape: [Int]) -> String {
+        "[" + shape.map(String.init).joined(separator: " × ") + "]"
+    }
+
+    /// `export STEP all PATH.npy`: the step of every layer (and head) as one array in C order,
+    /// stacked as PyTorch stacks them:
+    /// ```
+    /// head steps    [layers, heads, T, T]    scores, scaled, masked, weights
+    ///               [layers, heads, T, dₕ]   q, k, v, z (and the decoder's q_prerope, k_prerope)
+    /// layer steps   [layers, T, d]           x, attn_out, out, …
+    /// ```
+    /// `np.load` of `export weights all` equals `torch.stack(outputs.attentions)[:, 0]`.
+    func exportAll(_ step: Step, to path: String) throws -> String {
+        let trace = try requireTrace()
+        let matrices = try everyLayer(trace, step)
+        let shape = Self.stackedShape(matrices, step)
+        let command = "export \(step.rawValue) all"
+        // .csv holds two dimensions; refused before the name is checked for replacing.
+        let typed = path.hasSuffix("!") ? String(path.dropLast()) : path
+        if typed.lowercased().hasSuffix(".csv") {
+            throw NotebookError.needsNumPy(command: command, path: typed, shape: Self.shapeText(shape))
+        }
+        let target = try writeTarget(path, command: command, suffixes: Self.matrixSuffixes) {
+            NotebookError.exportFormat(path: $0)
+        }
+        guard target.typed.lowercased().hasSuffix(".npy") else {  // a device or pipe would get text
+            throw NotebookError.needsNumPy(command: command, path: typed, shape: Self.shapeText(shape))
+        }
+        var values: [Float] = []
+        values.reserveCapacity(shape.reduce(1, *))
+        for layer in matrices { for m in layer { values += m.values } }
+        try write(NumPyFile.encode(values: values, shape: shape), to: target)
+        let heads = step.scope == .head ? ", heads 0…\(shape[1] - 1)" : ""
+        let shared = model?.isDecoder == true && [.k, .v, .keysBeforeRotation].contains(step)
+            ? "; each query head's key/value head" : ""
+        return "wrote \(step.rawValue) (layers 0…\(shape[0] - 1)\(heads)\(shared)) \(Self.shapeText(shape)) to \(target.described)\n"
     }
 }

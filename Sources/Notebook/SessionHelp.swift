@@ -13,6 +13,7 @@ extension Session {
                 steps    tokens    walk (every step of this layer and head, one per Enter)
                 \(steps)
                          show STEP[rows, columns]   e.g. show q[0:4, 0:8], show weights[2, :]
+                         STEP all (every layer and head), e.g. weights all
                 decoder  predict [K]    temperature X    generate N    rope [PAIR]    kvmap
                          sample N    greedy N    top-k K    top-p P    seed N
                          chat TEXT    sentence + (prompt and what was generated)
@@ -24,6 +25,7 @@ extension Session {
                 explore  heads [all]    neuron I J    rollout    importance
                          ablate head L H    ablate clear
                 export   export STEP PATH.npy | PATH.csv    export tokens PATH.tsv | PATH.txt
+                         export STEP all PATH.npy    export NAME PATH    export R[2, :] PATH
                          export rollout PATH    plot STEP PATH.svg    save transcript PATH.md
                          a file this session did not write: PATH! replaces it
                 view     precision N
@@ -62,7 +64,8 @@ extension Session {
         "tokens": "tokens: the pieces of the sentence with their ids; on minilm [CLS] starts it and [SEP] ends it, on smollm2 byte-level pieces with · for a space.",
         "show": "show STEP[rows, columns]: a slice of a step, NumPy style: show q[0:4, 0:8], show weights[2, :], show out[-1].",
         "walk": "walk: every step of the selected layer and head, from x to out, one per Enter (all at once in a script).",
-        "export": "export STEP PATH: writes the whole step as .npy (float32, C order) or .csv (%.9g); export tokens PATH writes id<TAB>token lines to .tsv or .txt; a device such as /dev/stdout gets text. A file that is there and that this session did not write is replaced only when the name ends with ! (export weights w.npy!); a lesson never replaces one.",
+        "export": "export STEP PATH: writes the whole step as .npy (float32, C order) or .csv (%.9g); export tokens PATH writes id<TAB>token lines to .tsv or .txt; a device such as /dev/stdout gets text. A file that is there and that this session did not write is replaced only when the name ends with ! (export weights w.npy!); a lesson never replaces one. export STEP all PATH.npy writes every layer and head as one array: [layers, heads, T, T] for scores, scaled, masked and weights (what torch.stack(outputs.attentions)[:, 0] gives), [layers, heads, T, dₕ] for q, k, v and z, [layers, T, d] for x, attn_out, out and the other steps of a layer; .csv holds only two dimensions. export NAME PATH writes one of your names or the model's (export R r.csv, export W_Q wq.npy), export weights[2, :] PATH a slice, evaluated as the math evaluates it.",
+        "all": "STEP all (weights all, scores all, q all, x all, …): the step of every layer and head at once, layers as rows and heads as columns, in bands that fit the width. A token × token step shows each head as one character per query row, naming the key where that row is largest (for weights: the key the query attends to most), 0–9, a–z, A–Z as the legend says; another step shows the mean length of its rows. export STEP all PATH.npy writes every number.",
         "precision": "precision N: digits after the decimal point, 0…8.",
         "quit": "quit (or exit, or Ctrl-D): leaves attn.",
         "exit": "exit (or quit, or Ctrl-D): leaves attn.",

@@ -217,4 +217,86 @@ extension Session {
         default: return step.scope == .layer ? ["layer \(layer)"] : []
         }
     }
+
+    // MARK: Every layer at once
+
+    /// The characters that name keys 0…61 in `STEP all`.
+    static let keySymbols = Array("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+    /// `STEP all`: a step of every layer and head at once (what `output_attentions=True` gives),
+    /// layers as rows and heads as columns, in bands of heads that fit the width.
+    ///
+    /// A token × token step shows each head as one character per query row: the key where the row
+    /// is largest (its argmax; for weights, the key the query attends to most), named `0`–`9`,
+    /// `a`–`z`, `A`–`Z`. Any other step shows the mean length ‖row‖₂ of each matrix.
+    func showAll(_ step: Step) throws -> String {
+        let trace = try requireTrace()
+        let matrices = try everyLayer(trace, step)
+        let shape = Self.shapeText(Self.stackedShape(matrices, step))
+        let perHead = step.scope == .head
+        let cells: [[String]]
+        var text: String
+        if step.isTokenByToken {
+            let t = trace.count
+            guard t <= Self.keySymbols.count else {
+                throw NotebookError.overviewDoesNotFit(step: step.rawValue,
+                    reason: "it names each key with one character, for at most \(Self.keySymbols.count) tokens, and the sentence has \(t)")
+            }
+            cells = matrices.map { $0.map { m in String((0..<m.rows).map { Self.keySymbols[Self.argmax(m.row($0))] }) } }
+            text = fitted("\(step.rawValue), layers × heads: the argmax key of each query row   \(shape)") + "\n"
+            text += wrap("one character per query row 0…\(t - 1), naming its key: "
+                + trace.tokens.enumerated().map { "\(Self.keySymbols[$0.offset])=\($0.element)" }.joined(separator: " "), indent: "  ") + "\n"
+        } else {
+            cells = matrices.map { $0.map { m in String(format: "%.1f", Self.meanRowLength(m)) } }
+            text = fitted("\(step.rawValue), layers\(perHead ? " × heads" : ""): the mean length ‖row‖ of its rows   \(shape)") + "\n"
+            text += wrap("export \(step.rawValue) all PATH.npy writes every number") + "\n"
+        }
+        let columns = perHead ? (0..<cells[0].count).map { "H\($0)" } : ["‖row‖"]
+        text += try bands(cells, rowTitles: (0..<cells.count).map { "L\($0)" }, columnTitles: columns,
+                          alignLeft: step.isTokenByToken, step: step)
+        return text + "\n"
+    }
+
+    /// A header line as it is, or wrapped when it is wider than the terminal.
+    func fitted(_ line: String) -> String {
+        MatrixRenderer.displayWidth(line) <= renderer.width ? line : wrap(line, indent: "  ")
+    }
+
+    /// A table of short cells, its columns cut into bands that fit the width, one blank line
+    /// between bands.
+    func bands(_ cells: [[String]], rowTitles: [String], columnTitles: [String], alignLeft: Bool, step: Step) throws -> String {
+        let titleWidth = rowTitles.map(MatrixRenderer.displayWidth).max() ?? 0
+        let cellWidth = (cells.flatMap { $0 } + columnTitles).map(MatrixRenderer.displayWidth).max() ?? 0
+        let perColumn = cellWidth + 2
+        guard titleWidth + perColumn <= renderer.width else {
+            throw NotebookError.overviewDoesNotFit(step: step.rawValue,
+                reason: "one head takes \(titleWidth + perColumn) columns and the terminal has \(renderer.width)")
+        }
+        let fit = (renderer.width - titleWidth) / perColumn
+        var blocks: [String] = []
+        for start in stride(from: 0, to: columnTitles.count, by: fit) {
+            let band = start..<min(start + fit, columnTitles.count)
+            var lines = [String(repeating: " ", count: titleWidth) + band.map { "  " + MatrixRenderer.pad(columnTitles[$0], cellWidth, alignLeft: alignLeft) }.joined()]
+            for (r, row) in cells.enumerated() {
+                lines.append(MatrixRenderer.pad(rowTitles[r], titleWidth, alignLeft: true)
+                    + band.map { "  " + MatrixRenderer.pad(row[$0], cellWidth, alignLeft: alignLeft) }.joined())
+            }
+            blocks.append(lines.map(MatrixRenderer.trimTrailing).joined(separator: "\n") + "\n")
+        }
+        return blocks.joined(separator: "\n")
+    }
+
+    /// The first index of the largest value (−∞ never wins over a finite one).
+    static func argmax(_ row: [Float]) -> Int {
+        var best = 0
+        for j in row.indices where row[j] > row[best] { best = j }
+        return best
+    }
+
+    /// The mean over rows of ‖row‖₂.
+    static func meanRowLength(_ m: Matrix) -> Double {
+        guard m.rows > 0 else { return 0 }
+        let total = (0..<m.rows).reduce(0.0) { sum, i in sum + sqrt(m.row(i).reduce(0.0) { $0 + Double($1) * Double($1) }) }
+        return total / Double(m.rows)
+    }
 }
