@@ -218,7 +218,7 @@ extension Session {
         guard case let .index(base, subscripts, text) = expression, (1...2).contains(subscripts.count),
               case let .matrix(whole)? = try? evaluate(base, line: line),
               let names = try? boundValues(needed: identifiers(in: line)) else { return nil }
-        let evaluator = MathEvaluator(names: names)
+        let evaluator = mathEvaluator(names)
         let shape = MathShape(whole)
         guard let rows = try? evaluator.select(subscripts[0], axis: "row", count: whole.rows, shape: shape, text: String(text)),
               let columns = subscripts.count == 1 ? (range: 0..<whole.columns, single: false)
@@ -231,10 +231,17 @@ extension Session {
     /// that the error can suggest the closest.
     func evaluate(_ expression: MathExpression, line: String) throws -> MathValue {
         do {
-            return try MathEvaluator(names: try boundValues(needed: identifiers(in: line))).evaluate(expression)
+            return try mathEvaluator(try boundValues(needed: identifiers(in: line))).evaluate(expression)
         } catch let NotebookError.math(message) where message.hasPrefix("unknown name") {
-            return try MathEvaluator(names: try boundValues()).evaluate(expression)
+            return try mathEvaluator(try boundValues()).evaluate(expression)
         }
+    }
+
+    /// An evaluator over `names` that computes as the selected model does: its ε.
+    func mathEvaluator(_ names: [String: MathValue]) -> MathEvaluator {
+        var evaluator = MathEvaluator(names: names)
+        if let model { evaluator.normalizationEpsilon = model.normalizationEpsilon }
+        return evaluator
     }
 
     /// `check EXPR STEP`: the learner's value against the model's step, at this layer and head.
@@ -340,4 +347,15 @@ struct MathLabels: Sendable {
     var columnOffset = 0
     /// Heat shading, for token-by-token matrices such as the weights.
     var shade = false
+}
+
+extension LoadedModel {
+    /// The ε of the model's normalization, LayerNorm's (MiniLM) or RMSNorm's (SmolLM2): the
+    /// learner's `layernorm` and `rmsnorm` use it.
+    var normalizationEpsilon: Float {
+        switch self {
+        case let .minilm(bert): bert.configuration.layerNormEpsilon
+        case let .smollm2(llama): llama.configuration.rmsNormEpsilon
+        }
+    }
 }

@@ -786,7 +786,7 @@ struct CheckTests {
         let reference = Matrix([[0.5, 1]])
         let result = Check.compare(.matrix(Matrix([[0.5, .nan]])), with: reference, stepName: "z", rowLabels: nil, columnLabels: nil)
         #expect(!result.passed && result.maxDifference?.isNaN == true)
-        #expect(result.message == "✗ max|Δ| = nan at [0, 1] (yours nan, the model's 1.0000)")
+        #expect(result.message.hasPrefix("✗ max|Δ| = nan at [0, 1] (yours nan, the model's 1.0000). Yours has nan in 1 of 2 cells"))
         let both = Check.compare(.matrix(Matrix([[.nan]])), with: Matrix([[.nan]]), stepName: "z", rowLabels: nil, columnLabels: nil)
         #expect(both.passed)
     }

@@ -22,6 +22,9 @@ import Foundation
 public struct MathEvaluator {
     /// The values names are bound to. Names are case-sensitive.
     public let names: [String: MathValue]
+    /// The selected model's ε, which `layernorm` and `rmsnorm` use unless given `eps=`: MiniLM's
+    /// LayerNorm 1e-12, SmolLM2's RMSNorm 1e-5. Without a model, PyTorch's default 1e-5.
+    public var normalizationEpsilon: Float = 1e-5
 
     /// The most cells one result may have (64 MiB of `Float`): enough for MiniLM's embedding table
     /// (30522 × 384), and an error instead of an allocation that would end the session.

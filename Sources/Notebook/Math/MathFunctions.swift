@@ -40,18 +40,14 @@ extension MathEvaluator {
         case "argmax": return try call.reduce(needsValues: true) { Float(Self.indexOfMaximum($0)) }
         case "layernorm": return try layerNorm(call)
         case "transpose": return try call.onMatrix { $0.transposed }
-        case "silu": return try call.onCells { $0 / (1 + expf(-$0)) }
+        case "silu": return try call.onCells { AttnCore.silu($0) }
         case "rmsnorm":
-            // rmsnorm(A[, g]): each row divided by its root mean square (ε = 1e-5, as SmolLM2), times g.
-            return try call.onMatrix { a in
-                var out = a
-                for i in 0..<a.rows {
-                    let r = a.row(i)
-                    let inverse = 1 / (r.reduce(0) { $0 + $1 * $1 } / Float(max(1, r.count)) + 1e-5).squareRoot()
-                    for j in 0..<a.columns { out[i, j] = r[j] * inverse }
-                }
-                return out
-            }
+            // rmsnorm(A[, g]): the model's RMSNorm of each row, with the model's ε, times g.
+            let (m, _) = try call.matrix("A")
+            let gain = try call.bound["g"].map { try row($0, named: "g", columns: m.columns, call: call) }
+                ?? [Float](repeating: 1, count: m.columns)
+            let epsilon = try call.number("eps") ?? normalizationEpsilon
+            return try call.onMatrix { AttnCore.rmsNorm($0, gain: gain, epsilon: epsilon) }
         case "rotate_half":
             // RoPE's partner of each dimension: [x₁ | x₂] → [−x₂ | x₁], halves of the columns.
             return try call.onMatrix { a in
@@ -105,7 +101,8 @@ extension MathEvaluator {
         }
     }
 
-    /// `layernorm(A[, gamma, beta])` through the model's `layerNormRows`, with ε = 1e-12 as MiniLM.
+    /// `layernorm(A[, gamma, beta])` through the model's `layerNormRows`, with the model's ε
+    /// unless `eps=` gives another.
     /// ```
     /// LN(a) = (a − mean(a)) / √(var(a) + ε) · γ + β        per row; var is the population variance
     /// ```
@@ -121,7 +118,8 @@ extension MathEvaluator {
         default:
             throw call.problem("give both gamma and beta, or neither: the form is \(call.function.usage)")
         }
-        return try call.onMatrix { $0.layerNormRows(gamma: gamma, beta: beta, epsilon: 1e-12) }
+        let epsilon = try call.number("eps") ?? normalizationEpsilon
+        return try call.onMatrix { $0.layerNormRows(gamma: gamma, beta: beta, epsilon: epsilon) }
     }
 
     /// γ or β: one row of as many numbers as `A` has columns.

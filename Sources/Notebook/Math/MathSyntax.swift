@@ -58,11 +58,12 @@ public enum MathSyntax {
         MathFunction("norm", ["A", "axis"], required: 1, usage: "norm(A[, axis])", "length √Σx², as max: axis=1 each row's ‖·‖"),
         MathFunction("argmax", ["A", "axis"], required: 1, usage: "argmax(A[, axis])",
                      "index of the largest: axis=1 each row's column (m × 1)"),
-        MathFunction("layernorm", ["A", "gamma", "beta"], required: 1, usage: "layernorm(A[, gamma, beta])",
-                     "rows to mean 0, variance 1 (ε = 1e-12), then · γ + β"),
+        MathFunction("layernorm", ["A", "gamma", "beta", "eps"], required: 1, usage: "layernorm(A[, gamma, beta])",
+                     "rows to mean 0, variance 1, · γ + β; the model's ε or eps="),
         MathFunction("transpose", ["A"], usage: "transpose(A)", "Aᵀ, the same as A.T"),
         MathFunction("silu", ["A"], usage: "silu(A)", "x · σ(x), cell by cell (SwiGLU's gate)"),
-        MathFunction("rmsnorm", ["A"], usage: "rmsnorm(A)", "rows divided by their root mean square (ε = 1e-5)"),
+        MathFunction("rmsnorm", ["A", "g", "eps"], required: 1, usage: "rmsnorm(A[, g])",
+                     "rows ÷ root mean square, then · g; the model's ε or eps="),
         MathFunction("rotate_half", ["A"], usage: "rotate_half(A)", "[x₁ | x₂] → [−x₂ | x₁]: RoPE's partner dimensions"),
         MathFunction("zeros", ["m", "n"], usage: "zeros(m, n)", "m × n matrix of 0s"),
         MathFunction("ones", ["m", "n"], usage: "ones(m, n)", "m × n matrix of 1s: ones(T, T)"),
@@ -77,8 +78,8 @@ public enum MathSyntax {
     /// The functions' names.
     public static let functions: [String] = functionTable.map(\.name)
 
-    /// Names a learner cannot assign to: the functions and the literal `inf`.
-    public static let reservedNames: Set<String> = Set(functions + ["inf"])
+    /// Names a learner cannot assign to: the functions and the literals `inf` and `nan`.
+    public static let reservedNames: Set<String> = Set(functions + ["inf", "nan"])
 
     /// The function called `name`, if there is one.
     public static func function(named name: String) -> MathFunction? {
@@ -123,7 +124,7 @@ public enum MathSyntax {
             "  A > 0  A == B       < <= > >= == !=, cell by cell: 1 where true, 0 where not",
             "  A[2]  A[:, 1]       row 2 (1 × n), column 1 (m × 1); A[2, 3] is one number",
             "  A[0:3, 1:]  A[-1]   ranges as in NumPy; negative indices count from the end",
-            "  inf  -1e9  .5       numbers",
+            "  inf  -1e9  .5  nan  numbers; nan spreads as in NumPy: 0 * inf, max([1, nan])",
             "  [[1, 2], [3, 4]]    a matrix written out row by row; [1, 2, 3] is one row",
             "  ( )                 grouping. Tightest first: .T [ ] f( ), **, unary -, @ * /,",
             "                      + -, then the comparisons",

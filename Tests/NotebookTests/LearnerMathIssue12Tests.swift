@@ -1,0 +1,87 @@
+import AttnCore
+import Foundation
+import Notebook
+import Testing
+
+// Issue 12: the learner's math keeps NumPy's nan, uses the model's own ε, and exercises check how
+// the answer was reached; another head's step is one call away, and shapes read as in NumPy.
+
+/// Whether a line prints one number within 1e-3 of `expected`.
+private func close(_ output: String, _ expected: Float) -> Bool {
+    guard let x = Float(output.trimmingCharacters(in: .whitespacesAndNewlines)) else { return false }
+    return abs(x - expected) < 1e-3
+}
+
+@Suite("Issue 12: NaN, the model's ε, exercise directives, other heads, shapes")
+struct LearnerMathIssue12Tests {
+    // MARK: NaN as NumPy
+
+    @Test("NaN propagates as in NumPy: max, min, sum, mean and softmax of a row with a nan are nan")
+    func nanPropagates() {
+        let s = ScriptedSession()
+        // np.max([1, nan, 3]) is nan; so are min, sum and mean; argmax points at the nan.
+        for call in ["max", "min", "sum", "mean"] {
+            #expect(s.run("\(call)([1, nan, 3])") == "nan\n", "\(call)")
+        }
+        #expect(s.run("argmax([1, nan, 5])") == "1\n")
+        #expect(s.run("0 * inf") == "nan\n")
+        // Along an axis only the rows (or columns) with a nan are nan.
+        let rows = s.run("sum([[1, nan], [2, 3]], axis=1)")
+        #expect(rows.contains("0  nan") && rows.contains("1    5"), "\(rows)")
+        // softmax: the row with a nan is nan everywhere, the others as before, and a fully
+        // masked row (all −∞) stays 0 as in the model.
+        s.run("S = softmax([[1, nan, 2], [1, 2, 3], [-inf, -inf, -inf], [nan, -inf, -inf]])")
+        #expect(s.run("sum(S[0] == S[0])") == "0\n")       // nan ≠ nan: every cell of row 0 is nan
+        #expect(s.run("S[1, 2]") == "0.6652\n")
+        #expect(s.run("sum(abs(S[2]))") == "0\n")
+        #expect(s.run("sum(S[3] == S[3])") == "0\n")       // nan with −∞ only: nan, not zeros
+    }
+
+    @Test("the model's softmaxRows: −∞ rows stay 0, nan rows are nan, other rows unchanged")
+    func modelSoftmax() {
+        let m = Matrix([[-.infinity, -.infinity], [.nan, -.infinity], [1, .nan], [0, 1]])
+        let s = m.softmaxRows()
+        #expect(s.row(0) == [0, 0])
+        #expect(s.row(1).allSatisfy { $0.isNaN })
+        #expect(s.row(2).allSatisfy { $0.isNaN })
+        #expect(abs(s[3, 1] - Float(1 / (1 + exp(-1.0)))) < 1e-7)
+    }
+
+    @Test("a mask of -inf times triu: nan below the diagonal, shown as nan, and check says yours nan")
+    func nanMask() {
+        let s = ScriptedSession()
+        s.run("model smollm2\nsentence The capital of France is\nlayer 1\nhead 2")
+        s.run("MYMASK = triu(ones(T, T), 1) * -inf")
+        let shown = s.run("softmax(scaled + MYMASK)")
+        let rows = shown.split(separator: "\n").dropFirst(2).prefix(5)
+        #expect(rows.count == 5 && rows.allSatisfy { $0.split(separator: " ").suffix(5).allSatisfy { $0 == "nan" } }, "\(shown)")
+        let check = s.run("check softmax(scaled + MYMASK) weights")
+        #expect(check.hasPrefix("✗ max|Δ| = nan at [0 The, 0 The] (yours nan, the model's 1.0000)"), "\(check)")
+        #expect(check.contains("Yours has nan in 25 of 25 cells"), "\(check)")
+        // The finite stand-in passes, as lesson 11 teaches.
+        #expect(s.run("check softmax(scaled + triu(ones(T, T), 1) * -1e9) weights").hasPrefix("✓"))
+    }
+
+    // MARK: The model's ε
+
+    @Test("layernorm and rmsnorm take ε from the selected model, and eps= overrides it")
+    func epsilonFromModel() {
+        let s = ScriptedSession()
+        s.run("sentence the cat sat on the mat")
+        // Row variance 2.5e-7: with MiniLM's ε = 1e-12 the normalized cell is ≈ 1; with 1e-5, 0.156.
+        #expect(close(s.run("layernorm([[0, 0.001]])[0, 1]"), 1))
+        #expect(close(s.run("rmsnorm([[0.001]])"), 1))
+        #expect(close(s.run("layernorm([[0, 0.001]], eps=1e-5)[0, 1]"), 0.1562))
+        // Exactly the model's attn_norm: the same function with the same ε.
+        #expect(s.run("check layernorm(x + attn_out, gamma_attn, beta_attn) attn_norm").hasPrefix("✓ matches attn_norm [8 × 384]: max|Δ| = 0\n"))
+
+        s.run("model smollm2\nsentence The capital of France is")
+        // SmolLM2's RMSNorm ε = 1e-5: 0.001 / √(1e-6 + 1e-5) = 0.3015.
+        #expect(close(s.run("rmsnorm([[0.001]])"), 0.3015))
+        #expect(close(s.run("layernorm([[0, 0.001]])[0, 1]"), 0.1562))
+        #expect(s.run("check rmsnorm(x, g_attn) rmsnorm").hasPrefix("✓ matches rmsnorm [5 × 576]: max|Δ| = 0\n"))
+        #expect(s.run("check rmsnorm(x, g_attn, eps=0.1) rmsnorm").hasPrefix("✗"))
+        #expect(s.run("check silu(ffn_gate) * ffn_up ffn_act").hasPrefix("✓ matches ffn_act [5 × 1536]: max|Δ| = 0\n"))
+        #expect(s.failure("rmsnorm(x, [[1, 2]])")?.contains("g must be a [1 × 576] row") == true)
+    }
+}
