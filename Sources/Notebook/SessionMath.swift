@@ -132,6 +132,7 @@ extension Session {
             try checkRoom(for: name, value)
             learnerNames[name] = value
             learnerLabels[name] = labels(of: value, expression, line: line)
+            learnerDefinitions[name] = MathDefinition(expression: expression.text, uses: uses(of: expression))
             return "\(name) = \(describe(value))\n"
         case let .evaluate(expression):
             let value = try evaluate(expression, line: line)
@@ -174,6 +175,7 @@ extension Session {
         for name in names {
             learnerNames[name] = nil
             learnerLabels[name] = nil
+            learnerDefinitions[name] = nil
         }
         return "deleted \(names.joined(separator: ", ")) (\(megabytes(cells: Double(freed)))); your names hold "
             + "\(megabytes(cells: Double(learnerCells))) of \(megabytes(cells: Double(Self.maximumLearnerCells)))\n"
@@ -275,11 +277,69 @@ extension Session {
             if waitingExercise == stepName, !identifiers(in: expression).isDisjoint(with: answer) {
                 let used = identifiers(in: expression).intersection(answer).sorted().joined(separator: ", ")
                 text += wrap("That reads \(used), the model's own answer; the exercise waits for \(name) built from the names before it.") + "\n"
+            } else if waitingExercise == stepName, let block = waitingExerciseBlock,
+                      case let .evaluate(e) = try MathParser.parse(expression),
+                      let problem = directiveProblem(block, e, step: stepName) {
+                text += wrap("✗ " + problem) + "\n"
             } else {
                 text += exercisePassed(step: stepName)
             }
         }
         return text
+    }
+
+    /// Every name and function `expression` uses, itself or through the definitions of the
+    /// learner's names in it, as they were when bound.
+    func uses(of expression: MathExpression) -> Set<String> {
+        let direct = expression.references
+        return direct.reduce(direct) { $0.union(learnerDefinitions[$1]?.uses ?? []) }
+    }
+
+    /// What an exercise's `# forbid:` and `# require:` find wrong with the checked expression, as
+    /// one sentence: `this exercise asks for weights without softmax: your E calls softmax`; nil
+    /// when nothing.
+    func directiveProblem(_ block: Lesson.Block, _ expression: MathExpression, step: String) -> String? {
+        let direct = expression.references, all = uses(of: expression)
+        func verb(_ word: String) -> String { MathSyntax.function(named: word) != nil ? "calls" : "uses" }
+        var forbidden: [String] = [], clauses: [String] = []
+        for word in block.forbidden where all.contains(word) {
+            forbidden.append(word)
+            // Name the learner's name that brings it in when the expression does not say it.
+            let through = direct.contains(word) ? nil
+                : direct.filter { learnerDefinitions[$0]?.uses.contains(word) == true }.sorted().first
+            if let through, let definition = learnerDefinitions[through] {
+                clauses.append("your \(through) \(verb(word)) \(word) (\(through) = \(MathError.abbreviated(definition.expression)))")
+            } else {
+                clauses.append("your expression \(verb(word)) \(word)")
+            }
+        }
+        if !forbidden.isEmpty {
+            return "this exercise asks for \(step) without \(Self.list(forbidden, or: true)): \(clauses.joined(separator: ", and "))"
+        }
+        for word in block.required where !all.contains(word) {
+            let isModels = modelNames.contains(word) || Step(rawValue: word) != nil || MathSyntax.function(named: word) != nil
+            let what = isModels ? word : "your \(word)"
+            let missing = isModels || learnerNames[word] != nil
+                ? "your expression does not \(verb(word) == "calls" ? "call" : "use") \(word)"
+                : "you have no \(word) yet: bind it with \(word) = …"
+            return "this exercise asks for \(step) built with \(what): \(missing)"
+        }
+        return nil
+    }
+
+    /// The problem a lesson's exercise solution has with its own `# forbid:` and `# require:`,
+    /// for `attn replay`: its last line is `check EXPR STEP`.
+    public func solutionProblem(_ block: Lesson.Block, checkLine: String) -> String? {
+        guard !(block.forbidden + block.required).isEmpty, let step = block.exercise,
+              case let .check(expression, _)? = try? Command.parse(checkLine),
+              case let .evaluate(e)? = try? MathParser.parse(expression) else { return nil }
+        return directiveProblem(block, e, step: step)
+    }
+
+    /// `a`, `a or b`, `a, b or c` (or `and`).
+    static func list(_ words: [String], or: Bool) -> String {
+        guard words.count > 1 else { return words.first ?? "" }
+        return words.dropLast().joined(separator: ", ") + (or ? " or " : " and ") + (words.last ?? "")
     }
 
     /// The math's short names for steps: Q is the step q of the selected head, and so on.
@@ -336,6 +396,13 @@ extension MathValue {
         case let .matrix(m): m.rows * m.columns
         }
     }
+}
+
+/// How a learner's name was made: the expression as typed, and every name and function it used,
+/// through the definitions of the learner's names in it (as they were then).
+struct MathDefinition: Sendable {
+    var expression: String
+    var uses: Set<String>
 }
 
 /// The labels of a matrix of the learner's math: tokens for rows (or columns) that are the

@@ -12,6 +12,11 @@ private func close(_ output: String, _ expected: Float) -> Bool {
     return abs(x - expected) < 1e-3
 }
 
+/// Output with its wrapped lines joined, to look for a sentence.
+private func flat(_ output: String) -> String {
+    output.replacingOccurrences(of: "\n", with: " ")
+}
+
 @Suite("Issue 12: NaN, the model's ε, exercise directives, other heads, shapes")
 struct LearnerMathIssue12Tests {
     // MARK: NaN as NumPy
@@ -83,5 +88,105 @@ struct LearnerMathIssue12Tests {
         #expect(s.run("check rmsnorm(x, g_attn, eps=0.1) rmsnorm").hasPrefix("✗"))
         #expect(s.run("check silu(ffn_gate) * ffn_up ffn_act").hasPrefix("✓ matches ffn_act [5 × 1536]: max|Δ| = 0\n"))
         #expect(s.failure("rmsnorm(x, [[1, 2]])")?.contains("g must be a [1 × 576] row") == true)
+    }
+
+    // MARK: Exercise directives
+
+    /// A session in the repository's lessons, `blocks` blocks into lesson `number`.
+    func lessonSession(_ number: Int, runningBlocks blocks: Int) -> ScriptedSession {
+        let s = ScriptedSession()
+        s.session.lessonsDirectory = LessonGoldenTests.repository + "/Lessons"
+        s.run("lesson \(number)")
+        for _ in 0..<blocks { s.run("next") }
+        return s
+    }
+
+    @Test("lesson 6 forbids softmax: in the expression or in a name's definition; hint works, the solution passes")
+    func lessonSixForbidsSoftmax() {
+        let s = lessonSession(6, runningBlocks: 4)
+        #expect(s.run("where").contains("step 5 of 7"))
+        let direct = s.run("check softmax(scaled) weights")
+        #expect(direct == "✓ matches weights [8 × 8]: max|Δ| = 0\n✗ this exercise asks for weights without softmax: your expression calls softmax\n",
+                "\(direct)")
+        s.run("E = softmax(scaled)")
+        let through = s.run("check E * 1 weights")
+        #expect(through.contains("✗ this exercise asks for weights without softmax: your E calls softmax (E =\nsoftmax(scaled))"), "\(through)")
+        #expect(s.run("where").contains("step 5 of 7"))  // still waiting
+        #expect(s.run("hint").hasPrefix("hint 1 of 3: Row maxima"))
+        // Rebinding E forgets how it was made before.
+        s.run("E = exp(scaled - max(scaled, axis=1))")
+        let done = s.run("check E / sum(E, axis=1) weights")
+        #expect(done.hasPrefix("✓ matches weights") && done.contains("exercise done."), "\(done)")
+        // Outside the exercise softmax is fine again.
+        #expect(s.run("check softmax(scaled) weights") == "✓ matches weights [8 × 8]: max|Δ| = 0\n")
+    }
+
+    @Test("lesson 11 requires the learner's MYMASK and forbids M and masked; skip still runs the solution")
+    func lessonElevenRequiresMask() {
+        let s = lessonSession(11, runningBlocks: 3)
+        #expect(s.run("where").contains("step 4 of"))
+        #expect(flat(s.run("check softmax(masked) weights")).contains("✗ this exercise asks for weights without masked: your expression uses masked"))
+        #expect(flat(s.run("check softmax(scaled + triu(ones(T, T), 1) * -1e9) weights"))
+            .contains("✗ this exercise asks for weights built with your MYMASK: you have no MYMASK yet: bind it with MYMASK = …"))
+        s.run("MYMASK = M")
+        #expect(flat(s.run("check softmax(scaled + MYMASK) weights"))
+            .contains("✗ this exercise asks for weights without M: your MYMASK uses M (MYMASK = M)"))
+        s.run("MASK2 = triu(ones(T, T), 1) * -1e9")
+        #expect(flat(s.run("check softmax(scaled + MASK2) weights"))
+            .contains("✗ this exercise asks for weights built with your MYMASK: your expression does not use MYMASK"))
+        let skipped = s.run("skip")
+        #expect(skipped.hasPrefix("the solution:") && skipped.contains("✓ matches weights [5 × 5]"), "\(skipped)")
+        #expect(s.run("where").contains("step 5 of"))
+    }
+
+    @Test("a lesson's directives: only in an exercise, and replay holds the solution to them")
+    func directivesInLessonFiles() throws {
+        let directory = NSTemporaryDirectory() + "attn-issue12-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let stray = directory + "/01-stray.md"
+        try "# 1. Stray\n```attn\n# forbid: softmax\nscores\n```\n".write(toFile: stray, atomically: true, encoding: .utf8)
+        #expect(throws: Runner.Failure.self) { try Lesson(path: stray) }
+
+        let cheat = directory + "/02-cheat.md"
+        try """
+            # 2. Cheat
+            ```attn
+            sentence the cat sat on the mat
+            ```
+            ```attn
+            # exercise: weights
+            # forbid: softmax
+            check softmax(scaled) weights
+            ```
+            """.write(toFile: cheat, atomically: true, encoding: .utf8)
+        let lesson = try Lesson(path: cheat)
+        #expect(lesson.blocks[1].forbidden == ["softmax"])
+        do {
+            try Runner.replay(Session(), lesson: lesson) { _ in }
+            Issue.record("a solution that calls softmax replayed")
+        } catch {
+            #expect("\(error)".contains("breaks its own # forbid: or # require: this exercise asks for weights without softmax"), "\(error)")
+        }
+    }
+
+    @Test("every directive in the lessons names a function, a model's name or a name its blocks bind")
+    func directivesInLessons() {
+        var seen = 0
+        for lesson in LessonGoldenTests.lessons {
+            let bound = Set(lesson.blocks.flatMap { $0.commands }.compactMap { command -> String? in
+                if case let .assign(name, _)? = try? MathParser.parse(command.text) { return name }
+                return nil
+            })
+            for block in lesson.blocks {
+                for word in block.forbidden + block.required {
+                    seen += 1
+                    let known = MathSyntax.function(named: word) != nil || Session.boundNames.contains(word)
+                        || StepInfo.names.contains(word) || bound.contains(word)
+                    #expect(known, "\(lesson.name): \(word)")
+                }
+            }
+        }
+        #expect(seen >= 6)
     }
 }

@@ -89,6 +89,26 @@ public indirect enum MathExpression: Sendable, Equatable {
         }
     }
 
+    /// Every name and function the expression mentions: `softmax(Q @ K.T / sqrt(dk))` → softmax,
+    /// Q, K, sqrt, dk. An exercise's `# forbid:` and `# require:` are checked against them.
+    public var references: Set<String> {
+        switch self {
+        case .number: []
+        case let .name(name): [name]
+        case let .negate(inner, _), let .transpose(inner, _), let .parenthesized(inner, _): inner.references
+        case let .binary(_, left, right, _): left.references.union(right.references)
+        case let .index(base, subscripts, _):
+            subscripts.reduce(base.references) { names, index in
+                switch index {
+                case let .position(e): names.union(e.references)
+                case let .range(start, end): names.union(start?.references ?? []).union(end?.references ?? [])
+                }
+            }
+        case let .call(name, arguments, _): arguments.reduce([name]) { $0.union($1.value.references) }
+        case let .literal(rows, _): rows.joined().reduce([]) { $0.union($1.references) }
+        }
+    }
+
     /// Whether a postfix such as `.T` can follow the text directly; otherwise it needs parentheses
     /// (`(A + B).T`, not `A + B.T`).
     var isAtom: Bool {
