@@ -23,7 +23,8 @@ extension Session {
     /// checkpoint's rows).
     ///
     /// Only the names in `needed` are computed (some, like `E`, are large); `nil` computes all.
-    func boundValues(needed: Set<String>? = nil) throws -> [String: MathValue] {
+    func boundValues(needed: Set<String>? = nil, atHead otherHead: Int? = nil) throws -> [String: MathValue] {
+        let head = otherHead ?? self.head  // head(A, h) binds another head's names
         // Math that names nothing of the model (2 ** 10, arange(5), the learner's own names)
         // needs no sentence.
         if let needed, needed.isDisjoint(with: Self.boundNames + StepInfo.names) { return learnerNames }
@@ -220,7 +221,7 @@ extension Session {
         guard case let .index(base, subscripts, text) = expression, (1...2).contains(subscripts.count),
               case let .matrix(whole)? = try? evaluate(base, line: line),
               let names = try? boundValues(needed: identifiers(in: line)) else { return nil }
-        let evaluator = mathEvaluator(names)
+        let evaluator = mathEvaluator(names, needed: identifiers(in: line))
         let shape = MathShape(whole)
         guard let rows = try? evaluator.select(subscripts[0], axis: "row", count: whole.rows, shape: shape, text: String(text)),
               let columns = subscripts.count == 1 ? (range: 0..<whole.columns, single: false)
@@ -233,16 +234,22 @@ extension Session {
     /// that the error can suggest the closest.
     func evaluate(_ expression: MathExpression, line: String) throws -> MathValue {
         do {
-            return try mathEvaluator(try boundValues(needed: identifiers(in: line))).evaluate(expression)
+            let needed = identifiers(in: line)
+            return try mathEvaluator(try boundValues(needed: needed), needed: needed).evaluate(expression)
         } catch let NotebookError.math(message) where message.hasPrefix("unknown name") {
-            return try mathEvaluator(try boundValues()).evaluate(expression)
+            return try mathEvaluator(try boundValues(), needed: nil).evaluate(expression)
         }
     }
 
-    /// An evaluator over `names` that computes as the selected model does: its ε.
-    func mathEvaluator(_ names: [String: MathValue]) -> MathEvaluator {
+    /// An evaluator over `names` that computes as the selected model does (its ε), and binds
+    /// `needed` at another head of the layer for `head(A, h)`.
+    func mathEvaluator(_ names: [String: MathValue], needed: Set<String>?) -> MathEvaluator {
         var evaluator = MathEvaluator(names: names)
         if let model { evaluator.normalizationEpsilon = model.normalizationEpsilon }
+        if let model {
+            evaluator.headCount = model.heads
+            evaluator.namesAtHead = { h in try self.boundValues(needed: needed, atHead: h) }
+        }
         return evaluator
     }
 
@@ -259,11 +266,10 @@ extension Session {
             reference = try evaluate(slice, line: stepName).asMatrix
             referenceExpression = slice
         }
-        let value: MathValue
-        switch try MathParser.parse(expression) {
-        case let .evaluate(e): value = try evaluate(e, line: expression)
-        case .assign: throw NotebookError.math("check takes an expression, not an assignment: check A \(stepName)")
+        guard case let .evaluate(parsed) = try MathParser.parse(expression) else {
+            throw NotebookError.math("check takes an expression, not an assignment: check A \(stepName)")
         }
+        let value = try evaluate(parsed, line: expression)
         // The cells are named as the step shows them, and a slice's as the whole step's.
         let cells = labels(of: .matrix(reference), referenceExpression, line: stepName)
         let result = Check.compare(value, with: reference, stepName: stepName,
@@ -273,13 +279,13 @@ extension Session {
         if result.passed {
             // `check scores scores` is true, and teaches nothing: an exercise wants the step built
             // from what comes before it, not read from the model under its own name.
+            // The names read, not the functions called: concat(heads(z)) builds concat.
             let answer = Set([name] + (Self.stepAliases[name].map { [$0] } ?? []))
-            if waitingExercise == stepName, !identifiers(in: expression).isDisjoint(with: answer) {
-                let used = identifiers(in: expression).intersection(answer).sorted().joined(separator: ", ")
+            if waitingExercise == stepName, !parsed.names.isDisjoint(with: answer) {
+                let used = parsed.names.intersection(answer).sorted().joined(separator: ", ")
                 text += wrap("That reads \(used), the model's own answer; the exercise waits for \(name) built from the names before it.") + "\n"
             } else if waitingExercise == stepName, let block = waitingExerciseBlock,
-                      case let .evaluate(e) = try MathParser.parse(expression),
-                      let problem = directiveProblem(block, e, step: stepName) {
+                      let problem = directiveProblem(block, parsed, step: stepName) {
                 text += wrap("✗ " + problem) + "\n"
             } else {
                 text += exercisePassed(step: stepName)

@@ -189,4 +189,40 @@ struct LearnerMathIssue12Tests {
         }
         #expect(seen >= 6)
     }
+
+    // MARK: Another head's step
+
+    @Test("concat(heads(z)) is the model's concat on both models; head(A, h) is A at head h without selecting it")
+    func otherHeads() {
+        let s = ScriptedSession()
+        s.run("sentence the cat sat on the mat\nlayer 5\nhead 3")
+        #expect(s.run("check concat(heads(z)) concat") == "✓ matches concat [8 × 384]: max|Δ| = 0\n")
+        #expect(s.run("check head(z, 11) concat[:, 352:384]") == "✓ matches concat[:, 352:384] [8 × 32]: max|Δ| = 0\n")
+        // Any expression: every name of the model inside is head 11's, and the selection stays.
+        #expect(s.run("check concat(heads(softmax(Q @ K.T / sqrt(dk)) @ V)) concat").hasPrefix("✓ matches concat [8 × 384]"))
+        s.run("A = head(weights, 11)")
+        #expect(s.run("check A weights").hasPrefix("✗"))  // head 3 is still selected
+        s.run("head 11")
+        #expect(s.run("check A weights") == "✓ matches weights [8 × 8]: max|Δ| = 0\n")
+        // The learner's names are the same at every head: head(A, 0) is A.
+        #expect(s.run("check head(A, 0) weights") == "✓ matches weights [8 × 8]: max|Δ| = 0\n")
+        #expect(s.failure("head(z, 12)") == "head(z, 12): head 12 does not exist: this layer has heads 0…11")
+        #expect(s.failure("heads(z)")?.contains("concat(heads(A))") == true)
+        #expect(s.failure("head(z)")?.contains("the form is head(A, h)") == true)
+
+        // SmolLM2: 9 query heads; heads 3, 4 and 5 share key/value head 1.
+        s.run("model smollm2\nsentence The capital of France is\nlayer 14")
+        #expect(s.run("check concat(heads(z)) concat") == "✓ matches concat [5 × 576]: max|Δ| = 0\n")
+        #expect(s.run("check concat(heads(softmax(Q @ K.T / sqrt(dk) + M) @ V)) concat").hasPrefix("✓ matches concat [5 × 576]"))
+        #expect(s.run("max(abs(head(K, 4) - head(K, 5)))") == "0\n")
+        #expect(s.run("max(abs(head(K, 2) - head(K, 3)))") != "0\n")
+    }
+
+    @Test("lesson 8's exercise: concat(heads(Z)) is built, not read from the model's concat")
+    func lessonEight() {
+        let s = lessonSession(8, runningBlocks: 3)
+        #expect(s.run("where").contains("step 4 of"))
+        #expect(s.run("check concat concat").contains("That reads concat, the model's own answer"))
+        #expect(s.run("check concat(heads(Z)) concat").contains("exercise done."))
+    }
 }

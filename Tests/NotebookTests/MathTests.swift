@@ -493,9 +493,15 @@ struct MathFunctionTests {
             switch function.name {
             case "zeros", "ones": call = "\(function.name)(2, 2)"
             case "eye", "arange": call = "\(function.name)(2)"
+            case "head": call = "head(D, 1)"
+            case "heads": call = "concat(heads(D))"
             default: call = "\(function.name)(D)"
             }
-            #expect(throws: Never.self, "\(call)") { try evaluate(call) }
+            // Two heads with the same names, as a session binds them for head and heads.
+            var evaluator = MathEvaluator(names: Fixture.names)
+            (evaluator.headCount, evaluator.namesAtHead) = (2, { _ in Fixture.names })
+            guard case let .evaluate(expression) = try MathParser.parse(call) else { continue }
+            #expect(throws: Never.self, "\(call)") { try evaluator.evaluate(expression) }
             #expect(help.contains(function.usage) && help.contains(function.summary))
         }
         #expect(MathSyntax.functions == MathSyntax.functionTable.map(\.name))

@@ -25,6 +25,11 @@ public struct MathEvaluator {
     /// The selected model's ε, which `layernorm` and `rmsnorm` use unless given `eps=`: MiniLM's
     /// LayerNorm 1e-12, SmolLM2's RMSNorm 1e-5. Without a model, PyTorch's default 1e-5.
     public var normalizationEpsilon: Float = 1e-5
+    /// The names as bound at another head of the selected layer, for `head(A, h)` and `heads(A)`;
+    /// nil when no sentence is traced.
+    public var namesAtHead: ((Int) throws -> [String: MathValue])?
+    /// The heads of the selected layer: `head(A, h)` takes h in 0 ..< headCount.
+    public var headCount = 0
 
     /// The most cells one result may have (64 MiB of `Float`): enough for MiniLM's embedding table
     /// (30522 × 384), and an error instead of an allocation that would end the session.
@@ -36,7 +41,7 @@ public struct MathEvaluator {
     final class Allocated {
         var cells = 0
     }
-    let allocated = Allocated()
+    var allocated = Allocated()
 
     /// An evaluator over these bindings.
     public init(names: [String: MathValue]) {

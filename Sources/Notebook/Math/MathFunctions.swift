@@ -13,6 +13,12 @@ extension MathEvaluator {
             let suggestion = name.count <= 64 ? closest(to: name, in: MathSyntax.functions) : nil
             throw MathError.unknownFunction(name, suggestion: suggestion).notebookError
         }
+        // A head's names are bound before its argument is evaluated, so these two come first.
+        if name == "head" { return try atHead(arguments, text: text) }
+        if name == "heads" {
+            throw MathError.invalid(expression: text, problem: "heads(A) is one value per head, "
+                                    + "for joining them: concat(heads(A)); head(A, h) is one of them").notebookError
+        }
         let call = try MathCall(function, arguments, text: text, evaluator: self)
         switch name {
         case "softmax":
@@ -122,6 +128,43 @@ extension MathEvaluator {
         return try call.onMatrix { $0.layerNormRows(gamma: gamma, beta: beta, epsilon: epsilon) }
     }
 
+    /// `head(A, h)`: `A` evaluated with the names of head h of the selected layer (`z`, `Q`,
+    /// `W_Q`, … are head h's; the learner's names stay theirs), without selecting it.
+    func atHead(_ arguments: [MathArgument], text: String) throws -> MathValue {
+        let usage = "head(A, h), e.g. head(z, 3)"
+        guard arguments.count == 2, arguments.allSatisfy({ $0.keyword == nil || $0.keyword == "h" }) else {
+            throw MathError.invalid(expression: text, problem: "the form is \(usage)").notebookError
+        }
+        let h = try wholeNumber(arguments[1].value, role: "the head", text: text)
+        return try evaluator(atHead: h, text: text).evaluate(arguments[0].value)
+    }
+
+    /// `heads(A)` inside a call: `A` at every head of the layer, in order, each with its text.
+    func everyHead(_ arguments: [MathArgument], text: String) throws -> [(value: MathValue, text: String)] {
+        guard arguments.count == 1, arguments[0].keyword == nil else {
+            throw MathError.invalid(expression: text, problem: "the form is heads(A), e.g. concat(heads(z))").notebookError
+        }
+        return try (0..<max(headCount, 1)).map { h in
+            (try evaluator(atHead: h, text: text).evaluate(arguments[0].value), "head(\(arguments[0].value.text), \(h))")
+        }
+    }
+
+    /// This evaluator with the names of head h, counting what it makes with this line's matrices.
+    func evaluator(atHead h: Int, text: String) throws -> MathEvaluator {
+        guard let namesAtHead else {
+            throw MathError.invalid(expression: text, problem: "another head's values need a sentence: type sentence …").notebookError
+        }
+        guard (0..<headCount).contains(h) else {
+            throw MathError.invalid(expression: text, problem: "head \(h) does not exist: this layer has heads 0…\(headCount - 1)").notebookError
+        }
+        var other = MathEvaluator(names: try namesAtHead(h))
+        other.normalizationEpsilon = normalizationEpsilon
+        other.namesAtHead = namesAtHead
+        other.headCount = headCount
+        other.allocated = allocated
+        return other
+    }
+
     /// γ or β: one row of as many numbers as `A` has columns.
     func row(_ argument: (value: MathValue, text: String), named name: String, columns: Int, call: MathCall) throws -> [Float] {
         let m = argument.value.asMatrix
@@ -209,6 +252,11 @@ struct MathCall {
         self.text = text
         var next = 0
         for argument in arguments {
+            // concat(heads(z)): one argument per head.
+            if function.variadic, argument.keyword == nil, case let .call("heads", inner, headsText) = argument.value {
+                all += try evaluator.everyHead(inner, text: String(headsText))
+                continue
+            }
             let value = try evaluator.evaluate(argument.value)
             let parameter: String
             if let keyword = argument.keyword {

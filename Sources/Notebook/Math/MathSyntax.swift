@@ -73,6 +73,8 @@ public enum MathSyntax {
         MathFunction("triu", ["A", "k"], required: 1, usage: "triu(A[, k])", "keeps column − row ≥ k (on and above diagonal k), else 0"),
         MathFunction("tril", ["A", "k"], required: 1, usage: "tril(A[, k])", "keeps column − row ≤ k; causal mask: tril(ones(T, T))"),
         MathFunction("concat", ["A"], variadic: true, usage: "concat(A, B, …)", "side by side, as the heads are joined (same row count)"),
+        MathFunction("head", ["A", "h"], usage: "head(A, h)", "A at head h of this layer, staying here: head(z, 3)"),
+        MathFunction("heads", ["A"], usage: "heads(A)", "A at every head, in order, to join: concat(heads(z))"),
     ]
 
     /// The functions' names.
