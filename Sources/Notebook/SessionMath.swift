@@ -137,6 +137,10 @@ extension Session {
             return "\(name) = \(describe(value))\n"
         case let .evaluate(expression):
             let value = try evaluate(expression, line: line)
+            // A shape reads as NumPy prints it: (8, 32).
+            if case .call("shape", _, _) = expression, case let .matrix(m) = value, m.values.count == 2 {
+                return "(\(m.values.map { String(Int($0)) }.joined(separator: ", ")))\n"
+            }
             return render(value, title: expression.text, labels: labels(of: value, expression, line: line))
         }
     }

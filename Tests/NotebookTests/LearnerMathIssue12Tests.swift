@@ -225,4 +225,22 @@ struct LearnerMathIssue12Tests {
         #expect(s.run("check concat concat").contains("That reads concat, the model's own answer"))
         #expect(s.run("check concat(heads(Z)) concat").contains("exercise done."))
     }
+
+    // MARK: Shapes
+
+    @Test("W_Q.shape and shape(A) print as NumPy's tuple and compose as a 1 × 2 row; .shape[0] is the rows")
+    func shapes() {
+        let s = ScriptedSession()
+        s.run("sentence the cat sat on the mat")
+        #expect(s.run("W_Q.shape") == "(384, 32)\n")
+        #expect(s.run("shape(Q @ K.T)") == "(8, 8)\n")
+        #expect(s.run("Q.T.shape") == "(32, 8)\n")
+        #expect(s.run("W_Q.shape[0]") == "384\n")
+        #expect(s.run("W_Q.shape[-1] == dk") == "1\n")
+        #expect(s.run("zeros(Q.shape[0], 2).shape") == "(8, 2)\n")
+        #expect(s.run("S = K.shape") == "S = [1 × 2]\n")
+        #expect(s.run("S[0, 0] * S[0, 1]") == "256\n")
+        #expect(s.run("shape(3)") == "(1, 1)\n")
+        #expect(s.failure("A = Q.foo")?.contains("the attributes are .T (the transpose) and .shape") == true)
+    }
 }

@@ -588,7 +588,7 @@ struct MathErrorTests {
         #expect(mathError("A[0") == "syntax error at column 4 in 'A[0': expected ']'")
         #expect(mathError("A[]") == "syntax error at column 3 in 'A[]': expected an index such as 2, 0:3 or :")
         #expect(mathError("A[0:2:1]") == "syntax error at column 6 in 'A[0:2:1]': steps (a:b:step) are not supported: write a:b")
-        #expect(mathError("Q.X") == "syntax error at column 2 in 'Q.X': '.X' is not known: the only attribute is .T (the transpose)")
+        #expect(mathError("Q.X") == "syntax error at column 2 in 'Q.X': '.X' is not known: the attributes are .T (the transpose) and .shape")
         #expect(mathError("2x = 3") == "syntax error at column 1 in '2x = 3': '2x' is not a name: names start with a letter or _, not a digit")
         #expect(mathError("1e + 2") == "syntax error at column 1 in '1e + 2': '1e' is not a number: an exponent needs digits, e.g. 1e-3")
         #expect(mathError("Q·K") == "syntax error at column 2 in 'Q·K': unexpected '·': write @ for the matrix product (or * for element-wise)")

@@ -76,6 +76,10 @@ public struct MathEvaluator {
                 return .matrix(m.transposed)
             }
         case let .index(base, subscripts, text):
+            // A.shape[0] is the rows, as NumPy's tuple: one index picks a column of the 1 × 2 row.
+            if case .call("shape", _, _) = base, subscripts.count == 1 {
+                return try index(try evaluate(base), base: base.text, [.position(.number(0, text: "0"))] + subscripts, text: String(text))
+            }
             return try index(try evaluate(base), base: base.text, subscripts, text: String(text))
         case let .call(name, arguments, text):
             return try call(name, arguments, text: String(text))

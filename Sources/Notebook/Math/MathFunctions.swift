@@ -102,6 +102,10 @@ extension MathEvaluator {
                 return out
             }
         case "concat": return try concat(call)
+        case "shape":
+            // A 1 × 2 row, so that it composes: zeros(A.shape[0], 1), A.shape[1] == dk.
+            let (m, _) = try call.matrix("A")
+            return .matrix(Matrix(rows: 1, columns: 2, values: [Float(m.rows), Float(m.columns)]))
         default:
             throw MathError.unknownFunction(name, suggestion: nil).notebookError  // a table entry without a case
         }

@@ -73,6 +73,7 @@ public enum MathSyntax {
         MathFunction("triu", ["A", "k"], required: 1, usage: "triu(A[, k])", "keeps column − row ≥ k (on and above diagonal k), else 0"),
         MathFunction("tril", ["A", "k"], required: 1, usage: "tril(A[, k])", "keeps column − row ≤ k; causal mask: tril(ones(T, T))"),
         MathFunction("concat", ["A"], variadic: true, usage: "concat(A, B, …)", "side by side, as the heads are joined (same row count)"),
+        MathFunction("shape", ["A"], usage: "shape(A)", "(rows, columns), a 1 × 2 row; A.shape, A.shape[0] as NumPy"),
         MathFunction("head", ["A", "h"], usage: "head(A, h)", "A at head h of this layer, staying here: head(z, 3)"),
         MathFunction("heads", ["A"], usage: "heads(A)", "A at every head, in order, to join: concat(heads(z))"),
     ]
@@ -100,7 +101,7 @@ public enum MathSyntax {
     static let commandWords: Set<String> = Set(Command.words).subtracting(StepInfo.names)
         .union(["check", "names", "?"])
 
-    /// Whether a line is meant as math rather than a command: it contains `=`, `@`, `(`, `[`, `.T`
+    /// Whether a line is meant as math rather than a command: it contains `=`, `@`, `(`, `[`, `.T`, `.shape`
     /// or an operator `+ - * / < >`, starts with a number, or is a lone known name or function — and
     /// does not start with a command word (`sentence`, `layer`, `help`, `check`, …).
     /// - Parameter knownNames: the names bound for the learner's math; by default the session's.
@@ -109,7 +110,9 @@ public enum MathSyntax {
         guard let first = trimmed.first, first != "#" else { return false }
         let (word, _) = trimmed.splitFirstWord()
         if commandWords.contains(word) { return false }
-        if trimmed.contains(where: { "=@([+-*/<>".contains($0) }) || trimmed.contains(".T") { return true }
+        if trimmed.contains(where: { "=@([+-*/<>".contains($0) }) || trimmed.contains(".T") || trimmed.contains(".shape") {
+            return true
+        }
         if first.isASCIIDigit || first == "." { return true }
         return knownNames.contains(trimmed) || reservedNames.contains(trimmed)
     }
@@ -120,7 +123,7 @@ public enum MathSyntax {
             "Math: NAME = EXPR binds a name; EXPR shows its value (a matrix or a number).",
             "",
             "  A @ B               matrix product: (m × k) @ (k × n) → (m × n)",
-            "  A.T                 transpose",
+            "  A.T  A.shape        transpose; (rows, columns), A.shape[0] the rows",
             "  + - * /             cell by cell; numbers, 1 × n rows, m × 1 columns broadcast",
             "  A ** 2              power, cell by cell",
             "  A > 0  A == B       < <= > >= == !=, cell by cell: 1 where true, 0 where not",
