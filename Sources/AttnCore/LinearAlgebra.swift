@@ -119,14 +119,19 @@ extension Matrix {
     /// softmax(s)ⱼ = exp(sⱼ − max s) / Σₖ exp(sₖ − max s)
     /// ```
     /// Subtracting the row max changes nothing mathematically (it cancels in the ratio) but keeps
-    /// `exp` from overflowing; a cell of −∞ (masked) becomes exactly 0.
+    /// `exp` from overflowing; a cell of −∞ (masked) becomes exactly 0. A row with a nan is nan.
     public func softmaxRows() -> Matrix {
         var out = self
         for i in 0..<rows {
             let base = i * columns
-            // find the max value (for numerical stability)
+            // find the max value (for numerical stability); a nan is the max, so that its row
+            // comes out nan as in NumPy (Swift.max would skip it)
             var maximum = -Float.infinity
-            for j in 0..<columns { maximum = Swift.max(maximum, values[base + j]) }
+            for j in 0..<columns {
+                let v = values[base + j]
+                if v.isNaN { maximum = v; break }
+                maximum = Swift.max(maximum, v)
+            }
             if maximum == -.infinity {  // a fully masked row has no distribution; leave zeros
                 for j in 0..<columns { out.values[base + j] = 0 }
                 continue

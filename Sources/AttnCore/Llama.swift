@@ -400,11 +400,18 @@ public func rmsNorm(_ x: Matrix, gain: [Float], epsilon: Float) -> Matrix {
     return out
 }
 
-/// SwiGLU's activation: `SiLU(gate) ⊙ up`, with `SiLU(x) = x · σ(x) = x / (1 + e⁻ˣ)`.
+/// SwiGLU's activation: `SiLU(gate) ⊙ up`.
 public func swiGLU(gate: Matrix, up: Matrix) -> Matrix {
     Matrix(rows: gate.rows, columns: gate.columns,
-           values: zip(gate.values, up.values).map { g, u in g / (1 + expf(-g)) * u })
+           values: zip(gate.values, up.values).map { g, u in silu(g) * u })
 }
+
+/// SiLU (the swish), the gate's activation in SwiGLU.
+/// ```
+/// SiLU(x) = x · σ(x) = x / (1 + e⁻ˣ)
+/// ```
+@inlinable
+public func silu(_ x: Float) -> Float { x / (1 + expf(-x)) }
 
 /// Rotary position embedding (RoPE) in Hugging Face's layout: dimension `i` is paired with
 /// `i + dₕ/2`, and the pair of position `p` is rotated by the angle `p · θᵢ`.

@@ -20,7 +20,10 @@ import Foundation
 /// In a block, `# default-sentence: TEXT` sets the sentence only when the learner has none (so a
 /// lesson can use the learner's own sentence); `# exercise: STEP` makes the block an exercise in
 /// which the learner produces STEP and `check`s it, the block's own lines being the solution;
-/// `# hint: …` lines are shown one by one on `hint`. Other `#` lines are comments.
+/// `# hint: …` lines are shown one by one on `hint`. In an exercise, `# forbid: softmax` names
+/// functions or names the checked expression may not use, itself or through the definitions of the
+/// learner's names in it, and `# require: MYMASK` those it must use; `check` enforces both while
+/// the exercise waits, and `attn replay` holds the solution to them. Other `#` lines are comments.
 ///
 /// A block's lines are the notebook's commands and math, never the commands that move through
 /// lessons (`lesson 1`, `next`, `back`, `skip`, `hint`, `where`, `lesson stop`, `quit`): a block
@@ -35,6 +38,11 @@ public struct Lesson: Sendable {
         /// For an exercise: the step the learner must reproduce.
         public var exercise: String?
         public var hints: [String]
+        /// `# forbid:` names and functions the exercise's expression may not use, even through
+        /// the learner's names: `softmax` in lesson 6.
+        public var forbidden: [String] = []
+        /// `# require:` names and functions it must use: the learner's own `MYMASK` in lesson 11.
+        public var required: [String] = []
         /// `# default-sentence:` text, if any.
         public var defaultSentence: String?
         /// The line of the opening fence.
@@ -78,6 +86,10 @@ public struct Lesson: Sendable {
             let trimmed = line.trimmingWhitespace()
             if var block = current {
                 if trimmed == "```" {
+                    if block.exercise == nil, !(block.forbidden + block.required).isEmpty {
+                        throw Runner.Failure(file: file, line: block.line, error: NotebookError.lesson(
+                            "# forbid: and # require: belong to an exercise: add # exercise: STEP to the block"))
+                    }
                     blocks.append(block)
                     current = nil
                     continue
@@ -86,6 +98,10 @@ public struct Lesson: Sendable {
                     block.exercise = value
                 } else if let value = directive(trimmed, "hint") {
                     block.hints.append(value)
+                } else if let value = directive(trimmed, "forbid") {
+                    block.forbidden += Self.words(value)
+                } else if let value = directive(trimmed, "require") {
+                    block.required += Self.words(value)
                 } else if let value = directive(trimmed, "default-sentence") {
                     block.defaultSentence = value
                 } else if !trimmed.isEmpty && !trimmed.hasPrefix("#") {
@@ -127,6 +143,11 @@ public struct Lesson: Sendable {
         let prefix = "# \(name):"
         guard line.hasPrefix(prefix) else { return nil }
         return String(line.dropFirst(prefix.count)).trimmingWhitespace()
+    }
+
+    /// `Q, K, V` or `Q K V` → Q, K, V.
+    static func words(_ text: String) -> [String] {
+        text.split { $0 == "," || $0 == " " || $0 == "\t" }.map(String.init)
     }
 
     /// The lessons in a directory, by number (the files that cannot be read as lessons left out).

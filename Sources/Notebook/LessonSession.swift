@@ -284,6 +284,13 @@ extension Session {
         return active.lesson.blocks[active.position].exercise
     }
 
+    /// The block of the exercise that waits, if one does: its `# forbid:` and `# require:`.
+    var waitingExerciseBlock: Lesson.Block? {
+        guard let active = activeLesson, active.position < active.lesson.blocks.count,
+              active.lesson.blocks[active.position].exercise != nil else { return nil }
+        return active.lesson.blocks[active.position]
+    }
+
     /// Called when a `check` passes: an exercise waiting for that step is done.
     func exercisePassed(step: String) -> String {
         guard waitingExercise == step, var active = activeLesson else { return "" }

@@ -111,6 +111,10 @@ public enum Runner {
                     throw Failure(file: lesson.path, line: commands.last?.line ?? block.line,
                                   error: NotebookError.lesson("the exercise's solution must end with a passing check … \(step)"))
                 }
+                if let problem = session.solutionProblem(block, checkLine: final) {
+                    throw Failure(file: lesson.path, line: commands.last?.line ?? block.line,
+                                  error: NotebookError.lesson("the exercise's solution breaks its own # forbid: or # require: \(problem)"))
+                }
             }
             if !last.hasSuffix("\n\n") { write("\n") }
         }

@@ -127,6 +127,8 @@ public final class Session {
     /// The labels of the learner's matrices, from when they were made: `A = Q[2:4]` keeps `cat sat`,
     /// even after another sentence.
     var learnerLabels: [String: MathLabels] = [:]
+    /// How each of the learner's names was made, to see what it depends on.
+    var learnerDefinitions: [String: MathDefinition] = [:]
     /// Names the session binds to the selected layer and head for the learner's math.
     public static let boundNames = ["X", "Q", "K", "V", "W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", "W_O", "b_O",
                                     "scores", "scaled", "masked", "M", "weights", "Z", "dk", "T", "ids",

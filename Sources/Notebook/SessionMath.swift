@@ -23,7 +23,8 @@ extension Session {
     /// checkpoint's rows).
     ///
     /// Only the names in `needed` are computed (some, like `E`, are large); `nil` computes all.
-    func boundValues(needed: Set<String>? = nil) throws -> [String: MathValue] {
+    func boundValues(needed: Set<String>? = nil, atHead otherHead: Int? = nil) throws -> [String: MathValue] {
+        let head = otherHead ?? self.head  // head(A, h) binds another head's names
         // Math that names nothing of the model (2 ** 10, arange(5), the learner's own names)
         // needs no sentence.
         if let needed, needed.isDisjoint(with: Self.boundNames + StepInfo.names) { return learnerNames }
@@ -132,9 +133,14 @@ extension Session {
             try checkRoom(for: name, value)
             learnerNames[name] = value
             learnerLabels[name] = labels(of: value, expression, line: line)
+            learnerDefinitions[name] = MathDefinition(expression: expression.text, uses: uses(of: expression))
             return "\(name) = \(describe(value))\n"
         case let .evaluate(expression):
             let value = try evaluate(expression, line: line)
+            // A shape reads as NumPy prints it: (8, 32).
+            if case .call("shape", _, _) = expression, case let .matrix(m) = value, m.values.count == 2 {
+                return "(\(m.values.map { String(Int($0)) }.joined(separator: ", ")))\n"
+            }
             return render(value, title: expression.text, labels: labels(of: value, expression, line: line))
         }
     }
@@ -174,6 +180,7 @@ extension Session {
         for name in names {
             learnerNames[name] = nil
             learnerLabels[name] = nil
+            learnerDefinitions[name] = nil
         }
         return "deleted \(names.joined(separator: ", ")) (\(megabytes(cells: Double(freed)))); your names hold "
             + "\(megabytes(cells: Double(learnerCells))) of \(megabytes(cells: Double(Self.maximumLearnerCells)))\n"
@@ -218,7 +225,7 @@ extension Session {
         guard case let .index(base, subscripts, text) = expression, (1...2).contains(subscripts.count),
               case let .matrix(whole)? = try? evaluate(base, line: line),
               let names = try? boundValues(needed: identifiers(in: line)) else { return nil }
-        let evaluator = MathEvaluator(names: names)
+        let evaluator = mathEvaluator(names, needed: identifiers(in: line))
         let shape = MathShape(whole)
         guard let rows = try? evaluator.select(subscripts[0], axis: "row", count: whole.rows, shape: shape, text: String(text)),
               let columns = subscripts.count == 1 ? (range: 0..<whole.columns, single: false)
@@ -231,10 +238,23 @@ extension Session {
     /// that the error can suggest the closest.
     func evaluate(_ expression: MathExpression, line: String) throws -> MathValue {
         do {
-            return try MathEvaluator(names: try boundValues(needed: identifiers(in: line))).evaluate(expression)
+            let needed = identifiers(in: line)
+            return try mathEvaluator(try boundValues(needed: needed), needed: needed).evaluate(expression)
         } catch let NotebookError.math(message) where message.hasPrefix("unknown name") {
-            return try MathEvaluator(names: try boundValues()).evaluate(expression)
+            return try mathEvaluator(try boundValues(), needed: nil).evaluate(expression)
         }
+    }
+
+    /// An evaluator over `names` that computes as the selected model does (its ε), and binds
+    /// `needed` at another head of the layer for `head(A, h)`.
+    func mathEvaluator(_ names: [String: MathValue], needed: Set<String>?) -> MathEvaluator {
+        var evaluator = MathEvaluator(names: names)
+        if let model { evaluator.normalizationEpsilon = model.normalizationEpsilon }
+        if let model {
+            evaluator.headCount = model.heads
+            evaluator.namesAtHead = { h in try self.boundValues(needed: needed, atHead: h) }
+        }
+        return evaluator
     }
 
     /// `check EXPR STEP`: the learner's value against the model's step, at this layer and head.
@@ -250,11 +270,10 @@ extension Session {
             reference = try evaluate(slice, line: stepName).asMatrix
             referenceExpression = slice
         }
-        let value: MathValue
-        switch try MathParser.parse(expression) {
-        case let .evaluate(e): value = try evaluate(e, line: expression)
-        case .assign: throw NotebookError.math("check takes an expression, not an assignment: check A \(stepName)")
+        guard case let .evaluate(parsed) = try MathParser.parse(expression) else {
+            throw NotebookError.math("check takes an expression, not an assignment: check A \(stepName)")
         }
+        let value = try evaluate(parsed, line: expression)
         // The cells are named as the step shows them, and a slice's as the whole step's.
         let cells = labels(of: .matrix(reference), referenceExpression, line: stepName)
         let result = Check.compare(value, with: reference, stepName: stepName,
@@ -264,15 +283,73 @@ extension Session {
         if result.passed {
             // `check scores scores` is true, and teaches nothing: an exercise wants the step built
             // from what comes before it, not read from the model under its own name.
+            // The names read, not the functions called: concat(heads(z)) builds concat.
             let answer = Set([name] + (Self.stepAliases[name].map { [$0] } ?? []))
-            if waitingExercise == stepName, !identifiers(in: expression).isDisjoint(with: answer) {
-                let used = identifiers(in: expression).intersection(answer).sorted().joined(separator: ", ")
+            if waitingExercise == stepName, !parsed.names.isDisjoint(with: answer) {
+                let used = parsed.names.intersection(answer).sorted().joined(separator: ", ")
                 text += wrap("That reads \(used), the model's own answer; the exercise waits for \(name) built from the names before it.") + "\n"
+            } else if waitingExercise == stepName, let block = waitingExerciseBlock,
+                      let problem = directiveProblem(block, parsed, step: stepName) {
+                text += wrap("✗ " + problem) + "\n"
             } else {
                 text += exercisePassed(step: stepName)
             }
         }
         return text
+    }
+
+    /// Every name and function `expression` uses, itself or through the definitions of the
+    /// learner's names in it, as they were when bound.
+    func uses(of expression: MathExpression) -> Set<String> {
+        let direct = expression.references
+        return direct.reduce(direct) { $0.union(learnerDefinitions[$1]?.uses ?? []) }
+    }
+
+    /// What an exercise's `# forbid:` and `# require:` find wrong with the checked expression, as
+    /// one sentence: `this exercise asks for weights without softmax: your E calls softmax`; nil
+    /// when nothing.
+    func directiveProblem(_ block: Lesson.Block, _ expression: MathExpression, step: String) -> String? {
+        let direct = expression.references, all = uses(of: expression)
+        func verb(_ word: String) -> String { MathSyntax.function(named: word) != nil ? "calls" : "uses" }
+        var forbidden: [String] = [], clauses: [String] = []
+        for word in block.forbidden where all.contains(word) {
+            forbidden.append(word)
+            // Name the learner's name that brings it in when the expression does not say it.
+            let through = direct.contains(word) ? nil
+                : direct.filter { learnerDefinitions[$0]?.uses.contains(word) == true }.sorted().first
+            if let through, let definition = learnerDefinitions[through] {
+                clauses.append("your \(through) \(verb(word)) \(word) (\(through) = \(MathError.abbreviated(definition.expression)))")
+            } else {
+                clauses.append("your expression \(verb(word)) \(word)")
+            }
+        }
+        if !forbidden.isEmpty {
+            return "this exercise asks for \(step) without \(Self.list(forbidden, or: true)): \(clauses.joined(separator: ", and "))"
+        }
+        for word in block.required where !all.contains(word) {
+            let isModels = modelNames.contains(word) || Step(rawValue: word) != nil || MathSyntax.function(named: word) != nil
+            let what = isModels ? word : "your \(word)"
+            let missing = isModels || learnerNames[word] != nil
+                ? "your expression does not \(verb(word) == "calls" ? "call" : "use") \(word)"
+                : "you have no \(word) yet: bind it with \(word) = …"
+            return "this exercise asks for \(step) built with \(what): \(missing)"
+        }
+        return nil
+    }
+
+    /// The problem a lesson's exercise solution has with its own `# forbid:` and `# require:`,
+    /// for `attn replay`: its last line is `check EXPR STEP`.
+    public func solutionProblem(_ block: Lesson.Block, checkLine: String) -> String? {
+        guard !(block.forbidden + block.required).isEmpty, let step = block.exercise,
+              case let .check(expression, _)? = try? Command.parse(checkLine),
+              case let .evaluate(e)? = try? MathParser.parse(expression) else { return nil }
+        return directiveProblem(block, e, step: step)
+    }
+
+    /// `a`, `a or b`, `a, b or c` (or `and`).
+    static func list(_ words: [String], or: Bool) -> String {
+        guard words.count > 1 else { return words.first ?? "" }
+        return words.dropLast().joined(separator: ", ") + (or ? " or " : " and ") + (words.last ?? "")
     }
 
     /// The math's short names for steps: Q is the step q of the selected head, and so on.
@@ -331,6 +408,13 @@ extension MathValue {
     }
 }
 
+/// How a learner's name was made: the expression as typed, and every name and function it used,
+/// through the definitions of the learner's names in it (as they were then).
+struct MathDefinition: Sendable {
+    var expression: String
+    var uses: Set<String>
+}
+
 /// The labels of a matrix of the learner's math: tokens for rows (or columns) that are the
 /// sentence's, else numbers counted from an offset (a slice keeps the numbers of its whole).
 struct MathLabels: Sendable {
@@ -340,4 +424,15 @@ struct MathLabels: Sendable {
     var columnOffset = 0
     /// Heat shading, for token-by-token matrices such as the weights.
     var shade = false
+}
+
+extension LoadedModel {
+    /// The ε of the model's normalization, LayerNorm's (MiniLM) or RMSNorm's (SmolLM2): the
+    /// learner's `layernorm` and `rmsnorm` use it.
+    var normalizationEpsilon: Float {
+        switch self {
+        case let .minilm(bert): bert.configuration.layerNormEpsilon
+        case let .smollm2(llama): llama.configuration.rmsNormEpsilon
+        }
+    }
 }

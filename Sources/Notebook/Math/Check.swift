@@ -126,9 +126,15 @@ public enum Check {
     /// - the transpose: `K @ Q.T` for `scores` (a square step), yoursᵀ = the model's;
     /// - a constant factor: ÷ √dₖ twice or not at all, yours = c · the model's;
     /// - a constant row: a bias left out or added twice, yours − the model's is one row repeated;
-    /// - the softmax over the wrong axis: yours' columns sum to 1 where the model's rows do.
+    /// - the softmax over the wrong axis: yours' columns sum to 1 where the model's rows do;
+    /// - nan where the model has none: 0 · ∞ or ∞ − ∞ somewhere upstream.
     static func diagnose(_ yours: Matrix, _ reference: Matrix, tolerance: Float) -> String? {
         let n = reference.values.count
+        let nans = yours.values.count { $0.isNaN }
+        if nans > 0, !reference.values.contains(where: \.isNaN) {
+            return "Yours has nan in \(nans) of \(n) cells, the model's in none: 0 * inf, inf - inf and inf / inf are nan, "
+                + "and a nan spreads to everything computed from it (a mask of -inf times 0?)."
+        }
         guard n > 1, yours.values.allSatisfy(\.isFinite), reference.values.allSatisfy(\.isFinite) else { return nil }
         func close(_ a: Float, _ b: Float) -> Bool { abs(a - b) <= max(tolerance, 1e-4 * max(abs(a), abs(b))) }
 

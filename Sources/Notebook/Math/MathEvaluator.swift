@@ -22,6 +22,14 @@ import Foundation
 public struct MathEvaluator {
     /// The values names are bound to. Names are case-sensitive.
     public let names: [String: MathValue]
+    /// The selected model's ε, which `layernorm` and `rmsnorm` use unless given `eps=`: MiniLM's
+    /// LayerNorm 1e-12, SmolLM2's RMSNorm 1e-5. Without a model, PyTorch's default 1e-5.
+    public var normalizationEpsilon: Float = 1e-5
+    /// The names as bound at another head of the selected layer, for `head(A, h)` and `heads(A)`;
+    /// nil when no sentence is traced.
+    public var namesAtHead: ((Int) throws -> [String: MathValue])?
+    /// The heads of the selected layer: `head(A, h)` takes h in 0 ..< headCount.
+    public var headCount = 0
 
     /// The most cells one result may have (64 MiB of `Float`): enough for MiniLM's embedding table
     /// (30522 × 384), and an error instead of an allocation that would end the session.
@@ -33,7 +41,7 @@ public struct MathEvaluator {
     final class Allocated {
         var cells = 0
     }
-    let allocated = Allocated()
+    var allocated = Allocated()
 
     /// An evaluator over these bindings.
     public init(names: [String: MathValue]) {
@@ -68,6 +76,10 @@ public struct MathEvaluator {
                 return .matrix(m.transposed)
             }
         case let .index(base, subscripts, text):
+            // A.shape[0] is the rows, as NumPy's tuple: one index picks a column of the 1 × 2 row.
+            if case .call("shape", _, _) = base, subscripts.count == 1 {
+                return try index(try evaluate(base), base: base.text, [.position(.number(0, text: "0"))] + subscripts, text: String(text))
+            }
             return try index(try evaluate(base), base: base.text, subscripts, text: String(text))
         case let .call(name, arguments, text):
             return try call(name, arguments, text: String(text))

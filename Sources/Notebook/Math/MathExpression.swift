@@ -89,6 +89,45 @@ public indirect enum MathExpression: Sendable, Equatable {
         }
     }
 
+    /// Every name and function the expression mentions: `softmax(Q @ K.T / sqrt(dk))` → softmax,
+    /// Q, K, sqrt, dk. An exercise's `# forbid:` and `# require:` are checked against them.
+    public var references: Set<String> { names.union(functionsCalled) }
+
+    /// The names it reads: Q, K and dk in `softmax(Q @ K.T / sqrt(dk))`; `concat` in
+    /// `concat @ W_O`, but not in `concat(A, B)`.
+    public var names: Set<String> {
+        var names = Set<String>()
+        visit { if case let .name(name) = $0 { names.insert(name) } }
+        return names
+    }
+
+    /// The functions it calls: softmax and sqrt in `softmax(Q @ K.T / sqrt(dk))`.
+    public var functionsCalled: Set<String> {
+        var functions = Set<String>()
+        visit { if case let .call(name, _, _) = $0 { functions.insert(name) } }
+        return functions
+    }
+
+    /// Calls `body` on this node and every node inside it.
+    func visit(_ body: (MathExpression) -> Void) {
+        body(self)
+        switch self {
+        case .number, .name: break
+        case let .negate(inner, _), let .transpose(inner, _), let .parenthesized(inner, _): inner.visit(body)
+        case let .binary(_, left, right, _): left.visit(body); right.visit(body)
+        case let .index(base, subscripts, _):
+            base.visit(body)
+            for index in subscripts {
+                switch index {
+                case let .position(e): e.visit(body)
+                case let .range(start, end): start?.visit(body); end?.visit(body)
+                }
+            }
+        case let .call(_, arguments, _): for argument in arguments { argument.value.visit(body) }
+        case let .literal(rows, _): for cell in rows.joined() { cell.visit(body) }
+        }
+    }
+
     /// Whether a postfix such as `.T` can follow the text directly; otherwise it needs parentheses
     /// (`(A + B).T`, not `A + B.T`).
     var isAtom: Bool {

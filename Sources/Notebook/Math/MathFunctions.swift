@@ -13,6 +13,12 @@ extension MathEvaluator {
             let suggestion = name.count <= 64 ? closest(to: name, in: MathSyntax.functions) : nil
             throw MathError.unknownFunction(name, suggestion: suggestion).notebookError
         }
+        // A head's names are bound before its argument is evaluated, so these two come first.
+        if name == "head" { return try atHead(arguments, text: text) }
+        if name == "heads" {
+            throw MathError.invalid(expression: text, problem: "heads(A) is one value per head, "
+                                    + "for joining them: concat(heads(A)); head(A, h) is one of them").notebookError
+        }
         let call = try MathCall(function, arguments, text: text, evaluator: self)
         switch name {
         case "softmax":
@@ -40,18 +46,14 @@ extension MathEvaluator {
         case "argmax": return try call.reduce(needsValues: true) { Float(Self.indexOfMaximum($0)) }
         case "layernorm": return try layerNorm(call)
         case "transpose": return try call.onMatrix { $0.transposed }
-        case "silu": return try call.onCells { $0 / (1 + expf(-$0)) }
+        case "silu": return try call.onCells { AttnCore.silu($0) }
         case "rmsnorm":
-            // rmsnorm(A[, g]): each row divided by its root mean square (ε = 1e-5, as SmolLM2), times g.
-            return try call.onMatrix { a in
-                var out = a
-                for i in 0..<a.rows {
-                    let r = a.row(i)
-                    let inverse = 1 / (r.reduce(0) { $0 + $1 * $1 } / Float(max(1, r.count)) + 1e-5).squareRoot()
-                    for j in 0..<a.columns { out[i, j] = r[j] * inverse }
-                }
-                return out
-            }
+            // rmsnorm(A[, g]): the model's RMSNorm of each row, with the model's ε, times g.
+            let (m, _) = try call.matrix("A")
+            let gain = try call.bound["g"].map { try row($0, named: "g", columns: m.columns, call: call) }
+                ?? [Float](repeating: 1, count: m.columns)
+            let epsilon = try call.number("eps") ?? normalizationEpsilon
+            return try call.onMatrix { AttnCore.rmsNorm($0, gain: gain, epsilon: epsilon) }
         case "rotate_half":
             // RoPE's partner of each dimension: [x₁ | x₂] → [−x₂ | x₁], halves of the columns.
             return try call.onMatrix { a in
@@ -100,12 +102,17 @@ extension MathEvaluator {
                 return out
             }
         case "concat": return try concat(call)
+        case "shape":
+            // A 1 × 2 row, so that it composes: zeros(A.shape[0], 1), A.shape[1] == dk.
+            let (m, _) = try call.matrix("A")
+            return .matrix(Matrix(rows: 1, columns: 2, values: [Float(m.rows), Float(m.columns)]))
         default:
             throw MathError.unknownFunction(name, suggestion: nil).notebookError  // a table entry without a case
         }
     }
 
-    /// `layernorm(A[, gamma, beta])` through the model's `layerNormRows`, with ε = 1e-12 as MiniLM.
+    /// `layernorm(A[, gamma, beta])` through the model's `layerNormRows`, with the model's ε
+    /// unless `eps=` gives another.
     /// ```
     /// LN(a) = (a − mean(a)) / √(var(a) + ε) · γ + β        per row; var is the population variance
     /// ```
@@ -121,7 +128,45 @@ extension MathEvaluator {
         default:
             throw call.problem("give both gamma and beta, or neither: the form is \(call.function.usage)")
         }
-        return try call.onMatrix { $0.layerNormRows(gamma: gamma, beta: beta, epsilon: 1e-12) }
+        let epsilon = try call.number("eps") ?? normalizationEpsilon
+        return try call.onMatrix { $0.layerNormRows(gamma: gamma, beta: beta, epsilon: epsilon) }
+    }
+
+    /// `head(A, h)`: `A` evaluated with the names of head h of the selected layer (`z`, `Q`,
+    /// `W_Q`, … are head h's; the learner's names stay theirs), without selecting it.
+    func atHead(_ arguments: [MathArgument], text: String) throws -> MathValue {
+        let usage = "head(A, h), e.g. head(z, 3)"
+        guard arguments.count == 2, arguments.allSatisfy({ $0.keyword == nil || $0.keyword == "h" }) else {
+            throw MathError.invalid(expression: text, problem: "the form is \(usage)").notebookError
+        }
+        let h = try wholeNumber(arguments[1].value, role: "the head", text: text)
+        return try evaluator(atHead: h, text: text).evaluate(arguments[0].value)
+    }
+
+    /// `heads(A)` inside a call: `A` at every head of the layer, in order, each with its text.
+    func everyHead(_ arguments: [MathArgument], text: String) throws -> [(value: MathValue, text: String)] {
+        guard arguments.count == 1, arguments[0].keyword == nil else {
+            throw MathError.invalid(expression: text, problem: "the form is heads(A), e.g. concat(heads(z))").notebookError
+        }
+        return try (0..<max(headCount, 1)).map { h in
+            (try evaluator(atHead: h, text: text).evaluate(arguments[0].value), "head(\(arguments[0].value.text), \(h))")
+        }
+    }
+
+    /// This evaluator with the names of head h, counting what it makes with this line's matrices.
+    func evaluator(atHead h: Int, text: String) throws -> MathEvaluator {
+        guard let namesAtHead else {
+            throw MathError.invalid(expression: text, problem: "another head's values need a sentence: type sentence …").notebookError
+        }
+        guard (0..<headCount).contains(h) else {
+            throw MathError.invalid(expression: text, problem: "head \(h) does not exist: this layer has heads 0…\(headCount - 1)").notebookError
+        }
+        var other = MathEvaluator(names: try namesAtHead(h))
+        other.normalizationEpsilon = normalizationEpsilon
+        other.namesAtHead = namesAtHead
+        other.headCount = headCount
+        other.allocated = allocated
+        return other
     }
 
     /// γ or β: one row of as many numbers as `A` has columns.
@@ -211,6 +256,11 @@ struct MathCall {
         self.text = text
         var next = 0
         for argument in arguments {
+            // concat(heads(z)): one argument per head.
+            if function.variadic, argument.keyword == nil, case let .call("heads", inner, headsText) = argument.value {
+                all += try evaluator.everyHead(inner, text: String(headsText))
+                continue
+            }
             let value = try evaluator.evaluate(argument.value)
             let parameter: String
             if let keyword = argument.keyword {

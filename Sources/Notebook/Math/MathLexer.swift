@@ -1,7 +1,7 @@
 /// One symbol of the learner's math, with where it stands in the line.
 struct MathToken: Equatable {
     enum Kind: Equatable {
-        /// A number literal, already read: `0.5`, `1e-3`, `inf`.
+        /// A number literal, already read: `0.5`, `1e-3`, `inf`, `nan`.
         case number(Float)
         /// A name: `[A-Za-z_][A-Za-z0-9_]*`.
         case name(String)
@@ -71,7 +71,8 @@ struct MathLexer {
             } else if c.isNameStart {
                 while i < characters.count && characters[i].isNameCharacter { i += 1 }
                 let name = String(characters[start..<i])
-                tokens.append(MathToken(kind: name == "inf" ? .number(.infinity) : .name(name), start: start, end: i))
+                let kind: MathToken.Kind = name == "inf" ? .number(.infinity) : name == "nan" ? .number(.nan) : .name(name)
+                tokens.append(MathToken(kind: kind, start: start, end: i))
             } else if let symbol = symbol(at: i) {
                 if symbol == "(" || symbol == "[" { openBrackets += 1 }
                 if symbol == ")" || symbol == "]" { openBrackets -= 1 }

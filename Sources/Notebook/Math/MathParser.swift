@@ -10,7 +10,7 @@
 /// | 4     | `@` `*` `/`                      | left          | `Q @ K.T / 8 = (Q @ K.T) / 8` |
 /// | 5     | unary `-` `+`                    | prefix        | `-A @ B = (-A) @ B`           |
 /// | 6     | `**`                             | right         | `-2 ** 2 = -(2 ** 2) = -4`    |
-/// | 7     | `.T`  `A[…]`  `f(…)`  `(…)`      | postfix       | `-A.T = -(A.T)`               |
+/// | 7     | `.T` `.shape` `A[…]` `f(…)` `(…)`| postfix       | `-A.T = -(A.T)`               |
 /// | 8     | `[[1, 2], [3, 4]]`  `[1, 2]`     | literal       | `[[1, 2]].T` is 2 × 1         |
 ///
 /// As in Python, `**` binds tighter than a unary minus on its left but takes one on its right
@@ -170,7 +170,7 @@ struct MathParserState {
         return .binary(.power, base, exponent, text: text(from: start))
     }
 
-    /// `primary ('.T' | '[' subscripts ']')*`
+    /// `primary ('.T' | '.shape' | '[' subscripts ']')*`
     mutating func postfix() throws -> MathExpression {
         let start = current.start
         var value = try primary()
@@ -181,9 +181,15 @@ struct MathParserState {
                 let dot = current
                 try enter(dot)
                 advance()
+                if case .name("shape") = current.kind {
+                    // A.shape is shape(A), as in NumPy.
+                    advance()
+                    value = .call("shape", [MathArgument(value: value)], text: text(from: start))
+                    continue
+                }
                 guard case .name("T") = current.kind else {
                     let attribute = current.kind == .end ? "" : tokenText(current)
-                    throw error(at: dot, "'.\(attribute)' is not known: the only attribute is .T (the transpose)")
+                    throw error(at: dot, "'.\(attribute)' is not known: the attributes are .T (the transpose) and .shape")
                 }
                 advance()
                 value = .transpose(value, text: text(from: start))

@@ -58,11 +58,12 @@ public enum MathSyntax {
         MathFunction("norm", ["A", "axis"], required: 1, usage: "norm(A[, axis])", "length √Σx², as max: axis=1 each row's ‖·‖"),
         MathFunction("argmax", ["A", "axis"], required: 1, usage: "argmax(A[, axis])",
                      "index of the largest: axis=1 each row's column (m × 1)"),
-        MathFunction("layernorm", ["A", "gamma", "beta"], required: 1, usage: "layernorm(A[, gamma, beta])",
-                     "rows to mean 0, variance 1 (ε = 1e-12), then · γ + β"),
+        MathFunction("layernorm", ["A", "gamma", "beta", "eps"], required: 1, usage: "layernorm(A[, gamma, beta])",
+                     "rows to mean 0, variance 1, · γ + β; the model's ε or eps="),
         MathFunction("transpose", ["A"], usage: "transpose(A)", "Aᵀ, the same as A.T"),
         MathFunction("silu", ["A"], usage: "silu(A)", "x · σ(x), cell by cell (SwiGLU's gate)"),
-        MathFunction("rmsnorm", ["A"], usage: "rmsnorm(A)", "rows divided by their root mean square (ε = 1e-5)"),
+        MathFunction("rmsnorm", ["A", "g", "eps"], required: 1, usage: "rmsnorm(A[, g])",
+                     "rows ÷ root mean square, then · g; the model's ε or eps="),
         MathFunction("rotate_half", ["A"], usage: "rotate_half(A)", "[x₁ | x₂] → [−x₂ | x₁]: RoPE's partner dimensions"),
         MathFunction("zeros", ["m", "n"], usage: "zeros(m, n)", "m × n matrix of 0s"),
         MathFunction("ones", ["m", "n"], usage: "ones(m, n)", "m × n matrix of 1s: ones(T, T)"),
@@ -72,13 +73,16 @@ public enum MathSyntax {
         MathFunction("triu", ["A", "k"], required: 1, usage: "triu(A[, k])", "keeps column − row ≥ k (on and above diagonal k), else 0"),
         MathFunction("tril", ["A", "k"], required: 1, usage: "tril(A[, k])", "keeps column − row ≤ k; causal mask: tril(ones(T, T))"),
         MathFunction("concat", ["A"], variadic: true, usage: "concat(A, B, …)", "side by side, as the heads are joined (same row count)"),
+        MathFunction("shape", ["A"], usage: "shape(A)", "(rows, columns), a 1 × 2 row; A.shape, A.shape[0] as NumPy"),
+        MathFunction("head", ["A", "h"], usage: "head(A, h)", "A at head h of this layer, staying here: head(z, 3)"),
+        MathFunction("heads", ["A"], usage: "heads(A)", "A at every head, in order, to join: concat(heads(z))"),
     ]
 
     /// The functions' names.
     public static let functions: [String] = functionTable.map(\.name)
 
-    /// Names a learner cannot assign to: the functions and the literal `inf`.
-    public static let reservedNames: Set<String> = Set(functions + ["inf"])
+    /// Names a learner cannot assign to: the functions and the literals `inf` and `nan`.
+    public static let reservedNames: Set<String> = Set(functions + ["inf", "nan"])
 
     /// The function called `name`, if there is one.
     public static func function(named name: String) -> MathFunction? {
@@ -97,7 +101,7 @@ public enum MathSyntax {
     static let commandWords: Set<String> = Set(Command.words).subtracting(StepInfo.names)
         .union(["check", "names", "?"])
 
-    /// Whether a line is meant as math rather than a command: it contains `=`, `@`, `(`, `[`, `.T`
+    /// Whether a line is meant as math rather than a command: it contains `=`, `@`, `(`, `[`, `.T`, `.shape`
     /// or an operator `+ - * / < >`, starts with a number, or is a lone known name or function — and
     /// does not start with a command word (`sentence`, `layer`, `help`, `check`, …).
     /// - Parameter knownNames: the names bound for the learner's math; by default the session's.
@@ -106,7 +110,9 @@ public enum MathSyntax {
         guard let first = trimmed.first, first != "#" else { return false }
         let (word, _) = trimmed.splitFirstWord()
         if commandWords.contains(word) { return false }
-        if trimmed.contains(where: { "=@([+-*/<>".contains($0) }) || trimmed.contains(".T") { return true }
+        if trimmed.contains(where: { "=@([+-*/<>".contains($0) }) || trimmed.contains(".T") || trimmed.contains(".shape") {
+            return true
+        }
         if first.isASCIIDigit || first == "." { return true }
         return knownNames.contains(trimmed) || reservedNames.contains(trimmed)
     }
@@ -117,13 +123,13 @@ public enum MathSyntax {
             "Math: NAME = EXPR binds a name; EXPR shows its value (a matrix or a number).",
             "",
             "  A @ B               matrix product: (m × k) @ (k × n) → (m × n)",
-            "  A.T                 transpose",
+            "  A.T  A.shape        transpose; (rows, columns), A.shape[0] the rows",
             "  + - * /             cell by cell; numbers, 1 × n rows, m × 1 columns broadcast",
             "  A ** 2              power, cell by cell",
             "  A > 0  A == B       < <= > >= == !=, cell by cell: 1 where true, 0 where not",
             "  A[2]  A[:, 1]       row 2 (1 × n), column 1 (m × 1); A[2, 3] is one number",
             "  A[0:3, 1:]  A[-1]   ranges as in NumPy; negative indices count from the end",
-            "  inf  -1e9  .5       numbers",
+            "  inf  -1e9  .5  nan  numbers; nan spreads as in NumPy: 0 * inf, max([1, nan])",
             "  [[1, 2], [3, 4]]    a matrix written out row by row; [1, 2, 3] is one row",
             "  ( )                 grouping. Tightest first: .T [ ] f( ), **, unary -, @ * /,",
             "                      + -, then the comparisons",
