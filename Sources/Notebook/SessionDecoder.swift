@@ -91,9 +91,9 @@ extension Session {
     /// What `temperature X` says: what predict shows, and what generate now does.
     func temperatureSet() -> String {
         let x = String(format: "%g", Double(temperature))
-        if temperature == 0 { return "temperature 0: predict and generate take the argmax of the logits (greedy)\n" }
+        if temperature == 0 { return wrap("temperature 0: predict and generate take the argmax of the logits (greedy)") + "\n" }
         let generate = temperature == 1 ? "generate is greedy (sample N draws from it)" : "generate samples from it"
-        return "temperature \(x): predict now shows softmax(logits / \(x)); \(generate)\n"
+        return wrap("temperature \(x): predict now shows softmax(logits / \(x)); \(generate)") + "\n"
     }
 
     /// Writes up to `count` tokens after `ids`, streaming them (after the prompt's text when

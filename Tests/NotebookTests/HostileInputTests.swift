@@ -26,30 +26,6 @@ private struct SplitMix64: RandomNumberGenerator {
     }
 }
 
-/// A fresh directory under the system's temporary directory; `remove()` deletes it with everything in it.
-private struct ScratchDirectory {
-    let path: String
-
-    init(_ label: String) {
-        path = NSTemporaryDirectory() + "attn-\(label)-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
-
-    /// A subdirectory, created.
-    func directory(_ name: String) -> String {
-        let directory = path + "/" + name
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        return directory
-    }
-
-    /// The names in `directory` (this one by default), sorted.
-    func names(in directory: String? = nil) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory ?? path)) ?? []).sorted()
-    }
-}
-
 /// Writes `bytes` to `path`, replacing what was there.
 private func write(_ bytes: [UInt8], to path: String) throws {
     try Data(bytes).write(to: URL(fileURLWithPath: path))
@@ -66,14 +42,6 @@ private func prefix(of path: String, _ count: Int) throws -> [UInt8] {
 /// 90 MB checkpoint whose header is real costs no disk and no time.
 private func extend(_ path: String, to size: Int) {
     #expect(truncate(path, off_t(size)) == 0, "truncate \(path): \(String(cString: strerror(errno)))")
-}
-
-/// One line through `Runner.runAll`, the way a pipe runs it: its output, or `error: …`.
-private func runLine(_ session: Session, _ line: String) -> String {
-    var source = ScriptLines([line])
-    var output = ""
-    Runner.runAll(session, &source) { output += $0 }
-    return output
 }
 
 /// Whether `output` is one error line: `error: `, a message without line ends, one `\n`.

@@ -10,35 +10,8 @@ import Testing
 
 // MARK: - Helpers
 
-/// A fresh directory under the system's temporary directory; `remove()` deletes it with everything in it.
-private struct ScratchDirectory {
-    let path: String
-
-    init(_ label: String) {
-        path = NSTemporaryDirectory() + "attn-untrusted-\(label)-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
-
-    /// A subdirectory, created.
-    func directory(_ name: String) -> String {
-        let directory = path + "/" + name
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        return directory
-    }
-}
-
 /// Output with the renderer's wrapping undone: a line end and its indent become one space.
 private func unwrapped(_ text: String) -> String { text.replacingOccurrences(of: "\n  ", with: " ") }
-
-/// One line through `Runner.runAll`, the way a pipe runs it: its output, or `error: …`.
-private func runLine(_ session: Session, _ line: String) -> String {
-    var source = ScriptLines([line])
-    var output = ""
-    Runner.runAll(session, &source) { output += $0 }
-    return output
-}
 
 /// The real MiniLM checkpoint, read only.
 private enum RealMiniLM {
