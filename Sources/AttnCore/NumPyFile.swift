@@ -126,19 +126,7 @@ public enum AtomicFile {
         guard fd >= 0 else {
             throw AttnError.fileUnwritable(path: path, reason: String(cString: strerror(errno)))
         }
-        var failure: String?
-        data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno))
-                    return
-                }
-                offset += n
-            }
-        }
+        var failure = data.withUnsafeBytes { writeFully(fd, $0) }.map { String(cString: strerror($0)) }
         if failure == nil, fsync(fd) != 0, errno != EINVAL { failure = String(cString: strerror(errno)) }
         if close(fd) != 0, failure == nil { failure = String(cString: strerror(errno)) }
         if let failure {

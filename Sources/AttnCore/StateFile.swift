@@ -71,7 +71,7 @@ public enum StateFile {
         unlink(temporary)  // left by an earlier run of this process id; O_EXCL below refuses a new one
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw AttnError.fileUnwritable(path: path, reason: reason(errno)) }
-        var failure = writeAll(Array(data), to: descriptor)
+        var failure = data.withUnsafeBytes { writeFully(descriptor, $0) }
         if failure == nil, fsync(descriptor) != 0 { failure = errno }
         if close(descriptor) != 0, failure == nil { failure = errno }
         if failure == nil {
@@ -107,7 +107,7 @@ public enum StateFile {
         guard fstat(descriptor, &info) == 0 else { throw AttnError.fileUnwritable(path: path, reason: reason(errno)) }
         if let kind = irregularKind(info) { throw AttnError.fileUnwritable(path: path, reason: kind) }
         if line.isEmpty { return created }
-        if let failure = writeAll(line + [UInt8(ascii: "\n")], to: descriptor) {
+        if let failure = (line + [UInt8(ascii: "\n")]).withUnsafeBytes({ writeFully(descriptor, $0) }) {
             throw AttnError.fileUnwritable(path: path, reason: reason(failure))
         }
         return created
@@ -158,19 +158,5 @@ public enum StateFile {
     /// The system's reason for an error number; `O_NOFOLLOW` reports a link as ELOOP.
     private static func reason(_ code: Int32) -> String {
         code == ELOOP ? irregularKind(S_IFLNK)! : String(cString: strerror(code))
-    }
-
-    /// Writes every byte, resuming after signals and partial writes; the error number on failure.
-    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Int32? {
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return errno
-            }
-            offset += count
-        }
-        return nil
     }
 }

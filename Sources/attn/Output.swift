@@ -1,3 +1,4 @@
+import AttnCore
 import Foundation
 
 /// Standard output and standard error, written with `write(2)`: every byte, or a failure that
@@ -32,25 +33,9 @@ enum Output {
     static func write(_ text: String, to descriptor: Int32) throws(Failure) {
         if text.isEmpty { return }
         fflush(nil)  // whatever readline (or a library) buffered comes first
-        var failure: Int32 = 0
         var text = text
-        text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    if errno == EAGAIN {  // a non-blocking descriptor, inherited: wait until it drains
-                        var waiting = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-                        if poll(&waiting, 1, -1) >= 0 || errno == EINTR { continue }
-                    }
-                    failure = errno
-                    return
-                }
-                offset += written
-            }
-        }
-        guard failure != 0 else { return }
+        // A non-blocking descriptor, inherited, is waited on until it drains (EAGAIN).
+        guard let failure = text.withUTF8({ writeFully(descriptor, UnsafeRawBufferPointer($0)) }) else { return }
         if closedAtStart.contains(descriptor) {
             throw Failure(description: descriptor == STDOUT_FILENO ? "standard output is closed" : "the descriptor is closed")
         }

@@ -34,3 +34,31 @@ func runLine(_ session: Session, _ line: String) -> String {
     Runner.runAll(session, &source) { output += $0 }
     return output
 }
+
+/// What a failed command must leave as it was: the model and where its weights came from, the
+/// sentence, layer and head, and the numbers `weights` prints.
+struct SessionState: Equatable, CustomStringConvertible {
+    let model: String?
+    let origin: String?
+    let prompt: String
+    let sentence: String?
+    let layer: Int
+    let head: Int
+    let weights: String
+
+    init(_ session: Session) {
+        model = session.model?.name
+        switch session.model {
+        case let .minilm(bert)?: origin = bert.directory
+        case let .smollm2(llama)?: origin = llama.path
+        case nil: origin = nil
+        }
+        prompt = session.prompt
+        sentence = session.sentence
+        layer = session.layer
+        head = session.head
+        weights = (try? session.execute("weights")) ?? "(weights failed)"
+    }
+
+    var description: String { "\(prompt)[\(origin ?? "-")] \(sentence.map { "'\($0.prefix(40))'" } ?? "no sentence")" }
+}

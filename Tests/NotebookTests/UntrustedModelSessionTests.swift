@@ -92,26 +92,6 @@ struct OverflowingModelSessionTests {
 
 // MARK: - 4. Errors that say what is wrong
 
-/// What a failed command must leave as it was: the model and where it came from, the prompt, the
-/// sentence and the numbers `weights` prints.
-private struct SessionState: Equatable {
-    let origin: String?
-    let prompt: String
-    let sentence: String?
-    let weights: String
-
-    init(_ session: Session) {
-        switch session.model {
-        case let .minilm(bert)?: origin = bert.directory
-        case let .smollm2(llama)?: origin = llama.path
-        case nil: origin = nil
-        }
-        prompt = session.prompt
-        sentence = session.sentence
-        weights = (try? session.execute("weights")) ?? "(weights failed)"
-    }
-}
-
 /// `line` on `session` must print exactly `error: message` and leave the session as it was.
 private func expectRefused(_ session: Session, _ line: String, _ message: String, sourceLocation: SourceLocation = #_sourceLocation) {
     let before = SessionState(session)
