@@ -105,7 +105,7 @@ public struct Lesson: Sendable {
                 } else if let value = directive(trimmed, "default-sentence") {
                     block.defaultSentence = value
                 } else if !trimmed.isEmpty && !trimmed.hasPrefix("#") {
-                    if let command = try? Command.parse(line), command.movesThroughLessons {
+                    if let command = Commands.command(line), type(of: command).definition.movesThroughLessons {
                         throw Runner.Failure(file: file, line: number, error: NotebookError.lesson(
                             "a lesson's block cannot run '\(shown(trimmed))': only the learner moves through lessons; take the line out of the ```attn block"))
                     }

@@ -163,8 +163,8 @@ extension Session {
         // The model the lesson opens with: its first block's `model X` (which selects it anyway
         // when the lesson starts from the top), else a fresh notebook's.
         let opening = lesson.blocks.first?.commands.lazy.compactMap { command -> String? in
-            if case let .model(name, nil)? = try? Command.parse(command.text) { return name }
-            return nil
+            guard let model = Commands.command(command.text) as? ModelCommand, model.path == nil else { return nil }
+            return model.name
         }.first
         if position > 0 || opening == nil, model?.name != (opening ?? "minilm") || modelLocation != nil {
             try loadModel(name: opening ?? "minilm", path: nil)
@@ -175,13 +175,11 @@ extension Session {
         for block in lesson.blocks.prefix(position) {
             if let text = block.defaultSentence, sentence == nil { _ = try executeLine("sentence \(text)") }
             for command in block.commands {
-                switch try? Command.parse(command.text) {
-                case .model?, .sentence?, .layer?, .head?, .precision?, .temperature?, .topK?, .topP?, .seed?:
+                switch Commands.command(command.text) {
+                case let ablate as AblateCommand:
+                    if let head = ablate.head { ablation.insert(head) } else { ablation = [] }
+                case let setting? where setting.setsLessonState:
                     _ = try executeLine(command.text)
-                case let .ablate(l, h)?:
-                    ablation.insert(Attention.HeadIndex(layer: l, head: h))
-                case .ablateClear?:
-                    ablation = []
                 case nil:
                     if case .assign? = try? MathParser.parse(command.text) { _ = try executeLine(command.text) }
                 default:

@@ -174,171 +174,57 @@ public final class Session {
     /// `execute` without recording the line for `save transcript`.
     func executeLine(_ line: String) throws -> String {
         do {
-            let command: Command
-            do {
-                command = try Command.parse(line)
-            } catch let error as NotebookError {
-                // Not a command: the learner's own math, if it looks like math.
-                guard case let .unknownCommand(word, suggestion) = error else { throw error }
-                // A lone unknown word is a mistyped name rather than a mistyped command when it
-                // looks like one of the math's names (capitalised, or no command is close).
-                let lone = MathSyntax.isName(word) && line.trimmingWhitespace() == word
-                let misspeltName = lone && (word.first?.isUppercase == true
-                    || (suggestion == nil && closest(to: word, in: mathNames) != nil))
-                guard misspeltName || MathSyntax.looksLikeMath(line, knownNames: mathNames) else { throw error }
+            switch try Commands.parse(line) {
+            case let .nothing(blank):
+                // While walking, Enter shows the next step; in a lesson, it runs the next block.
+                // A comment ends a walk, as any command does.
+                if !pendingWalk.isEmpty {
+                    if blank { return try walkNext() }
+                    pendingWalk = []
+                }
+                if blank, activeLesson != nil { return try lessonNext() }
+                return ""
+            case let .command(command):
+                pendingWalk = []
+                return try run(command)
+            case let .other(word):
+                guard isMath(line, word: word) else {
+                    throw NotebookError.unknownCommand(word, suggestion: closest(to: word, in: Commands.words))
+                }
                 pendingWalk = []
                 return try math(line)
             }
-            let enter = command == .nothing && line.trimmingWhitespace().isEmpty
-            // While walking, Enter shows the next step; any other command ends the walk.
-            if !pendingWalk.isEmpty {
-                if enter { return try walkNext() }
-                pendingWalk = []
-            }
-            // In a lesson, Enter runs the lesson's next block.
-            if enter, activeLesson != nil { return try lessonNext() }
-            return try run(command)
         } catch let error as AttnError {
             throw NotebookError.core(error)
         }
     }
 
-    /// Whether the last command asked to leave.
-    public private(set) var wantsToQuit = false
+    /// Whether a line that is no command is the learner's math: it looks like math, or it is a
+    /// lone word that looks like a mistyped name (capitalised, or close to a name and to no command).
+    func isMath(_ line: String, word: String) -> Bool {
+        if MathSyntax.looksLikeMath(line, knownNames: mathNames) { return true }
+        guard MathSyntax.isName(word), line.trimmingWhitespace() == word else { return false }
+        return word.first?.isUppercase == true
+            || (closest(to: word, in: Commands.words) == nil && closest(to: word, in: mathNames) != nil)
+    }
 
-    func run(_ command: Command) throws -> String {
-        if lessonBlockDepth > 0, command.movesThroughLessons {
+    /// Whether the last command asked to leave.
+    public internal(set) var wantsToQuit = false
+
+    /// Runs a command, unless a lesson block asks to move through lessons.
+    func run(_ command: any NotebookCommand) throws -> String {
+        if lessonBlockDepth > 0, type(of: command).definition.movesThroughLessons {
             throw NotebookError.lesson("a lesson's block cannot move through lessons (lesson, next, back, skip, hint, where, quit): only the learner does")
         }
-        switch command {
-        case .nothing:
-            return ""
-        case let .model(name, path):
-            let dropped = try loadModel(name: name, path: path)
-            return wrap("model \(name): \(describeModel())", indent: "  ") + "\n"
-                + (sentence.map { wrap("sentence: \(cachedTrace?.count ?? 0) tokens: \(cachedTokens.joined(separator: " ")) (\($0.count) characters)", indent: "  ") + "\n" } ?? "")
-                + (dropped.map { wrap("sentence dropped: \($0)", indent: "  ") + "\n" } ?? "")
-        case let .sentence(text):
-            // Only a sentence with no tokens at all is refused: "" is [CLS] [SEP] on MiniLM, and
-            // "   " one whitespace token on SmolLM2, as in Hugging Face.
-            let model = try requireModel()
-            let trace = try model.trace(text, ablating: ablated)  // tokenize and run now: a bad sentence changes nothing
-            sentence = text
-            cachedTrace = trace
-            return wrap("sentence: \(trace.count) token\(trace.count == 1 ? "" : "s"): \(trace.tokens.joined(separator: " "))", indent: "  ") + "\n"
-        case let .layer(selection):
-            let model = try requireModel()
-            let n = selection.resolve(from: layer)
-            guard (0..<model.layers).contains(n) else {
-                throw NotebookError.layerOutOfRange(n, model: model.name, layers: model.layers)
-            }
-            layer = n
-            return ""
-        case let .head(selection):
-            let model = try requireModel()
-            let n = selection.resolve(from: head)
-            guard (0..<model.heads).contains(n) else {
-                throw NotebookError.headOutOfRange(n, model: model.name, heads: model.heads)
-            }
-            head = n
-            return ""
-        case .tokens:
-            return try showTokens()
-        case let .show(step, rows, columns):
-            return try show(step, rows: rows, columns: columns)
-        case .walk:
-            _ = try requireTrace()
-            pendingWalk = walkSteps
-            if !interactive {
-                var text = ""
-                while !pendingWalk.isEmpty { text += try walkNext() }
-                return text
-            }
-            return try walkNext()
-        case let .export(what, path):
-            return try export(what, to: path)
-        case let .exportAll(step, path):
-            return try exportAll(step, to: path)
-        case let .showAll(step):
-            return try showAll(step)
-        case let .precision(n):
-            renderer.precision = n
-            return ""
-        case let .help(topic):
-            return try help(topic)
-        case .quit:
-            wantsToQuit = true
-            return ""
-        case let .sample(count):
-            return try generate(count, choice: .sample)
-        case let .greedy(count):
-            return try generate(count, choice: .greedy)
-        case let .topK(k):
-            topK = k
-            return "top-k \(k.map(String.init) ?? "off"): " + decodingSummary() + "\n"
-        case let .topP(p):
-            topP = p
-            return "top-p \(p.map { String(format: "%g", $0) } ?? "off"): " + decodingSummary() + "\n"
-        case let .seed(value):
-            seed = value
-            return "seed \(value): " + decodingSummary() + "\n"
-        case let .chat(text):
-            return try chat(text)
-        case .sentenceGenerated:
-            return try sentenceFromGeneration()
-        case .lessons:
-            return listLessons()
-        case let .lesson(which):
-            return try startLesson(which)
-        case .lessonStop:
-            return try stopLesson()
-        case .next:
-            return try lessonNext()
-        case .back:
-            return try lessonBack()
-        case .whereAmI:
-            return try lessonWhere()
-        case .hint:
-            return try lessonHint()
-        case .skip:
-            return try lessonSkip()
-        case let .check(expression, step):
-            return try check(expression, against: step)
-        case .names:
-            return try listNames()
-        case let .predict(count):
-            return try predict(count)
-        case let .temperature(value):
-            guard value >= 0, value.isFinite, value <= 100 else {
-                throw NotebookError.usage(command: "temperature", usage: "temperature X with 0 ≤ X ≤ 100, e.g. temperature 0.7 (0: the argmax)")
-            }
-            temperature = value
-            return temperatureSet()
-        case let .generate(count):
-            return try generate(count)
-        case let .rope(pair):
-            return try rope(pair)
-        case .keyValueMap:
-            return try keyValueMap()
-        case let .heads(allLayers):
-            return try headsSummary(allLayers: allLayers)
-        case let .neuron(query, key):
-            return try neuron(query: query, key: key)
-        case .rollout:
-            return try showRollout()
-        case let .ablate(layer, head):
-            return try ablate(layer: layer, head: head)
-        case .ablateClear:
-            return try clearAblation()
-        case .importance:
-            return try importance()
-        case let .plot(what, path):
-            return try plot(what, to: path)
-        case let .saveTranscript(path):
-            return try saveTranscript(to: path)
-        case let .delete(names):
-            return try deleteNames(names)
-        }
+        return try command.run(in: self)
+    }
+
+    /// Makes `text` the sentence: tokenized and run now, so a bad sentence changes nothing.
+    func setSentence(_ text: String) throws -> Trace {
+        let trace = try requireModel().trace(text, ablating: ablated)
+        sentence = text
+        cachedTrace = trace
+        return trace
     }
 
     // MARK: Model and trace

@@ -163,7 +163,7 @@ extension Session {
             throw NotebookError.lesson("sentence + appends what was last generated, and nothing was: generate N, sample N or chat TEXT first")
         }
         let text = generation.prompt + llama.tokenizer.decode(generation.produced)
-        var output = try run(.sentence(text))
+        var output = try run(SentenceCommand(text: text))
         let written = generation.promptIds + generation.produced
         if let ids = cachedTrace?.tokenIds, ids != written {
             output += wrap("note: read back as text, these are \(ids.count) tokens; the model wrote them as \(written.count) (the tokenizer splits some of its words differently).") + "\n"

@@ -541,58 +541,6 @@ extension Session {
     }
 }
 
-// MARK: - Parsing
-
-extension Command {
-    /// `heads [all]`, `neuron I J`, `rollout`, `ablate head L H | clear`, `importance`,
-    /// `plot STEP PATH.svg`, `save transcript PATH.md`.
-    static func interpretabilityCommand(_ word: String, _ rest: String) throws -> Command {
-        let parts = rest.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-        func noArguments(_ command: Command) throws -> Command {
-            guard rest.isEmpty else { throw NotebookError.usage(command: word, usage: "\(word) (no arguments)") }
-            return command
-        }
-        switch word {
-        case "heads":
-            guard rest.isEmpty || rest == "all" else {
-                throw NotebookError.usage(command: "heads", usage: "heads (the selected layer) or heads all")
-            }
-            return .heads(allLayers: rest == "all")
-        case "neuron":
-            let usage = "neuron I J (query token I, key token J, numbered as tokens shows them), e.g. neuron 2 1"
-            guard parts.count == 2 else { throw NotebookError.usage(command: "neuron", usage: usage) }
-            return .neuron(query: try number(parts[0], command: "neuron", usage: usage),
-                           key: try number(parts[1], command: "neuron", usage: usage))
-        case "rollout":
-            return try noArguments(.rollout)
-        case "importance":
-            return try noArguments(.importance)
-        case "ablate":
-            let usage = "ablate head L H (zero layer L's head H), or ablate clear"
-            if parts == ["clear"] { return .ablateClear }
-            guard parts.count == 3, parts[0] == "head" else { throw NotebookError.usage(command: "ablate", usage: usage) }
-            return .ablate(layer: try number(parts[1], command: "ablate", usage: usage),
-                           head: try number(parts[2], command: "ablate", usage: usage))
-        case "plot":
-            let usage = "plot STEP PATH.svg, e.g. plot weights w.svg (STEP: scores, scaled, masked, weights, rollout)"
-            let split = rest.split(separator: " ", maxSplits: 1).map(String.init)
-            guard split.count == 2 else { throw NotebookError.usage(command: "plot", usage: usage) }
-            let what = split[0]
-            guard what == "rollout" || Step(rawValue: what) != nil else {
-                let plottable = ["rollout"] + Step.allCases.filter(\.isTokenByToken).map(\.rawValue)
-                throw NotebookError.unknownStep(what, suggestion: closest(to: what, in: plottable))
-            }
-            return .plot(what: what, path: split[1].trimmingWhitespace())
-        default:  // save
-            let (what, path) = rest.splitFirstWord()
-            guard what == "transcript", !path.isEmpty else {
-                throw NotebookError.usage(command: "save", usage: "save transcript PATH.md")
-            }
-            return .saveTranscript(path: path)
-        }
-    }
-}
-
 // MARK: - Head patterns
 
 /// One head's attention pattern, read off its weights: entropy, the key most queries look at, and

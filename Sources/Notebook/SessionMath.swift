@@ -341,8 +341,8 @@ extension Session {
     /// for `attn replay`: its last line is `check EXPR STEP`.
     public func solutionProblem(_ block: Lesson.Block, checkLine: String) -> String? {
         guard !(block.forbidden + block.required).isEmpty, let step = block.exercise,
-              case let .check(expression, _)? = try? Command.parse(checkLine),
-              case let .evaluate(e)? = try? MathParser.parse(expression) else { return nil }
+              let check = Commands.command(checkLine) as? CheckCommand,
+              case let .evaluate(e)? = try? MathParser.parse(check.expression) else { return nil }
         return directiveProblem(block, e, step: step)
     }
 

@@ -1,6 +1,6 @@
 import AttnCore
 import Foundation
-import Notebook
+@testable import Notebook
 import Testing
 
 /// `STEP all` and `export STEP all`: every layer and head at once, as `output_attentions=True`
@@ -23,15 +23,19 @@ struct AllLayersTests {
 
     @Test("the grammar: STEP all, show STEP all, export STEP all PATH, export NAME PATH, export a slice with spaces")
     func grammar() throws {
-        #expect(try Command.parse("weights all") == .showAll(.weights))
-        #expect(try Command.parse("show q all") == .showAll(.q))
-        #expect(try Command.parse("export weights all w.npy") == .exportAll(.weights, path: "w.npy"))
-        #expect(try Command.parse("export out all dir/my out.npy") == .exportAll(.out, path: "dir/my out.npy"))
-        #expect(try Command.parse("export R r.csv") == .export(what: "R", path: "r.csv"))
-        #expect(try Command.parse("export weights[2, :] w.csv") == .export(what: "weights[2, :]", path: "w.csv"))
-        #expect(try Command.parse("export weights w.npy") == .export(what: "weights", path: "w.npy"))
+        func parsed<C: NotebookCommand>(_ line: String, as type: C.Type) throws -> C? {
+            guard case let .command(command) = try Commands.parse(line) else { return nil }
+            return command as? C
+        }
+        #expect(try parsed("weights all", as: ShowCommand.self) == ShowCommand(step: .weights, all: true))
+        #expect(try parsed("show q all", as: ShowCommand.self) == ShowCommand(step: .q, all: true))
+        #expect(try parsed("export weights all w.npy", as: ExportCommand.self) == ExportCommand(what: "weights", path: "w.npy", all: true))
+        #expect(try parsed("export out all dir/my out.npy", as: ExportCommand.self) == ExportCommand(what: "out", path: "dir/my out.npy", all: true))
+        #expect(try parsed("export R r.csv", as: ExportCommand.self) == ExportCommand(what: "R", path: "r.csv"))
+        #expect(try parsed("export weights[2, :] w.csv", as: ExportCommand.self) == ExportCommand(what: "weights[2, :]", path: "w.csv"))
+        #expect(try parsed("export weights w.npy", as: ExportCommand.self) == ExportCommand(what: "weights", path: "w.npy"))
         #expect(throws: NotebookError.usage(command: "export", usage: "export weights all PATH.npy")) {
-            try Command.parse("export weights all")
+            try Commands.parse("export weights all")
         }
     }
 

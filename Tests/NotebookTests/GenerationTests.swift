@@ -1,6 +1,6 @@
 import AttnCore
 import Foundation
-import Notebook
+@testable import Notebook
 import Testing
 
 /// The distribution filters, the generator and the chat template, without the model.
@@ -78,20 +78,24 @@ struct SamplingRuleTests {
     @Test("the decoding commands check every number and say what is allowed in one line")
     func validation() throws {
         func error(_ line: String) -> String? {
-            do { _ = try Command.parse(line); return nil } catch { return "\(error)" }
+            do { _ = try Commands.parse(line); return nil } catch { return "\(error)" }
         }
-        #expect(try Command.parse("top-k 50") == .topK(50))
-        #expect(try Command.parse("top-k off") == .topK(nil))
-        #expect(try Command.parse("top-k 0") == .topK(nil))
-        #expect(try Command.parse("top-p 0.9") == .topP(0.9))
-        #expect(try Command.parse("top-p 1") == .topP(nil))
-        #expect(try Command.parse("seed 18446744073709551615") == .seed(.max))
-        #expect(try Command.parse("sample 5") == .sample(5))
-        #expect(try Command.parse("greedy 5") == .greedy(5))
-        #expect(try Command.parse("chat \"two\\nlines\"") == .chat("two\nlines"))
-        #expect(try Command.parse("sentence +") == .sentenceGenerated)
-        #expect(try Command.parse("sentence \"+\"") == .sentence("+"))
-        #expect(try Command.parse("temperature 0") == .temperature(0))
+        func parsed<C: NotebookCommand>(_ line: String, as type: C.Type) throws -> C? {
+            guard case let .command(command) = try Commands.parse(line) else { return nil }
+            return command as? C
+        }
+        #expect(try parsed("top-k 50", as: TopKCommand.self)?.k == 50)
+        #expect(try parsed("top-k off", as: TopKCommand.self)?.k == .some(nil))
+        #expect(try parsed("top-k 0", as: TopKCommand.self)?.k == .some(nil))
+        #expect(try parsed("top-p 0.9", as: TopPCommand.self)?.p == 0.9)
+        #expect(try parsed("top-p 1", as: TopPCommand.self)?.p == .some(nil))
+        #expect(try parsed("seed 18446744073709551615", as: SeedCommand.self)?.seed == .max)
+        #expect(try parsed("sample 5", as: SampleCommand.self)?.count == 5)
+        #expect(try parsed("greedy 5", as: GreedyCommand.self)?.count == 5)
+        #expect(try parsed("chat \"two\\nlines\"", as: ChatCommand.self)?.text == "two\nlines")
+        #expect(try parsed("sentence +", as: SentenceCommand.self) == SentenceCommand(text: nil))
+        #expect(try parsed("sentence \"+\"", as: SentenceCommand.self) == SentenceCommand(text: "+"))
+        #expect(try parsed("temperature 0", as: TemperatureCommand.self)?.value == 0)
         for line in ["top-p 0", "top-p 1.5", "top-p nan", "top-p -0.1", "top-p", "top-k -1", "top-k 100001", "top-k 2.5",
                      "seed -1", "seed 1e3", "seed", "sample 0", "sample 1001", "greedy x", "chat"] {
             let message = error(line)

@@ -1,6 +1,6 @@
 import AttnCore
 import Foundation
-import Notebook
+@testable import Notebook
 import Testing
 
 // Hostile input (issue 7): whatever a learner, a pipe or a damaged download throws at the notebook,
@@ -144,7 +144,7 @@ private struct HostileLines {
     /// Random bytes read the way the pipe reader reads them: invalid UTF-8 becomes U+FFFD.
     mutating func invalidUTF8() -> String {
         var bytes = [UInt8]()
-        if chance(50) { bytes += Array(pick(Command.words).utf8) + [0x20] }
+        if chance(50) { bytes += Array(pick(Commands.words).utf8) + [0x20] }
         for _ in 0..<count(1...40) {
             switch count(0...4) {
             case 0: bytes.append(UInt8.random(in: 0x80...0xFF, using: &random))              // stray continuation / lead
@@ -189,7 +189,7 @@ private struct HostileLines {
         var line: String
         switch count(0...99) {
         case 0..<25:  // a command or step with random arguments
-            line = ([pick(Command.words)] + (0..<count(0...3)).map { _ in argument() }).joined(separator: pick([" ", " ", "  ", "\t"]))
+            line = ([pick(Commands.words)] + (0..<count(0...3)).map { _ in argument() }).joined(separator: pick([" ", " ", "  ", "\t"]))
         case 25..<33:  // a step with a slice
             let parts = (0..<count(0...3)).map { _ in chance(50) ? "\(number()):\(chance(50) ? number() : "")" : number() }
             line = pick(StepInfo.names) + "[" + parts.joined(separator: ",") + (chance(80) ? "]" : "")
@@ -216,7 +216,7 @@ private struct HostileLines {
         case 66..<72:
             line = invalidUTF8()
         case 72..<78:
-            line = (0..<count(1...6)).map { _ in chance(50) ? pick(Self.controls) : pick(Command.words) }.joined(separator: chance(50) ? " " : "")
+            line = (0..<count(1...6)).map { _ in chance(50) ? pick(Self.controls) : pick(Commands.words) }.joined(separator: chance(50) ? " " : "")
         case 78..<82:
             line = chance(30) ? "sentence \"\(sentence())\(pick(["", "\\n", "\\t", "\\q", "\\", "\"", "\" trailing"]))\"" : "sentence " + sentence()
         case 82..<87:
@@ -236,11 +236,7 @@ private struct HostileLines {
     /// Whether every file this line could write lies inside `home`, or is /dev/full. The check
     /// parses the line with the session's own parser and resolves paths as the session does.
     func isContained(_ line: String) -> Bool {
-        let path: String
-        switch try? Command.parse(line) {
-        case let .export(_, written)?, let .plot(_, written)?, let .saveTranscript(written)?: path = written
-        default: return true
-        }
+        guard let path = Commands.command(line)?.writtenPath else { return true }
         if path == "/dev/full" { return true }
         let resolved = path == "~" || path.hasPrefix("~/") ? home + path.dropFirst() : path.hasPrefix("/") ? path : home + "/" + path
         return resolved.hasPrefix(home + "/") && !resolved.split(separator: "/").contains("..")

@@ -1,6 +1,6 @@
 import AttnCore
 import Foundation
-import Notebook
+@testable import Notebook
 import Testing
 
 /// A scripted session over the real weights, in a scratch directory for exports.
@@ -228,7 +228,7 @@ struct SessionTests {
     @Test("every help text fits an 80-column terminal: the overview, the math, each function, command and step")
     func helpFits() {
         let s = ScriptedSession()
-        var topics = ["", "math"] + MathSyntax.functions + Command.words
+        var topics = ["", "math"] + MathSyntax.functions + Commands.words
         topics += StepInfo.encoderSteps.map(\.rawValue)
         var texts = topics.compactMap { try? s.session.execute($0.isEmpty ? "help" : "help \($0)") }
         s.run("model smollm2")
@@ -244,7 +244,7 @@ struct SessionTests {
     @Test("help answers every command word, the two-word commands, and says so plainly when it has no help")
     func helpForEveryCommand() {
         let s = ScriptedSession()
-        for word in Command.words + ["lesson stop", "ablate clear", "heads all", "save transcript", "?"] {
+        for word in Commands.words + ["lesson stop", "ablate clear", "heads all", "save transcript", "?"] {
             let text = s.run("help \(word)")
             #expect(!text.hasPrefix("error:") && !text.isEmpty, "help \(word): \(text)")
         }

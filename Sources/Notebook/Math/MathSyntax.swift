@@ -98,7 +98,7 @@ public enum MathSyntax {
     /// Words that begin a command line even when the rest looks like math (`sentence 2 + 2 = 4`).
     /// Step names are not among them: `weights - 1` is math, while `weights` alone is left to the
     /// caller.
-    static let commandWords: Set<String> = Set(Command.words).subtracting(StepInfo.names)
+    static let commandWords: Set<String> = Set(Commands.words).subtracting(StepInfo.names)
         .union(["check", "names", "?"])
 
     /// Whether a line is meant as math rather than a command: it contains `=`, `@`, `(`, `[`, `.T`, `.shape`

@@ -1,0 +1,91 @@
+import AttnCore
+
+/// Following a lesson: the list, starting and stopping one, moving through its steps.
+enum LessonCommands: CommandGroup {
+    static let title = "lessons"
+    static let commands: [any NotebookCommand.Type] = [
+        LessonsCommand.self, LessonCommand.self, NextCommand.self, BackCommand.self, WhereCommand.self,
+        HintCommand.self, SkipCommand.self,
+    ]
+}
+
+/// `lessons`: the lessons with the learner's progress.
+struct LessonsCommand: NotebookCommand, Equatable {
+    static let definition = CommandDefinition(words: ["lessons"], synopsis: ["lessons"], help: [("lessons", "lessons: the lessons with your progress; lesson N starts or resumes one.")])
+
+    init(word: String, arguments: String) {}
+
+    func run(in session: Session) throws -> String { session.listLessons() }
+}
+
+/// `lesson N` (or its name) starts or resumes a lesson; `lesson stop` leaves it.
+struct LessonCommand: NotebookCommand, Equatable {
+    static let definition = CommandDefinition(
+        words: ["lesson"], synopsis: ["lesson N", "lesson stop"],
+        help: [("lesson", "lesson N (or its name): starts or resumes a lesson. Enter or next runs the shown commands, back goes back, where tells the position, lesson stop leaves; you may type any command in between."), ("lesson stop", "lesson stop: leaves the lesson; your place is remembered, and lesson N resumes it.")], movesThroughLessons: true)
+
+    /// The lesson's number or name; nil for `lesson stop`.
+    var which: String?
+
+    init(word: String, arguments: String) throws {
+        guard !arguments.isEmpty else {
+            throw NotebookError.usage(command: "lesson", usage: "lesson N or lesson NAME (lessons lists them), lesson stop")
+        }
+        which = arguments == "stop" ? nil : arguments
+    }
+
+    func run(in session: Session) throws -> String {
+        guard let which else { return try session.stopLesson() }
+        return try session.startLesson(which)
+    }
+}
+
+/// `next` (or Enter): runs the lesson's shown commands and goes on.
+struct NextCommand: NotebookCommand, Equatable {
+    static let definition = CommandDefinition(
+        words: ["next"], synopsis: ["next (or Enter)"], help: [("next", "next (or Enter): in a lesson, runs the commands shown and goes on to the next step; at an exercise it says what the exercise waits for.")], movesThroughLessons: true)
+
+    init(word: String, arguments: String) {}
+
+    func run(in session: Session) throws -> String { try session.lessonNext() }
+}
+
+/// `back`: one step back in the lesson.
+struct BackCommand: NotebookCommand, Equatable {
+    static let definition = CommandDefinition(
+        words: ["back"], synopsis: ["back"], help: [("back", "back: in a lesson, goes back one step and shows it again.")], movesThroughLessons: true)
+
+    init(word: String, arguments: String) {}
+
+    func run(in session: Session) throws -> String { try session.lessonBack() }
+}
+
+/// `where`: the lesson and the step the learner is at.
+struct WhereCommand: NotebookCommand, Equatable {
+    static let definition = CommandDefinition(
+        words: ["where"], synopsis: ["where"], help: [("where", "where: in a lesson, which lesson and which step of it you are at.")], movesThroughLessons: true)
+
+    init(word: String, arguments: String) {}
+
+    func run(in session: Session) throws -> String { try session.lessonWhere() }
+}
+
+/// `hint`: the exercise's next hint, finally its solution.
+struct HintCommand: NotebookCommand, Equatable {
+    static let definition = CommandDefinition(
+        words: ["hint"], synopsis: ["hint"], help: [("hint", "hint: at an exercise, the next hint, and finally the solution.")], movesThroughLessons: true)
+
+    init(word: String, arguments: String) {}
+
+    func run(in session: Session) throws -> String { try session.lessonHint() }
+}
+
+/// `skip`: shows and runs the exercise's solution, and goes on.
+struct SkipCommand: NotebookCommand, Equatable {
+    static let definition = CommandDefinition(
+        words: ["skip"], synopsis: ["skip"], help: [("skip", "skip: at an exercise, shows and runs the solution and goes on.")], movesThroughLessons: true)
+
+    init(word: String, arguments: String) {}
+
+    func run(in session: Session) throws -> String { try session.lessonSkip() }
+}

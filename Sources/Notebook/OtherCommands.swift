@@ -1,0 +1,65 @@
+import AttnCore
+
+/// How numbers are shown.
+enum ViewCommands: CommandGroup {
+    static let title = "view"
+    static let commands: [any NotebookCommand.Type] = [PrecisionCommand.self]
+}
+
+/// Help and leaving.
+enum OtherCommands: CommandGroup {
+    static let title = "other"
+    static let commands: [any NotebookCommand.Type] = [HelpCommand.self, QuitCommand.self]
+}
+
+/// `precision N`: digits after the decimal point.
+struct PrecisionCommand: NotebookCommand, Equatable {
+    static let definition = CommandDefinition(words: ["precision"], synopsis: ["precision N"], help: [("precision", "precision N: digits after the decimal point, 0…8.")])
+    var setsLessonState: Bool { true }
+
+    var digits: Int
+
+    init(word: String, arguments: String) throws {
+        digits = try Arguments.number(arguments, command: "precision", usage: "precision N, 0 ≤ N ≤ 8 digits after the point")
+        guard (0...8).contains(digits) else { throw NotebookError.precisionOutOfRange(digits) }
+    }
+
+    func run(in session: Session) throws -> String {
+        session.renderer.precision = digits
+        return ""
+    }
+}
+
+/// `help [TOPIC]` (or `?`): the commands by group, or one command, step, function or the math.
+struct HelpCommand: NotebookCommand, Equatable {
+    static let definition = CommandDefinition(
+        words: ["help", "?"], synopsis: ["help STEP (its formula and meaning)"],
+        help: [("help", "help: the commands by group; help TOPIC explains a command (help lesson stop), a step (help weights), the math (help math) or one of its functions (help softmax)."), ("?", "? is help: the commands by group; ? TOPIC explains one.")])
+
+    var topic: String?
+
+    init(word: String, arguments: String) {
+        topic = arguments.isEmpty ? nil : arguments
+    }
+
+    func run(in session: Session) throws -> String { try session.help(topic) }
+
+    static func completions(_ request: CompletionRequest) -> Completion? {
+        guard request.previous.isEmpty else { return nil }
+        return request.matching(request.session.availableSteps.map(\.rawValue) + Commands.words + ["math"] + MathSyntax.functions)
+    }
+}
+
+/// `quit` (or `exit`, or Ctrl-D): leaves attn.
+struct QuitCommand: NotebookCommand, Equatable {
+    static let definition = CommandDefinition(
+        words: ["quit", "exit"], synopsis: ["quit"],
+        help: [("quit", "quit (or exit, or Ctrl-D): leaves attn."), ("exit", "exit (or quit, or Ctrl-D): leaves attn.")], movesThroughLessons: true)
+
+    init(word: String, arguments: String) {}
+
+    func run(in session: Session) throws -> String {
+        session.wantsToQuit = true
+        return ""
+    }
+}

@@ -1,0 +1,128 @@
+import AttnCore
+
+/// Choosing what to look at: the model, the sentence, the layer and the head.
+enum SelectCommands: CommandGroup {
+    static let title = "select"
+    static let commands: [any NotebookCommand.Type] = [ModelCommand.self, SentenceCommand.self, LayerCommand.self, HeadCommand.self]
+}
+
+/// `model NAME [PATH]`: selects a model, from attn's cache or from a path.
+struct ModelCommand: NotebookCommand, Equatable {
+    static let definition = CommandDefinition(
+        words: ["model"], synopsis: ["model minilm|smollm2 [PATH]"],
+        help: [("model", "model minilm [PATH]: selects all-MiniLM-L6-v2, from the cache or from a directory holding config.json, model.safetensors and vocab.txt. A bad PATH keeps the previous model.")])
+    var setsLessonState: Bool { true }
+
+    var name: String
+    var path: String?
+
+    init(name: String, path: String?) {
+        (self.name, self.path) = (name, path)
+    }
+
+    init(word: String, arguments: String) throws {
+        let parts = arguments.split(separator: " ", maxSplits: 1).map(String.init)
+        guard let name = parts.first else { throw NotebookError.usage(command: "model", usage: "model minilm [PATH]") }
+        self.init(name: name, path: parts.count > 1 ? parts[1].trimmingWhitespace() : nil)
+    }
+
+    func run(in session: Session) throws -> String {
+        let dropped = try session.loadModel(name: name, path: path)
+        var text = session.wrap("model \(name): \(session.describeModel())", indent: "  ") + "\n"
+        if let sentence = session.sentence {
+            let tokens = session.cachedTokens
+            text += session.wrap("sentence: \(tokens.count) tokens: \(tokens.joined(separator: " ")) (\(sentence.count) characters)", indent: "  ") + "\n"
+        }
+        if let dropped { text += session.wrap("sentence dropped: \(dropped)", indent: "  ") + "\n" }
+        return text
+    }
+
+    static func completions(_ request: CompletionRequest) -> Completion? {
+        request.previous.isEmpty ? request.matching(ModelSource.all.map(\.name)) : .files
+    }
+}
+
+/// `sentence TEXT`, `sentence "…"` with escapes, and `sentence +`: what the model reads.
+struct SentenceCommand: NotebookCommand, Equatable {
+    static let definition = CommandDefinition(
+        words: ["sentence"], synopsis: ["sentence TEXT (or \"…\" with escapes)"],
+        help: [("sentence", "sentence TEXT: the rest of the line is the sentence; sentence \"…\" takes the escapes \\n \\t \\r \\\" \\\\. The model runs once and every step is kept. sentence + (smollm2): the prompt of the last generate, sample or chat followed by what the model wrote.")])
+    /// The text, or nil for `sentence +`: the last generation's prompt and continuation.
+    var text: String?
+
+    init(text: String?) {
+        self.text = text
+    }
+
+    init(word: String, arguments: String) throws {
+        text = arguments == "+" || arguments == "+generated" ? nil : try Arguments.sentenceText(arguments)
+    }
+
+    var setsLessonState: Bool { text != nil }
+
+    func run(in session: Session) throws -> String {
+        guard let text else { return try session.sentenceFromGeneration() }
+        // Only a sentence with no tokens at all is refused: "" is [CLS] [SEP] on MiniLM, and
+        // "   " one whitespace token on SmolLM2, as in Hugging Face.
+        let trace = try session.setSentence(text)
+        return session.wrap("sentence: \(trace.count) token\(trace.count == 1 ? "" : "s"): \(trace.tokens.joined(separator: " "))", indent: "  ") + "\n"
+    }
+
+    static func completions(_ request: CompletionRequest) -> Completion? { .words([]) }
+}
+
+/// `layer N`, `layer +1`: selects a layer of the model.
+struct LayerCommand: NotebookCommand, Equatable {
+    static let definition = CommandDefinition(
+        words: ["layer"], synopsis: ["layer N"],
+        help: [("layer", "layer N: selects a layer, 0-based.")])
+    var setsLessonState: Bool { true }
+
+    var selection: Selection
+
+    init(word: String, arguments: String) throws {
+        selection = try Arguments.selection(arguments, command: "layer")
+    }
+
+    func run(in session: Session) throws -> String {
+        let model = try session.requireModel()
+        let n = selection.resolve(from: session.layer)
+        guard (0..<model.layers).contains(n) else {
+            throw NotebookError.layerOutOfRange(n, model: model.name, layers: model.layers)
+        }
+        session.layer = n
+        return ""
+    }
+
+    static func completions(_ request: CompletionRequest) -> Completion? {
+        request.previous.isEmpty ? request.matching(request.layerNumbers) : nil
+    }
+}
+
+/// `head N`, `head -1`: selects a head of the layer.
+struct HeadCommand: NotebookCommand, Equatable {
+    static let definition = CommandDefinition(
+        words: ["head"], synopsis: ["head N"],
+        help: [("head", "head N: selects a head of the layer, 0-based.")])
+    var setsLessonState: Bool { true }
+
+    var selection: Selection
+
+    init(word: String, arguments: String) throws {
+        selection = try Arguments.selection(arguments, command: "head")
+    }
+
+    func run(in session: Session) throws -> String {
+        let model = try session.requireModel()
+        let n = selection.resolve(from: session.head)
+        guard (0..<model.heads).contains(n) else {
+            throw NotebookError.headOutOfRange(n, model: model.name, heads: model.heads)
+        }
+        session.head = n
+        return ""
+    }
+
+    static func completions(_ request: CompletionRequest) -> Completion? {
+        request.previous.isEmpty ? request.matching(request.headNumbers) : nil
+    }
+}
