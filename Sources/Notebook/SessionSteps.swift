@@ -62,9 +62,13 @@ extension Session {
         let full = try stepMatrix(trace, step)
         let rowRange = try rows?.range(in: full.rows, axis: "rows") ?? 0..<full.rows
         let columnRange = try columns?.range(in: full.columns, axis: "columns") ?? 0..<full.columns
-        let matrix = full.rows(rowRange).columns(columnRange)
         var text = fit(header(step, full)) + "\n"
         for line in provenance(step) { text += fit(line) + "\n" }
+        if rowRange.isEmpty || columnRange.isEmpty {
+            let (slice, count, axis) = rowRange.isEmpty ? (rows, full.rows, "rows") : (columns, full.columns, "columns")
+            return text + fit("showing no \(axis): the slice \(slice?.text ?? ":") of \(count) \(axis) is empty, as in NumPy") + "\n\n"
+        }
+        let matrix = full.rows(rowRange).columns(columnRange)
         if rows != nil || columns != nil {
             text += fit("showing rows \(rowRange.lowerBound)…\(rowRange.upperBound - 1), columns \(columnRange.lowerBound)…\(columnRange.upperBound - 1)") + "\n"
         }

@@ -25,19 +25,34 @@ public struct Slice: Equatable, Sendable {
         }
     }
 
-    /// The concrete range within `count`, or an error naming the axis size.
+    /// The rows (or columns) it selects of `count`: one position must exist, a range is clamped
+    /// and may be empty (`5:2`), as the learner's math and NumPy do.
+    /// - Throws: an error naming the axis when one position is outside it.
     public func range(in count: Int, axis: String) throws -> Range<Int> {
-        func resolve(_ i: Int) -> Int { i < 0 ? count + i : i }
-        if single {
-            let i = resolve(start ?? 0)
-            guard (0..<count).contains(i) else {
-                throw NotebookError.math("index \(start ?? 0) is out of range: the \(axis) are 0…\(count - 1)")
-            }
-            return i..<(i + 1)
+        guard single else { return Self.clamped(start: start, end: end, count: count) }
+        guard let i = Self.position(start ?? 0, count: count) else {
+            throw NotebookError.math("index \(start ?? 0) is out of range: the \(axis) are 0…\(count - 1)")
         }
-        let lower = min(max(resolve(start ?? 0), 0), count)
-        let upper = min(max(resolve(end ?? count), 0), count)
-        guard lower < upper else { throw NotebookError.math("the slice \(start.map(String.init) ?? ""):\(end.map(String.init) ?? "") of \(count) \(axis) is empty") }
-        return lower..<upper
+        return i..<(i + 1)
+    }
+
+    /// The slice as typed: `2`, `5:2`, `:`.
+    public var text: String {
+        single ? "\(start ?? 0)" : "\(start.map(String.init) ?? ""):\(end.map(String.init) ?? "")"
+    }
+
+    /// NumPy's rule for one position on an axis of `count`: a negative one counts from the end;
+    /// nil when it is outside.
+    static func position(_ i: Int, count: Int) -> Int? {
+        let resolved = i < 0 ? count + i : i
+        return (0..<count).contains(resolved) ? resolved : nil
+    }
+
+    /// NumPy's rule for `start:end` on an axis of `count`: negative ends count from the end, both
+    /// are clamped to the axis, so `0:100` is all of it and `5:2` is empty.
+    static func clamped(start: Int?, end: Int?, count: Int) -> Range<Int> {
+        func resolve(_ i: Int) -> Int { min(max(i < 0 ? count + i : i, 0), count) }
+        let lower = resolve(start ?? 0)
+        return lower..<max(lower, resolve(end ?? count))
     }
 }

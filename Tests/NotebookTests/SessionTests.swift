@@ -241,6 +241,25 @@ struct SessionTests {
         }
     }
 
+    @Test("show and the math read a slice alike: negative ends count from the end, ranges are clamped, 5:2 is empty")
+    func slicesAgree() {
+        let s = ScriptedSession()
+        s.run("sentence the cat sat")  // 5 tokens
+        for (slice, first, rows) in [("5:2", 0, 0), ("0:100", 0, 5), ("-2:", 3, 2), ("1:-1", 1, 3), ("-100:2", 0, 2)] {
+            #expect(s.run("A = q[\(slice), 0:2]\nA.shape") .hasSuffix("(\(rows), 2)\n"), "\(slice)")
+            let shown = s.run("show q[\(slice), 0:2]")
+            if rows == 0 {
+                #expect(shown.contains("showing no rows: the slice \(slice) of 5 rows is empty"), "\(shown)")
+            } else {
+                #expect(shown.contains("showing rows \(first)…\(first + rows - 1), columns 0…1"), "\(shown)")
+                // The same numbers: the math's A and the shown rows.
+                #expect(s.run("A") .split(separator: "\n").count == shown.split(separator: "\n").count - 4, "\(slice)")
+            }
+        }
+        #expect(s.failure("show q[5]") == "index 5 is out of range: the rows are 0…4")
+        #expect(s.failure("A = q[5]")?.contains("row 5 is out of range for [5 × 32]: the rows are 0…4") == true)
+    }
+
     @Test("help answers every command word, the two-word commands, and says so plainly when it has no help")
     func helpForEveryCommand() {
         let s = ScriptedSession()

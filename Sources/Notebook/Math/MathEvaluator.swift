@@ -239,14 +239,11 @@ public struct MathEvaluator {
 
     /// The rows (or columns) one subscript selects.
     func select(_ index: MathIndex, axis: String, count: Int, shape: MathShape, text: String) throws -> (range: Range<Int>, single: Bool) {
-        /// Negative positions count from the end, as in NumPy: -1 is the last.
-        func resolve(_ i: Int) -> Int { i < 0 ? i + count : i }
         switch index {
         case let .position(expression):
             let value = try evaluate(expression)
             let i = try Self.wholeNumber(value, role: "a \(axis) index", text: text)
-            let resolved = resolve(i)
-            guard (0..<count).contains(resolved) else {
+            guard let resolved = Slice.position(i, count: count) else {
                 let typed = mathNumberText(value.asMatrix.values[0])  // as the learner wrote it: 1e+20, not a clamped Int
                 let problem = count == 0
                     ? "\(shape) has no \(axis)s"
@@ -256,10 +253,10 @@ public struct MathEvaluator {
             }
             return (resolved..<(resolved + 1), true)
         case let .range(start, end):
-            // A slice is clamped, not checked: A[0:100] is all of A, A[5:2] is empty.
-            let lower = try start.map { min(max(resolve(try wholeNumber($0, role: "a slice's start", text: text)), 0), count) } ?? 0
-            let upper = try end.map { min(max(resolve(try wholeNumber($0, role: "a slice's end", text: text)), 0), count) } ?? count
-            return (lower..<max(lower, upper), false)
+            // A slice is clamped, not checked: A[0:100] is all of A, A[5:2] is empty (as `show` does).
+            let lower = try start.map { try wholeNumber($0, role: "a slice's start", text: text) }
+            let upper = try end.map { try wholeNumber($0, role: "a slice's end", text: text) }
+            return (Slice.clamped(start: lower, end: upper, count: count), false)
         }
     }
 
