@@ -498,38 +498,6 @@ extension Session {
         }
     }
 
-    // MARK: transcript
-
-    /// Runs `body` for one line and, for a line the learner typed (not one a lesson block runs on
-    /// its own), records the line and what it printed — text streamed as it came included.
-    func recording(_ line: String, _ body: () throws -> String) throws -> String {
-        if transcript.depth > 0 { return try body() }
-        let prompt = self.prompt
-        transcript.depth += 1
-        let original = stream
-        terminalStream = original
-        var streamed = ""
-        if let original {
-            stream = { text in
-                streamed += text
-                original(text)
-            }
-        }
-        defer {
-            stream = original
-            terminalStream = nil
-            transcript.depth -= 1
-        }
-        do {
-            let output = try body()
-            transcript.record(prompt: prompt, line: line, output: streamed + output)
-            return output
-        } catch {
-            transcript.record(prompt: prompt, line: line, output: streamed + "error: \(error)\n")
-            throw error
-        }
-    }
-
     /// `save transcript PATH.md`: every command so far with its output, as Markdown.
     func saveTranscript(to path: String) throws -> String {
         let target = try writeTarget(path, command: "save transcript", suffixes: [".md", ".markdown"]) {
