@@ -260,6 +260,33 @@ struct SessionTests {
         #expect(s.failure("A = q[5]")?.contains("row 5 is out of range for [5 × 32]: the rows are 0…4") == true)
     }
 
+    @Test("the command table: each word runs one command, each command is in one group, and help shows each usage and topic")
+    func commandTable() {
+        var owner: [String: String] = [:]
+        for command in Commands.all {
+            let definition = command.definition
+            for word in definition.words {
+                #expect(owner[word] == nil, "\(word) is claimed by \(owner[word] ?? "") and \(definition.name)")
+                owner[word] = definition.name
+                #expect(Step(rawValue: word) == nil, "\(word) is a step's name too")
+            }
+            let groups = Commands.groups.filter { group in group.commands.contains { $0.definition.name == definition.name } }
+            #expect(groups.count == 1, "\(definition.name) is in \(groups.count) groups")
+            #expect(definition.help.first?.topic == definition.name, "\(definition.name)'s first help topic")
+            for (topic, text) in definition.help {
+                #expect(text.hasPrefix(topic) || text.hasPrefix(definition.name) || text.hasPrefix("STEP \(topic)"), "help \(topic): \(text)")
+            }
+        }
+        let overview = ScriptedSession().run("help")
+        var moving: [String] = []
+        for command in Commands.all {
+            for usage in command.definition.synopsis { #expect(overview.contains(usage), "\(usage)") }
+            if command.definition.movesThroughLessons { moving += command.definition.words }
+        }
+        // The lesson-moving commands are refused inside a lesson's block, the others are not.
+        #expect(Set(moving) == ["lesson", "next", "back", "where", "hint", "skip", "quit", "exit"])
+    }
+
     @Test("help answers every command word, the two-word commands, and says so plainly when it has no help")
     func helpForEveryCommand() {
         let s = ScriptedSession()
