@@ -31,7 +31,7 @@ let package = Package(
         // Commands, the expression language, lessons and matrix rendering. Reads lines from a protocol.
         .target(name: "Notebook", dependencies: ["AttnCore"]),
 
-        // The executable: argument parsing, the readline line source, wiring.
+        // The executable: argument parsing, the readline line source, fetching models with pip, wiring.
         .executableTarget(
             name: "attn",
             dependencies: [

@@ -134,125 +134,14 @@ public struct GGUFFile: Sendable {
         let file = try MappedFile(path: path)
         self.file = file
         var reader = Reader(bytes: file.bytes(0..<file.size), path: path)
-
-        try reader.header()
-        let version = try reader.u32("the version")
-        switch version {
-        case 2, 3: break
-        case 1:
-            throw reader.invalid("it is GGUF version 1, the format's first release with 32-bit counts, which attn does not read (it reads versions 2 and 3); convert the model again with a current llama.cpp")
-        case 0x0200_0000, 0x0300_0000:
-            throw reader.invalid("it is a big-endian GGUF file, which attn does not read; use the little-endian file")
-        default:
-            throw reader.invalid("it is GGUF version \(version), which attn does not know (it reads versions 2 and 3)")
-        }
-        self.version = Int(version)
-
-        // The counts come before what they count, so check them against the bytes that follow
-        // before trusting them with anything: each key-value pair needs at least 13 bytes
-        // (key length 8, type 4, a 1-byte value), each tensor info at least 24.
-        let tensorCount = try reader.u64("the tensor count")
-        let metadataCount = try reader.u64("the metadata count")
-        guard metadataCount <= UInt64(reader.remaining / 13) else {
-            throw reader.invalid("its header claims \(metadataCount) metadata entries, more than its \(file.size) bytes can hold")
-        }
-        guard tensorCount <= UInt64(reader.remaining / 24) else {
-            throw reader.invalid("its header claims \(tensorCount) tensors, more than its \(file.size) bytes can hold")
-        }
-
-        // Metadata.
-        var metadata: [String: GGUFValue] = [:]
-        metadata.reserveCapacity(min(Int(metadataCount), 1024))
-        for index in 0..<Int(metadataCount) {
-            let key = try reader.string("the key of metadata entry \(index)")
-            let type = try reader.u32("the value type of metadata key \(key)")
-            let value = try reader.value(type: type, key: key, depth: 0)
-            guard metadata.updateValue(value, forKey: key) == nil else {
-                throw reader.invalid("metadata key \(key) appears twice")
-            }
-        }
-        self.metadata = metadata
-
-        var alignment = 32
-        if let value = metadata["general.alignment"] {
-            guard let a = value.int, a > 0, a & (a - 1) == 0, a <= 1 << 30 else {
-                let shown = value.int.map(String.init) ?? "\(value)"
-                throw reader.invalid("general.alignment is \(shown), not a power of two between 1 and 2³⁰")
-            }
-            alignment = a
-        }
-        self.alignment = alignment
-
-        // Tensor infos: names, shapes, types and offsets, checked for size here and for
-        // position once the data section is known.
-        guard tensorCount <= UInt64(reader.remaining / 24) else {
-            throw reader.invalid("its header claims \(tensorCount) tensors, more than the \(reader.remaining) bytes after the metadata can describe")
-        }
-        var infos: [(name: String, dimensions: [Int], type: GGMLType, offset: UInt64)] = []
-        infos.reserveCapacity(min(Int(tensorCount), 1 << 16))
-        var seen = Set<String>()
-        for index in 0..<Int(tensorCount) {
-            let name = try reader.string("the name of tensor \(index)")
-            guard seen.insert(name).inserted else { throw reader.invalid("tensor \(name) appears twice") }
-            let dimensionCount = try reader.u32("the dimension count of tensor \(name)")
-            guard dimensionCount <= Self.maximumDimensions else {
-                throw reader.invalid("tensor \(name) has \(dimensionCount) dimensions; GGUF allows at most \(Self.maximumDimensions)")
-            }
-            var dimensions: [Int] = []
-            var elements = 1
-            for axis in 0..<Int(dimensionCount) {
-                let size = try reader.u64("dimension \(axis) of tensor \(name)")
-                let (product, overflow) = elements.multipliedReportingOverflow(by: Int(clamping: size))
-                guard size <= UInt64(Int.max), !overflow else {
-                    let shown = (dimensions.map(String.init) + [String(size)]).joined(separator: " × ")
-                    throw reader.invalid("tensor \(name) has dimensions \(shown), too many elements to exist")
-                }
-                dimensions.append(Int(size))
-                elements = product
-            }
-            let typeID = try reader.u32("the type of tensor \(name)")
-            guard let type = GGMLType(rawValue: typeID) else {
-                throw AttnError.ggufUnsupportedType(path: path, tensor: name, type: "type id \(typeID)")
-            }
-            let offset = try reader.u64("the offset of tensor \(name)")
-            infos.append((name, dimensions, type, offset))
-        }
-
-        // The data section starts at the next multiple of the alignment.
-        let (padded, overflow) = reader.offset.addingReportingOverflow(alignment - 1)
-        guard !overflow else { throw reader.invalid("its data section would start past any possible file size") }
-        let dataOffset = padded / alignment * alignment
-        let dataSize = max(0, file.size - dataOffset)
-        self.dataOffset = dataOffset
-
-        var tensors: [String: GGUFTensorInfo] = [:]
-        tensors.reserveCapacity(infos.count)
-        var totalBytes = 0
-        for info in infos {
-            let rowLength = info.dimensions.first ?? 1
-            let elements = info.dimensions.reduce(1, *)
-            guard rowLength % info.type.blockSize == 0 else {
-                throw reader.invalid("tensor \(info.name) has rows of \(rowLength) elements, not a whole number of \(info.type.name) blocks of \(info.type.blockSize)")
-            }
-            let (byteCount, tooMany) = (elements / info.type.blockSize).multipliedReportingOverflow(by: info.type.bytesPerBlock)
-            guard info.offset % UInt64(alignment) == 0 else {
-                throw reader.invalid("tensor \(info.name) starts at offset \(info.offset) of the data section, which is not a multiple of the alignment \(alignment)")
-            }
-            guard !tooMany, info.offset <= UInt64(dataSize), byteCount <= dataSize - Int(info.offset) else {
-                let needed = tooMany ? "more bytes than can exist" : "\(byteCount) bytes"
-                throw reader.invalid("tensor \(info.name) needs \(needed) at offset \(info.offset) of the data section, which has only \(dataSize) bytes: the file is truncated or its offsets are wrong")
-            }
-            // Tensors do not share bytes: together they must fit in the data section too.
-            totalBytes += byteCount
-            guard totalBytes <= dataSize else {
-                throw reader.invalid("its tensors up to \(info.name) need \(totalBytes) bytes, but its data section has only \(dataSize): the file is truncated or its offsets are wrong")
-            }
-            let start = dataOffset + Int(info.offset)
-            tensors[info.name] = GGUFTensorInfo(name: info.name, type: info.type, dimensions: info.dimensions,
-                                                byteRange: start..<(start + byteCount))
-        }
-        self.tensors = tensors
-        self.tensorNames = infos.map(\.name)
+        version = try reader.version()
+        let counts = try reader.counts()
+        metadata = try reader.metadata(count: counts.metadata)
+        alignment = try reader.alignment(in: metadata)
+        let listed = try reader.tensorListing(count: counts.tensors)
+        dataOffset = try reader.dataOffset(alignment: alignment)
+        tensors = try reader.placed(listed, dataOffset: dataOffset, alignment: alignment)
+        tensorNames = listed.map(\.name)
     }
 
     /// A tensor's elements as `Float`, in file order (`ne0` fastest), dequantized exactly as ggml does.
@@ -300,6 +189,15 @@ public struct GGUFFile: Sendable {
     }
 }
 
+/// A tensor as its info lists it, before its offset is checked against the data section.
+private struct ListedTensor {
+    let name: String
+    let dimensions: [Int]
+    let type: GGMLType
+    /// From the start of the data section.
+    let offset: UInt64
+}
+
 /// Reads little-endian fields from the front of the file, checking every read against its end.
 private struct Reader {
     let bytes: UnsafeRawBufferPointer
@@ -331,6 +229,149 @@ private struct Reader {
         }
         offset = magic.count
     }
+
+    // MARK: The file's parts, in order
+
+    /// The header up to the version, which must be 2 or 3.
+    mutating func version() throws -> Int {
+        try header()
+        let number = try u32("the version")
+        switch number {
+        case 2, 3: return Int(number)
+        case 1:
+            throw invalid("it is GGUF version 1, the format's first release with 32-bit counts, which attn does not read (it reads versions 2 and 3); convert the model again with a current llama.cpp")
+        case 0x0200_0000, 0x0300_0000:
+            throw invalid("it is a big-endian GGUF file, which attn does not read; use the little-endian file")
+        default:
+            throw invalid("it is GGUF version \(number), which attn does not know (it reads versions 2 and 3)")
+        }
+    }
+
+    /// The tensor and metadata counts, each no more than the bytes after them can describe.
+    mutating func counts() throws -> (tensors: UInt64, metadata: UInt64) {
+        // The counts come before what they count, so check them against the bytes that follow
+        // before trusting them with anything: each key-value pair needs at least 13 bytes
+        // (key length 8, type 4, a 1-byte value), each tensor info at least 24.
+        let tensorCount = try u64("the tensor count")
+        let metadataCount = try u64("the metadata count")
+        guard metadataCount <= UInt64(remaining / 13) else {
+            throw invalid("its header claims \(metadataCount) metadata entries, more than its \(bytes.count) bytes can hold")
+        }
+        guard tensorCount <= UInt64(remaining / 24) else {
+            throw invalid("its header claims \(tensorCount) tensors, more than its \(bytes.count) bytes can hold")
+        }
+        return (tensorCount, metadataCount)
+    }
+
+    /// `count` key-value pairs, no key twice.
+    mutating func metadata(count: UInt64) throws -> [String: GGUFValue] {
+        var metadata: [String: GGUFValue] = [:]
+        metadata.reserveCapacity(min(Int(count), 1024))
+        for index in 0..<Int(count) {
+            let key = try string("the key of metadata entry \(index)")
+            let type = try u32("the value type of metadata key \(key)")
+            guard metadata.updateValue(try value(type: type, key: key, depth: 0), forKey: key) == nil else {
+                throw invalid("metadata key \(key) appears twice")
+            }
+        }
+        return metadata
+    }
+
+    /// `general.alignment`, a power of two up to 2³⁰, or 32 when the metadata does not say.
+    func alignment(in metadata: [String: GGUFValue]) throws -> Int {
+        guard let value = metadata["general.alignment"] else { return 32 }
+        guard let a = value.int, a > 0, a & (a - 1) == 0, a <= 1 << 30 else {
+            let shown = value.int.map(String.init) ?? "\(value)"
+            throw invalid("general.alignment is \(shown), not a power of two between 1 and 2³⁰")
+        }
+        return a
+    }
+
+    /// `count` tensor infos: names, shapes, types and offsets, checked for size here and for
+    /// position by `placed` once the data section is known.
+    mutating func tensorListing(count: UInt64) throws -> [ListedTensor] {
+        guard count <= UInt64(remaining / 24) else {
+            throw invalid("its header claims \(count) tensors, more than the \(remaining) bytes after the metadata can describe")
+        }
+        var listed: [ListedTensor] = []
+        listed.reserveCapacity(min(Int(count), 1 << 16))
+        var seen = Set<String>()
+        for index in 0..<Int(count) {
+            let name = try string("the name of tensor \(index)")
+            guard seen.insert(name).inserted else { throw invalid("tensor \(name) appears twice") }
+            let sizes = try dimensions(of: name)
+            let typeID = try u32("the type of tensor \(name)")
+            guard let type = GGMLType(rawValue: typeID) else {
+                throw AttnError.ggufUnsupportedType(path: path, tensor: name, type: "type id \(typeID)")
+            }
+            let offset = try u64("the offset of tensor \(name)")
+            listed.append(ListedTensor(name: name, dimensions: sizes, type: type, offset: offset))
+        }
+        return listed
+    }
+
+    /// A tensor's dimension count and sizes: at most four, their product an `Int`.
+    mutating func dimensions(of name: String) throws -> [Int] {
+        let dimensionCount = try u32("the dimension count of tensor \(name)")
+        guard dimensionCount <= GGUFFile.maximumDimensions else {
+            throw invalid("tensor \(name) has \(dimensionCount) dimensions; GGUF allows at most \(GGUFFile.maximumDimensions)")
+        }
+        var dimensions: [Int] = []
+        var elements = 1
+        for axis in 0..<Int(dimensionCount) {
+            let size = try u64("dimension \(axis) of tensor \(name)")
+            let (product, overflow) = elements.multipliedReportingOverflow(by: Int(clamping: size))
+            guard size <= UInt64(Int.max), !overflow else {
+                let shown = (dimensions.map(String.init) + [String(size)]).joined(separator: " × ")
+                throw invalid("tensor \(name) has dimensions \(shown), too many elements to exist")
+            }
+            dimensions.append(Int(size))
+            elements = product
+        }
+        return dimensions
+    }
+
+    /// Where the data section starts: the next multiple of the alignment after the tensor infos.
+    func dataOffset(alignment: Int) throws -> Int {
+        let (padded, overflow) = offset.addingReportingOverflow(alignment - 1)
+        guard !overflow else { throw invalid("its data section would start past any possible file size") }
+        return padded / alignment * alignment
+    }
+
+    /// Each listed tensor's bytes in the file: whole blocks, aligned, inside the data section, and
+    /// not overlapping the others in total.
+    func placed(_ listed: [ListedTensor], dataOffset: Int, alignment: Int) throws -> [String: GGUFTensorInfo] {
+        let dataSize = max(0, bytes.count - dataOffset)
+        var tensors: [String: GGUFTensorInfo] = [:]
+        tensors.reserveCapacity(listed.count)
+        var totalBytes = 0
+        for info in listed {
+            let rowLength = info.dimensions.first ?? 1
+            let elements = info.dimensions.reduce(1, *)
+            guard rowLength % info.type.blockSize == 0 else {
+                throw invalid("tensor \(info.name) has rows of \(rowLength) elements, not a whole number of \(info.type.name) blocks of \(info.type.blockSize)")
+            }
+            let (byteCount, tooMany) = (elements / info.type.blockSize).multipliedReportingOverflow(by: info.type.bytesPerBlock)
+            guard info.offset % UInt64(alignment) == 0 else {
+                throw invalid("tensor \(info.name) starts at offset \(info.offset) of the data section, which is not a multiple of the alignment \(alignment)")
+            }
+            guard !tooMany, info.offset <= UInt64(dataSize), byteCount <= dataSize - Int(info.offset) else {
+                let needed = tooMany ? "more bytes than can exist" : "\(byteCount) bytes"
+                throw invalid("tensor \(info.name) needs \(needed) at offset \(info.offset) of the data section, which has only \(dataSize) bytes: the file is truncated or its offsets are wrong")
+            }
+            // Tensors do not share bytes: together they must fit in the data section too.
+            totalBytes += byteCount
+            guard totalBytes <= dataSize else {
+                throw invalid("its tensors up to \(info.name) need \(totalBytes) bytes, but its data section has only \(dataSize): the file is truncated or its offsets are wrong")
+            }
+            let start = dataOffset + Int(info.offset)
+            tensors[info.name] = GGUFTensorInfo(name: info.name, type: info.type, dimensions: info.dimensions,
+                                                byteRange: start..<(start + byteCount))
+        }
+        return tensors
+    }
+
+    // MARK: Fields
 
     /// Claims the next `count` bytes and returns where they start.
     mutating func take(_ count: Int, _ what: @autoclosure () -> String) throws -> Int {

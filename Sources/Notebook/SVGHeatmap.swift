@@ -58,94 +58,146 @@ struct SVGHeatmap {
     /// A coordinate with one decimal, so the same matrix gives the same bytes.
     static func n(_ x: Double) -> String { String(format: "%.1f", x) }
 
+    /// The whole SVG document.
     func render() -> String {
-        let t = matrix.rows, u = matrix.columns
-        let cell = min(40, max(10, (640 / Double(max(t, u, 1))).rounded(.down)))
-        let fontSize = 12.0, characterWidth = 7.3
-        func textWidth(_ s: String) -> Double { Double(MatrixRenderer.displayWidth(s)) * characterWidth }
-        let rowLabelWidth = (rowLabels.map(textWidth).max() ?? 0) + 10
-        let columnLabelHeight = (columnLabels.map(textWidth).max() ?? 0) + 10
-        let titleHeight = 52.0
-        let left = 16 + rowLabelWidth, top = titleHeight + columnLabelHeight
-        let gridWidth = cell * Double(u), gridHeight = cell * Double(t)
-        let legendX = left + gridWidth + 24, legendWidth = 16.0
-        let legendHeight = max(gridHeight, 120)
-        // The title is 15 px bold sans-serif and the subtitle 12 px sans-serif: wider per character.
-        let width = max(legendX + legendWidth + 90, textWidth(title) * 1.3 + 32, textWidth(subtitle + " · rows: queries, columns: keys") + 32)
-        let height = top + legendHeight + 40
+        let layout = Layout(self)
+        let scale = Scale(range: MatrixRenderer.finiteRange(matrix.values))
+        var svg = header(layout)
+        svg += columnLabelGroup(layout) + rowLabelGroup(layout) + cellGroup(layout, scale)
+        if layout.showsValues { svg += valueGroup(layout, scale) }
+        svg += legend(layout, scale)
+        return svg + "</svg>\n"
+    }
 
-        let range = MatrixRenderer.finiteRange(matrix.values)
-        let span = Double(range.upperBound - range.lowerBound)
-        func position(_ v: Float) -> Double { span > 0 ? Double(v - range.lowerBound) / span : 0 }
-        let showValues = cell >= 36 && t <= 16 && u <= 16
-        let hasMasked = matrix.values.contains { $0 == -.infinity }
+    /// Where everything goes, in px: labels left of and above the grid, the legend to its right.
+    struct Layout {
+        static let fontSize = 12.0, characterWidth = 7.3, titleHeight = 52.0, legendWidth = 16.0
+        let rows: Int, columns: Int
+        let cell: Double
+        let left: Double, top: Double
+        let legendX: Double, legendHeight: Double
+        let width: Double, height: Double
+        /// Whether the cells are large and few enough to write each value in its cell.
+        var showsValues: Bool { cell >= 36 && rows <= 16 && columns <= 16 }
 
-        var svg = """
+        static func textWidth(_ s: String) -> Double { Double(MatrixRenderer.displayWidth(s)) * characterWidth }
+
+        init(_ heatmap: SVGHeatmap) {
+            rows = heatmap.matrix.rows
+            columns = heatmap.matrix.columns
+            cell = min(40, max(10, (640 / Double(max(rows, columns, 1))).rounded(.down)))
+            let rowLabelWidth = (heatmap.rowLabels.map(Self.textWidth).max() ?? 0) + 10
+            let columnLabelHeight = (heatmap.columnLabels.map(Self.textWidth).max() ?? 0) + 10
+            left = 16 + rowLabelWidth
+            top = Self.titleHeight + columnLabelHeight
+            let gridWidth = cell * Double(columns), gridHeight = cell * Double(rows)
+            legendX = left + gridWidth + 24
+            legendHeight = max(gridHeight, 120)
+            // The title is 15 px bold sans-serif and the subtitle 12 px sans-serif: wider per character.
+            width = max(legendX + Self.legendWidth + 90, Self.textWidth(heatmap.title) * 1.3 + 32,
+                        Self.textWidth(heatmap.subtitle + " · rows: queries, columns: keys") + 32)
+            height = top + legendHeight + 40
+        }
+    }
+
+    /// Where a value falls between the smallest and the largest finite value, 0…1.
+    struct Scale {
+        let range: ClosedRange<Float>
+
+        func position(_ v: Float) -> Double {
+            let span = Double(range.upperBound - range.lowerBound)
+            return span > 0 ? Double(v - range.lowerBound) / span : 0
+        }
+    }
+
+    /// The XML declaration, the `<svg>` element's start, a white background, title and subtitle.
+    func header(_ layout: Layout) -> String {
+        let (width, height) = (Self.n(layout.width), Self.n(layout.height))
+        return """
             <?xml version="1.0" encoding="UTF-8"?>
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Self.n(width))" height="\(Self.n(height))" \
-            viewBox="0 0 \(Self.n(width)) \(Self.n(height))" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" \
-            font-size="\(Self.n(fontSize))">
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" \
+            viewBox="0 0 \(width) \(height)" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" \
+            font-size="\(Self.n(Layout.fontSize))">
             <title>\(Self.escape(title))</title>
-            <rect x="0" y="0" width="\(Self.n(width))" height="\(Self.n(height))" fill="#ffffff"/>
+            <rect x="0" y="0" width="\(width)" height="\(height)" fill="#ffffff"/>
             <text x="16" y="22" font-size="15" font-family="sans-serif" font-weight="bold" xml:space="preserve">\(Self.escape(title))</text>
             <text x="16" y="42" font-size="12" font-family="sans-serif" fill="#444444">\(Self.escape(subtitle)) · rows: queries, columns: keys</text>
 
             """
-        // Column labels, turned to read upwards, ending just above their column.
-        svg += "<g class=\"column-labels\">\n"
-        for j in 0..<u {
-            let x = left + cell * (Double(j) + 0.5) + fontSize / 3, y = top - 6
+    }
+
+    /// The keys' labels, turned to read upwards, ending just above their column.
+    func columnLabelGroup(_ layout: Layout) -> String {
+        var svg = "<g class=\"column-labels\">\n"
+        for j in 0..<layout.columns {
+            let x = layout.left + layout.cell * (Double(j) + 0.5) + Layout.fontSize / 3, y = layout.top - 6
             svg += "<text transform=\"translate(\(Self.n(x)),\(Self.n(y))) rotate(-90)\">\(Self.escape(columnLabels[j]))<title>key \(j): \(Self.escape(columnLabels[j]))</title></text>\n"
         }
-        svg += "</g>\n<g class=\"row-labels\" text-anchor=\"end\">\n"
-        for i in 0..<t {
-            let y = top + cell * (Double(i) + 0.5) + fontSize / 3
-            svg += "<text x=\"\(Self.n(left - 6))\" y=\"\(Self.n(y))\">\(Self.escape(rowLabels[i]))<title>query \(i): \(Self.escape(rowLabels[i]))</title></text>\n"
-        }
-        svg += "</g>\n<g class=\"cells\" stroke=\"#ffffff\" stroke-width=\"0.5\">\n"
-        for i in 0..<t {
-            for j in 0..<u {
-                let v = matrix[i, j]
-                let fill = v.isFinite ? Self.colour(position(v)) : Self.maskedColour
-                let hover = "[\(i), \(j)] query \(rowLabels[i]) → key \(columnLabels[j]): \(v == -.infinity ? "−∞ (masked)" : format(v))"
-                svg += "<rect class=\"cell\" x=\"\(Self.n(left + cell * Double(j)))\" y=\"\(Self.n(top + cell * Double(i)))\" "
-                    + "width=\"\(Self.n(cell))\" height=\"\(Self.n(cell))\" fill=\"\(fill)\"><title>\(Self.escape(hover))</title></rect>\n"
-            }
-        }
-        svg += "</g>\n"
-        if showValues {
-            svg += "<g class=\"values\" text-anchor=\"middle\" font-size=\"9\" pointer-events=\"none\">\n"
-            for i in 0..<t {
-                for j in 0..<u {
-                    let v = matrix[i, j]
-                    let dark = v.isFinite && position(v) < 0.55
-                    let x = left + cell * (Double(j) + 0.5), y = top + cell * (Double(i) + 0.5) + 3
-                    svg += "<text x=\"\(Self.n(x))\" y=\"\(Self.n(y))\" fill=\"\(dark ? "#ffffff" : "#000000")\">\(Self.escape(v == -.infinity ? "−∞" : format(v)))</text>\n"
-                }
-            }
-            svg += "</g>\n"
-        }
+        return svg + "</g>\n"
+    }
 
-        // The legend: the colour scale from the largest value (top) to the smallest (bottom).
-        svg += "<defs><linearGradient id=\"scale\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">\n"
+    /// The queries' labels, right-aligned left of their row.
+    func rowLabelGroup(_ layout: Layout) -> String {
+        var svg = "<g class=\"row-labels\" text-anchor=\"end\">\n"
+        for i in 0..<layout.rows {
+            let y = layout.top + layout.cell * (Double(i) + 0.5) + Layout.fontSize / 3
+            svg += "<text x=\"\(Self.n(layout.left - 6))\" y=\"\(Self.n(y))\">\(Self.escape(rowLabels[i]))<title>query \(i): \(Self.escape(rowLabels[i]))</title></text>\n"
+        }
+        return svg + "</g>\n"
+    }
+
+    /// A coloured square per cell, its value on hover.
+    func cellGroup(_ layout: Layout, _ scale: Scale) -> String {
+        var svg = "<g class=\"cells\" stroke=\"#ffffff\" stroke-width=\"0.5\">\n"
+        for i in 0..<layout.rows {
+            for j in 0..<layout.columns {
+                let v = matrix[i, j]
+                let fill = v.isFinite ? Self.colour(scale.position(v)) : Self.maskedColour
+                let hover = "[\(i), \(j)] query \(rowLabels[i]) → key \(columnLabels[j]): \(v == -.infinity ? "−∞ (masked)" : format(v))"
+                svg += "<rect class=\"cell\" x=\"\(Self.n(layout.left + layout.cell * Double(j)))\" y=\"\(Self.n(layout.top + layout.cell * Double(i)))\" "
+                    + "width=\"\(Self.n(layout.cell))\" height=\"\(Self.n(layout.cell))\" fill=\"\(fill)\"><title>\(Self.escape(hover))</title></rect>\n"
+            }
+        }
+        return svg + "</g>\n"
+    }
+
+    /// Each value written in its cell, white on the dark colours and black on the light ones.
+    func valueGroup(_ layout: Layout, _ scale: Scale) -> String {
+        var svg = "<g class=\"values\" text-anchor=\"middle\" font-size=\"9\" pointer-events=\"none\">\n"
+        for i in 0..<layout.rows {
+            for j in 0..<layout.columns {
+                let v = matrix[i, j]
+                let dark = v.isFinite && scale.position(v) < 0.55
+                let x = layout.left + layout.cell * (Double(j) + 0.5), y = layout.top + layout.cell * (Double(i) + 0.5) + 3
+                svg += "<text x=\"\(Self.n(x))\" y=\"\(Self.n(y))\" fill=\"\(dark ? "#ffffff" : "#000000")\">\(Self.escape(v == -.infinity ? "−∞" : format(v)))</text>\n"
+            }
+        }
+        return svg + "</g>\n"
+    }
+
+    /// The colour scale from the largest value (top) to the smallest (bottom), and the masked
+    /// cells' grey when there are any.
+    func legend(_ layout: Layout, _ scale: Scale) -> String {
+        let (x, top, width, height) = (layout.legendX, layout.top, Layout.legendWidth, layout.legendHeight)
+        var svg = "<defs><linearGradient id=\"scale\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">\n"
         for (k, _) in Self.stops.enumerated() {
             let offset = Double(k) / Double(Self.stops.count - 1)
             svg += "<stop offset=\"\(Self.n(offset * 100))%\" stop-color=\"\(Self.colour(offset))\"/>\n"
         }
         svg += "</linearGradient></defs>\n<g class=\"legend\">\n"
-        svg += "<rect x=\"\(Self.n(legendX))\" y=\"\(Self.n(top))\" width=\"\(Self.n(legendWidth))\" height=\"\(Self.n(legendHeight))\" fill=\"url(#scale)\" stroke=\"#888888\" stroke-width=\"0.5\"/>\n"
+        svg += "<rect x=\"\(Self.n(x))\" y=\"\(Self.n(top))\" width=\"\(Self.n(width))\" height=\"\(Self.n(height))\" fill=\"url(#scale)\" stroke=\"#888888\" stroke-width=\"0.5\"/>\n"
+        let range = scale.range
         let ticks: [(Double, Float)] = [(0, range.upperBound), (0.5, (range.lowerBound + range.upperBound) / 2), (1, range.lowerBound)]
         for (fraction, value) in ticks {
-            let y = top + legendHeight * fraction
-            svg += "<line x1=\"\(Self.n(legendX + legendWidth))\" y1=\"\(Self.n(y))\" x2=\"\(Self.n(legendX + legendWidth + 4))\" y2=\"\(Self.n(y))\" stroke=\"#888888\"/>\n"
-            svg += "<text x=\"\(Self.n(legendX + legendWidth + 7))\" y=\"\(Self.n(y + 4))\">\(Self.escape(format(value)))</text>\n"
+            let y = top + height * fraction
+            svg += "<line x1=\"\(Self.n(x + width))\" y1=\"\(Self.n(y))\" x2=\"\(Self.n(x + width + 4))\" y2=\"\(Self.n(y))\" stroke=\"#888888\"/>\n"
+            svg += "<text x=\"\(Self.n(x + width + 7))\" y=\"\(Self.n(y + 4))\">\(Self.escape(format(value)))</text>\n"
         }
-        if hasMasked {
-            let y = top + legendHeight + 12
-            svg += "<rect x=\"\(Self.n(legendX))\" y=\"\(Self.n(y))\" width=\"\(Self.n(legendWidth))\" height=\"12\" fill=\"\(Self.maskedColour)\" stroke=\"#888888\" stroke-width=\"0.5\"/>\n"
-            svg += "<text x=\"\(Self.n(legendX + legendWidth + 7))\" y=\"\(Self.n(y + 10))\">−∞ masked</text>\n"
+        if matrix.values.contains(where: { $0 == -.infinity }) {
+            let y = top + height + 12
+            svg += "<rect x=\"\(Self.n(x))\" y=\"\(Self.n(y))\" width=\"\(Self.n(width))\" height=\"12\" fill=\"\(Self.maskedColour)\" stroke=\"#888888\" stroke-width=\"0.5\"/>\n"
+            svg += "<text x=\"\(Self.n(x + width + 7))\" y=\"\(Self.n(y + 10))\">−∞ masked</text>\n"
         }
-        svg += "</g>\n</svg>\n"
-        return svg
+        return svg + "</g>\n"
     }
 }

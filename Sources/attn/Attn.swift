@@ -194,15 +194,15 @@ struct Fetch: ParsableCommand {
             throw ValidationError("unknown model '\(model)': attn knows \(ModelSource.all.map(\.name).joined(separator: ", "))")
         }
         for source in sources {
-            let fetcher = ModelFetcher(source: source, destination: ModelStore.directory(for: source))
+            let directory = ModelDirectory(source: source, path: ModelStore.directory(for: source))
             if !force {
                 do {
-                    switch try fetcher.verifyExisting(trustingStamp: !verify) {
+                    switch try directory.verifyExisting(trustingStamp: !verify) {
                     case .hashed:
-                        Output.standard("\(source.title) is already in \(fetcher.destination) (checksums verified)\n")
+                        Output.standard("\(source.title) is already in \(directory.path) (checksums verified)\n")
                     case let .unchangedSince(date):
                         let day = date.formatted(.iso8601.year().month().day())
-                        Output.standard("\(source.title) is already in \(fetcher.destination) (checksums verified on \(day), "
+                        Output.standard("\(source.title) is already in \(directory.path) (checksums verified on \(day), "
                                         + "sizes and times unchanged since; --verify hashes them again)\n")
                     }
                     continue
@@ -213,7 +213,7 @@ struct Fetch: ParsableCommand {
                 }
             }
             do {
-                try fetcher.run { Output.standard($0 + "\n") }
+                try ModelFetcher(directory: directory).run { Output.standard($0 + "\n") }
             } catch let AttnError.fetchInterrupted(signal) {
                 Output.error("attn: \(AttnError.fetchInterrupted(signal: signal))\n")
                 throw ExitCode(128 + signal)

@@ -447,8 +447,8 @@ struct ProcessAndStateTests {
         try FileManager.default.createSymbolicLink(atPath: destination + "/vocab.txt", withDestinationPath: home + "/elsewhere")
         try Self.fakeModelFiles(in: staging, content: "new")
 
-        let fetcher = ModelFetcher(source: .minilm, destination: destination)
-        try fetcher.install(from: staging)
+        let fetched = ModelDirectory(source: .minilm, path: destination)
+        try fetched.install(from: staging)
         #expect(try String(contentsOfFile: destination + "/notes.txt", encoding: .utf8) == "my notes\n")
         #expect(try String(contentsOfFile: destination + "/config.json", encoding: .utf8) == "new config.json\n")
         #expect(try String(contentsOfFile: destination + "/vocab.txt", encoding: .utf8) == "new vocab.txt\n")
@@ -460,12 +460,12 @@ struct ProcessAndStateTests {
 
         // The record of the last verification is trusted for what it is: sizes and times, with a
         // date. Hashing again finds these are not the real files.
-        guard case let .unchangedSince(date) = try fetcher.verifyExisting() else {
+        guard case let .unchangedSince(date) = try fetched.verifyExisting() else {
             Issue.record("the files unchanged since install(from:) are not trusted from the record")
             return
         }
         #expect(abs(date.timeIntervalSinceNow) < 600)
-        #expect(throws: AttnError.self) { try fetcher.verifyExisting(trustingStamp: false) }
+        #expect(throws: AttnError.self) { try fetched.verifyExisting(trustingStamp: false) }
 
         // The binary says so in words.
         let environment = AttnProcess.environment(home: home, ["ATTN_MODELS": home + "/models", "PATH": home + "/no-such-bin"])

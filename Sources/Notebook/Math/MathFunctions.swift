@@ -20,95 +20,126 @@ extension MathEvaluator {
                                     + "for joining them: concat(heads(A)); head(A, h) is one of them").notebookError
         }
         let call = try MathCall(function, arguments, text: text, evaluator: self)
-        switch name {
-        case "softmax":
-            // By rows, subtracting each row's max first: the model's own softmax. A fully masked row
-            // (all −inf) stays 0, as in the model.
-            let axis = try call.axis() ?? 1
-            return try call.onMatrix { axis == 1 ? $0.softmaxRows() : $0.transposed.softmaxRows().transposed }
-        case "exp": return try call.onCells { expf($0) }
-        case "log": return try call.onCells { logf($0) }
-        case "log2": return try call.onCells { log2f($0) }
-        case "sqrt": return try call.onCells { $0.squareRoot() }
-        case "abs": return try call.onCells { Swift.abs($0) }
-        case "tanh": return try call.onCells { tanhf($0) }
-        case "cos": return try call.onCells { cosf($0) }
-        case "sin": return try call.onCells { sinf($0) }
-        case "gelu": return try call.onCells { AttnCore.gelu($0) }
-        // Reductions: over all cells, or with axis=0 down each column, axis=1 along each row.
-        case "max": return try call.reduce(needsValues: true, Self.maximum)
-        case "min": return try call.reduce(needsValues: true) { -Self.maximum($0.map { -$0 }) }
-        case "sum": return try call.reduce(needsValues: false, Self.sum)
-        case "mean": return try call.reduce(needsValues: false) { Self.sum($0) / Float($0.count) }
-        case "var": return try call.reduce(needsValues: false, Self.variance)
-        case "std": return try call.reduce(needsValues: false) { Self.variance($0).squareRoot() }
-        case "norm": return try call.reduce(needsValues: false) { $0.reduce(0) { $0 + $1 * $1 }.squareRoot() }
-        case "argmax": return try call.reduce(needsValues: true) { Float(Self.indexOfMaximum($0)) }
-        case "layernorm": return try layerNorm(call)
-        case "transpose": return try call.onMatrix { $0.transposed }
-        case "silu": return try call.onCells { AttnCore.silu($0) }
-        case "rmsnorm":
-            // rmsnorm(A[, g]): the model's RMSNorm of each row, with the model's ε, times g.
-            let (m, _) = try call.matrix("A")
-            let gain = try call.bound["g"].map { try row($0, named: "g", columns: m.columns, call: call) }
-                ?? [Float](repeating: 1, count: m.columns)
-            let epsilon = try call.number("eps") ?? normalizationEpsilon
-            return try call.onMatrix { AttnCore.rmsNorm($0, gain: gain, epsilon: epsilon) }
-        case "rotate_half":
-            // RoPE's partner of each dimension: [x₁ | x₂] → [−x₂ | x₁], halves of the columns.
-            return try call.onMatrix { a in
-                let half = a.columns / 2
-                var out = a
-                for i in 0..<a.rows {
-                    for j in 0..<half {
-                        out[i, j] = -a[i, j + half]
-                        out[i, j + half] = a[i, j]
-                    }
-                }
-                return out
-            }
-        case "zeros", "ones":
-            let rows = try call.size("m"), columns = try call.size("n")
-            try allocate(rows: rows, columns: columns, text: text)
-            return .matrix(Matrix(rows: rows, columns: columns, repeating: name == "ones" ? 1 : 0))
-        case "eye":
-            let n = try call.size("n")
-            try allocate(rows: n, columns: n, text: text)
-            var identity = Matrix(rows: n, columns: n)
-            for i in 0..<n { identity[i, i] = 1 }
-            return .matrix(identity)
-        case "arange":
-            // One argument is the stop, as in NumPy: arange(5) is 0 1 2 3 4.
-            let first = try call.number("start") ?? 0
-            let (start, stop) = try call.number("stop").map { (first, $0) } ?? (0, first)
-            let step = try call.number("step") ?? 1
-            guard step != 0, step.isFinite, start.isFinite, stop.isFinite else {
-                throw call.problem(step == 0 ? "step must not be 0" : "start, stop and step must be finite numbers")
-            }
-            // stop − start can overflow to ±∞ (arange(-3e38, 3e38, -1)): no cells then, rather than a trap.
-            let cells = ((stop - start) / step).rounded(.up)
-            let count = cells > 0 ? Int(min(cells, 1e12)) : 0
-            try allocate(rows: 1, columns: count, text: text)
-            return .matrix(Matrix(rows: 1, columns: count, values: (0..<count).map { start + Float($0) * step }))
-        case "triu", "tril":
-            // The diagonal k: 0 is the main one, 1 the one above it, -1 the one below.
-            let k = try call.wholeNumber("k") ?? 0
-            let keep: (Int, Int) -> Bool = name == "triu" ? { i, j in j - i >= k } : { i, j in j - i <= k }
-            return try call.onMatrix { m in
-                var out = m
-                for i in 0..<m.rows {
-                    for j in 0..<m.columns where !keep(i, j) { out[i, j] = 0 }
-                }
-                return out
-            }
-        case "concat": return try concat(call)
-        case "shape":
+        if let cell = Self.cellFunctions[name] { return try call.onCells(cell) }
+        if let reduction = Self.reductions[name] { return try call.reduce(needsValues: reduction.needsValues, reduction.of) }
+        guard let compute = Self.matrixFunctions[name] else {
+            throw MathError.unknownFunction(name, suggestion: nil).notebookError  // a table entry without an implementation
+        }
+        return try compute(self, call)
+    }
+
+    /// The functions applied to each cell on its own.
+    static let cellFunctions: [String: @Sendable (Float) -> Float] = [
+        "exp": { expf($0) }, "log": { logf($0) }, "log2": { log2f($0) }, "sqrt": { $0.squareRoot() },
+        "abs": { Swift.abs($0) }, "tanh": { tanhf($0) }, "cos": { cosf($0) }, "sin": { sinf($0) },
+        "gelu": { AttnCore.gelu($0) }, "silu": { AttnCore.silu($0) },
+    ]
+
+    /// Reductions: over all cells, or with axis=0 down each column, axis=1 along each row.
+    /// `needsValues`: the reduction of no cells has no answer.
+    static let reductions: [String: (needsValues: Bool, of: @Sendable ([Float]) -> Float)] = [
+        "max": (true, maximum),
+        "min": (true, { -maximum($0.map { -$0 }) }),
+        "sum": (false, sum),
+        "mean": (false, { sum($0) / Float($0.count) }),
+        "var": (false, variance),
+        "std": (false, { variance($0).squareRoot() }),
+        "norm": (false, { $0.reduce(0) { $0 + $1 * $1 }.squareRoot() }),
+        "argmax": (true, { Float(indexOfMaximum($0)) }),
+    ]
+
+    /// The functions of whole matrices, and those that make one.
+    static let matrixFunctions: [String: @Sendable (MathEvaluator, MathCall) throws -> MathValue] = [
+        "softmax": { _, call in try softmax(call) },
+        "layernorm": { evaluator, call in try evaluator.layerNorm(call) },
+        "rmsnorm": { evaluator, call in try evaluator.rmsNorm(call) },
+        "transpose": { _, call in try call.onMatrix { $0.transposed } },
+        "rotate_half": { _, call in try call.onMatrix(rotateHalf) },
+        "triu": { _, call in try triangle(call, keeping: { k, i, j in j - i >= k }) },
+        "tril": { _, call in try triangle(call, keeping: { k, i, j in j - i <= k }) },
+        "concat": { evaluator, call in try evaluator.concat(call) },
+        "shape": { _, call in
             // A 1 × 2 row, so that it composes: zeros(A.shape[0], 1), A.shape[1] == dk.
             let (m, _) = try call.matrix("A")
             return .matrix(Matrix(rows: 1, columns: 2, values: [Float(m.rows), Float(m.columns)]))
-        default:
-            throw MathError.unknownFunction(name, suggestion: nil).notebookError  // a table entry without a case
+        },
+        "zeros": { evaluator, call in try evaluator.filled(call, with: 0) },
+        "ones": { evaluator, call in try evaluator.filled(call, with: 1) },
+        "eye": { evaluator, call in try evaluator.identity(call) },
+        "arange": { evaluator, call in try evaluator.arange(call) },
+    ]
+
+    /// `softmax(A[, axis])`: by rows (or columns), subtracting each row's max first: the model's own
+    /// softmax. A fully masked row (all −inf) stays 0, as in the model.
+    static func softmax(_ call: MathCall) throws -> MathValue {
+        let axis = try call.axis() ?? 1
+        return try call.onMatrix { axis == 1 ? $0.softmaxRows() : $0.transposed.softmaxRows().transposed }
+    }
+
+    /// `rmsnorm(A[, g])`: the model's RMSNorm of each row, with the model's ε, times g.
+    func rmsNorm(_ call: MathCall) throws -> MathValue {
+        let (m, _) = try call.matrix("A")
+        let gain = try call.bound["g"].map { try row($0, named: "g", columns: m.columns, call: call) }
+            ?? [Float](repeating: 1, count: m.columns)
+        let epsilon = try call.number("eps") ?? normalizationEpsilon
+        return try call.onMatrix { AttnCore.rmsNorm($0, gain: gain, epsilon: epsilon) }
+    }
+
+    /// RoPE's partner of each dimension: [x₁ | x₂] → [−x₂ | x₁], halves of the columns.
+    static func rotateHalf(_ a: Matrix) -> Matrix {
+        let half = a.columns / 2
+        var out = a
+        for i in 0..<a.rows {
+            for j in 0..<half {
+                out[i, j] = -a[i, j + half]
+                out[i, j + half] = a[i, j]
+            }
         }
+        return out
+    }
+
+    /// `triu(A[, k])`, `tril(A[, k])`: the cells where `keep(k, row, column)`, the others 0. The
+    /// diagonal k: 0 is the main one, 1 the one above it, -1 the one below.
+    static func triangle(_ call: MathCall, keeping keep: (Int, Int, Int) -> Bool) throws -> MathValue {
+        let k = try call.wholeNumber("k") ?? 0
+        return try call.onMatrix { m in
+            var out = m
+            for i in 0..<m.rows {
+                for j in 0..<m.columns where !keep(k, i, j) { out[i, j] = 0 }
+            }
+            return out
+        }
+    }
+
+    /// `zeros(m, n)`, `ones(m, n)`: an m × n matrix of `value`.
+    func filled(_ call: MathCall, with value: Float) throws -> MathValue {
+        let rows = try call.size("m"), columns = try call.size("n")
+        try allocate(rows: rows, columns: columns, text: call.text)
+        return .matrix(Matrix(rows: rows, columns: columns, repeating: value))
+    }
+
+    /// `eye(n)`: the n × n identity.
+    func identity(_ call: MathCall) throws -> MathValue {
+        let n = try call.size("n")
+        try allocate(rows: n, columns: n, text: call.text)
+        var identity = Matrix(rows: n, columns: n)
+        for i in 0..<n { identity[i, i] = 1 }
+        return .matrix(identity)
+    }
+
+    /// `arange([start, ]stop[, step])`: one argument is the stop, as in NumPy: arange(5) is 0 1 2 3 4.
+    func arange(_ call: MathCall) throws -> MathValue {
+        let first = try call.number("start") ?? 0
+        let (start, stop) = try call.number("stop").map { (first, $0) } ?? (0, first)
+        let step = try call.number("step") ?? 1
+        guard step != 0, step.isFinite, start.isFinite, stop.isFinite else {
+            throw call.problem(step == 0 ? "step must not be 0" : "start, stop and step must be finite numbers")
+        }
+        // stop − start can overflow to ±∞ (arange(-3e38, 3e38, -1)): no cells then, rather than a trap.
+        let cells = ((stop - start) / step).rounded(.up)
+        let count = cells > 0 ? Int(min(cells, 1e12)) : 0
+        try allocate(rows: 1, columns: count, text: call.text)
+        return .matrix(Matrix(rows: 1, columns: count, values: (0..<count).map { start + Float($0) * step }))
     }
 
     /// `layernorm(A[, gamma, beta])` through the model's `layerNormRows`, with the model's ε
