@@ -90,6 +90,28 @@ public enum Attention {
         ablated ? Matrix(rows: z.rows, columns: z.columns) : z
     }
 
+    /// One head, every step kept: the one head loop body of every model. An encoder passes its
+    /// head's own q, k and v; a decoder passes q and k after RoPE, and the k and v of the
+    /// key/value head its group shares (its only additions).
+    /// ```
+    /// scores  = q · kᵀ                 (T × dₕ) · (dₕ × P+T) → (T × P+T)
+    /// scaled  = scores / √dₕ
+    /// masked  = scaled, −∞ where `mask` forbids
+    /// weights = softmax(masked)        by rows
+    /// z       = weights · v            (T × P+T) · (P+T × dₕ) → (T × dₕ), zeros when ablated
+    /// ```
+    /// - Parameter keyValueHead: the key/value head `k` and `v` belong to, for the trace.
+    public static func head(query q: Matrix, key k: Matrix, value v: Matrix, mask: Mask, ablated: Bool,
+                            keyValueHead: Int) -> HeadTrace {
+        let scores = scores(queries: q, keys: k)
+        let scaled = scale(scores, headDimension: q.columns)
+        let masked = self.mask(scaled, mask)
+        let weights = weights(masked)
+        let z = ablate(weightedSum(weights: weights, values: v), if: ablated)
+        return HeadTrace(q: q, k: k, v: v, scores: scores, scaled: scaled, masked: masked, weights: weights, z: z,
+                         keyValueHead: keyValueHead)
+    }
+
     /// Each query's output: the weighted average of the value rows.
     /// ```
     /// z_i = Σⱼ weights[i, j] · v_j        (T × T) · (T × dₕ) → (T × dₕ)

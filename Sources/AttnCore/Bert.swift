@@ -96,16 +96,10 @@ public struct Bert: Sendable {
         let queries = w.query(x), keys = w.key(x), values = w.value(x)
         // The heads are independent: half of them on each core.
         let heads = mapOnBothCores(c.attentionHeads) { h in
-            let q = Attention.headSlice(queries, head: h, headDimension: dh)
-            let k = Attention.headSlice(keys, head: h, headDimension: dh)
-            let v = Attention.headSlice(values, head: h, headDimension: dh)
-            let scores = Attention.scores(queries: q, keys: k)
-            let scaled = Attention.scale(scores, headDimension: dh)
-            let masked = Attention.mask(scaled, mask)
-            let weights = Attention.weights(masked)
-            let z = Attention.ablate(Attention.weightedSum(weights: weights, values: v), if: ablated.contains(h))
-            return HeadTrace(q: q, k: k, v: v, scores: scores, scaled: scaled, masked: masked, weights: weights, z: z,
-                             keyValueHead: h)
+            Attention.head(query: Attention.headSlice(queries, head: h, headDimension: dh),
+                           key: Attention.headSlice(keys, head: h, headDimension: dh),
+                           value: Attention.headSlice(values, head: h, headDimension: dh),
+                           mask: mask, ablated: ablated.contains(h), keyValueHead: h)
         }
 
         // Join the heads and project back to d_model.

@@ -328,18 +328,16 @@ public struct Llama: Sendable {
         // Query i is at position P + i and sees keys 0…P + i.
         let mask = Attention.Mask.causal(past: past?.keys.rows ?? 0)
 
+        // The encoder's head, with the decoder's two additions: query head i reads key/value head
+        // i / group, and its query is turned by RoPE.
         let heads = (0..<c.attentionHeads).map { i in
             let j = i / c.groupSize
             let qBefore = Attention.headSlice(queries, head: i, headDimension: dh)
-            let q = rotation.apply(qBefore)
-            let scores = Attention.scores(queries: q, keys: headKeys[j])
-            let scaled = Attention.scale(scores, headDimension: dh)
-            let masked = Attention.mask(scaled, mask)
-            let weights = Attention.weights(masked)
-            let z = Attention.ablate(Attention.weightedSum(weights: weights, values: headValues[j]), if: ablated.contains(i))
-            return HeadTrace(queriesBeforeRotation: qBefore, keysBeforeRotation: keysBefore[j], q: q, k: headKeys[j],
-                             v: headValues[j], scores: scores, scaled: scaled, masked: masked, weights: weights, z: z,
-                             keyValueHead: j)
+            var head = Attention.head(query: rotation.apply(qBefore), key: headKeys[j], value: headValues[j],
+                                      mask: mask, ablated: ablated.contains(i), keyValueHead: j)
+            head.queriesBeforeRotation = qBefore
+            head.keysBeforeRotation = keysBefore[j]
+            return head
         }
 
         let concat = Matrix.concatenateColumns(heads.map(\.z))
