@@ -180,57 +180,84 @@ public struct BertWeights: Sendable {
         try ModelBudget.check(Field.allCases.flatMap { field in
             Array(repeating: Self.expectedShape(field, c), count: field.isPerLayer ? c.hiddenLayers : 1)
         }, path: file.path)
-        var used = Set<String>()
-        /// The checkpoint name of a field, after checking that the tensor is there with its shape.
-        func checked(_ field: Field, layer: Int = 0) throws -> String {
-            let name = Self.checkpointName(field, layer: layer)
-            guard let entry = file.entries[name] else { throw AttnError.tensorMissing(name: name, path: file.path) }
-            let expected = Self.expectedShape(field, c)
-            guard entry.shape == expected else { throw AttnError.tensorShape(name: name, expected: expected, found: entry.shape) }
-            guard entry.dtype != .i64 else { throw AttnError.tensorDType(name: name, expected: "F32", found: "I64") }
-            used.insert(name)
-            return name
-        }
-        // Small tensors (biases, norms, positions) are copied into memory; the big ones stay mapped.
-        func read(_ field: Field, layer: Int = 0) throws -> Matrix {
-            let name = try checked(field, layer: layer)
-            let matrix = try file.matrix(name)
-            try matrix.values.withUnsafeBufferPointer {
-                try FiniteCheck.require($0, shape: file.entries[name]?.shape ?? [], tensor: name, path: file.path)
-            }
-            return matrix
-        }
-        func mapped(_ field: Field, layer: Int = 0) throws -> WeightMatrix {
-            try WeightMatrix(file: file, name: checked(field, layer: layer))
-        }
-        func vector(_ field: Field, layer: Int = 0) throws -> [Float] { try read(field, layer: layer).values }
-        func linear(_ w: Field, _ b: Field, layer: Int = 0) throws -> Linear {
-            Linear(weight: try mapped(w, layer: layer), bias: try vector(b, layer: layer))
-        }
-        func norm(_ w: Field, _ b: Field, layer: Int = 0) throws -> LayerNormWeights {
-            LayerNormWeights(gamma: try vector(w, layer: layer), beta: try vector(b, layer: layer))
-        }
-
+        var reader = CheckpointReader(file: file, configuration: c)
         // The token table is 30522 × 384 (47 MB) of which a sentence needs a few rows.
-        wordEmbeddings = try mapped(.wordEmbeddings)
-        positionEmbeddings = try read(.positionEmbeddings)
-        typeEmbeddings = try read(.typeEmbeddings)
-        embeddingNorm = try norm(.embeddingNormWeight, .embeddingNormBias)
-        layers = try (0..<c.hiddenLayers).map { l in
-            BertLayerWeights(
-                query: try linear(.queryWeight, .queryBias, layer: l),
-                key: try linear(.keyWeight, .keyBias, layer: l),
-                value: try linear(.valueWeight, .valueBias, layer: l),
-                attentionOutput: try linear(.attentionOutputWeight, .attentionOutputBias, layer: l),
-                attentionNorm: try norm(.attentionNormWeight, .attentionNormBias, layer: l),
-                intermediate: try linear(.intermediateWeight, .intermediateBias, layer: l),
-                output: try linear(.outputWeight, .outputBias, layer: l),
-                outputNorm: try norm(.outputNormWeight, .outputNormBias, layer: l))
-        }
-        pooler = try linear(.poolerWeight, .poolerBias)
+        wordEmbeddings = try reader.mapped(.wordEmbeddings)
+        positionEmbeddings = try reader.read(.positionEmbeddings)
+        typeEmbeddings = try reader.read(.typeEmbeddings)
+        embeddingNorm = try reader.norm(.embeddingNormWeight, .embeddingNormBias)
+        layers = try (0..<c.hiddenLayers).map { try reader.layer($0) }
+        pooler = try reader.linear(.poolerWeight, .poolerBias)
+        try reader.requireEveryTensorUsed()
+    }
+}
 
-        // nanoGPT's `assert len(sd_keys_hf) == len(sd_keys)`: nothing in the file goes unused.
-        if let stray = file.names.first(where: { !used.contains($0) && !Self.ignoredTensors.contains($0) }) {
+/// Reads a checkpoint's tensors as BERT's fields: each one checked for presence, shape and dtype,
+/// and remembered, so that a tensor no field reads is found at the end.
+private struct CheckpointReader {
+    let file: SafeTensors
+    let configuration: BertConfiguration
+    var used = Set<String>()
+
+    init(file: SafeTensors, configuration: BertConfiguration) {
+        self.file = file
+        self.configuration = configuration
+    }
+
+    /// The checkpoint name of a field, after checking that the tensor is there with its shape.
+    mutating func checked(_ field: BertWeights.Field, layer: Int = 0) throws -> String {
+        let name = BertWeights.checkpointName(field, layer: layer)
+        guard let entry = file.entries[name] else { throw AttnError.tensorMissing(name: name, path: file.path) }
+        let expected = BertWeights.expectedShape(field, configuration)
+        guard entry.shape == expected else { throw AttnError.tensorShape(name: name, expected: expected, found: entry.shape) }
+        guard entry.dtype != .i64 else { throw AttnError.tensorDType(name: name, expected: "F32", found: "I64") }
+        used.insert(name)
+        return name
+    }
+
+    /// A small tensor (a bias, a norm, the positions), copied into memory.
+    mutating func read(_ field: BertWeights.Field, layer: Int = 0) throws -> Matrix {
+        let name = try checked(field, layer: layer)
+        let matrix = try file.matrix(name)
+        try matrix.values.withUnsafeBufferPointer {
+            try FiniteCheck.require($0, shape: file.entries[name]?.shape ?? [], tensor: name, path: file.path)
+        }
+        return matrix
+    }
+
+    /// A big tensor, left in the mapped file.
+    mutating func mapped(_ field: BertWeights.Field, layer: Int = 0) throws -> WeightMatrix {
+        try WeightMatrix(file: file, name: checked(field, layer: layer))
+    }
+
+    mutating func vector(_ field: BertWeights.Field, layer: Int = 0) throws -> [Float] {
+        try read(field, layer: layer).values
+    }
+
+    mutating func linear(_ w: BertWeights.Field, _ b: BertWeights.Field, layer: Int = 0) throws -> Linear {
+        Linear(weight: try mapped(w, layer: layer), bias: try vector(b, layer: layer))
+    }
+
+    mutating func norm(_ w: BertWeights.Field, _ b: BertWeights.Field, layer: Int = 0) throws -> LayerNormWeights {
+        LayerNormWeights(gamma: try vector(w, layer: layer), beta: try vector(b, layer: layer))
+    }
+
+    /// Encoder layer `l`'s weights.
+    mutating func layer(_ l: Int) throws -> BertLayerWeights {
+        BertLayerWeights(
+            query: try linear(.queryWeight, .queryBias, layer: l),
+            key: try linear(.keyWeight, .keyBias, layer: l),
+            value: try linear(.valueWeight, .valueBias, layer: l),
+            attentionOutput: try linear(.attentionOutputWeight, .attentionOutputBias, layer: l),
+            attentionNorm: try norm(.attentionNormWeight, .attentionNormBias, layer: l),
+            intermediate: try linear(.intermediateWeight, .intermediateBias, layer: l),
+            output: try linear(.outputWeight, .outputBias, layer: l),
+            outputNorm: try norm(.outputNormWeight, .outputNormBias, layer: l))
+    }
+
+    /// nanoGPT's `assert len(sd_keys_hf) == len(sd_keys)`: nothing in the file goes unused.
+    func requireEveryTensorUsed() throws {
+        if let stray = file.names.first(where: { !used.contains($0) && !BertWeights.ignoredTensors.contains($0) }) {
             throw AttnError.tensorUnexpected(name: stray, path: file.path)
         }
     }

@@ -99,7 +99,7 @@ public enum DecodingRule: Sendable, Equatable {
 /// top-p (nucleus) filtering, then one draw.
 ///
 /// ```
-/// p = softmax(logits / τ)                       the model's own softmax (Matrix.softmaxRows)
+/// p = softmax(logits / τ)                       probabilities(logits:temperature:)
 /// top-k:  keep the tokens whose logit is ≥ the k-th largest (ties at the k-th stay)
 /// top-p:  sort p ascending, c = cumsum(p); drop the tokens with c ≤ 1 − P, never the largest:
 ///         what stays is the smallest set of most likely tokens whose mass is ≥ P
@@ -135,7 +135,8 @@ public struct Sampling: Sendable, Equatable {
             let threshold = scaled.sorted(by: >)[max(topK, 1) - 1]
             for i in scaled.indices where scaled[i] < threshold { scaled[i] = -.infinity }
         }
-        let p = Matrix(rows: 1, columns: scaled.count, values: scaled).softmaxRows().values.map(Double.init)
+        // τ is applied already (top-k reads the scaled logits, as Hugging Face's warpers do).
+        let p = AttnCore.probabilities(logits: scaled, temperature: 1).map(Double.init)
         guard let topP else { return p }
         return Self.nucleus(p, topP: topP)
     }
@@ -211,16 +212,21 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     }
 }
 
-/// The most likely next tokens: a softmax of the logits at a temperature.
+/// The next-token distribution at a temperature: the one softmax over logits, which `predict`,
+/// `ablate`, `importance` and sampling share, computed by the model's own softmax.
 /// ```
 /// p = softmax(logits / τ)        τ → 0: greedy;  τ = 1: the model's own distribution
 /// ```
-public func topTokens(logits: [Float], count: Int, temperature: Float) -> [(id: Int, probability: Float)] {
+/// τ below 10⁻⁶ counts as 10⁻⁶, so that τ = 0 puts (nearly) all the mass on the largest logit.
+public func probabilities(logits: [Float], temperature: Float) -> [Float] {
     let t = max(temperature, 1e-6)
-    let scaled = logits.map { $0 / t }
-    let maximum = scaled.max() ?? 0
-    let exps = scaled.map { expf($0 - maximum) }
-    let sum = exps.reduce(0, +)
-    let order = exps.indices.sorted { exps[$0] > exps[$1] || (exps[$0] == exps[$1] && $0 < $1) }
-    return order.prefix(count).map { ($0, exps[$0] / sum) }
+    return Matrix(rows: 1, columns: logits.count, values: logits.map { $0 / t }).softmaxRows().values
+}
+
+/// The most likely next tokens and their ``probabilities(logits:temperature:)``, ties to the
+/// smaller id.
+public func topTokens(logits: [Float], count: Int, temperature: Float) -> [(id: Int, probability: Float)] {
+    let p = probabilities(logits: logits, temperature: temperature)
+    let order = p.indices.sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }
+    return order.prefix(count).map { ($0, p[$0]) }
 }

@@ -74,68 +74,94 @@ public struct Lesson: Sendable {
         (title, blocks, closing) = try Self.parse(text, file: path)
     }
 
+    /// The title, the blocks and the closing prose of a lesson's Markdown.
     static func parse(_ text: String, file: String) throws -> (String, [Block], String) {
+        var parser = Parser(file: file)
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            try parser.read(String(line), number: index + 1)
+        }
+        return try parser.finish()
+    }
+
+    /// Reads a lesson's lines in order: prose (with the title), and ```attn blocks.
+    struct Parser {
+        let file: String
         var title = ""
         var blocks: [Block] = []
+        /// The prose since the last block.
         var prose: [String] = []
+        /// The block being read, from its opening fence on.
         var current: Block?
+        /// Inside a fence that is not an ```attn block (its lines are prose, never a title).
         var inOtherFence = false
-        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
-            let line = String(raw)
-            let number = index + 1
+
+        /// One line of the file; `number` counts from 1.
+        mutating func read(_ line: String, number: Int) throws {
             let trimmed = line.trimmingWhitespace()
-            if var block = current {
-                if trimmed == "```" {
-                    if block.exercise == nil, !(block.forbidden + block.required).isEmpty {
-                        throw Runner.Failure(file: file, line: block.line, error: NotebookError.lesson(
-                            "# forbid: and # require: belong to an exercise: add # exercise: STEP to the block"))
-                    }
-                    blocks.append(block)
-                    current = nil
-                    continue
-                }
-                if let value = directive(trimmed, "exercise") {
-                    block.exercise = value
-                } else if let value = directive(trimmed, "hint") {
-                    block.hints.append(value)
-                } else if let value = directive(trimmed, "forbid") {
-                    block.forbidden += Self.words(value)
-                } else if let value = directive(trimmed, "require") {
-                    block.required += Self.words(value)
-                } else if let value = directive(trimmed, "default-sentence") {
-                    block.defaultSentence = value
-                } else if !trimmed.isEmpty && !trimmed.hasPrefix("#") {
-                    if let command = Commands.command(line), type(of: command).definition.movesThroughLessons {
-                        throw Runner.Failure(file: file, line: number, error: NotebookError.lesson(
-                            "a lesson's block cannot run '\(shown(trimmed))': only the learner moves through lessons; take the line out of the ```attn block"))
-                    }
-                    block.commands.append((line, number))
-                }
-                current = block
-                continue
+            if let block = current {
+                try read(line, trimmed: trimmed, number: number, in: block)
+                return
             }
             if !inOtherFence && trimmed == "```attn" {
                 current = Block(prose: prose.joined(separator: "\n"), commands: [], exercise: nil, hints: [],
                                 defaultSentence: nil, line: number)
                 prose = []
-                continue
+                return
             }
             if trimmed.hasPrefix("```") { inOtherFence.toggle() }
-            if title.isEmpty, !inOtherFence, trimmed.hasPrefix("# ") {
-                // "# 5. Why divide by √dₖ" → "Why divide by √dₖ": the number is shown on its own.
-                var heading = Substring(trimmed.dropFirst(2))
-                if let dot = heading.firstIndex(of: "."), heading[..<dot].allSatisfy(\.isNumber), !heading[..<dot].isEmpty {
-                    heading = heading[heading.index(after: dot)...]
-                }
-                // Escaped: a title is printed in lists and lines of its own, not only in the prose.
-                title = escapingControlCharacters(heading.trimmingCharacters(in: .whitespaces))
-            }
+            if title.isEmpty, !inOtherFence, trimmed.hasPrefix("# ") { title = Self.title(heading: trimmed) }
             prose.append(line)
         }
-        if let current {
-            throw Runner.Failure(file: file, line: current.line, error: NotebookError.lesson("the ```attn block is not closed: add a line ``` after its commands"))
+
+        /// A line inside a block: its closing fence, a directive, a comment, or a command.
+        mutating func read(_ line: String, trimmed: String, number: Int, in block: Block) throws {
+            var block = block
+            if trimmed == "```" {
+                if block.exercise == nil, !(block.forbidden + block.required).isEmpty {
+                    throw Runner.Failure(file: file, line: block.line, error: NotebookError.lesson(
+                        "# forbid: and # require: belong to an exercise: add # exercise: STEP to the block"))
+                }
+                blocks.append(block)
+                current = nil
+                return
+            }
+            if let value = Lesson.directive(trimmed, "exercise") {
+                block.exercise = value
+            } else if let value = Lesson.directive(trimmed, "hint") {
+                block.hints.append(value)
+            } else if let value = Lesson.directive(trimmed, "forbid") {
+                block.forbidden += Lesson.words(value)
+            } else if let value = Lesson.directive(trimmed, "require") {
+                block.required += Lesson.words(value)
+            } else if let value = Lesson.directive(trimmed, "default-sentence") {
+                block.defaultSentence = value
+            } else if !trimmed.isEmpty && !trimmed.hasPrefix("#") {
+                if let command = Commands.command(line), type(of: command).definition.movesThroughLessons {
+                    throw Runner.Failure(file: file, line: number, error: NotebookError.lesson(
+                        "a lesson's block cannot run '\(shown(trimmed))': only the learner moves through lessons; take the line out of the ```attn block"))
+                }
+                block.commands.append((line, number))
+            }
+            current = block
         }
-        return (title, blocks, prose.joined(separator: "\n"))
+
+        /// "# 5. Why divide by √dₖ" → "Why divide by √dₖ": the number is shown on its own.
+        static func title(heading: String) -> String {
+            var heading = Substring(heading.dropFirst(2))
+            if let dot = heading.firstIndex(of: "."), heading[..<dot].allSatisfy(\.isNumber), !heading[..<dot].isEmpty {
+                heading = heading[heading.index(after: dot)...]
+            }
+            // Escaped: a title is printed in lists and lines of its own, not only in the prose.
+            return escapingControlCharacters(heading.trimmingCharacters(in: .whitespaces))
+        }
+
+        /// The title, the blocks and the prose after the last one, once every line is read.
+        func finish() throws -> (String, [Block], String) {
+            if let current {
+                throw Runner.Failure(file: file, line: current.line, error: NotebookError.lesson("the ```attn block is not closed: add a line ``` after its commands"))
+            }
+            return (title, blocks, prose.joined(separator: "\n"))
+        }
     }
 
     /// `# name: value` → value.

@@ -156,12 +156,19 @@ extension Session {
         let saved = activeLesson
         activeLesson = nil  // the replayed lines are not lesson navigation
         defer { activeLesson = saved }
-        let was = (model: model?.name, location: modelLocation, sentence: sentence, layer: layer, head: head,
-                   precision: renderer.precision, temperature: temperature, ablated: ablated,
-                   sampling: "\(topK.map(String.init) ?? "-") \(topP.map { "\($0)" } ?? "-") \(seed)")
+        let was = LessonSettings(self)
+        try selectOpeningModel(of: lesson, before: position)
+        (layer, head, renderer.precision, temperature) = (0, 0, 4, 1)
+        (topK, topP, seed) = (nil, nil, 0)
+        try replaySettings(of: lesson.blocks.prefix(position))
+        let changes = LessonSettings(self).changes(since: was)
+        guard !changes.isEmpty else { return "" }
+        return wrap("set up for lesson \(lesson.number): " + changes.joined(separator: "; "), indent: "  ") + "\n"
+    }
 
-        // The model the lesson opens with: its first block's `model X` (which selects it anyway
-        // when the lesson starts from the top), else a fresh notebook's.
+    /// Loads the model the lesson opens with: its first block's `model X` (which selects it anyway
+    /// when the lesson starts from the top), else a fresh notebook's.
+    func selectOpeningModel(of lesson: Lesson, before position: Int) throws {
         let opening = lesson.blocks.first?.commands.lazy.compactMap { command -> String? in
             guard let model = Commands.command(command.text) as? ModelCommand, model.path == nil else { return nil }
             return model.name
@@ -169,10 +176,13 @@ extension Session {
         if position > 0 || opening == nil, model?.name != (opening ?? "minilm") || modelLocation != nil {
             try loadModel(name: opening ?? "minilm", path: nil)
         }
-        (layer, head, renderer.precision, temperature) = (0, 0, 4, 1)
-        (topK, topP, seed) = (nil, nil, 0)
+    }
+
+    /// Runs, silently, what `blocks` select and bind: model, sentence, layer, head, precision,
+    /// sampling, ablations and the learner's names; nothing they only show.
+    func replaySettings(of blocks: ArraySlice<Lesson.Block>) throws {
         var ablation: Set<Attention.HeadIndex> = []
-        for block in lesson.blocks.prefix(position) {
+        for block in blocks {
             if let text = block.defaultSentence, sentence == nil { _ = try executeLine("sentence \(text)") }
             for command in block.commands {
                 switch Commands.command(command.text) {
@@ -191,22 +201,6 @@ extension Session {
             ablated = ablation
             try retrace()
         }
-
-        var changes: [String] = []
-        if (was.model ?? "minilm") != (model?.name ?? "minilm") || (was.location != nil && modelLocation == nil) { changes.append("model \(model?.name ?? "minilm")") }
-        if was.sentence != sentence, let sentence { changes.append("sentence \(sentence)") }
-        if was.layer != layer || was.head != head { changes.append("layer \(layer), head \(head)") }
-        if was.precision != renderer.precision { changes.append("precision \(renderer.precision)") }
-        if was.sampling != "\(topK.map(String.init) ?? "-") \(topP.map { "\($0)" } ?? "-") \(seed)" {
-            changes.append("no top-k or top-p, seed 0")
-        }
-        if was.temperature != temperature { changes.append("temperature \(String(format: "%g", Double(temperature)))") }
-        if was.ablated != ablated {
-            changes.append(ablated.isEmpty ? "no ablated heads"
-                           : "ablated " + ablated.sorted().map { "L\($0.layer)H\($0.head)" }.joined(separator: ","))
-        }
-        guard !changes.isEmpty else { return "" }
-        return wrap("set up for lesson \(lesson.number): " + changes.joined(separator: "; "), indent: "  ") + "\n"
     }
 
     func stopLesson() throws -> String {

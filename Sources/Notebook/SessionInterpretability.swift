@@ -304,8 +304,8 @@ extension Session {
     /// The next-token top-5 before and after, with each token's rank and probability on both sides.
     func nextTokenChange(before: Trace, after: Trace) -> String {
         guard let b = before.logits, let a = after.logits, b.rows > 0, a.rows > 0 else { return "" }
-        let pb = Self.softmax(b.row(b.rows - 1), temperature: temperature)
-        let pa = Self.softmax(a.row(a.rows - 1), temperature: temperature)
+        let pb = probabilities(logits: b.row(b.rows - 1), temperature: temperature)
+        let pa = probabilities(logits: a.row(a.rows - 1), temperature: temperature)
         let count = 5
         let topBefore = topTokens(logits: b.row(b.rows - 1), count: count, temperature: temperature).map(\.id)
         let topAfter = topTokens(logits: a.row(a.rows - 1), count: count, temperature: temperature).map(\.id)
@@ -334,16 +334,6 @@ extension Session {
         var rank = 1
         for (other, value) in p.enumerated() where value > p[id] || (value == p[id] && other < id) { rank += 1 }
         return rank
-    }
-
-    /// `softmax(logits / τ)`, as `topTokens` computes it.
-    static func softmax(_ logits: [Float], temperature: Float) -> [Float] {
-        let t = max(temperature, 1e-6)
-        let scaled = logits.map { $0 / t }
-        let maximum = scaled.max() ?? 0
-        let exps = scaled.map { expf($0 - maximum) }
-        let sum = exps.reduce(0, +)
-        return exps.map { $0 / sum }
     }
 
     /// The sentence embedding sentence-transformers computes from MiniLM: the mean over the
@@ -412,7 +402,7 @@ extension Session {
             func probability(_ ids: [Int]) -> Double {
                 var cache = KeyValueCache(layers: llama.configuration.hiddenLayers)
                 let logits = llama.forward(ids, cache: &cache, ablating: ablated)
-                return Double(Self.softmax(logits, temperature: temperature)[next])
+                return Double(probabilities(logits: logits, temperature: temperature)[next])
             }
             var progress = ProgressLine(self, command: "importance", unit: "tokens", total: trace.count)
             progress.update(0)
