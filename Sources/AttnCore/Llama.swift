@@ -235,6 +235,9 @@ public struct Llama: Sendable {
     /// The Jinja text that turns a conversation into a prompt (`tokenizer.chat_template`), if the
     /// file has one; read by `ChatTemplate`.
     public let chatTemplate: String?
+    /// How the file stores each tensor (Q8_0, Q4_1, F32, …), by its GGUF name: what provenance
+    /// says the numbers were dequantized from.
+    public let storedTypes: [String: GGMLType]
 
     /// The most tokens the notebook traces at once: every head of every layer keeps its T × T
     /// matrices, so memory grows with T² (256 tokens: about 300 MB).
@@ -266,6 +269,7 @@ public struct Llama: Sendable {
         weights = try LlamaWeights(file: gguf, configuration: configuration)
         tokenizer = try BPETokenizer(gguf: gguf)
         chatTemplate = gguf.metadata["tokenizer.chat_template"]?.string
+        storedTypes = gguf.tensors.mapValues(\.type)
         self.path = file
     }
 
@@ -295,7 +299,7 @@ public struct Llama: Sendable {
         let finalNorm = rmsNorm(x, gain: weights.outputNorm, epsilon: c.rmsNormEpsilon)
         let logits = finalNorm.multiplied(by: weights.tokenEmbeddings, transposeB: true)
         return Trace(tokenIds: ids, tokens: ids.map { Self.visible(tokenizer.tokenText($0)) }, tokenEmbeddings: embeddings,
-                     embeddings: embeddings, layers: layers, finalNorm: finalNorm, logits: logits)
+                     embeddings: embeddings, layers: layers, finalNorm: finalNorm, logits: logits, isCausal: true)
     }
 
     /// One decoder layer: RMSNorm, grouped-query causal attention with RoPE, residual; RMSNorm,

@@ -33,7 +33,10 @@ extension Llama {
         let finalNorm = rmsNorm(last, gain: weights.outputNorm, epsilon: c.rmsNormEpsilon)
         return finalNorm.multiplied(by: weights.tokenEmbeddings, transposeB: true).values
     }
+}
 
+/// Generation, for any decoder: built on its ``DecoderModel/forward(_:cache:ablating:)``.
+extension DecoderModel {
     /// Decoding with a KV cache: the prompt once, then one token at a time, each chosen from the
     /// logits by `rule` (the argmax, or a draw). `onToken` receives each new id.
     ///
@@ -43,12 +46,12 @@ extension Llama {
     public func generate(prompt: [Int], count: Int, rule: DecodingRule = .greedy,
                          ablating ablated: Set<Attention.HeadIndex> = [],
                          isInterrupted: () -> Bool = { false }, onToken: (Int) -> Void) -> [Int] {
-        var cache = KeyValueCache(layers: configuration.hiddenLayers)
+        var cache = KeyValueCache(layers: sizes.layers)
         var logits = forward(prompt, cache: &cache, ablating: ablated)
         var generator = rule.generator
         var produced: [Int] = []
         for _ in 0..<count {
-            guard cache.count < configuration.contextLength, !isInterrupted() else { break }
+            guard cache.count < sizes.context, !isInterrupted() else { break }
             let next = rule.choose(from: logits, using: &generator)
             produced.append(next)
             onToken(next)

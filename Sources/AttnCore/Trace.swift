@@ -78,6 +78,8 @@ public struct Trace: Sendable {
     public var finalNorm: Matrix? = nil
     /// Decoder only: `final_norm · Eᵀ`, a score for every vocabulary entry. (T × vocabulary)
     public var logits: Matrix? = nil
+    /// Whether each token attended only to itself and the past: a decoder's causal mask.
+    public var isCausal = false
 
     /// The number of tokens, `T`.
     public var count: Int { tokenIds.count }

@@ -173,7 +173,7 @@ extension Session {
             guard let model = Commands.command(command.text) as? ModelCommand, model.path == nil else { return nil }
             return model.name
         }.first
-        if position > 0 || opening == nil, model?.name != (opening ?? "minilm") || modelLocation != nil {
+        if position > 0 || opening == nil, modelSource?.name != (opening ?? "minilm") || modelLocation != nil {
             try loadModel(name: opening ?? "minilm", path: nil)
         }
     }

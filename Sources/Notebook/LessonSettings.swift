@@ -10,7 +10,7 @@ struct LessonSettings {
     let sampling: String
 
     init(_ session: Session) {
-        model = session.model?.name
+        model = session.modelSource?.name
         location = session.modelLocation
         sentence = session.sentence
         (layer, head, precision, temperature) = (session.layer, session.head, session.renderer.precision, session.temperature)

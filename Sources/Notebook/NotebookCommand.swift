@@ -53,7 +53,7 @@ struct CommandDefinition: Sendable {
 }
 
 /// One group of the `help` overview, declared by the file that holds its commands.
-protocol CommandGroup {
+protocol CommandGroup: Sendable {
     /// The word before the group's first line (`select`, `decoder`, …).
     static var title: String { get }
     /// Its commands, in the order `help` lists them.
@@ -83,7 +83,7 @@ struct CompletionRequest {
     }
 
     /// Layer numbers of the selected model.
-    var layerNumbers: [String] { (0..<(session.model?.layers ?? 0)).map(String.init) }
+    var layerNumbers: [String] { (0..<(session.model?.sizes.layers ?? 0)).map(String.init) }
     /// Head numbers of the selected model.
-    var headNumbers: [String] { (0..<(session.model?.heads ?? 0)).map(String.init) }
+    var headNumbers: [String] { (0..<(session.model?.sizes.heads ?? 0)).map(String.init) }
 }

@@ -47,7 +47,7 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case let .unknownCommand(name, suggestion):
             return "unknown command '\(shown(name))'" + (suggestion.map { ": did you mean '\($0)'? (type help for the list)" } ?? ": type help for the list of commands")
-        case let .usage(command, usage):
+        case let .usage(_, usage):
             return "usage: \(usage)"
         case let .notANumber(command, text):
             return "\(command) takes a whole number, not '\(shown(text))'"

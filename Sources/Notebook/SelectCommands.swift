@@ -87,8 +87,8 @@ struct LayerCommand: NotebookCommand, Equatable {
     func run(in session: Session) throws -> String {
         let model = try session.requireModel()
         let n = selection.resolve(from: session.layer)
-        guard (0..<model.layers).contains(n) else {
-            throw NotebookError.layerOutOfRange(n, model: model.name, layers: model.layers)
+        guard (0..<model.sizes.layers).contains(n) else {
+            throw NotebookError.layerOutOfRange(n, model: session.modelName, layers: model.sizes.layers)
         }
         session.layer = n
         return ""
@@ -115,8 +115,8 @@ struct HeadCommand: NotebookCommand, Equatable {
     func run(in session: Session) throws -> String {
         let model = try session.requireModel()
         let n = selection.resolve(from: session.head)
-        guard (0..<model.heads).contains(n) else {
-            throw NotebookError.headOutOfRange(n, model: model.name, heads: model.heads)
+        guard (0..<model.sizes.heads).contains(n) else {
+            throw NotebookError.headOutOfRange(n, model: session.modelName, heads: model.sizes.heads)
         }
         session.head = n
         return ""

@@ -2,53 +2,6 @@ import AttnCore
 import Foundation
 
 /// A model the notebook can step through.
-public enum LoadedModel: Sendable {
-    case minilm(Bert)
-    case smollm2(Llama)
-
-    /// The name the learner types (`minilm`, `smollm2`).
-    public var name: String {
-        switch self {
-        case .minilm: "minilm"
-        case .smollm2: "smollm2"
-        }
-    }
-    public var isDecoder: Bool {
-        if case .smollm2 = self { return true }
-        return false
-    }
-    public var layers: Int {
-        switch self {
-        case let .minilm(bert): bert.configuration.hiddenLayers
-        case let .smollm2(llama): llama.configuration.hiddenLayers
-        }
-    }
-    public var heads: Int {
-        switch self {
-        case let .minilm(bert): bert.configuration.attentionHeads
-        case let .smollm2(llama): llama.configuration.attentionHeads
-        }
-    }
-    public var headDimension: Int {
-        switch self {
-        case let .minilm(bert): bert.configuration.headDimension
-        case let .smollm2(llama): llama.configuration.headDimension
-        }
-    }
-    public var modelDimension: Int {
-        switch self {
-        case let .minilm(bert): bert.configuration.hiddenSize
-        case let .smollm2(llama): llama.configuration.hiddenSize
-        }
-    }
-    public func trace(_ text: String, ablating ablated: Set<Attention.HeadIndex> = []) throws -> Trace {
-        switch self {
-        case let .minilm(bert): try bert.trace(text, ablating: ablated)
-        case let .smollm2(llama): try llama.trace(text, ablating: ablated)
-        }
-    }
-}
-
 /// A notebook session: the selected model, sentence, layer and head, and the commands that show
 /// and export each step of the forward pass.
 ///
@@ -89,7 +42,12 @@ public final class Session {
     /// Whether a person is at the keyboard: `walk` then waits for Enter between steps.
     public var interactive = false
 
-    public private(set) var model: LoadedModel?
+    /// The selected model, and which of attn's models it is (`model minilm` or `model minilm
+    /// PATH`: a BERT read from PATH is still the learner's minilm).
+    public private(set) var model: (any TransformerModel)?
+    public private(set) var modelSource: ModelSource?
+    /// The name the learner types for the selected model: `minilm` before any is loaded.
+    public var modelName: String { modelSource?.name ?? "minilm" }
     /// Where the model was loaded from when the learner named a path (`model minilm PATH`); nil
     /// for attn's own cache.
     public private(set) var modelLocation: String?
@@ -129,13 +87,14 @@ public final class Session {
     var learnerLabels: [String: MathLabels] = [:]
     /// How each of the learner's names was made, to see what it depends on.
     var learnerDefinitions: [String: MathDefinition] = [:]
-    /// Names the session binds to the selected layer and head for the learner's math.
-    public static let boundNames = ["X", "Q", "K", "V", "W_Q", "W_K", "W_V", "b_Q", "b_K", "b_V", "W_O", "b_O",
-                                    "scores", "scaled", "masked", "M", "weights", "Z", "dk", "T", "ids",
-                                    "W_1", "b_1", "W_2", "b_2", "gamma_attn", "beta_attn", "gamma_out", "beta_out",
-                                    "gamma_emb", "beta_emb",
-                                    "H", "Q_pre", "K_pre", "g_attn", "g_ffn", "W_gate", "W_up", "W_down", "COS", "SIN", "E", "g_final"]
-
+    /// Every name any of attn's models binds for the learner's math.
+    public static let boundNames: [String] = {
+        var names: [String] = []
+        for source in ModelSource.all {
+            for name in source.architecture.boundNames where !names.contains(name) { names.append(name) }
+        }
+        return names
+    }()
     /// The steps of the selected layer and head, from its input x to its output, in the order of
     /// the computation, as `walk` shows them: every step of the model's layer (the norms, RoPE's
     /// q and k before the rotation, the feed-forward), not only the attention's.
@@ -156,7 +115,7 @@ public final class Session {
     /// The prompt: the model, layer and head, e.g. `minilm L2 H7> `.
     public var prompt: String {
         let ablation = ablated.isEmpty ? "" : " −" + ablated.sorted().map { "L\($0.layer)H\($0.head)" }.joined(separator: ",")
-        return "\(model?.name ?? "minilm") L\(layer) H\(head)\(ablation)> "
+        return "\(modelName) L\(layer) H\(head)\(ablation)> "
     }
 
     /// Runs the forward pass again for the current sentence (after the ablated heads changed).
@@ -241,7 +200,7 @@ public final class Session {
             location = ModelStore.directory(for: source, environment: environment)
             // The files the loader reads (not the fetch's extras, such as tokenizer.json): none is
             // "not fetched yet", some is a damaged directory, and the missing one is named.
-            let needed = source.name == "smollm2" ? [Llama.fileName] : Bert.requiredFiles
+            let needed = source.requiredFiles
             let missing = needed.filter { !FileManager.default.fileExists(atPath: location + "/" + $0) }
             if missing.count == needed.count {
                 throw AttnError.weightsMissing(model: source.title, directory: location, fetchCommand: source.fetchCommand)
@@ -251,37 +210,26 @@ public final class Session {
                                                  fetchCommand: source.fetchCommand)
             }
         }
-        var isDirectory: ObjCBool = false
-        let exists = FileManager.default.fileExists(atPath: location, isDirectory: &isDirectory)
-        let loaded: LoadedModel
-        switch source.name {
-        case "smollm2":
-            guard exists else { throw AttnError.fileUnreadable(path: location, reason: "no such .gguf file or directory") }
-            loaded = .smollm2(try Llama(path: location))
-        default:
-            guard exists, isDirectory.boolValue else {
-                throw AttnError.fileUnreadable(path: location, reason: "not a directory holding \(Bert.requiredFiles.joined(separator: ", "))")
-            }
-            loaded = .minilm(try Bert(directory: location))
-        }
+        let loaded = try source.open(location)
         // The sentence is kept; it is traced again with the new weights (if it fits).
         var trace: Trace?
         var dropped: String?
         ablated = []  // head numbers belong to one model
         if let sentence {
-            do { trace = try loaded.trace(sentence) } catch { dropped = "\(error)" }
+            do { trace = try loaded.trace(sentence, ablating: []) } catch { dropped = "\(error)" }
         }
         model = loaded
+        modelSource = source
         modelLocation = path == nil ? nil : location
         cachedTrace = trace
         if trace == nil { sentence = nil }
-        layer = min(layer, loaded.layers - 1)
-        head = min(head, loaded.heads - 1)
+        layer = min(layer, loaded.sizes.layers - 1)
+        head = min(head, loaded.sizes.heads - 1)
         return dropped
     }
 
     /// The selected model, loading the default one on first use.
-    func requireModel() throws -> LoadedModel {
+    func requireModel() throws -> any TransformerModel {
         if let model { return model }
         try loadModel(name: "minilm", path: nil)
         return model!
@@ -297,27 +245,20 @@ public final class Session {
         return trace
     }
 
+    /// `all-MiniLM-L6-v2 (BERT encoder): 6 layers, 12 heads, d_model 384, dₕ 32, from the attn
+    /// cache`. From the cache it is the model attn fetched (and checked); from a PATH, whatever
+    /// the files hold, described by their own numbers.
     func describeModel() -> String {
-        guard let model else { return "" }
+        guard let model, let modelSource else { return "" }
         func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
-        // From the cache it is the model attn fetched (and checked); from a PATH, whatever BERT or
-        // Llama the files hold, described by their own numbers.
-        switch model {
-        case let .minilm(bert):
-            let c = bert.configuration
-            let shape = "\(count(c.hiddenLayers, "layer")), \(count(c.attentionHeads, "head")), d_model \(c.hiddenSize), dₕ \(c.headDimension)"
-            let origin = whereFrom(bert.directory, .minilm)
-            return origin == "the attn cache"
-                ? "\(ModelSource.minilm.title) (BERT encoder): \(shape), from \(origin)"
-                : "BERT encoder from \(origin): \(shape)"
-        case let .smollm2(llama):
-            let c = llama.configuration
-            let shape = "\(count(c.hiddenLayers, "layer")), \(count(c.attentionHeads, "query head")) sharing \(count(c.keyValueHeads, "key/value head")), d_model \(c.hiddenSize), dₕ \(c.headDimension)"
-            let origin = whereFrom(llama.path, .smollm2)
-            return origin == "the attn cache"
-                ? "\(ModelSource.smollm2.title) (Llama decoder): \(shape), from \(origin)"
-                : "Llama decoder from \(origin): \(shape)"
-        }
+        let s = model.sizes
+        let heads = s.keyValueHeads == s.heads ? count(s.heads, "head")
+            : "\(count(s.heads, "query head")) sharing \(count(s.keyValueHeads, "key/value head"))"
+        let shape = "\(count(s.layers, "layer")), \(heads), d_model \(s.modelDimension), dₕ \(s.headDimension)"
+        let origin = whereFrom(model.location, modelSource)
+        return origin == "the attn cache"
+            ? "\(modelSource.title) (\(model.architecture)): \(shape), from \(origin)"
+            : "\(model.architecture) from \(origin): \(shape)"
     }
 
     /// "the attn cache" for the default location (so transcripts are the same on every machine),

@@ -5,11 +5,11 @@ import Foundation
 /// and the grouped-query map.
 extension Session {
     /// The selected model as a decoder, or an error saying how to select one.
-    func requireDecoder(_ command: String) throws -> Llama {
-        guard case let .smollm2(llama) = try requireModel() else {
+    func requireDecoder(_ command: String) throws -> any DecoderModel {
+        guard let decoder = try requireModel() as? any DecoderModel else {
             throw NotebookError.lesson("\(command) needs the decoder: type model smollm2 first (minilm is an encoder and predicts no next token)")
         }
-        return llama
+        return decoder
     }
 
     /// `predict [K]`: the top-K next tokens after the sentence, from the last row of the logits.
@@ -32,8 +32,7 @@ extension Session {
     }
 
     func label(for id: Int) -> String {
-        guard case let .smollm2(llama)? = model else { return String(id) }
-        return Llama.visible(llama.tokenizer.tokenText(id))
+        model?.tokenLabel(id) ?? String(id)
     }
 
     /// `generate N`, `sample N`, `greedy N`: decoding with the KV cache from the sentence,
@@ -42,7 +41,7 @@ extension Session {
         let llama = try requireDecoder(choice.command)
         let trace = try requireTrace()
         return try write(prompt: sentence ?? "", ids: trace.tokenIds, count: count, rule: try decodingRule(choice),
-                         llama: llama, echo: true)
+                         decoder: llama, echo: true)
     }
 
     /// Which rule a decoding command asks for: the session's (`generate`), or a draw or the argmax
@@ -100,7 +99,7 @@ extension Session {
     /// `echo`), and remembers prompt and continuation for `sentence +`.
     ///
     /// Ctrl-C is polled before every choice, so it stops before another token is shown.
-    func write(prompt: String, ids: [Int], count: Int, rule: DecodingRule, llama: Llama, echo: Bool) throws -> String {
+    func write(prompt: String, ids: [Int], count: Int, rule: DecodingRule, decoder llama: any DecoderModel, echo: Bool) throws -> String {
         var decoder = BPETokenizer.StreamDecoder(tokenizer: llama.tokenizer)
         var collected = ""
         func emit(_ text: String) {
@@ -139,15 +138,15 @@ extension Session {
     func chat(_ text: String) throws -> String {
         let llama = try requireDecoder("chat")
         guard let source = llama.chatTemplate else {
-            throw NotebookError.lesson("chat needs the model's chat template, and \(llama.path) has no tokenizer.chat_template: write the prompt out with sentence \"…\" and generate N")
+            throw NotebookError.lesson("chat needs the model's chat template, and \(llama.location) has no tokenizer.chat_template: write the prompt out with sentence \"…\" and generate N")
         }
         let prompt = try ChatTemplate(source).render([.init(role: "user", content: text)], addGenerationPrompt: true)
         let ids = llama.tokenizer.encode(prompt)
-        let labels = ids.map { Llama.visible(llama.tokenizer.tokenText($0)) }
+        let labels = ids.map(llama.tokenLabel)
         let header = wrap("chat: the model's chat template (tokenizer.chat_template) wraps your text: \(ids.count) tokens", indent: "  ") + "\n"
             + wrap(labels.joined(separator: " "), indent: "  ", first: "  ") + "\n"
         if let stream { stream(header) }
-        let answer = try write(prompt: prompt, ids: ids, count: Self.chatLimit, rule: try decodingRule(.settings), llama: llama, echo: false)
+        let answer = try write(prompt: prompt, ids: ids, count: Self.chatLimit, rule: try decodingRule(.settings), decoder: llama, echo: false)
         let note = wrap("sentence + makes the prompt and the answer the sentence, to look at its attention.") + "\n"
         if let stream { stream(note); return "" }
         return header + answer + note
@@ -175,18 +174,18 @@ extension Session {
     func rope(_ pair: Int?) throws -> String {
         let llama = try requireDecoder("rope")
         let trace = try requireTrace()
-        let c = llama.configuration
-        let half = c.headDimension / 2
+        let dh = llama.sizes.headDimension, base = llama.ropeBase
+        let half = dh / 2
         let i = pair ?? 0
         guard (0..<half).contains(i) else {
             throw NotebookError.usage(command: "rope", usage: "rope PAIR with PAIR in 0…\(half - 1)")
         }
-        let rotation = Rotation(headDimension: c.headDimension, base: c.ropeBase, positions: 0..<trace.count)
+        let rotation = Rotation(headDimension: dh, base: base, positions: 0..<trace.count)
         var angles = Matrix(rows: trace.count, columns: half)
         for p in 0..<trace.count { for k in 0..<half { angles[p, k] = Float(p) * rotation.frequencies[k] } }
         var text = ""
         if pair == nil {  // the table once; `rope PAIR` goes straight to the pair
-            text += wrap("rope: position p turns pair k (dimensions k and k + \(half)) by the angle p · θₖ,  θₖ = \(formatScalar(c.ropeBase))^(−2k/\(c.headDimension))") + "\n"
+            text += wrap("rope: position p turns pair k (dimensions k and k + \(half)) by the angle p · θₖ,  θₖ = \(formatScalar(base))^(−2k/\(dh))") + "\n"
             text += "angles p · θₖ in radians   [\(trace.count) × \(half)]\n"
             text += renderer.render(angles, rowLabels: trace.tokens)
             text += "pair 0 turns fastest (θ₀ = 1 rad per position); pair \(half - 1) barely turns (θ = \(String(format: "%.2e", Double(rotation.frequencies[half - 1])))).\n\n"
@@ -213,13 +212,13 @@ extension Session {
     /// `kvmap`: which query heads share each key/value head.
     func keyValueMap() throws -> String {
         let llama = try requireDecoder("kvmap")
-        let c = llama.configuration
-        var text = "grouped-query attention: \(c.attentionHeads) query heads share \(c.keyValueHeads) key/value heads (groups of \(c.groupSize))\n"
+        let c = llama.sizes
+        var text = "grouped-query attention: \(c.heads) query heads share \(c.keyValueHeads) key/value heads (groups of \(c.groupSize))\n"
         for j in 0..<c.keyValueHeads {
             let heads = (j * c.groupSize..<((j + 1) * c.groupSize)).map(String.init).joined(separator: ", ")
             text += "  key/value head \(j) ← query heads \(heads)\n"
         }
-        let full = c.attentionHeads * c.headDimension, shared = c.keyValueHeads * c.headDimension
+        let full = c.heads * c.headDimension, shared = c.keyValueHeads * c.headDimension
         text += wrap("W_K and W_V have \(shared) columns instead of \(full): the KV cache per token and layer holds "
             + "\(2 * shared) numbers instead of \(2 * full), \(c.groupSize)× less memory.") + "\n"
         text += wrap("query head \(head) (selected) reads key/value head \(head / c.groupSize); its k and v are that head's.") + "\n"

@@ -138,11 +138,11 @@ extension Session {
     func everyLayer(_ trace: Trace, _ step: Step) throws -> [[Matrix]] {
         let model = try requireModel()
         guard step.scope != .sentence else { throw NotebookError.notPerLayer(step.rawValue) }
-        let heads = step.scope == .head ? model.heads : 1
+        let heads = step.scope == .head ? model.sizes.heads : 1
         return try (0..<trace.layers.count).map { l in
             try (0..<heads).map { h in
                 guard let m = trace.matrix(step, layer: l, head: h) else {
-                    throw NotebookError.stepNotInModel(step.rawValue, model: model.name)
+                    throw NotebookError.stepNotInModel(step.rawValue, model: modelName)
                 }
                 return m
             }
@@ -190,7 +190,7 @@ extension Session {
         for layer in matrices { for m in layer { values += m.values } }
         try write(NumPyFile.encode(values: values, shape: shape), to: target)
         let heads = step.scope == .head ? ", heads 0…\(shape[1] - 1)" : ""
-        let shared = model?.isDecoder == true && [.k, .v, .keysBeforeRotation].contains(step)
+        let shared = (model?.sizes.groupSize ?? 1) > 1 && [.k, .v, .keysBeforeRotation].contains(step)
             ? "; each query head's key/value head" : ""
         return "wrote \(step.rawValue) (layers 0…\(shape[0] - 1)\(heads)\(shared)) \(Self.shapeText(shape)) to \(target.described)\n"
     }

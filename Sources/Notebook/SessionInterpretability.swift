@@ -15,15 +15,15 @@ extension Session {
     func headsSummary(allLayers: Bool) throws -> String {
         let trace = try requireTrace()
         let model = try requireModel()
-        let layers = allLayers ? Array(0..<model.layers) : [layer]
-        let causal = model.isDecoder
+        let layers = allLayers ? Array(0..<model.sizes.layers) : [layer]
+        let causal = trace.isCausal
         let t = trace.count
         let choosing = HeadPattern.rowsWithChoice(count: t, causal: causal)
         var text: String
         if allLayers {
-            text = "heads of every layer: \(model.layers) layers × \(model.heads) heads, \(t) tokens\n"
+            text = "heads of every layer: \(model.sizes.layers) layers × \(model.sizes.heads) heads, \(t) tokens\n"
         } else {
-            text = "heads of layer \(layer): \(model.heads) heads, \(t) tokens\n"
+            text = "heads of layer \(layer): \(model.sizes.heads) heads, \(t) tokens\n"
         }
         let maximum = causal ? "log₂(i + 1) for row i" : "log₂ \(t) = \(String(format: "%.2f", log2(Double(max(t, 1)))))"
         text += wrap("entropy: bits, mean over the \(t) query rows (at most \(maximum)); top key: the key most "
@@ -35,7 +35,7 @@ extension Session {
         header += "head  entropy  " + MatrixRenderer.pad("top key", topWidth, alignLeft: true) + "  pattern"
         text += header + "\n"
         for l in layers {
-            for h in 0..<model.heads {
+            for h in 0..<model.sizes.heads {
                 let weights = trace.layers[l].heads[h].weights
                 let summary = HeadPattern(weights: weights, causal: causal, tokens: trace.tokens)
                 var line = allLayers ? MatrixRenderer.pad(String(l), labelWidth) + "  " : ""
@@ -68,7 +68,6 @@ extension Session {
     /// ```
     func neuron(query i: Int, key j: Int) throws -> String {
         let trace = try requireTrace()
-        let model = try requireModel()
         for index in [i, j] where !(0..<trace.count).contains(index) {
             throw NotebookError.tokenOutOfRange(index, count: trace.count)
         }
@@ -83,7 +82,7 @@ extension Session {
 
         var text = wrap("neuron view: layer \(layer), head \(head): query \(tokens[i]) (\(i)) against key \(tokens[j]) (\(j))") + "\n"
         text += fit("scores[\(i), \(j)] = q[\(i)] · k[\(j)] = Σ_d q[\(i)][d] · k[\(j)][d]   (\(dh) products)") + "\n"
-        if model.isDecoder {
+        if h.queriesBeforeRotation != nil {
             text += wrap("q and k are after RoPE: dimensions d and d + \(dh / 2) are a rotated pair.") + "\n"
         }
         text += productGrid(products)
@@ -179,15 +178,15 @@ extension Session {
     func showRollout() throws -> String {
         let trace = try requireTrace()
         let model = try requireModel()
-        let last = model.layers - 1
+        let last = model.sizes.layers - 1
         let m = rolloutMatrix(trace)
         let title = "rollout = Â\(last) · … · Â0,  Âₗ = rownorm(mean over heads of weightsₗ + I)   \(m.shapeDescription)"
         var text = fit(title) + "\n"
         text += wrap("layers 0…\(last): row i says how much of each input token reaches token i through every layer's attention and residual (Abnar & Zuidema 2020)"
             + (ablated.isEmpty ? "" : "; ablated heads are left out of their layer's mean")) + "\n"
-        if model.isDecoder, trace.count > 1 { text += wrap(causalRolloutNote(trace)) + "\n" }
+        if trace.isCausal, trace.count > 1 { text += wrap(causalRolloutNote(trace)) + "\n" }
         text += renderer.render(m, rowLabels: trace.tokens, columnLabels: trace.tokens, shade: true)
-        if let notice = rolloutNotice(m, tokens: trace.tokens, causal: model.isDecoder) { text += wrap(notice) + "\n" }
+        if let notice = rolloutNotice(m, tokens: trace.tokens, causal: trace.isCausal) { text += wrap(notice) + "\n" }
         return text + "\n"
     }
 
@@ -239,8 +238,8 @@ extension Session {
     /// `ablate head L H`: zeroes the head's z, runs the model again and shows what changed.
     func ablate(layer l: Int, head h: Int) throws -> String {
         let model = try requireModel()
-        guard (0..<model.layers).contains(l) else { throw NotebookError.layerOutOfRange(l, model: model.name, layers: model.layers) }
-        guard (0..<model.heads).contains(h) else { throw NotebookError.headOutOfRange(h, model: model.name, heads: model.heads) }
+        guard (0..<model.sizes.layers).contains(l) else { throw NotebookError.layerOutOfRange(l, model: modelName, layers: model.sizes.layers) }
+        guard (0..<model.sizes.heads).contains(h) else { throw NotebookError.headOutOfRange(h, model: modelName, heads: model.sizes.heads) }
         let index = Attention.HeadIndex(layer: l, head: h)
         guard !ablated.contains(index) else {
             return "layer \(l), head \(h) is already ablated (\(ablationList)); ablate clear restores every head\n"
@@ -291,7 +290,7 @@ extension Session {
         let atLast = last == first ? "" : ", \(String(format: "%.4f", Double(changes[last]))) at layer \(last)"
         text += wrap(unchanged + "out changes from layer \(first) on: max |Δ| \(String(format: "%.4f", Double(changes[first]))) at layer \(first)"
             + atLast + ".") + "\n"
-        if model?.isDecoder == true {
+        if after.logits != nil {
             text += nextTokenChange(before: before, after: after)
         } else {
             let cosine = Self.cosine(sentenceEmbedding(before), sentenceEmbedding(after))
@@ -367,64 +366,85 @@ extension Session {
     func importance() throws -> String {
         let trace = try requireTrace()
         let model = try requireModel()
-        var values: [(index: Int, value: Double)] = []
-        var interrupted = false
-        var total = 0
-        var text: String
-        switch model {
-        case let .minilm(bert):
-            // [CLS] and [SEP] frame every input: removing them asks a question the model never saw.
-            let candidates = trace.count > 2 ? Array(1..<(trace.count - 1)) : []
-            guard !candidates.isEmpty else {
-                throw NotebookError.usage(command: "importance", usage: "a sentence with at least one word piece between [CLS] and [SEP]")
-            }
-            let full = sentenceEmbedding(trace)
-            var progress = ProgressLine(self, command: "importance", unit: "tokens", total: candidates.count)
-            for i in candidates {
-                if isInterrupted() { interrupted = true; break }
-                progress.update(values.count)
-                var ids = trace.tokenIds
-                ids.remove(at: i)
-                let reduced = bert.trace(ids: ids, ablating: ablated)
-                values.append((i, 1 - Self.cosine(full, sentenceEmbedding(reduced))))
-            }
-            progress.finish()
-            total = candidates.count
-            text = fit("importance = 1 − cos(sentence embedding, the same without token i)   (occlusion)") + "\n"
-            text += wrap("each word piece removed in turn ([CLS] and [SEP] stay), the model run again; a long bar: the sentence's meaning leans on that token.") + "\n"
-        case let .smollm2(llama):
-            guard trace.count > 1 else {
-                throw NotebookError.usage(command: "importance", usage: "a sentence of at least two tokens (one is removed at a time)")
-            }
-            guard let logits = trace.logits else { throw NotebookError.noSentence }
-            let last = logits.row(logits.rows - 1)
-            let next = topTokens(logits: last, count: 1, temperature: temperature)[0].id
-            func probability(_ ids: [Int]) -> Double {
-                var cache = KeyValueCache(layers: llama.configuration.hiddenLayers)
-                let logits = llama.forward(ids, cache: &cache, ablating: ablated)
-                return Double(probabilities(logits: logits, temperature: temperature)[next])
-            }
-            var progress = ProgressLine(self, command: "importance", unit: "tokens", total: trace.count)
-            progress.update(0)
-            let baseline = probability(trace.tokenIds)
-            for i in 0..<trace.count {
-                if isInterrupted() { interrupted = true; break }
-                progress.update(values.count)
-                var ids = trace.tokenIds
-                ids.remove(at: i)
-                values.append((i, baseline - probability(ids)))
-            }
-            progress.finish()
-            total = trace.count
-            text = fit("importance = p(\(label(for: next))) − p(\(label(for: next)) without token i)   (occlusion)") + "\n"
-            text += wrap("p(\(label(for: next))) = \(String(format: "%.4f", baseline)) after the whole sentence; each token removed in turn, the model run again. █: removing the token lowers p (it supports \(label(for: next))); ░: removing it raises p.") + "\n"
+        let occlusion = if let decoder = model as? any DecoderModel {
+            try decoderOcclusion(decoder, trace)
+        } else {
+            try encoderOcclusion(model, trace)
         }
+        let values = occlusion.values
+        var text = occlusion.heading
         text += bars(values.map { (trace.tokens[$0.index], $0.index, $0.value) })
-        if interrupted { text += "importance stopped (Ctrl-C) after \(values.count) of \(total) tokens: the bars above are theirs\n" }
+        if values.count < occlusion.total {
+            text += "importance stopped (Ctrl-C) after \(values.count) of \(occlusion.total) tokens: the bars above are theirs\n"
+        }
         if let top = values.max(by: { $0.value < $1.value }), top.value > 0 {
             text += wrap("notice: removing \(trace.tokens[top.index]) (\(top.index)) changes the most.") + "\n"
         }
         return text + "\n"
+    }
+
+    /// What `importance` measured: the lines before the bars, each token's value (fewer than
+    /// `total` when Ctrl-C stopped it).
+    typealias Occlusion = (heading: String, values: [(index: Int, value: Double)], total: Int)
+
+    /// Occlusion for an encoder: how far the sentence embedding turns without each word piece.
+    func encoderOcclusion(_ model: any TransformerModel, _ trace: Trace) throws -> Occlusion {
+        // [CLS] and [SEP] frame every input: removing them asks a question the model never saw.
+        let candidates = trace.count > 2 ? Array(1..<(trace.count - 1)) : []
+        guard !candidates.isEmpty else {
+            throw NotebookError.usage(command: "importance", usage: "a sentence with at least one word piece between [CLS] and [SEP]")
+        }
+        let full = sentenceEmbedding(trace)
+        let values = occluding(candidates, of: trace) { ids in
+            1 - Self.cosine(full, sentenceEmbedding(model.trace(ids: ids, ablating: ablated)))
+        }
+        let heading = fit("importance = 1 − cos(sentence embedding, the same without token i)   (occlusion)") + "\n"
+            + wrap("each word piece removed in turn ([CLS] and [SEP] stay), the model run again; a long bar: the sentence's meaning leans on that token.") + "\n"
+        return (heading, values, candidates.count)
+    }
+
+    /// Occlusion for a decoder: how much the probability of today's top next token falls
+    /// without each token.
+    func decoderOcclusion(_ decoder: any DecoderModel, _ trace: Trace) throws -> Occlusion {
+        guard trace.count > 1 else {
+            throw NotebookError.usage(command: "importance", usage: "a sentence of at least two tokens (one is removed at a time)")
+        }
+        guard let logits = trace.logits else { throw NotebookError.noSentence }
+        let next = topTokens(logits: logits.row(logits.rows - 1), count: 1, temperature: temperature)[0].id
+        func probability(_ ids: [Int]) -> Double {
+            var cache = KeyValueCache(layers: decoder.sizes.layers)
+            let logits = decoder.forward(ids, cache: &cache, ablating: ablated)
+            return Double(probabilities(logits: logits, temperature: temperature)[next])
+        }
+        var baseline = 0.0
+        let values = occluding(Array(0..<trace.count), of: trace, first: { baseline = probability(trace.tokenIds) }) { ids in
+            baseline - probability(ids)
+        }
+        let nextLabel = label(for: next)
+        let heading = fit("importance = p(\(nextLabel)) − p(\(nextLabel) without token i)   (occlusion)") + "\n"
+            + wrap("p(\(nextLabel)) = \(String(format: "%.4f", baseline)) after the whole sentence; each token removed in turn, the model run again. █: removing the token lowers p (it supports \(nextLabel)); ░: removing it raises p.") + "\n"
+        return (heading, values, trace.count)
+    }
+
+    /// `measure` of the sentence without each of `candidates` in turn, with a progress line; stops
+    /// early at Ctrl-C. `first` runs once the progress line is up (a baseline to compare with).
+    func occluding(_ candidates: [Int], of trace: Trace, first: (() -> Void)? = nil,
+                   measure: ([Int]) -> Double) -> [(index: Int, value: Double)] {
+        var progress = ProgressLine(self, command: "importance", unit: "tokens", total: candidates.count)
+        if let first {
+            progress.update(0)
+            first()
+        }
+        var values: [(index: Int, value: Double)] = []
+        for i in candidates {
+            if isInterrupted() { break }
+            progress.update(values.count)
+            var ids = trace.tokenIds
+            ids.remove(at: i)
+            values.append((i, measure(ids)))
+        }
+        progress.finish()
+        return values
     }
 
     /// A horizontal bar chart: `i token  value  ████`, the longest bar filling the width;
@@ -462,8 +482,8 @@ extension Session {
         let matrix: Matrix, title: String, location: String
         if what == "rollout" {
             matrix = rolloutMatrix(trace)
-            title = "rollout = Â\(model.layers - 1) · … · Â0,  Âₗ = rownorm(mean over heads of weightsₗ + I)"
-            location = "layers 0…\(model.layers - 1)"
+            title = "rollout = Â\(model.sizes.layers - 1) · … · Â0,  Âₗ = rownorm(mean over heads of weightsₗ + I)"
+            location = "layers 0…\(model.sizes.layers - 1)"
         } else {
             guard let step = Step(rawValue: what) else { throw NotebookError.unknownStep(what, suggestion: nil) }
             let m = try stepMatrix(trace, step)
@@ -481,12 +501,7 @@ extension Session {
         return "wrote \(what) (\(location)) \(matrix.shapeDescription) as an SVG heatmap to \(target.described)\n"
     }
 
-    var describeModelShort: String {
-        switch model {
-        case .smollm2?: "SmolLM2-135M-Instruct"
-        default: "all-MiniLM-L6-v2"
-        }
-    }
+    var describeModelShort: String { (modelSource ?? .minilm).title }
 
     /// `save transcript PATH.md`: every command so far with its output, as Markdown.
     func saveTranscript(to path: String) throws -> String {

@@ -8,15 +8,8 @@ extension Session {
         modelNames + availableSteps.map(\.rawValue) + learnerNames.keys.sorted()
     }
 
-    /// The names the selected model binds (the encoder's and the decoder's differ).
-    var modelNames: [String] {
-        let decoderOnly: Set = ["H", "Q_pre", "K_pre", "g_attn", "g_ffn", "W_gate", "W_up", "W_down", "COS", "SIN", "E",
-                                "g_final"]
-        let encoderOnly: Set = ["b_Q", "b_K", "b_V", "b_O", "W_1", "b_1", "W_2", "b_2", "gamma_attn", "beta_attn",
-                                "gamma_out", "beta_out", "gamma_emb", "beta_emb"]
-        let excluded = model?.isDecoder == true ? encoderOnly : decoderOnly
-        return Self.boundNames.filter { !excluded.contains($0) }
-    }
+    /// The names the selected model binds (the encoder's before a model is chosen).
+    var modelNames: [String] { model?.boundNames ?? Bert.boundNames }
 
     /// The model's numbers under the names of the math, in the orientation of the math:
     /// `X @ W_Q + b_Q` equals `Q` (W_Q is the head's d_model × dₕ slice, the transpose of the
@@ -48,58 +41,13 @@ extension Session {
         set("masked", .matrix(h.masked))
         set("weights", .matrix(h.weights))
         set("Z", .matrix(h.z))
-        set("dk", .scalar(Float(model.headDimension)))
+        set("dk", .scalar(Float(model.sizes.headDimension)))
         set("T", .scalar(Float(trace.count)))
         set("ids", .matrix(Matrix(rows: trace.count, columns: 1, values: trace.tokenIds.map(Float.init))))
         // The mask as a matrix: 0 where a query may look, −∞ where it may not.
         set("M", .matrix(h.masked.map { $0 == -.infinity ? -.infinity : 0 }))
-        switch model {
-        case let .minilm(bert):
-            let w = bert.weights.layers[layer]
-            let dh = model.headDimension
-            let rows = (head * dh)..<((head + 1) * dh)
-            set("W_Q", .matrix(w.query.weight.rows(rows).transposed))
-            set("W_K", .matrix(w.key.weight.rows(rows).transposed))
-            set("W_V", .matrix(w.value.weight.rows(rows).transposed))
-            set("b_Q", .matrix(Matrix(rows: 1, columns: dh, values: Array(w.query.bias[rows]))))
-            set("b_K", .matrix(Matrix(rows: 1, columns: dh, values: Array(w.key.bias[rows]))))
-            set("b_V", .matrix(Matrix(rows: 1, columns: dh, values: Array(w.value.bias[rows]))))
-            set("W_O", .matrix(w.attentionOutput.weight.matrix().transposed))
-            set("b_O", .matrix(row(w.attentionOutput.bias)))
-            // The rest of the layer: the feed-forward and the LayerNorms' γ and β.
-            set("W_1", .matrix(w.intermediate.weight.matrix().transposed))
-            set("b_1", .matrix(row(w.intermediate.bias)))
-            set("W_2", .matrix(w.output.weight.matrix().transposed))
-            set("b_2", .matrix(row(w.output.bias)))
-            set("gamma_attn", .matrix(row(w.attentionNorm.gamma)))
-            set("beta_attn", .matrix(row(w.attentionNorm.beta)))
-            set("gamma_out", .matrix(row(w.outputNorm.gamma)))
-            set("beta_out", .matrix(row(w.outputNorm.beta)))
-            set("gamma_emb", .matrix(row(bert.weights.embeddingNorm.gamma)))
-            set("beta_emb", .matrix(row(bert.weights.embeddingNorm.beta)))
-        case let .smollm2(llama):
-            let c = llama.configuration
-            let w = llama.weights.layers[layer]
-            let dh = c.headDimension, kv = h.keyValueHead
-            set("H", l.attentionInput.map(MathValue.matrix))
-            set("Q_pre", h.queriesBeforeRotation.map(MathValue.matrix))
-            set("K_pre", h.keysBeforeRotation.map(MathValue.matrix))
-            set("W_Q", .matrix(w.query.rows((head * dh)..<((head + 1) * dh)).transposed))
-            set("W_K", .matrix(w.key.rows((kv * dh)..<((kv + 1) * dh)).transposed))
-            set("W_V", .matrix(w.value.rows((kv * dh)..<((kv + 1) * dh)).transposed))
-            set("W_O", .matrix(w.output.transposed))
-            set("g_attn", .matrix(row(w.attentionNorm)))
-            set("g_ffn", .matrix(row(w.feedForwardNorm)))
-            set("W_gate", .matrix(w.gate.transposed))
-            set("W_up", .matrix(w.up.transposed))
-            set("W_down", .matrix(w.down.transposed))
-            // RoPE as Hugging Face writes it: q' = q ⊙ COS + rotate_half(q) ⊙ SIN, (T × dₕ).
-            let rotation = Rotation(headDimension: dh, base: c.ropeBase, positions: 0..<trace.count)
-            set("COS", .matrix(Matrix.concatenateColumns([rotation.cosines, rotation.cosines])))
-            set("SIN", .matrix(Matrix.concatenateColumns([rotation.sines, rotation.sines])))
-            // The token embeddings, also the output projection (tied): logits = final_norm @ E.T.
-            set("E", .matrix(llama.weights.tokenEmbeddings))
-            set("g_final", .matrix(row(llama.weights.outputNorm)))
+        for name in model.boundNames where !traceNames.contains(name) {
+            set(name, model.weight(named: name, layer: layer, head: head, trace: trace).map(MathValue.matrix))
         }
         for (name, value) in learnerNames { names[name] = value }
         return names
@@ -251,7 +199,7 @@ extension Session {
         var evaluator = MathEvaluator(names: names)
         if let model { evaluator.normalizationEpsilon = model.normalizationEpsilon }
         if let model {
-            evaluator.headCount = model.heads
+            evaluator.headCount = model.sizes.heads
             evaluator.namesAtHead = { h in try self.boundValues(needed: needed, atHead: h) }
         }
         return evaluator
@@ -358,7 +306,7 @@ extension Session {
     /// `names`: what the learner can use, with shapes.
     func listNames() throws -> String {
         let values = try boundValues()
-        let model = Self.boundNames.compactMap { name in values[name].map { "\(name) \(describe($0))" } }
+        let model = modelNames.compactMap { name in values[name].map { "\(name) \(describe($0))" } }
         var text = "the model's (layer \(layer), head \(head)):\n" + wrap(model.joined(separator: ",  "), indent: "  ") + "\n"
         text += "every step under its own name, e.g. scores, attn_out, out\n"
         if !learnerNames.isEmpty {
@@ -424,15 +372,4 @@ struct MathLabels: Sendable {
     var columnOffset = 0
     /// Heat shading, for token-by-token matrices such as the weights.
     var shade = false
-}
-
-extension LoadedModel {
-    /// The ε of the model's normalization, LayerNorm's (MiniLM) or RMSNorm's (SmolLM2): the
-    /// learner's `layernorm` and `rmsnorm` use it.
-    var normalizationEpsilon: Float {
-        switch self {
-        case let .minilm(bert): bert.configuration.layerNormEpsilon
-        case let .smollm2(llama): llama.configuration.rmsNormEpsilon
-        }
-    }
 }

@@ -7,7 +7,7 @@ extension Session {
 
     func showTokens() throws -> String {
         let trace = try requireTrace()
-        var lines = [model?.isDecoder == true
+        var lines = [trace.isCausal
             ? "tokens   \(trace.count) token\(trace.count == 1 ? "" : "s") (· is a space, ↵ a line end)"
             : "tokens   \(trace.count) tokens: [CLS], \(trace.count - 2) word piece\(trace.count == 3 ? "" : "s"), [SEP]"]
         let idWidth = max(2, trace.tokenIds.map { String($0).count }.max() ?? 2)
@@ -34,9 +34,10 @@ extension Session {
     }
 
     /// The characters that runs of byte tokens build, at the token that completes each run, with
-    /// the run's first token: `<0xE6><0x88>` `<0x91>` build 我 at the second. Decoder only.
+    /// the run's first token: `<0xE6><0x88>` `<0x91>` build 我 at the second (a byte-level
+    /// vocabulary's; a word-piece one has no byte tokens).
     func byteRuns(_ trace: Trace) -> [Int: (text: String, first: Int)] {
-        guard case let .smollm2(llama)? = model else { return [:] }
+        guard let model else { return [:] }
         var runs: [Int: (text: String, first: Int)] = [:]
         var first: Int?
         for (i, token) in trace.tokens.enumerated() {
@@ -44,7 +45,7 @@ extension Session {
             guard token.contains("<0x") else { first = nil; continue }
             let start = first ?? i
             // The run is whole when its bytes decode without a replacement character.
-            let text = llama.tokenizer.decode(Array(trace.tokenIds[start...i]))
+            let text = model.text(of: Array(trace.tokenIds[start...i]))
             if text.contains("\u{FFFD}") {
                 first = start
             } else {
@@ -77,8 +78,8 @@ extension Session {
                                 rowOffset: rowRange.lowerBound, columnOffset: columnRange.lowerBound,
                                 shade: step.isTokenByToken)
         if rows == nil, columns == nil, let notice = Notice.line(for: step, trace: trace, layer: layer, head: head,
-                                                                 headDimension: model?.headDimension ?? 1,
-                                                                 decoder: model?.isDecoder == true) {
+                                                                 headDimension: model?.sizes.headDimension ?? 1,
+                                                                 decoder: trace.isCausal) {
             text += wrap(notice) + "\n"
         }
         return text + "\n"  // a blank line between one matrix and the next command's output
@@ -118,13 +119,13 @@ extension Session {
 
     /// The steps the selected model has (the encoder's before a model is chosen).
     var availableSteps: [Step] {
-        model?.isDecoder == true ? StepInfo.decoderSteps : StepInfo.encoderSteps
+        model?.steps ?? Bert.steps
     }
 
     /// The matrix of a step at the selected layer and head, or an error saying which model has it.
     func stepMatrix(_ trace: Trace, _ step: Step) throws -> Matrix {
         guard let matrix = trace.matrix(step, layer: layer, head: head) else {
-            throw NotebookError.stepNotInModel(step.rawValue, model: model?.name ?? "this model")
+            throw NotebookError.stepNotInModel(step.rawValue, model: modelName)
         }
         return matrix
     }
@@ -132,94 +133,20 @@ extension Session {
     /// `scaled = scores / √32   [8 × 8]`
     func header(_ step: Step, _ matrix: Matrix) -> String {
         guard let model else { return step.rawValue }
-        let dh = model.headDimension
+        let dh = model.sizes.headDimension
         let info = StepInfo.info(step)
-        var formula = ((model.isDecoder ? info.decoderFormula : nil) ?? info.formula)
+        var formula = ((model.isCausal ? info.decoderFormula : nil) ?? info.formula)
             .replacingOccurrences(of: "{D}", with: String(dh))
             .replacingOccurrences(of: "{KV}", with: String(cachedTrace?.layers[layer].heads[head].keyValueHead ?? 0))
             .replacingOccurrences(of: "{L}", with: String(layer))
-            .replacingOccurrences(of: "{LASTHEAD}", with: subscripted(model.heads - 1))
+            .replacingOccurrences(of: "{LASTHEAD}", with: subscripted(model.sizes.heads - 1))
         if step == .x { formula += layer > 0 ? " = out of layer \(layer - 1)" : " = embeddings" }
         return "\(formula)   \(matrix.shapeDescription)"
     }
 
     /// Where a step was computed: the layer and head, and the checkpoint tensors it used.
     func provenance(_ step: Step) -> [String] {
-        if case let .smollm2(llama)? = model { return decoderProvenance(llama, step) }
-        guard case let .minilm(bert)? = model else { return [] }
-        let c = bert.configuration
-        let d = c.hiddenSize, dh = c.headDimension
-        let headRows = "\(head * dh)…\((head + 1) * dh - 1)"
-        func name(_ f: BertWeights.Field) -> String { BertWeights.checkpointName(f, layer: layer) }
-        let location: String
-        switch step.scope {
-        case .sentence: location = ""
-        case .layer: location = "layer \(layer)"
-        case .head: location = "layer \(layer), head \(head)"
-        }
-        func projection(_ symbol: String, _ weight: BertWeights.Field, _ bias: BertWeights.Field) -> [String] {
-            ["\(location): the head's \(dh) rows of the \(d) × \(d) weight, transposed",
-             "  \(symbol) = \(name(weight))[\(headRows)]ᵀ",
-             "  b\(symbol.dropFirst()) = \(name(bias))[\(headRows)]"]
-        }
-        func linear(_ symbol: String, _ weight: BertWeights.Field, _ bias: BertWeights.Field, _ shape: String) -> [String] {
-            ["\(location): \(symbol) = \(name(weight))ᵀ  \(shape)",
-             "  b\(symbol.dropFirst()) = \(name(bias))"]
-        }
-        func norm(_ weight: BertWeights.Field, _ bias: BertWeights.Field) -> [String] {
-            ["\(location.isEmpty ? "" : location + ": ")γ = \(name(weight))",
-             "  β = \(name(bias))"]
-        }
-        switch step {
-        case .tokenEmbeddings: return ["E_token = \(name(.wordEmbeddings))  [\(c.vocabularySize) × \(d)]"]
-        case .positionEmbeddings: return ["E_position = \(name(.positionEmbeddings))  [\(c.maximumPositions) × \(d)]"]
-        case .typeEmbeddings: return ["E_type = \(name(.typeEmbeddings))  [\(c.typeVocabularySize) × \(d)]"]
-        case .embeddings: return norm(.embeddingNormWeight, .embeddingNormBias)
-        case .q: return projection("W_Q", .queryWeight, .queryBias)
-        case .k: return projection("W_K", .keyWeight, .keyBias)
-        case .v: return projection("W_V", .valueWeight, .valueBias)
-        case .attentionOutput: return linear("W_O", .attentionOutputWeight, .attentionOutputBias, "[\(d) × \(d)]")
-        case .attentionNorm: return norm(.attentionNormWeight, .attentionNormBias)
-        case .feedForwardHidden: return linear("W₁", .intermediateWeight, .intermediateBias, "[\(d) × \(c.intermediateSize)]")
-        case .feedForwardOutput: return linear("W₂", .outputWeight, .outputBias, "[\(c.intermediateSize) × \(d)]")
-        case .out: return norm(.outputNormWeight, .outputNormBias)
-        case .masked: return ["\(location): no cell is masked (one sentence, no padding)"]
-        default: return location.isEmpty ? [] : [location]
-        }
-    }
-
-    /// Where a decoder step was computed, with its GGUF tensors. q and k are shown in Hugging
-    /// Face's layout: attn weights load with llama.cpp's row permutation undone.
-    func decoderProvenance(_ llama: Llama, _ step: Step) -> [String] {
-        let c = llama.configuration
-        let dh = c.headDimension
-        let kv = head / c.groupSize
-        func name(_ f: LlamaWeights.Field) -> String { LlamaWeights.checkpointName(f, layer: layer) }
-        let queryRows = "\(head * dh)…\((head + 1) * dh - 1)", keyRows = "\(kv * dh)…\((kv + 1) * dh - 1)"
-        let group = (kv * c.groupSize..<((kv + 1) * c.groupSize)).map(String.init).joined(separator: ", ")
-        switch step {
-        case .embeddings, .tokenEmbeddings:
-            return ["E = \(name(.tokenEmbeddings))  [\(c.vocabularySize) × \(c.hiddenSize)], Q8_0"]
-        case .rmsnorm: return ["layer \(layer): g = \(name(.attentionNorm)), ε = \(c.rmsNormEpsilon)"]
-        case .queriesBeforeRotation, .q:
-            return ["layer \(layer), head \(head): W_Q = \(name(.query))[\(queryRows)]ᵀ",
-                    "  (Q4_1; rows put back in Hugging Face's order: pairs are i and i + \(dh / 2))"]
-        case .keysBeforeRotation, .k, .v:
-            let tensor = step == .v ? name(.value) : name(.key)
-            return ["layer \(layer), head \(head) reads key/value head \(kv) (shared by query heads \(group))",
-                    "  W_\(step == .v ? "V" : "K") = \(tensor)[\(keyRows)]ᵀ"]
-        case .scores, .scaled, .weights, .z:
-            return ["layer \(layer), head \(head) (key/value head \(kv))"]
-        case .masked: return ["layer \(layer), head \(head): −∞ above the diagonal, a token sees only itself and the past"]
-        case .attentionOutput: return ["layer \(layer): W_O = \(name(.output))ᵀ  [\(c.hiddenSize) × \(c.hiddenSize)]"]
-        case .feedForwardInput: return ["layer \(layer): g = \(name(.feedForwardNorm))"]
-        case .feedForwardGate: return ["layer \(layer): W_gate = \(name(.gate))ᵀ  [\(c.hiddenSize) × \(c.intermediateSize)]"]
-        case .feedForwardUp: return ["layer \(layer): W_up = \(name(.up))ᵀ  [\(c.hiddenSize) × \(c.intermediateSize)]"]
-        case .feedForwardOutput: return ["layer \(layer): W_down = \(name(.down))ᵀ  [\(c.intermediateSize) × \(c.hiddenSize)]"]
-        case .finalNorm: return ["g = \(LlamaWeights.checkpointName(.outputNorm))"]
-        case .logits: return ["Eᵀ = \(LlamaWeights.checkpointName(.tokenEmbeddings))ᵀ (the output is tied to the input embeddings)"]
-        default: return step.scope == .layer ? ["layer \(layer)"] : []
-        }
+        model?.provenance(of: step, layer: layer, head: head) ?? []
     }
 
     // MARK: Every layer at once

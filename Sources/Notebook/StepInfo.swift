@@ -81,20 +81,6 @@ public struct StepInfo: Sendable {
     /// The names the learner types, in the order of the computation.
     public static let names: [String] = all.map(\.step.rawValue)
 
-    /// The steps an encoder (BERT) has, in the order of the computation.
-    public static let encoderSteps: [Step] = [
-        .tokenEmbeddings, .positionEmbeddings, .typeEmbeddings, .embeddings, .x, .q, .k, .v, .scores, .scaled,
-        .masked, .weights, .z, .concat, .attentionOutput, .attentionNorm, .feedForwardHidden,
-        .feedForwardActivation, .feedForwardOutput, .out,
-    ]
-
-    /// The steps a decoder (Llama) has, in the order of the computation.
-    public static let decoderSteps: [Step] = [
-        .embeddings, .x, .rmsnorm, .queriesBeforeRotation, .keysBeforeRotation, .q, .k, .v, .scores, .scaled,
-        .masked, .weights, .z, .concat, .attentionOutput, .attentionResidual, .feedForwardInput, .feedForwardGate,
-        .feedForwardUp, .feedForwardActivation, .feedForwardOutput, .out, .finalNorm, .logits,
-    ]
-
     public static func info(_ step: Step) -> StepInfo {
         all.first { $0.step == step } ?? StepInfo(step: step, formula: step.rawValue, explanation: "")
     }

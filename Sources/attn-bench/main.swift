@@ -72,7 +72,7 @@ do {
     _ = try session.execute("layer 2")
     _ = try session.execute("head 7")
     var slowest = (name: "", time: 0.0)
-    for step in StepInfo.encoderSteps.map(\.rawValue) + ["tokens", "check softmax(Q @ K.T / sqrt(dk)) weights"] {
+    for step in Bert.steps.map(\.rawValue) + ["tokens", "check softmax(Q @ K.T / sqrt(dk)) weights"] {
         let time = try median(runs: 20) { _ = try session.execute(step) }
         if time > slowest.time { slowest = (step, time) }
     }

@@ -288,7 +288,7 @@ struct HostileFuzzTests {
             let line = lines.next()
             if echo { FileHandle.standardError.write(Data("fuzz \(index): \(line.debugDescription)\n".utf8)) }
             let output = runLine(session, line)
-            #expect(session.model?.name == "minilm", "line \(index) \(line.debugDescription)")
+            #expect(session.modelSource?.name == "minilm", "line \(index) \(line.debugDescription)")
             if output.hasPrefix("error") {
                 errors += 1
                 #expect(isOneErrorLine(output), "line \(index) \(line.debugDescription): \(output.prefix(300).debugDescription)")
@@ -313,7 +313,7 @@ struct HostileFuzzTests {
         #expect(runLine(session, "sentence the cat sat on the mat") == "sentence: 8 tokens: [CLS] the cat sat on the mat [SEP]\n")
         #expect(runLine(session, "layer 2") == "")
         #expect(runLine(session, "head 7") == "")
-        #expect(session.model?.name == "minilm")
+        #expect(session.modelSource?.name == "minilm")
         #expect(session.prompt == "minilm L2 H7> ")
         let check = runLine(session, "check softmax(Q @ K.T / sqrt(dk)) weights")
         #expect(check.hasPrefix("✓"), "\(check)")
@@ -700,8 +700,8 @@ struct HostileSmolLM2Tests {
     func switchWithLongSentence() throws {
         let shared = SmolLM2Session.shared
         #expect(shared.sentenceBefore == SmolLM2Session.longForSmolLM2)
-        #expect(shared.session.model?.name == "smollm2")
-        guard case let .smollm2(llama)? = shared.session.model else { return }
+        #expect(shared.session.modelSource?.name == "smollm2")
+        guard let llama = shared.session.model as? Llama else { return }
         let count = llama.tokenizer.encode(SmolLM2Session.longForSmolLM2).count
         #expect(count > Llama.traceLimit)
         // The sentence cannot be traced by SmolLM2, so it goes, but not silently.

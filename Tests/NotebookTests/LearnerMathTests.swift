@@ -234,7 +234,7 @@ struct LessonFollowingTests {
         s.run("model smollm2\nsentence The capital of France is\nlayer 3\nhead 5\nprecision 2\ntemperature 0.5\nablate head 1 2")
         let start = s.run("lesson 4").replacingOccurrences(of: "\n  ", with: " ")  // unwrapped
         #expect(start.hasPrefix("set up for lesson 4: model minilm; layer 0, head 0; precision 4; temperature 1; no ablated heads\n"), "\(start)")
-        #expect(s.session.model?.name == "minilm" && s.session.layer == 0 && s.session.head == 0)
+        #expect(s.session.modelSource?.name == "minilm" && s.session.layer == 0 && s.session.head == 0)
         #expect(s.session.temperature == 1 && s.session.ablated.isEmpty && s.session.renderer.precision == 4)
         // The first block then shows MiniLM's 8 × 8 scores, as the prose says.
         #expect(try s.session.execute("").contains("scores = q · kᵀ   [8 × 8]"))
@@ -260,7 +260,7 @@ struct LessonFollowingTests {
         let resume = s.run("lesson 6").replacingOccurrences(of: "\n  ", with: " ")  // unwrapped
         #expect(resume.contains("(resuming at step \(exercise + 1) of \(lesson.blocks.count)"))
         #expect(resume.contains("set up for lesson 6: model minilm; sentence the cat sat on the mat; layer 1, head 8"), "\(resume)")
-        #expect(s.session.model?.name == "minilm" && s.session.layer == 1 && s.session.head == 8)
+        #expect(s.session.modelSource?.name == "minilm" && s.session.layer == 1 && s.session.head == 8)
         // The exercise's solution binds E, a name of its own on MiniLM (on SmolLM2 it is the embedding table).
         let skip = s.run("skip")
         #expect(skip.contains("✓ matches weights"), "\(skip)")

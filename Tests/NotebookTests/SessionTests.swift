@@ -77,7 +77,7 @@ struct SessionTests {
     func everyStep() {
         let s = ScriptedSession()
         s.run("sentence Attention is all you need.\nlayer 1\nhead 3")
-        for step in StepInfo.encoderSteps.map(\.rawValue) {
+        for step in Bert.steps.map(\.rawValue) {
             let output = s.run(step)
             #expect(!output.hasPrefix("error"), "\(step): \(output)")
             let header = output.split(separator: "\n").first ?? ""
@@ -86,7 +86,7 @@ struct SessionTests {
         }
         #expect(s.run("scaled").hasPrefix("scaled = scores / √32   [8 × 8]\nlayer 1, head 3\n"))
         // Every printed line fits 80 columns.
-        for step in StepInfo.encoderSteps.map(\.rawValue) {
+        for step in Bert.steps.map(\.rawValue) {
             for line in s.run(step).split(separator: "\n") {
                 #expect(MatrixRenderer.displayWidth(String(line)) <= 80, "\(step): \(line)")
             }
@@ -131,7 +131,7 @@ struct SessionTests {
         try Data("{\"model_type\": \"bert\"}".utf8).write(to: URL(fileURLWithPath: broken + "/config.json"))
         #expect(s.failure("model minilm \(broken)") == "\(broken)/config.json is not a usable model configuration: it has no hidden_size")
         #expect(s.failure("model minilm /nonexistent/dir")?.hasPrefix("cannot read /nonexistent/dir") == true)
-        #expect(s.session.model?.name == "minilm")
+        #expect(s.session.modelSource?.name == "minilm")
         #expect(s.session.layer == 3)
         #expect(s.run("weights").hasPrefix("weights = "))
     }
@@ -229,10 +229,10 @@ struct SessionTests {
     func helpFits() {
         let s = ScriptedSession()
         var topics = ["", "math"] + MathSyntax.functions + Commands.words
-        topics += StepInfo.encoderSteps.map(\.rawValue)
+        topics += Bert.steps.map(\.rawValue)
         var texts = topics.compactMap { try? s.session.execute($0.isEmpty ? "help" : "help \($0)") }
         s.run("model smollm2")
-        texts += StepInfo.decoderSteps.compactMap { try? s.session.execute("help \($0.rawValue)") }
+        texts += Llama.steps.compactMap { try? s.session.execute("help \($0.rawValue)") }
         #expect(texts.count > 80)
         for text in texts {
             for line in text.split(separator: "\n") where line.count > 80 {

@@ -47,12 +47,8 @@ struct SessionState: Equatable, CustomStringConvertible {
     let weights: String
 
     init(_ session: Session) {
-        model = session.model?.name
-        switch session.model {
-        case let .minilm(bert)?: origin = bert.directory
-        case let .smollm2(llama)?: origin = llama.path
-        case nil: origin = nil
-        }
+        model = session.modelSource?.name
+        origin = session.model?.location
         prompt = session.prompt
         sentence = session.sentence
         layer = session.layer

@@ -1,0 +1,103 @@
+/// What the notebook asks of a model, in one place: its sizes, the steps its forward pass has,
+/// the checkpoint tensor behind each step, the weights it names for the learner's math, and the
+/// forward pass itself. ``Bert`` and ``Llama`` conform; a new architecture is one more
+/// conformance (plus its loading and forward pass) and one line in ``ModelSource``.
+///
+/// A decoder conforms to ``DecoderModel`` as well: next-token logits with a key/value cache.
+public protocol TransformerModel: Sendable {
+    /// What the files hold, in the words of `model`'s description: "BERT encoder".
+    static var architecture: String { get }
+
+    /// Opens the model at `location` (a directory, or a single file where the format has one).
+    /// - Throws: `AttnError` naming the file and what is wrong with it.
+    init(opening location: String) throws
+
+    /// Where the model was read from.
+    var location: String { get }
+    var sizes: ModelSizes { get }
+    /// The ε of the model's normalization (LayerNorm's or RMSNorm's), which the learner's
+    /// `layernorm` and `rmsnorm` use too.
+    var normalizationEpsilon: Float { get }
+    /// The most tokens a trace may hold.
+    var tokenLimit: Int { get }
+
+    /// The steps a trace of this model holds, in the order of the computation.
+    static var steps: [Step] { get }
+    /// Where a step at `layer` and `head` comes from: the checkpoint tensors it reads (by their
+    /// names in the file, with their stored type where it is not float32), one line each.
+    func provenance(of step: Step, layer: Int, head: Int) -> [String]
+
+    /// Every name the model binds for the learner's math, in the order `names` lists them: the
+    /// trace's (``traceNames``: X, Q, scores, …, the same for every model) and its own weights
+    /// (`W_Q`, `gamma_attn`, …).
+    static var boundNames: [String] { get }
+    /// One of the model's own ``boundNames`` (not a ``traceNames`` one) for `layer` and `head` of
+    /// `trace`, in the orientation of the math: `X @ W_Q + b_Q` equals `Q`.
+    func weight(named name: String, layer: Int, head: Int, trace: Trace) -> Matrix?
+
+    /// Tokenizes `text` and runs the forward pass, keeping every intermediate.
+    /// - Throws: beyond ``tokenLimit``, or when `text` has no tokens.
+    func trace(_ text: String, ablating ablated: Set<Attention.HeadIndex>) throws -> Trace
+    /// The forward pass over token ids, with the heads in `ablated` zeroed.
+    func trace(ids: [Int], ablating ablated: Set<Attention.HeadIndex>) -> Trace
+    /// A token as the notebook shows it (a decoder's spaces as ·).
+    func tokenLabel(_ id: Int) -> String
+    /// The text a run of tokens stands for (a decoder's bytes joined into characters).
+    func text(of ids: [Int]) -> String
+}
+
+/// A model that predicts the next token: the logits of the last position, with the keys and
+/// values of the positions before kept in a cache; generation is built on them.
+public protocol DecoderModel: TransformerModel {
+    var tokenizer: BPETokenizer { get }
+    /// The Jinja text that turns a conversation into a prompt, if the file has one.
+    var chatTemplate: String? { get }
+    /// RoPE's base θ: pair k of a head turns by p · θ^(−2k/dₕ) at position p.
+    var ropeBase: Float { get }
+    /// Runs `ids` at positions `cache.count…`, extending the cache, and returns the logits of the
+    /// last position.
+    func forward(_ ids: [Int], cache: inout KeyValueCache, ablating ablated: Set<Attention.HeadIndex>) -> [Float]
+}
+
+/// The names every model binds from its trace of the selected layer and head, for the learner's
+/// math: its input X, Q, K, V, the attention's steps, the mask M, dk, the token count T and ids.
+public let traceNames = ["X", "Q", "K", "V", "scores", "scaled", "masked", "M", "weights", "Z", "dk", "T", "ids"]
+
+/// A model's sizes, as its configuration gives them.
+public struct ModelSizes: Sendable, Equatable {
+    public var layers: Int
+    /// Query heads per layer.
+    public var heads: Int
+    /// Key/value heads per layer: `heads` without grouped-query attention, fewer with it.
+    public var keyValueHeads: Int
+    /// dₕ, the width of one head.
+    public var headDimension: Int
+    /// d_model, the width of the residual stream.
+    public var modelDimension: Int
+    /// The width of the feed-forward's hidden layer.
+    public var feedForwardDimension: Int
+    public var vocabulary: Int
+    /// The most positions the model was trained for.
+    public var context: Int
+
+    public init(layers: Int, heads: Int, keyValueHeads: Int, headDimension: Int, modelDimension: Int,
+                feedForwardDimension: Int, vocabulary: Int, context: Int) {
+        (self.layers, self.heads, self.keyValueHeads, self.headDimension) = (layers, heads, keyValueHeads, headDimension)
+        (self.modelDimension, self.feedForwardDimension) = (modelDimension, feedForwardDimension)
+        (self.vocabulary, self.context) = (vocabulary, context)
+    }
+
+    /// How many query heads share one key/value head.
+    public var groupSize: Int { heads / max(keyValueHeads, 1) }
+}
+
+extension TransformerModel {
+    /// Whether each token sees only itself and the past.
+    public var isCausal: Bool { self is any DecoderModel }
+    /// ``steps``, from an instance.
+    public var steps: [Step] { Self.steps }
+    /// ``boundNames``, from an instance.
+    public var boundNames: [String] { Self.boundNames }
+    /// ``architecture``, from an instance.
+    public var architecture: String { Self.architecture }
+}

@@ -1,0 +1,96 @@
+import AttnCore
+import Foundation
+import Testing
+
+/// What the notebook asks of every model (``TransformerModel``), checked on the real MiniLM and
+/// SmolLM2 the same way: a new architecture passes these or is not done.
+@Suite("The model protocol: both real models answer it alike")
+struct TransformerModelTests {
+    static let sentence = "The cat sat on the mat."
+
+    static func models() throws -> [any TransformerModel] {
+        [try RealModel.load(), try RealDecoder.load()]
+    }
+
+    @Test("each source opens its own architecture, and the sizes are the configuration's")
+    func sourcesAndSizes() throws {
+        #expect(ModelSource.all.map(\.name) == ["minilm", "smollm2"])
+        let bert = try RealModel.load(), llama = try RealDecoder.load()
+        #expect(ModelSource.all.map { $0.architecture.architecture } == ["BERT encoder", "Llama decoder"])
+        #expect(bert.sizes == ModelSizes(layers: 6, heads: 12, keyValueHeads: 12, headDimension: 32, modelDimension: 384,
+                                         feedForwardDimension: 1536, vocabulary: 30522, context: 512))
+        #expect(llama.sizes == ModelSizes(layers: 30, heads: 9, keyValueHeads: 3, headDimension: 64, modelDimension: 576,
+                                          feedForwardDimension: 1536, vocabulary: 49152, context: 8192))
+        #expect(bert.sizes.groupSize == 1 && llama.sizes.groupSize == 3)
+        #expect(!bert.isCausal && llama.isCausal)
+        #expect(bert.normalizationEpsilon == 1e-12 && llama.normalizationEpsilon == 1e-5)
+        // Opening checks what the location is before reading it.
+        #expect(throws: AttnError.self) { try Bert(opening: "/nonexistent/minilm") }
+        #expect(throws: AttnError.self) { try Llama(opening: "/nonexistent/smollm2.gguf") }
+        #expect(throws: AttnError.self) { try ModelSource.minilm.open(RealDecoder.path) }  // a file, not a directory
+    }
+
+    @Test("a trace holds exactly the steps the model lists, each with its provenance where it reads a tensor")
+    func stepsAndProvenance() throws {
+        for model in try Self.models() {
+            let trace = try model.trace(Self.sentence, ablating: [])
+            #expect(trace.isCausal == model.isCausal)
+            for step in Step.allCases {
+                // Every trace keeps its rows of the token table; a decoder's are its embeddings.
+                let listed = model.steps.contains(step) || step == .tokenEmbeddings
+                #expect((trace.matrix(step, layer: 1, head: 2) != nil) == listed, "\(model.architecture): \(step)")
+            }
+            for step in [Step.q, .k, .v] {
+                let lines = model.provenance(of: step, layer: 1, head: 2)
+                #expect(lines.joined().contains(model.isCausal ? "blk.1.attn_" : "encoder.layer.1.attention.self."),
+                        "\(model.architecture) \(step): \(lines)")
+            }
+        }
+    }
+
+    @Test("provenance names how the GGUF stores a tensor, from the file, not from a constant")
+    func storedTypes() throws {
+        let llama = try RealDecoder.load()
+        #expect(llama.storedTypes["token_embd.weight"] == .q8_0)
+        #expect(llama.storedTypes["blk.0.attn_q.weight"] == .q4_1)
+        #expect(llama.provenance(of: .embeddings, layer: 0, head: 0).first?.hasSuffix(", Q8_0") == true)
+        #expect(llama.provenance(of: .q, layer: 3, head: 1).joined().contains("(Q4_1; rows put back"))
+    }
+
+    @Test("every name a model binds for the math resolves, in the math's orientation: X @ W_Q (+ b_Q) is Q")
+    func boundNames() throws {
+        for model in try Self.models() {
+            let trace = try model.trace(Self.sentence, ablating: [])
+            let (layer, head) = (1, 2)
+            for name in model.boundNames {
+                #expect(model.weight(named: name, layer: layer, head: head, trace: trace) != nil || traceNames.contains(name),
+                        "\(model.architecture): \(name)")
+            }
+            #expect(Set(traceNames).isSubset(of: model.boundNames))
+            #expect(model.weight(named: "no_such_name", layer: layer, head: head, trace: trace) == nil)
+            let h = trace.layers[layer].heads[head]
+            // The projection the model computed, recomputed from the bound weight.
+            let input = model.weight(named: "H", layer: layer, head: head, trace: trace) ?? trace.layers[layer].x
+            var q = input.multiplied(by: try #require(model.weight(named: "W_Q", layer: layer, head: head, trace: trace)))
+            if let bias = model.weight(named: "b_Q", layer: layer, head: head, trace: trace) {
+                for r in 0..<q.rows { for c in 0..<q.columns { q[r, c] += bias[0, c] } }
+            }
+            let expected = h.queriesBeforeRotation ?? h.q
+            #expect((q.maxAbsoluteDifference(expected) ?? .infinity) < 1e-3, "\(model.architecture)")
+        }
+    }
+
+    @Test("a decoder generates through the protocol: the logits of forward are the trace's last row")
+    func decoder() throws {
+        let decoder: any DecoderModel = try RealDecoder.load()
+        let trace = try decoder.trace(Self.sentence, ablating: [])
+        var cache = KeyValueCache(layers: decoder.sizes.layers)
+        let logits = decoder.forward(trace.tokenIds, cache: &cache, ablating: [])
+        let last = try #require(trace.logits).row(trace.count - 1)
+        #expect(zip(logits, last).map { abs($0 - $1) }.max() ?? .infinity < 1e-3)
+        #expect(cache.count == trace.count)
+        let greedy = decoder.generate(prompt: trace.tokenIds, count: 3) { _ in }
+        #expect(greedy.first == topTokens(logits: last, count: 1, temperature: 1).first?.id)
+        #expect(decoder.text(of: trace.tokenIds) == Self.sentence)
+    }
+}
