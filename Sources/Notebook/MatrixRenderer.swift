@@ -45,37 +45,16 @@ public struct MatrixRenderer: Sendable {
         }
         let labelWidth = rowIndices.map { $0.map { Self.displayWidth(rowLabel($0)) } ?? 1 }.max() ?? 1
 
-        // The widest number decides every cell's width, so that columns align across the matrix.
-        // Only the extremes can be the widest, so the rest need not be formatted to find out.
-        let range = Self.finiteRange(m.values)
         // Whole numbers (indices from argmax, ids, counts) print without decimals.
         let whole = m.values.allSatisfy { !$0.isFinite || ($0 == $0.rounded() && abs($0) < 1e7) }
         let format: (Float) -> String = { (value: Float) -> String in
             whole && value.isFinite ? String(Int(value)) : self.format(value)
         }
-        var numberWidth = max(Self.displayWidth(format(range.lowerBound)), Self.displayWidth(format(range.upperBound)))
-        if m.values.contains(where: { !$0.isFinite }) { numberWidth = max(numberWidth, 3) }
+        let range = Self.finiteRange(m.values)
         let available = width - labelWidth
-        var cellWidth: Int
-        if columnLabels == nil {
-            cellWidth = max(numberWidth, Self.displayWidth(String(m.columns - 1 + columnOffset)))
-        } else {
-            // Token labels may be truncated to the cell, but no cell is narrower than 6; when every
-            // column fits, cells widen to show whole labels, up to `maximumLabelWidth`.
-            let longest = (0..<m.columns).map { Self.displayWidth(columnLabel($0)) }.max() ?? 1
-            cellWidth = max(numberWidth, min(longest, max(numberWidth, 6)))
-            let widest = max(cellWidth, min(longest, Self.maximumLabelWidth))
-            if let fits = (cellWidth...widest).last(where: { m.columns * ($0 + 2) <= available }) { cellWidth = fits }
-        }
-
-        // How many columns fit: all of them, or the first and last halves around a `…`.
-        let perColumn = cellWidth + 2
-        var columnIndices: [Int?] = Array(0..<m.columns)
-        if m.columns * perColumn > available {
-            let fit = max(2, (available - 3) / perColumn)
-            let head = (fit + 1) / 2, tail = fit / 2
-            columnIndices = Array(0..<head) + [nil] + Array((m.columns - tail)..<m.columns)
-        }
+        let cellWidth = self.cellWidth(m, range: range, format: format, columnLabels: columnLabels.map { _ in (0..<m.columns).map(columnLabel) },
+                                       columnOffset: columnOffset, available: available)
+        let columnIndices = Self.columnsThatFit(m.columns, perColumn: cellWidth + 2, available: available)
 
         let heat = color && shade
         var lines: [String] = []
@@ -100,6 +79,29 @@ public struct MatrixRenderer: Sendable {
         }
         if heat { lines.append(legend(range)) }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The width of every cell. The widest number decides it, so that columns align across the
+    /// matrix; only the extremes can be the widest, so the rest need not be formatted to find out.
+    /// Token labels may be truncated to the cell, but no cell is narrower than 6; when every column
+    /// fits, cells widen to show whole labels, up to `maximumLabelWidth`.
+    func cellWidth(_ m: Matrix, range: ClosedRange<Float>, format: (Float) -> String, columnLabels: [String]?,
+                   columnOffset: Int, available: Int) -> Int {
+        var numberWidth = max(Self.displayWidth(format(range.lowerBound)), Self.displayWidth(format(range.upperBound)))
+        if m.values.contains(where: { !$0.isFinite }) { numberWidth = max(numberWidth, 3) }
+        guard let columnLabels else { return max(numberWidth, Self.displayWidth(String(m.columns - 1 + columnOffset))) }
+        let longest = columnLabels.map(Self.displayWidth).max() ?? 1
+        let cellWidth = max(numberWidth, min(longest, max(numberWidth, 6)))
+        let widest = max(cellWidth, min(longest, Self.maximumLabelWidth))
+        return (cellWidth...widest).last(where: { m.columns * ($0 + 2) <= available }) ?? cellWidth
+    }
+
+    /// The columns shown: all of them, or the first and last halves around a `…` (nil).
+    static func columnsThatFit(_ count: Int, perColumn: Int, available: Int) -> [Int?] {
+        guard count * perColumn > available else { return Array(0..<count) }
+        let fit = max(2, (available - 3) / perColumn)
+        let head = (fit + 1) / 2, tail = fit / 2
+        return Array(0..<head) + [nil] + Array((count - tail)..<count)
     }
 
     /// The smallest and largest finite values (0…0 when there are none).

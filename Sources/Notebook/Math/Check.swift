@@ -41,67 +41,22 @@ public enum Check {
                                rowLabels: [String]?, columnLabels: [String]?,
                                rowOffset: Int = 0, columnOffset: Int = 0,
                                tolerance: Float = Check.defaultTolerance) -> CheckResult {
-        // A number is compared as a 1 × 1 matrix, so `mean(weights)` can be checked against a 1 × 1 step.
         let yours: Matrix
-        switch mine {
-        case let .scalar(x) where reference.rows == 1 && reference.columns == 1:
-            yours = Matrix(rows: 1, columns: 1, values: [x])
-        case .scalar:
-            return CheckResult(passed: false, maxDifference: nil,
-                               message: "✗ shapes differ: yours is a number, \(stepName) is \(reference.shapeDescription)")
-        case let .matrix(m):
-            yours = m
+        switch comparable(mine, with: reference, stepName: stepName) {
+        case let .success(matrix): yours = matrix
+        case let .failure(shapes): return CheckResult(passed: false, maxDifference: nil, message: shapes.message)
         }
-        guard yours.rows == reference.rows, yours.columns == reference.columns else {
-            let transposeFits = yours.rows == reference.columns && yours.columns == reference.rows
-            return CheckResult(passed: false, maxDifference: nil,
-                               message: "✗ shapes differ: yours \(yours.shapeDescription), \(stepName) is \(reference.shapeDescription)"
-                                   + (transposeFits ? " — yours transposed (.T) would fit" : ""))
-        }
-
-        // Walk every cell: the largest difference, where it is, and how many cells are off.
-        var worst: Float = 0
-        var worstCell: Int?
-        var cellsOff = 0
-        var maskedStandIns = 0  // cells masked in both, one with a finite stand-in such as -1e9
-        for (k, (y, r)) in zip(yours.values, reference.values).enumerated() {
-            let difference: Float
-            if y == r || (y.isNaN && r.isNaN) {
-                difference = 0
-            } else if y <= maskedThreshold && r <= maskedThreshold {
-                difference = 0
-                maskedStandIns += 1
-            } else {
-                difference = abs(y - r)  // inf when one side is ±inf; nan when one side is nan
-            }
-            if !(difference <= tolerance) { cellsOff += 1 }
-            // The first NaN is the worst; otherwise the largest.
-            if !worst.isNaN && (difference.isNaN || difference > worst) {
-                worst = difference
-                worstCell = k
-            }
-        }
-        // The cell to name: the first whose difference is the largest up to float rounding. A
-        // missing bias is off by the same amount in a whole column, and which row's rounding comes
-        // out largest depends on the CPU's BLAS kernels; the first such row does not.
-        if worst.isFinite, worst > tolerance {
-            let nearlyWorst = worst - 1e-5 * max(1, worst)
-            worstCell = zip(yours.values, reference.values).enumerated().first { _, pair in
-                let (y, r) = pair
-                return !(y <= maskedThreshold && r <= maskedThreshold) && abs(y - r) >= nearlyWorst
-            }?.offset ?? worstCell
-        }
-
-        if cellsOff == 0 {
-            let difference = worst == 0 ? "0" : String(format: "%.1e", worst)
+        let cells = Cells(yours, reference, tolerance: tolerance)
+        if cells.off == 0 {
+            let difference = cells.worst == 0 ? "0" : String(format: "%.1e", cells.worst)
             var message = "✓ matches \(stepName) \(reference.shapeDescription): max|Δ| = \(difference)"
-            if maskedStandIns > 0 {
-                message += "; \(maskedStandIns) masked \(maskedStandIns == 1 ? "cell is" : "cells are")"
+            if cells.maskedStandIns > 0 {
+                message += "; \(cells.maskedStandIns) masked \(cells.maskedStandIns == 1 ? "cell is" : "cells are")"
                     + " ≤ -1e9 on one side and -inf on the other, the same after softmax"
             }
-            return CheckResult(passed: true, maxDifference: worst, message: message)
+            return CheckResult(passed: true, maxDifference: cells.worst, message: message)
         }
-        let cell = worstCell ?? 0
+        let cell = cells.worstCell ?? 0
         let (i, j) = (cell / reference.columns, cell % reference.columns)
         // A slice of a step (`z[1]`) names its cells as the whole step does: [1 the, 12].
         func label(_ index: Int, _ labels: [String]?, offset: Int) -> String {
@@ -109,14 +64,76 @@ public enum Check {
             return "\(index + offset) \(labels[index])"
         }
         let modelValue = reference.values[cell]
-        var message = "✗ max|Δ| = \(format(difference: worst)) at [\(label(i, rowLabels, offset: rowOffset)), \(label(j, columnLabels, offset: columnOffset))]"
+        var message = "✗ max|Δ| = \(format(difference: cells.worst)) at [\(label(i, rowLabels, offset: rowOffset)), \(label(j, columnLabels, offset: columnOffset))]"
             + " (yours \(format(cell: yours.values[cell])), the model's \(format(cell: modelValue))"
             + (modelValue == -.infinity ? ": a masked cell)" : ")")
-        if cellsOff > 1 {
-            message += "; \(cellsOff) of \(reference.values.count) cells differ by more than \(mathNumberText(tolerance))"
+        if cells.off > 1 {
+            message += "; \(cells.off) of \(reference.values.count) cells differ by more than \(mathNumberText(tolerance))"
         }
         if let why = diagnose(yours, reference, tolerance: tolerance) { message += ". " + why }
-        return CheckResult(passed: false, maxDifference: worst, message: message)
+        return CheckResult(passed: false, maxDifference: cells.worst, message: message)
+    }
+
+    /// Why two values cannot be compared cell by cell: the ✗ line.
+    struct ShapesDiffer: Error { let message: String }
+
+    /// The learner's value as a matrix of the reference's shape. A number is compared as a 1 × 1
+    /// matrix, so `mean(weights)` can be checked against a 1 × 1 step.
+    static func comparable(_ mine: MathValue, with reference: Matrix, stepName: String) -> Result<Matrix, ShapesDiffer> {
+        let yours: Matrix
+        switch mine {
+        case let .scalar(x) where reference.rows == 1 && reference.columns == 1:
+            yours = Matrix(rows: 1, columns: 1, values: [x])
+        case .scalar:
+            return .failure(ShapesDiffer(message: "✗ shapes differ: yours is a number, \(stepName) is \(reference.shapeDescription)"))
+        case let .matrix(m):
+            yours = m
+        }
+        guard yours.rows == reference.rows, yours.columns == reference.columns else {
+            let transposeFits = yours.rows == reference.columns && yours.columns == reference.rows
+            return .failure(ShapesDiffer(message: "✗ shapes differ: yours \(yours.shapeDescription), \(stepName) is \(reference.shapeDescription)"
+                                             + (transposeFits ? " — yours transposed (.T) would fit" : "")))
+        }
+        return .success(yours)
+    }
+
+    /// Every cell walked once: the largest difference, where it is, and how many cells are off.
+    struct Cells {
+        var worst: Float = 0
+        var worstCell: Int?
+        var off = 0
+        /// Cells masked in both, one with a finite stand-in such as -1e9.
+        var maskedStandIns = 0
+
+        init(_ yours: Matrix, _ reference: Matrix, tolerance: Float) {
+            for (k, (y, r)) in zip(yours.values, reference.values).enumerated() {
+                let difference: Float
+                if y == r || (y.isNaN && r.isNaN) {
+                    difference = 0
+                } else if y <= maskedThreshold && r <= maskedThreshold {
+                    difference = 0
+                    maskedStandIns += 1
+                } else {
+                    difference = abs(y - r)  // inf when one side is ±inf; nan when one side is nan
+                }
+                if !(difference <= tolerance) { off += 1 }
+                // The first NaN is the worst; otherwise the largest.
+                if !worst.isNaN && (difference.isNaN || difference > worst) {
+                    worst = difference
+                    worstCell = k
+                }
+            }
+            // The cell to name: the first whose difference is the largest up to float rounding. A
+            // missing bias is off by the same amount in a whole column, and which row's rounding
+            // comes out largest depends on the CPU's BLAS kernels; the first such row does not.
+            if worst.isFinite, worst > tolerance {
+                let nearlyWorst = worst - 1e-5 * max(1, worst)
+                worstCell = zip(yours.values, reference.values).enumerated().first { _, pair in
+                    let (y, r) = pair
+                    return !(y <= maskedThreshold && r <= maskedThreshold) && abs(y - r) >= nearlyWorst
+                }?.offset ?? worstCell
+            }
+        }
     }
 
     // MARK: Why a check failed
