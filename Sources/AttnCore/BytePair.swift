@@ -8,8 +8,7 @@ struct BytePair: Hashable, Sendable {
     let left: Int32
     let right: Int32
 
-    // Hashed as one UInt64 through the standard library's one-shot integer hash: the synthesized
-    // hash (two words through a full Hasher) makes every merge look-up slower.
+    // One UInt64 for the hasher: the synthesized hash slowed encoding (Tests/Benchmarks/README.md).
     private var bits: UInt64 { UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right)) }
 
     func hash(into hasher: inout Hasher) { hasher.combine(bits) }

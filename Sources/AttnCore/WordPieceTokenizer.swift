@@ -65,8 +65,7 @@ public struct WordPieceTokenizer: Sendable {
 
         // Split at the byte "\n" (a "\r\n" line keeps its "\r" until the trim below).
         // "a\nb\n" holds two lines, not three: a final newline ends the last line.
-        // The file is read as bytes, not as a `String`: 30,522 lines, and a `String` walk through
-        // them took a third of a learner's first command.
+        // Read as bytes, not as a `String`, whose walk was slow (Tests/Benchmarks/README.md).
         var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         if lines.last?.isEmpty == true { lines.removeLast() }
         let tokens = lines.map(Self.trimmingTrailingWhitespace)
