@@ -4,11 +4,8 @@ import Synchronization
 /// The machine's second core, for the forward pass's large matrix products.
 ///
 /// attn runs on 2-core machines, and a 16-token sentence makes short, wide products: 16 rows
-/// against a 384 × 1536 weight. Measured here:
-/// - OpenBLAS's own second thread split such a product by rows, so both threads packed the whole
-///   weight: the MiniLM forward pass took 35 ms with two threads and 14 ms with one.
-/// - A woken thread (libdispatch's `concurrentPerform`) took 50–70 µs to start, as long as the
-///   product it was meant to halve.
+/// against a 384 × 1536 weight, too short for OpenBLAS's threads or a woken thread to pay off
+/// (measured in Tests/Benchmarks/README.md, “The second core”).
 ///
 /// So attn splits a product by output columns, each core reading half of the weight, and the
 /// second half runs on one worker thread that spins between products, answering within a

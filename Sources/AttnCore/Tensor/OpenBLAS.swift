@@ -3,18 +3,15 @@ import COpenBLAS
 
 /// OpenBLAS's threads, set once before the first product.
 ///
-/// OpenBLAS gets one thread. For these sizes (a sentence of 16–128 tokens against 384 × 1536
-/// weights) its second thread split a product by rows, so that both threads packed the whole
-/// weight: the 16-token MiniLM forward pass took 35 ms with two threads and 14 ms with one.
+/// OpenBLAS gets one thread: for a sentence against MiniLM's weights its second thread split a
+/// product by rows, so that both threads packed the whole weight (Tests/Benchmarks/README.md).
 /// attn uses the second core itself, splitting by columns (see `SecondCore`).
 /// `OPENBLAS_NUM_THREADS` still overrides this.
 ///
-/// OpenBLAS starts its threads when it loads, before attn can ask for one, and a thread it no
-/// longer needs spins, calling `sched_yield`, for about 0.1 s before it sleeps: the whole of a
-/// learner's first command. On two cores that spinning thread took turns with attn's own two, and
-/// the first command took 130 ms instead of 60. So attn also stops OpenBLAS's threads
-/// (`blas_thread_shutdown_`, which OpenBLAS itself calls before a `fork`; it starts them again if
-/// more threads are asked for later).
+/// OpenBLAS starts its threads when it loads, before attn can ask for one, and an idle one spins
+/// through a learner's first command, slowing it (Tests/Benchmarks/README.md). So attn also stops
+/// OpenBLAS's threads (`blas_thread_shutdown_`, which OpenBLAS itself calls before a `fork`; it
+/// starts them again if more threads are asked for later).
 let blasSetUp: Void = {
     guard ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil else { return }
     openblas_set_num_threads(1)

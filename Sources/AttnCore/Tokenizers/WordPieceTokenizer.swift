@@ -65,8 +65,7 @@ public struct WordPieceTokenizer: Sendable {
 
         // Split at the byte "\n" (a "\r\n" line keeps its "\r" until the trim below).
         // "a\nb\n" holds two lines, not three: a final newline ends the last line.
-        // The file is read as bytes, not as a `String`: 30,522 lines, and a `String` walk through
-        // them took a third of a learner's first command.
+        // Read as bytes, not as a `String`, whose walk was slow (Tests/Benchmarks/README.md).
         var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         if lines.last?.isEmpty == true { lines.removeLast() }
         let tokens = lines.map(Self.trimmingTrailingWhitespace)
@@ -257,16 +256,4 @@ public struct WordPieceTokenizer: Sendable {
         endPlainText(at: scalars.count)
         return segments
     }
-}
-
-/// A vocabulary key compared byte for byte.
-///
-/// Swift's `String` equality is canonical equivalence: `"한" == "\u{1112}\u{1161}\u{11AB}"` is
-/// `true`. Hugging Face compares bytes, and after accent stripping the text holds the decomposed
-/// form, so a `String`-keyed dictionary would find tokens that `tokenizers` does not.
-struct TokenKey: Hashable, Sendable {
-    let utf8: [UInt8]
-
-    init(utf8: [UInt8]) { self.utf8 = utf8 }
-    init(_ token: String) { utf8 = Array(token.utf8) }
 }

@@ -37,8 +37,8 @@ public struct BPETokenizer: Sendable {
     private let isControl: [Bool]
     /// The id of each byte's one-byte token, or -1 if the vocabulary has none.
     private let byteIds: [Int32]
-    /// `(left id, right id)` → `(rank, id of the merged token)`, packed: see `pairKey`, `merge`.
-    private let merges: [UInt64: UInt64]
+    /// Each pair that merges → the rank of its merge (earliest merges first) and the merged token's id.
+    private let merges: [BytePair: (rank: Int32, merged: Int32)]
     /// Tokens matched whole in the raw text, longest first: control and user-defined tokens.
     private let specialTokens: [(scalars: [Unicode.Scalar], id: Int)]
     /// Token → id, compared byte for byte (see `TokenKey`).
@@ -86,7 +86,7 @@ public struct BPETokenizer: Sendable {
         ids.reserveCapacity(tokens.count)
         for (id, token) in tokens.enumerated() { ids[TokenKey(token)] = id }
 
-        var mergeTable: [UInt64: UInt64] = [:]
+        var mergeTable: [BytePair: (rank: Int32, merged: Int32)] = [:]
         mergeTable.reserveCapacity(merges.count)
         for (rank, merge) in merges.enumerated() {
             let parts = merge.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
@@ -103,7 +103,8 @@ public struct BPETokenizer: Sendable {
             guard let mergedId = ids[TokenKey(utf8: left + right)] else {
                 throw invalid("merge \(rank) (\"\(merge)\") makes \"\(String(decoding: left + right, as: UTF8.self))\", which is not a token")
             }
-            mergeTable[Self.pairKey(leftId, rightId)] = UInt64(rank) << 32 | UInt64(mergedId)
+            let pair = BytePair(left: Int32(truncatingIfNeeded: leftId), right: Int32(truncatingIfNeeded: rightId))
+            mergeTable[pair] = (Int32(truncatingIfNeeded: rank), Int32(truncatingIfNeeded: mergedId))
         }
 
         var byteIds = [Int32](repeating: -1, count: 256)
@@ -315,12 +316,7 @@ public struct BPETokenizer: Sendable {
 
     /// The rank of the merge of `left` and `right` and the id it makes, if the pair merges.
     private func merge(_ left: Int32, _ right: Int32) -> (rank: Int32, merged: Int32)? {
-        guard let packed = merges[Self.pairKey(Int(left), Int(right))] else { return nil }
-        return (Int32(truncatingIfNeeded: packed >> 32), Int32(truncatingIfNeeded: packed & 0xFFFF_FFFF))
-    }
-
-    private static func pairKey(_ left: Int, _ right: Int) -> UInt64 {
-        UInt64(UInt32(truncatingIfNeeded: left)) << 32 | UInt64(UInt32(truncatingIfNeeded: right))
+        merges[BytePair(left: left, right: right)]
     }
 
     // MARK: - Decoding
