@@ -1,0 +1,196 @@
+import Foundation
+
+/// A Llama-style decoder (SmolLM2-135M-Instruct) whose forward pass keeps every intermediate.
+///
+/// ```
+/// x₀ = E[ids]
+/// for each layer:
+///     h = RMSNorm(x) ⊙ g                                   pre-norm
+///     for each query head i (key/value head j = i / group):
+///         q = RoPE(h·W_Qᵀ [head i]), k = RoPE(h·W_Kᵀ [head j]), v = h·W_Vᵀ [head j]
+///         z_i = softmax(causal(q·kᵀ / √dₕ)) · v
+///     attn_residual = x + [z₀ | … | z₈] · W_Oᵀ
+///     out = attn_residual + (SiLU(n·W_gateᵀ) ⊙ n·W_upᵀ) · W_downᵀ,   n = RMSNorm(attn_residual) ⊙ g₂
+/// logits = RMSNorm(out) · Eᵀ                               tied embeddings
+/// ```
+public struct Llama: Sendable {
+    public let configuration: LlamaConfiguration
+    public let weights: LlamaWeights
+    public let tokenizer: BPETokenizer
+    /// The GGUF file the model was loaded from.
+    public let path: String
+    /// The Jinja text that turns a conversation into a prompt (`tokenizer.chat_template`), if the
+    /// file has one; read by `ChatTemplate`.
+    public let chatTemplate: String?
+    /// How the file stores each tensor (Q8_0, Q4_1, F32, …), by its GGUF name: what provenance
+    /// says the numbers were dequantized from.
+    public let storedTypes: [String: GGMLType]
+
+    /// The most tokens the notebook traces at once: every head of every layer keeps its T × T
+    /// matrices, so memory grows with T² (256 tokens: about 300 MB).
+    public static let traceLimit = 256
+
+    /// The most tokens this model traces: ``traceLimit``, its context length, and fewer for a
+    /// model with so many heads that their T × T matrices would outgrow ``ModelBudget/maximumTraceBytes``.
+    public var tokenLimit: Int {
+        ModelBudget.tokenLimit(layers: configuration.hiddenLayers, heads: configuration.attentionHeads,
+                               limit: min(Self.traceLimit, configuration.contextLength))
+    }
+
+    /// The file name inside the model directory.
+    public static let fileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    /// Loads a GGUF file, or the GGUF file inside a directory.
+    public init(path: String) throws {
+        var file = path
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".gguf") }.sorted()
+            guard let name = names.first(where: { $0 == Self.fileName }) ?? names.first else {
+                throw AttnError.fileUnreadable(path: path, reason: "the directory holds no .gguf file")
+            }
+            file = path + "/" + name
+        }
+        let gguf = try GGUFFile(path: file)
+        configuration = try LlamaConfiguration(gguf: gguf)
+        weights = try LlamaWeights(file: gguf, configuration: configuration)
+        tokenizer = try BPETokenizer(gguf: gguf)
+        chatTemplate = gguf.metadata["tokenizer.chat_template"]?.string
+        storedTypes = gguf.tensors.mapValues(\.type)
+        self.path = file
+    }
+
+    /// Tokenizes `text` and runs the forward pass.
+    /// - Throws: `.sequenceTooLong` beyond ``traceLimit``; `.emptySequence`-like error for no tokens.
+    public func trace(_ text: String, ablating ablated: Set<Attention.HeadIndex> = []) throws -> Trace {
+        let ids = tokenizer.encode(text)
+        guard !ids.isEmpty else { throw AttnError.noTokens }
+        guard ids.count <= tokenLimit else { throw AttnError.sequenceTooLong(tokens: ids.count, limit: tokenLimit) }
+        return trace(ids: ids, ablating: ablated)
+    }
+
+    /// The forward pass over token ids, keeping every intermediate.
+    /// - Parameter ablated: heads whose output is zeroed (their `z`), everything after recomputed.
+    public func trace(ids: [Int], ablating ablated: Set<Attention.HeadIndex> = []) -> Trace {
+        let c = configuration
+        let embeddings = weights.tokenEmbeddings.rows(at: ids)
+        let rotation = Rotation(headDimension: c.headDimension, base: c.ropeBase, positions: 0..<ids.count)
+        var layers: [LayerTrace] = []
+        var x = embeddings
+        for (index, layerWeights) in weights.layers.enumerated() {
+            let heads = Set(ablated.filter { $0.layer == index }.map(\.head))
+            let layer = self.layer(x, layerWeights, rotation: rotation, ablated: heads).trace
+            layers.append(layer)
+            x = layer.out
+        }
+        let finalNorm = rmsNorm(x, gain: weights.outputNorm, epsilon: c.rmsNormEpsilon)
+        let logits = finalNorm.multiplied(by: weights.tokenEmbeddings, transposeB: true)
+        return Trace(tokenIds: ids, tokens: ids.map { Self.visible(tokenizer.tokenText($0)) }, tokenEmbeddings: embeddings,
+                     embeddings: embeddings, layers: layers, finalNorm: finalNorm, logits: logits, isCausal: true)
+    }
+
+    /// One decoder layer: RMSNorm, grouped-query causal attention with RoPE, residual; RMSNorm,
+    /// SwiGLU feed-forward, residual.
+    ///
+    /// The one layer function of the decoder: ``trace(ids:ablating:)`` calls it with no past, and a
+    /// decoding step (``forward(_:cache:ablating:)``) with the rotated keys and values of the
+    /// positions before `x` (a KV cache), which the new rows attend to as well. It returns the
+    /// layer's trace and the keys and values of every position so far.
+    /// - Parameter past: rotated keys and values of earlier positions, (P × kv·dₕ) each.
+    func layer(_ x: Matrix, _ w: LlamaLayerWeights, rotation: Rotation, ablated: Set<Int> = [],
+               past: (keys: Matrix, values: Matrix)? = nil) -> (trace: LayerTrace, keys: Matrix, values: Matrix) {
+        let c = configuration
+        let dh = c.headDimension
+
+        // Pre-norm, then project all heads at once and cut each head's columns.
+        let h = rmsNorm(x, gain: w.attentionNorm, epsilon: c.rmsNormEpsilon)
+        let queries = h.multiplied(by: w.query, transposeB: true)   // (T × d)
+        let keys = h.multiplied(by: w.key, transposeB: true)        // (T × kv·dₕ)
+        let values = h.multiplied(by: w.value, transposeB: true)    // (T × kv·dₕ)
+
+        // Keys and values once per key/value head; the query heads of a group share them. The new
+        // keys are rotated by their positions and joined after the past ones.
+        let keysBefore = (0..<c.keyValueHeads).map { Attention.headSlice(keys, head: $0, headDimension: dh) }
+        let rotated = Matrix.concatenateColumns(keysBefore.map(rotation.apply))
+        let allKeys = past.map { Matrix.concatenateRows([$0.keys, rotated]) } ?? rotated       // (P+T × kv·dₕ)
+        let allValues = past.map { Matrix.concatenateRows([$0.values, values]) } ?? values     // (P+T × kv·dₕ)
+        let headKeys = (0..<c.keyValueHeads).map { Attention.headSlice(allKeys, head: $0, headDimension: dh) }
+        let headValues = (0..<c.keyValueHeads).map { Attention.headSlice(allValues, head: $0, headDimension: dh) }
+        // Query i is at position P + i and sees keys 0…P + i.
+        let mask = Attention.Mask.causal(past: past?.keys.rows ?? 0)
+
+        // The encoder's head, with the decoder's two additions: query head i reads key/value head
+        // i / group, and its query is turned by RoPE.
+        let heads = (0..<c.attentionHeads).map { i in
+            let j = i / c.groupSize
+            let qBefore = Attention.headSlice(queries, head: i, headDimension: dh)
+            var head = Attention.head(query: rotation.apply(qBefore), key: headKeys[j], value: headValues[j],
+                                      mask: mask, ablated: ablated.contains(i), keyValueHead: j)
+            head.queriesBeforeRotation = qBefore
+            head.keysBeforeRotation = keysBefore[j]
+            return head
+        }
+
+        let concat = Matrix.concatenateColumns(heads.map(\.z))
+        let attentionOutput = concat.multiplied(by: w.output, transposeB: true)
+        let residual = x + attentionOutput
+
+        // SwiGLU: SiLU(gate) ⊙ up, then down.
+        let n = rmsNorm(residual, gain: w.feedForwardNorm, epsilon: c.rmsNormEpsilon)
+        let gate = n.multiplied(by: w.gate, transposeB: true)
+        let up = n.multiplied(by: w.up, transposeB: true)
+        let activation = swiGLU(gate: gate, up: up)
+        let down = activation.multiplied(by: w.down, transposeB: true)
+        let out = residual + down
+
+        let trace = LayerTrace(x: x, attentionInput: h, heads: heads, concat: concat, attentionOutput: attentionOutput,
+                               attentionResidual: residual, feedForwardInput: n, feedForwardGate: gate,
+                               feedForwardUp: up, feedForwardActivation: activation, feedForwardOutput: down, out: out)
+        return (trace, allKeys, allValues)
+    }
+
+    /// A token's text made visible as a one-line label: a space is `·`, a line end `↵`, a tab `⇥`,
+    /// other control characters `\u{…}`; an empty text is `∅`.
+    public static func visible(_ text: String) -> String {
+        if text.isEmpty { return "∅" }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case " ": out += "·"
+            case "\n": out += "↵"
+            case "\t": out += "⇥"
+            case "\r": out += "␍"
+            default:
+                if scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format {
+                    out += "\\u{\(String(scalar.value, radix: 16))}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+
+}
+
+extension Llama {
+    /// Runs `ids` at positions `cache.count…` through every layer, using and extending the cache,
+    /// and returns the logits of the last position. The same layer function as
+    /// ``trace(ids:ablating:)``, which is given the cached keys and values as its past; the
+    /// per-head intermediates it returns are dropped.
+    public func forward(_ ids: [Int], cache: inout KeyValueCache, ablating ablated: Set<Attention.HeadIndex> = []) -> [Float] {
+        let c = configuration
+        let start = cache.count
+        let rotation = Rotation(headDimension: c.headDimension, base: c.ropeBase, positions: start..<(start + ids.count))
+        var x = weights.tokenEmbeddings.rows(at: ids)
+        for (l, w) in weights.layers.enumerated() {
+            let heads = Set(ablated.filter { $0.layer == l }.map(\.head))
+            let result = layer(x, w, rotation: rotation, ablated: heads, past: cache.layers[l])
+            cache.layers[l] = (result.keys, result.values)
+            x = result.trace.out
+        }
+        let last = x.rows(((x.rows - 1)..<x.rows))
+        let finalNorm = rmsNorm(last, gain: weights.outputNorm, epsilon: c.rmsNormEpsilon)
+        return finalNorm.multiplied(by: weights.tokenEmbeddings, transposeB: true).values
+    }
+}
