@@ -86,26 +86,7 @@ public struct BPETokenizer: Sendable {
         ids.reserveCapacity(tokens.count)
         for (id, token) in tokens.enumerated() { ids[TokenKey(token)] = id }
 
-        var mergeTable: [BytePair: (rank: Int32, merged: Int32)] = [:]
-        mergeTable.reserveCapacity(merges.count)
-        for (rank, merge) in merges.enumerated() {
-            let parts = merge.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw invalid("merge \(rank) (\"\(merge)\") is not two tokens separated by a space")
-            }
-            let left = Array(parts[0]), right = Array(parts[1])
-            guard let leftId = ids[TokenKey(utf8: left)] else {
-                throw invalid("merge \(rank) (\"\(merge)\") names \"\(String(decoding: left, as: UTF8.self))\", which is not a token")
-            }
-            guard let rightId = ids[TokenKey(utf8: right)] else {
-                throw invalid("merge \(rank) (\"\(merge)\") names \"\(String(decoding: right, as: UTF8.self))\", which is not a token")
-            }
-            guard let mergedId = ids[TokenKey(utf8: left + right)] else {
-                throw invalid("merge \(rank) (\"\(merge)\") makes \"\(String(decoding: left + right, as: UTF8.self))\", which is not a token")
-            }
-            let pair = BytePair(left: Int32(truncatingIfNeeded: leftId), right: Int32(truncatingIfNeeded: rightId))
-            mergeTable[pair] = (Int32(truncatingIfNeeded: rank), Int32(truncatingIfNeeded: mergedId))
-        }
+        let mergeTable = try Self.mergeTable(merges, ids: ids, invalid: invalid)
 
         var byteIds = [Int32](repeating: -1, count: 256)
         for byte in 0..<256 {
@@ -132,6 +113,33 @@ public struct BPETokenizer: Sendable {
         // Longest first, so that the first token found at a position is the longest one there.
         specialTokens = specials.sorted { $0.scalars.count > $1.scalars.count }
         idsByToken = ids
+    }
+
+    /// The merge table: each `"left right"` line as the pair of ids it merges, with its rank and
+    /// the id of the token it makes.
+    static func mergeTable(_ merges: [String], ids: [TokenKey: Int],
+                           invalid: (String) -> AttnError) throws -> [BytePair: (rank: Int32, merged: Int32)] {
+        var mergeTable: [BytePair: (rank: Int32, merged: Int32)] = [:]
+        mergeTable.reserveCapacity(merges.count)
+        for (rank, merge) in merges.enumerated() {
+            let parts = merge.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw invalid("merge \(rank) (\"\(merge)\") is not two tokens separated by a space")
+            }
+            let left = Array(parts[0]), right = Array(parts[1])
+            guard let leftId = ids[TokenKey(utf8: left)] else {
+                throw invalid("merge \(rank) (\"\(merge)\") names \"\(String(decoding: left, as: UTF8.self))\", which is not a token")
+            }
+            guard let rightId = ids[TokenKey(utf8: right)] else {
+                throw invalid("merge \(rank) (\"\(merge)\") names \"\(String(decoding: right, as: UTF8.self))\", which is not a token")
+            }
+            guard let mergedId = ids[TokenKey(utf8: left + right)] else {
+                throw invalid("merge \(rank) (\"\(merge)\") makes \"\(String(decoding: left + right, as: UTF8.self))\", which is not a token")
+            }
+            let pair = BytePair(left: Int32(truncatingIfNeeded: leftId), right: Int32(truncatingIfNeeded: rightId))
+            mergeTable[pair] = (Int32(truncatingIfNeeded: rank), Int32(truncatingIfNeeded: mergedId))
+        }
+        return mergeTable
     }
 
     /// The tokenizer of a GGUF file: its `tokenizer.ggml.*` metadata.
