@@ -1,4 +1,5 @@
 import AttnCore
+import Foundation
 
 /// Explaining what the heads do: their patterns, one score's products, rollout, ablation and
 /// occlusion.
@@ -112,5 +113,117 @@ struct AblateCommand: NotebookCommand, Equatable {
         case let p where p.count == 2 && p[0] == "head": request.matching(request.headNumbers)
         default: nil
         }
+    }
+}
+
+/// What the explore commands print: the numbers come from the analysis of the trace (in
+/// Analysis/), the words, widths and layout from here.
+extension Session {
+    // MARK: heads
+
+    /// `heads` / `heads all`: one row per head with its entropy, where its queries look most, and
+    /// a pattern tag computed from the weights (see ``HeadPattern``).
+    func headsSummary(allLayers: Bool) throws -> String {
+        let trace = try requireTrace()
+        let model = try requireModel()
+        let layers = allLayers ? Array(0..<model.sizes.layers) : [layer]
+        let causal = trace.isCausal
+        let t = trace.count
+        let choosing = HeadPattern.rowsWithChoice(count: t, causal: causal)
+        var text: String
+        if allLayers {
+            text = "heads of every layer: \(model.sizes.layers) layers × \(model.sizes.heads) heads, \(t) tokens\n"
+        } else {
+            text = "heads of layer \(layer): \(model.sizes.heads) heads, \(t) tokens\n"
+        }
+        let maximum = causal ? "log₂(i + 1) for row i" : "log₂ \(t) = \(String(format: "%.2f", log2(Double(max(t, 1)))))"
+        text += wrap("entropy: bits, mean over the \(t) query rows (at most \(maximum)); top key: the key most "
+            + "queries attend to most" + (causal ? ", over rows 1…\(t - 1) (row 0 sees only itself)" : "")
+            + "; i−1 is the previous token, i the token itself.") + "\n"
+        let labelWidth = allLayers ? 3 : 0
+        let topWidth = 16
+        var header = allLayers ? MatrixRenderer.pad("L", labelWidth) + "  " : ""
+        header += "head  entropy  " + MatrixRenderer.pad("top key", topWidth, alignLeft: true) + "  pattern"
+        text += header + "\n"
+        for l in layers {
+            for h in 0..<model.sizes.heads {
+                let weights = trace.layers[l].heads[h].weights
+                let summary = HeadPattern(weights: weights, causal: causal, tokens: trace.tokens)
+                var line = allLayers ? MatrixRenderer.pad(String(l), labelWidth) + "  " : ""
+                let marker = (l == layer && h == head) ? "▸" : " "
+                line += marker + MatrixRenderer.pad(String(h), 3) + "  " + MatrixRenderer.pad(String(format: "%.2f", summary.entropy), 7)
+                line += "  " + MatrixRenderer.pad(MatrixRenderer.truncate(summary.topKey, to: topWidth), topWidth, alignLeft: true)
+                line += "  " + summary.tag.description(encoder: !causal)
+                if ablated.contains(Attention.HeadIndex(layer: l, head: h)) { line += "  (ablated)" }
+                text += MatrixRenderer.trimTrailing(line) + "\n"
+            }
+        }
+        if choosing.isEmpty {
+            text += "(one token: no query has a choice, so no head has a pattern)\n"
+        }
+        // Under a causal mask row 0 has only itself to look at; an encoder's rows all choose.
+        let rows = causal ? "the \(choosing.count) query rows that have a choice (row 0 sees only itself)" : "all \(choosing.count) query rows"
+        text += wrap("pattern: over \(rows), the mean weight on the "
+            + "previous token, on the token itself, " + (causal ? "or on the first token" : "on the next token, on [CLS] or on [SEP]")
+            + "; the largest of these names the head when it is at least \(String(format: "%.2f", HeadPattern.massThreshold)); "
+            + "otherwise broad when the entropy is at least \(Int(HeadPattern.broadThreshold * 100))% of its maximum, else mixed. "
+            + "▸ marks the selected head.") + "\n\n"
+        return text
+    }
+
+    // MARK: rollout
+
+    /// The rollout of `trace` with the session's ablated heads left out (see ``Rollout``).
+    func rolloutMatrix(_ trace: Trace) -> Matrix { Rollout.matrix(trace, ablated: ablated) }
+
+    /// `rollout`: the matrix like any step, labelled and shaded, with what to notice.
+    func showRollout() throws -> String {
+        let trace = try requireTrace()
+        let model = try requireModel()
+        let last = model.sizes.layers - 1
+        let m = rolloutMatrix(trace)
+        let title = "rollout = Â\(last) · … · Â0,  Âₗ = rownorm(mean over heads of weightsₗ + I)   \(m.shapeDescription)"
+        var text = fit(title) + "\n"
+        text += wrap("layers 0…\(last): row i says how much of each input token reaches token i through every layer's attention and residual (Abnar & Zuidema 2020)"
+            + (ablated.isEmpty ? "" : "; ablated heads are left out of their layer's mean")) + "\n"
+        if trace.isCausal, trace.count > 1 { text += wrap(causalRolloutNote(trace)) + "\n" }
+        text += renderer.render(m, rowLabels: trace.tokens, columnLabels: trace.tokens, shade: true)
+        if let notice = rolloutNotice(m, tokens: trace.tokens, causal: trace.isCausal) { text += wrap(notice) + "\n" }
+        return text + "\n"
+    }
+
+    /// Why a decoder's rollout piles onto the first token, with the sink measured in this trace.
+    func causalRolloutNote(_ trace: Trace) -> String {
+        let t = trace.count
+        let sink = Rollout.firstTokenSink(trace, ablated: ablated)
+        return "Under the causal mask row i can mix only tokens 0…i, so row 0 is token 0 alone and nothing lies "
+            + "above the diagonal. The first token is also an attention sink: here the heads' rows 1…\(t - 1) put "
+            + "\(String(format: "%.2f", sink)) of their weight on it on average. Multiplied through "
+            + "\(trace.layers.count) layers, what reaches token 0 never leaves it (row 0 holds only itself) and every "
+            + "layer sends it more, so the rollout piles up on token 0."
+    }
+
+    /// What the rollout on screen shows: what each token keeps of itself and which token the rows
+    /// draw on. Under a causal mask row 0 keeps all of itself by force, so it is counted apart.
+    func rolloutNotice(_ m: Matrix, tokens: [String], causal: Bool = false) -> String? {
+        guard m.rows > 0 else { return nil }
+        let t = m.rows
+        func f(_ x: Float) -> String { String(format: "%.2f", x) }
+        func span(_ values: ArraySlice<Float>) -> String {
+            let low = f(values.min() ?? 0), high = f(values.max() ?? 0)
+            return low == high ? low : "\(low)…\(high)"
+        }
+        let kept = Rollout.kept(m)
+        if causal {
+            guard t > 1 else { return "notice: one token, which sees only itself: its row is 1.00 on itself." }
+            return "notice: each row sums to 1 and is 0 above the diagonal. Row 0 keeps all of itself, the only "
+                + "token it sees; rows 1…\(t - 1) keep \(span(kept.dropFirst())) of themselves and take "
+                + "\(span(m.column(0).dropFirst())) from the first token, \(tokens[0])."
+        }
+        let columnMeans = Rollout.columnMeans(m)
+        let source = columnMeans.indices.max { columnMeans[$0] < columnMeans[$1] } ?? 0
+        let diagonal = kept.reduce(0, +) / Float(t)
+        return "notice: each row sums to 1. On average a token keeps \(f(diagonal)) of itself; "
+            + "the token every position draws on most is \(tokens[source]) (column mean \(f(columnMeans[source])))."
     }
 }
