@@ -171,6 +171,77 @@ extension Session {
         return text
     }
 
+    // MARK: neuron
+
+    /// `neuron I J`: the score of query token I against key token J, dimension by dimension
+    /// (see ``NeuronView``).
+    /// ```
+    /// scores[I, J] = q_I · k_J = Σ_d q_I[d] · k_J[d]
+    /// ```
+    func neuron(query i: Int, key j: Int) throws -> String {
+        let trace = try requireTrace()
+        for index in [i, j] where !(0..<trace.count).contains(index) {
+            throw NotebookError.tokenOutOfRange(index, count: trace.count)
+        }
+        let view = NeuronView(trace.layers[layer].heads[head], query: i, key: j)
+        let tokens = trace.tokens
+        let dh = view.products.count
+
+        var text = wrap("neuron view: layer \(layer), head \(head): query \(tokens[i]) (\(i)) against key \(tokens[j]) (\(j))") + "\n"
+        text += fit("scores[\(i), \(j)] = q[\(i)] · k[\(j)] = Σ_d q[\(i)][d] · k[\(j)][d]   (\(dh) products)") + "\n"
+        if view.isRotated {
+            text += wrap("q and k are after RoPE: dimensions d and d + \(dh / 2) are a rotated pair.") + "\n"
+        }
+        text += productGrid(view.products)
+        let difference = abs(view.sum - Double(view.score))
+        text += wrap("Σ = \(renderer.format(Float(view.sum))) = scores[\(i), \(j)] = \(renderer.format(view.score))   "
+            + "(|Δ| \(String(format: "%.1e", difference)): the same products added in another order)") + "\n"
+        if view.isMasked {
+            text += wrap("then scaled = \(renderer.format(view.scaled)), but key \(j) comes after query \(i): the mask makes it −∞, so its weight is exactly 0.") + "\n"
+        } else {
+            text += wrap("then scaled = \(renderer.format(view.score)) / √\(dh) = \(renderer.format(view.scaled)), and after the softmax of row \(i), weight = \(renderer.format(view.weight)).") + "\n"
+        }
+        text += decidingDimensions(view)
+        if let share = view.positiveShare {
+            text += wrap("notice: \(view.positive.count) of \(dh) dimensions give \(percentText(share))% of the positive products: a few dimensions decide how well \(tokens[i]) matches \(tokens[j]).") + "\n"
+        }
+        return text + "\n"
+    }
+
+    /// The dimensions that decide the score, as a table: q[d], k[d] and their product for the
+    /// largest products of each sign.
+    func decidingDimensions(_ view: NeuronView) -> String {
+        let rows = view.positive + view.negative
+        guard !rows.isEmpty else { return "" }
+        var table = Matrix(rows: rows.count, columns: 3)
+        for (r, d) in rows.enumerated() {
+            table[r, 0] = view.q[d]
+            table[r, 1] = view.k[d]
+            table[r, 2] = view.products[d]
+        }
+        let labels = view.positive.map { "+ d \($0)" } + view.negative.map { "− d \($0)" }
+        return fit("the dimensions that push the score up (+) and down (−) most:") + "\n"
+            + renderer.render(table, rowLabels: labels, columnLabels: ["q[d]", "k[d]", "q·k"])
+    }
+
+    /// The products in rows of a power of two (`d 0`, `d 8`, …) that fit the width.
+    func productGrid(_ products: [Float]) -> String {
+        let cells = products.map(renderer.format)
+        let cellWidth = cells.map(MatrixRenderer.displayWidth).max() ?? 1
+        let labelWidth = 2 + String(max(products.count - 1, 0)).count
+        var perRow = 16
+        while perRow > 1 && labelWidth + perRow * (cellWidth + 2) > renderer.width { perRow /= 2 }
+        var text = String(repeating: " ", count: labelWidth)
+        for c in 0..<min(perRow, products.count) { text += "  " + MatrixRenderer.pad("+\(c)", cellWidth) }
+        text += "\n"
+        for start in stride(from: 0, to: products.count, by: perRow) {
+            var line = MatrixRenderer.pad("d \(start)", labelWidth, alignLeft: true)
+            for d in start..<min(start + perRow, products.count) { line += "  " + MatrixRenderer.pad(cells[d], cellWidth) }
+            text += line + "\n"
+        }
+        return text
+    }
+
     // MARK: rollout
 
     /// The rollout of `trace` with the session's ablated heads left out (see ``Rollout``).
