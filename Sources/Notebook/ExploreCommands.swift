@@ -297,4 +297,91 @@ extension Session {
         return "notice: each row sums to 1. On average a token keeps \(f(diagonal)) of itself; "
             + "the token every position draws on most is \(tokens[source]) (column mean \(f(columnMeans[source])))."
     }
+
+    // MARK: ablate
+
+    /// `ablate head L H`: zeroes the head's z, runs the model again and shows what changed.
+    func ablate(layer l: Int, head h: Int) throws -> String {
+        let model = try requireModel()
+        guard (0..<model.sizes.layers).contains(l) else { throw NotebookError.layerOutOfRange(l, model: modelName, layers: model.sizes.layers) }
+        guard (0..<model.sizes.heads).contains(h) else { throw NotebookError.headOutOfRange(h, model: modelName, heads: model.sizes.heads) }
+        let index = Attention.HeadIndex(layer: l, head: h)
+        guard !ablated.contains(index) else {
+            return "layer \(l), head \(h) is already ablated (\(ablationList)); ablate clear restores every head\n"
+        }
+        let before = cachedTrace
+        let previous = ablated
+        ablated.insert(index)
+        do { try retrace() } catch {
+            ablated = previous
+            throw error
+        }
+        var text = wrap("ablated layer \(l), head \(h): its z is now zeros, and every step after it is computed again.") + "\n"
+        if let before, let after = cachedTrace { text += ablationEffect(before: before, after: after, from: l) }
+        else { text += "no sentence yet: the next sentence runs without this head\n" }
+        text += wrap("ablated: \(ablationList). Steps, exports and plots show the ablated model until ablate clear.") + "\n\n"
+        return text
+    }
+
+    /// `ablate clear`: every head back, with the effect of the change.
+    func clearAblation() throws -> String {
+        guard !ablated.isEmpty else { return "no head is ablated\n" }
+        let before = cachedTrace
+        let previous = ablated
+        let first = ablated.min()?.layer ?? 0
+        ablated = []
+        do { try retrace() } catch {
+            ablated = previous
+            throw error
+        }
+        var text = "cleared \(previous.count) ablated head\(previous.count == 1 ? "" : "s"): the model is whole again\n"
+        if let before, let after = cachedTrace { text += ablationEffect(before: before, after: after, from: first) }
+        return text + "\n"
+    }
+
+    /// `L2H7, L3H0`
+    var ablationList: String { ablated.sorted().map { "L\($0.layer)H\($0.head)" }.joined(separator: ", ") }
+
+    /// What changed between two traces of the same sentence: for an encoder, the sentence
+    /// embedding; for a decoder, the next-token distribution. And where in the stack `out` starts
+    /// to change (layers before `from` cannot).
+    func ablationEffect(before: Trace, after: Trace, from first: Int) -> String {
+        var text = ""
+        let changes = Ablation.outChange(before: before, after: after)
+        let last = changes.count - 1
+        let earlier = changes[..<first].max() ?? 0
+        let unchanged = first == 0 ? ""
+            : "layers 0…\(first - 1) are " + (earlier == 0 ? "exactly unchanged; " : "unchanged up to max |Δ out| \(String(format: "%.1e", Double(earlier))); ")
+        let atLast = last == first ? "" : ", \(String(format: "%.4f", Double(changes[last]))) at layer \(last)"
+        text += wrap(unchanged + "out changes from layer \(first) on: max |Δ| \(String(format: "%.4f", Double(changes[first]))) at layer \(first)"
+            + atLast + ".") + "\n"
+        if after.logits != nil {
+            text += nextTokenChange(before: before, after: after)
+        } else {
+            let cosine = SentenceEmbedding.cosine(SentenceEmbedding.meanPooled(before), SentenceEmbedding.meanPooled(after))
+            text += fit("sentence embedding (mean over the tokens of the last layer's out):") + "\n"
+            text += "  cosine(before, after) = \(String(format: "%.6f", cosine))   1 − cosine = \(String(format: "%.6f", 1 - cosine))\n"
+        }
+        return text
+    }
+
+    /// The next-token top-5 before and after, with each token's rank and probability on both sides.
+    func nextTokenChange(before: Trace, after: Trace) -> String {
+        let count = 5
+        guard let change = NextTokenChange(before: before, after: after, temperature: temperature, count: count) else { return "" }
+        let labels = change.rows.map { MatrixRenderer.truncate(label(for: $0.id), to: 16) }
+        let width = max(5, labels.map(MatrixRenderer.displayWidth).max() ?? 5)
+        var text = fit("next token after \(before.tokens.last ?? ""): the top \(count) before and after, p = softmax(logits / \(String(format: "%g", Double(temperature))))") + "\n"
+        text += "  " + MatrixRenderer.pad("token", width, alignLeft: true) + "      rank      p before → after       Δp\n"
+        for (row, label) in zip(change.rows, labels) {
+            let ranks = MatrixRenderer.pad("#\(row.rankBefore)", 5) + " → " + MatrixRenderer.pad("#\(row.rankAfter)", 5, alignLeft: true)
+            let (pb, pa) = (row.probabilityBefore, row.probabilityAfter)
+            text += "  " + MatrixRenderer.pad(label, width, alignLeft: true) + "  " + ranks
+                + "  " + String(format: "%.4f → %.4f   %+.4f", Double(pb), Double(pa), Double(pa - pb)) + "\n"
+        }
+        let winner = change.topBefore == change.topAfter ? "the top token stays \(label(for: change.topBefore))"
+            : "the top token changes from \(label(for: change.topBefore)) to \(label(for: change.topAfter))"
+        text += wrap("notice: \(winner).") + "\n"
+        return text
+    }
 }

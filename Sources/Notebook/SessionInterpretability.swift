@@ -8,128 +8,6 @@ import Foundation
 /// Each tool reads the one forward pass the steps come from (`cachedTrace`, with the ablated heads
 /// zeroed), or runs that same forward pass again on changed input; none has its own copy of the math.
 extension Session {
-    // MARK: ablate
-
-    /// `ablate head L H`: zeroes the head's z, runs the model again and shows what changed.
-    func ablate(layer l: Int, head h: Int) throws -> String {
-        let model = try requireModel()
-        guard (0..<model.sizes.layers).contains(l) else { throw NotebookError.layerOutOfRange(l, model: modelName, layers: model.sizes.layers) }
-        guard (0..<model.sizes.heads).contains(h) else { throw NotebookError.headOutOfRange(h, model: modelName, heads: model.sizes.heads) }
-        let index = Attention.HeadIndex(layer: l, head: h)
-        guard !ablated.contains(index) else {
-            return "layer \(l), head \(h) is already ablated (\(ablationList)); ablate clear restores every head\n"
-        }
-        let before = cachedTrace
-        let previous = ablated
-        ablated.insert(index)
-        do { try retrace() } catch {
-            ablated = previous
-            throw error
-        }
-        var text = wrap("ablated layer \(l), head \(h): its z is now zeros, and every step after it is computed again.") + "\n"
-        if let before, let after = cachedTrace { text += ablationEffect(before: before, after: after, from: l) }
-        else { text += "no sentence yet: the next sentence runs without this head\n" }
-        text += wrap("ablated: \(ablationList). Steps, exports and plots show the ablated model until ablate clear.") + "\n\n"
-        return text
-    }
-
-    /// `ablate clear`: every head back, with the effect of the change.
-    func clearAblation() throws -> String {
-        guard !ablated.isEmpty else { return "no head is ablated\n" }
-        let before = cachedTrace
-        let previous = ablated
-        let first = ablated.min()?.layer ?? 0
-        ablated = []
-        do { try retrace() } catch {
-            ablated = previous
-            throw error
-        }
-        var text = "cleared \(previous.count) ablated head\(previous.count == 1 ? "" : "s"): the model is whole again\n"
-        if let before, let after = cachedTrace { text += ablationEffect(before: before, after: after, from: first) }
-        return text + "\n"
-    }
-
-    /// `L2H7, L3H0`
-    var ablationList: String { ablated.sorted().map { "L\($0.layer)H\($0.head)" }.joined(separator: ", ") }
-
-    /// What changed between two traces of the same sentence: for an encoder, the sentence
-    /// embedding; for a decoder, the next-token distribution. And where in the stack `out` starts
-    /// to change (layers before `from` cannot).
-    func ablationEffect(before: Trace, after: Trace, from first: Int) -> String {
-        var text = ""
-        let changes = zip(before.layers, after.layers).map { b, a in b.out.maxAbsoluteDifference(a.out) ?? 0 }
-        let last = changes.count - 1
-        let earlier = changes[..<first].max() ?? 0
-        let unchanged = first == 0 ? ""
-            : "layers 0…\(first - 1) are " + (earlier == 0 ? "exactly unchanged; " : "unchanged up to max |Δ out| \(String(format: "%.1e", Double(earlier))); ")
-        let atLast = last == first ? "" : ", \(String(format: "%.4f", Double(changes[last]))) at layer \(last)"
-        text += wrap(unchanged + "out changes from layer \(first) on: max |Δ| \(String(format: "%.4f", Double(changes[first]))) at layer \(first)"
-            + atLast + ".") + "\n"
-        if after.logits != nil {
-            text += nextTokenChange(before: before, after: after)
-        } else {
-            let cosine = Self.cosine(sentenceEmbedding(before), sentenceEmbedding(after))
-            text += fit("sentence embedding (mean over the tokens of the last layer's out):") + "\n"
-            text += "  cosine(before, after) = \(String(format: "%.6f", cosine))   1 − cosine = \(String(format: "%.6f", 1 - cosine))\n"
-        }
-        return text
-    }
-
-    /// The next-token top-5 before and after, with each token's rank and probability on both sides.
-    func nextTokenChange(before: Trace, after: Trace) -> String {
-        guard let b = before.logits, let a = after.logits, b.rows > 0, a.rows > 0 else { return "" }
-        let pb = probabilities(logits: b.row(b.rows - 1), temperature: temperature)
-        let pa = probabilities(logits: a.row(a.rows - 1), temperature: temperature)
-        let count = 5
-        let topBefore = topTokens(logits: b.row(b.rows - 1), count: count, temperature: temperature).map(\.id)
-        let topAfter = topTokens(logits: a.row(a.rows - 1), count: count, temperature: temperature).map(\.id)
-        var ids = topBefore
-        for id in topAfter where !ids.contains(id) { ids.append(id) }
-        let rankBefore = Dictionary(uniqueKeysWithValues: ids.map { ($0, Self.rank(of: $0, in: pb)) })
-        let rankAfter = Dictionary(uniqueKeysWithValues: ids.map { ($0, Self.rank(of: $0, in: pa)) })
-        ids.sort { (rankBefore[$0]!, rankAfter[$0]!) < (rankBefore[$1]!, rankAfter[$1]!) }
-        let labels = ids.map { MatrixRenderer.truncate(label(for: $0), to: 16) }
-        let width = max(5, labels.map(MatrixRenderer.displayWidth).max() ?? 5)
-        var text = fit("next token after \(before.tokens.last ?? ""): the top \(count) before and after, p = softmax(logits / \(String(format: "%g", Double(temperature))))") + "\n"
-        text += "  " + MatrixRenderer.pad("token", width, alignLeft: true) + "      rank      p before → after       Δp\n"
-        for (id, label) in zip(ids, labels) {
-            let ranks = MatrixRenderer.pad("#\(rankBefore[id]!)", 5) + " → " + MatrixRenderer.pad("#\(rankAfter[id]!)", 5, alignLeft: true)
-            text += "  " + MatrixRenderer.pad(label, width, alignLeft: true) + "  " + ranks
-                + "  " + String(format: "%.4f → %.4f   %+.4f", Double(pb[id]), Double(pa[id]), Double(pa[id] - pb[id])) + "\n"
-        }
-        let winner = topBefore.first == topAfter.first ? "the top token stays \(label(for: topBefore[0]))"
-            : "the top token changes from \(label(for: topBefore[0])) to \(label(for: topAfter[0]))"
-        text += wrap("notice: \(winner).") + "\n"
-        return text
-    }
-
-    /// The rank (1 = most likely) of `id` in a distribution; ties go to the smaller id, as `topTokens`.
-    static func rank(of id: Int, in p: [Float]) -> Int {
-        var rank = 1
-        for (other, value) in p.enumerated() where value > p[id] || (value == p[id] && other < id) { rank += 1 }
-        return rank
-    }
-
-    /// The sentence embedding sentence-transformers computes from MiniLM: the mean over the
-    /// tokens of the last layer's `out` (mean pooling; [CLS] and [SEP] included).
-    func sentenceEmbedding(_ trace: Trace) -> [Float] {
-        guard let out = trace.layers.last?.out, out.rows > 0 else { return [] }
-        var mean = [Float](repeating: 0, count: out.columns)
-        for i in 0..<out.rows { for j in 0..<out.columns { mean[j] += out[i, j] } }
-        return mean.map { $0 / Float(out.rows) }
-    }
-
-    /// `a · b / (‖a‖ ‖b‖)`, in Double.
-    static func cosine(_ a: [Float], _ b: [Float]) -> Double {
-        var dot = 0.0, na = 0.0, nb = 0.0
-        for (x, y) in zip(a, b) {
-            dot += Double(x) * Double(y)
-            na += Double(x) * Double(x)
-            nb += Double(y) * Double(y)
-        }
-        return na > 0 && nb > 0 ? dot / (na.squareRoot() * nb.squareRoot()) : 0
-    }
-
     // MARK: importance
 
     /// `importance`: occlusion. Each token is removed in turn and the model runs again on the
@@ -169,9 +47,9 @@ extension Session {
         guard !candidates.isEmpty else {
             throw NotebookError.usage(command: "importance", usage: "a sentence with at least one word piece between [CLS] and [SEP]")
         }
-        let full = sentenceEmbedding(trace)
+        let full = SentenceEmbedding.meanPooled(trace)
         let values = occluding(candidates, of: trace) { ids in
-            1 - Self.cosine(full, sentenceEmbedding(model.trace(ids: ids, ablating: ablated)))
+            1 - SentenceEmbedding.cosine(full, SentenceEmbedding.meanPooled(model.trace(ids: ids, ablating: ablated)))
         }
         let heading = fit("importance = 1 − cos(sentence embedding, the same without token i)   (occlusion)") + "\n"
             + wrap("each word piece removed in turn ([CLS] and [SEP] stay), the model run again; a long bar: the sentence's meaning leans on that token.") + "\n"
