@@ -298,6 +298,97 @@ extension Session {
             + "the token every position draws on most is \(tokens[source]) (column mean \(f(columnMeans[source])))."
     }
 
+    // MARK: importance
+
+    /// `importance`: occlusion (see ``Occlusion``). Each token is removed in turn and the model
+    /// runs again on the rest; the bar is how much the output moved.
+    func importance() throws -> String {
+        let trace = try requireTrace()
+        let model = try requireModel()
+        let occlusion = if let decoder = model as? any DecoderModel {
+            try decoderImportance(decoder, trace)
+        } else {
+            try encoderImportance(model, trace)
+        }
+        let values = occlusion.values
+        var text = occlusion.heading
+        text += bars(values.map { (trace.tokens[$0.index], $0.index, $0.value) })
+        if values.count < occlusion.total {
+            text += "importance stopped (Ctrl-C) after \(values.count) of \(occlusion.total) tokens: the bars above are theirs\n"
+        }
+        if let top = values.max(by: { $0.value < $1.value }), top.value > 0 {
+            text += wrap("notice: removing \(trace.tokens[top.index]) (\(top.index)) changes the most.") + "\n"
+        }
+        return text + "\n"
+    }
+
+    /// What `importance` measured: the lines before the bars, each token's value (fewer than
+    /// `total` when Ctrl-C stopped it).
+    typealias Importance = (heading: String, values: [Occlusion.Value], total: Int)
+
+    /// An encoder's importance: how far the sentence embedding turns without each word piece.
+    func encoderImportance(_ model: any TransformerModel, _ trace: Trace) throws -> Importance {
+        let candidates = Occlusion.wordPieces(of: trace)
+        guard !candidates.isEmpty else {
+            throw NotebookError.usage(command: "importance", usage: "a sentence with at least one word piece between [CLS] and [SEP]")
+        }
+        let values = showingProgress(of: candidates.count) { progress in
+            Occlusion.sentenceEmbedding(model, trace, ablating: ablated, progress: progress, isInterrupted: isInterrupted)
+        }
+        let heading = fit("importance = 1 − cos(sentence embedding, the same without token i)   (occlusion)") + "\n"
+            + wrap("each word piece removed in turn ([CLS] and [SEP] stay), the model run again; a long bar: the sentence's meaning leans on that token.") + "\n"
+        return (heading, values, candidates.count)
+    }
+
+    /// A decoder's importance: how much the probability of today's top next token falls without
+    /// each token.
+    func decoderImportance(_ decoder: any DecoderModel, _ trace: Trace) throws -> Importance {
+        guard trace.count > 1 else {
+            throw NotebookError.usage(command: "importance", usage: "a sentence of at least two tokens (one is removed at a time)")
+        }
+        guard let logits = trace.logits else { throw NotebookError.noSentence }
+        let next = topTokens(logits: logits.row(logits.rows - 1), count: 1, temperature: temperature)[0].id
+        let (baseline, values) = showingProgress(of: trace.count) { progress in
+            Occlusion.nextTokenProbability(decoder, trace, next: next, temperature: temperature, ablating: ablated,
+                                           progress: progress, isInterrupted: isInterrupted)
+        }
+        let nextLabel = label(for: next)
+        let heading = fit("importance = p(\(nextLabel)) − p(\(nextLabel) without token i)   (occlusion)") + "\n"
+            + wrap("p(\(nextLabel)) = \(String(format: "%.4f", baseline)) after the whole sentence; each token removed in turn, the model run again. █: removing the token lowers p (it supports \(nextLabel)); ░: removing it raises p.") + "\n"
+        return (heading, values, trace.count)
+    }
+
+    /// Runs `body` with importance's progress line up, `tokens` to go; the line is blanked after.
+    func showingProgress<Result>(of tokens: Int, _ body: (_ progress: (Int) -> Void) -> Result) -> Result {
+        var line = ProgressLine(self, command: "importance", unit: "tokens", total: tokens)
+        let result = body { line.update($0) }
+        line.finish()
+        return result
+    }
+
+    /// A horizontal bar chart: `i token  value  ████`, the longest bar filling the width;
+    /// negative values get ░.
+    func bars(_ rows: [(label: String, index: Int, value: Double)]) -> String {
+        guard !rows.isEmpty else { return "" }
+        let labels = rows.map { MatrixRenderer.truncate($0.label, to: 16) }
+        let labelWidth = labels.map(MatrixRenderer.displayWidth).max() ?? 1
+        let indexWidth = String(rows.map(\.index).max() ?? 0).count
+        let signed = rows.contains { $0.value < 0 }
+        let numbers = rows.map { String(format: signed ? "%+.4f" : "%.4f", $0.value) }
+        let numberWidth = numbers.map(\.count).max() ?? 6
+        let available = max(1, renderer.width - indexWidth - 2 - labelWidth - 2 - numberWidth - 2)
+        let largest = rows.map { abs($0.value) }.max() ?? 0
+        var text = ""
+        for (n, row) in rows.enumerated() {
+            let length = largest > 0 ? roundedInt(abs(row.value) / largest * Double(available), in: 0...available) ?? 0 : 0
+            let bar = String(repeating: row.value < 0 ? "░" : "█", count: length)
+            let line = MatrixRenderer.pad(String(row.index), indexWidth) + "  " + MatrixRenderer.pad(labels[n], labelWidth, alignLeft: true)
+                + "  " + MatrixRenderer.pad(numbers[n], numberWidth) + "  " + bar
+            text += MatrixRenderer.trimTrailing(line) + "\n"
+        }
+        return text
+    }
+
     // MARK: ablate
 
     /// `ablate head L H`: zeroes the head's z, runs the model again and shows what changed.
