@@ -4,9 +4,9 @@ import Foundation
 import Testing
 
 // The analysis in Sources/Notebook/Analysis reads a trace and plain numbers, so these tests build
-// traces straight from the models, with no Session. What they expect is recomputed here with
-// plain loops in Double, never by calling the code under test; floats are compared with
-// tolerances fit for float32.
+// traces straight from the models, with no Session. What they expect is recomputed with
+// plain loops in Double (here and in TestSupport.swift), never by calling the code under test;
+// floats are compared with tolerances fit for float32.
 
 /// The real models and one trace of each, loaded once for every test here (a model takes seconds
 /// and hundreds of MB).
@@ -18,27 +18,6 @@ private enum Loaded {
     static let llamaTrace = Result { try llama.get().trace(sentence, ablating: []) }
 }
 
-/// The rollout, written out in Double: per layer the mean over the live heads of the weights,
-/// plus I, each row divided by its sum, multiplied onto the product so far.
-private func plainRollout(_ trace: Trace, ablated: Set<Attention.HeadIndex>) -> [[Double]] {
-    let t = trace.count
-    var r = (0..<t).map { i in (0..<t).map { j in i == j ? 1.0 : 0.0 } }
-    for (l, layer) in trace.layers.enumerated() {
-        let live = layer.heads.indices.filter { !ablated.contains(Attention.HeadIndex(layer: l, head: $0)) }
-        var a = [[Double]](repeating: [Double](repeating: 0, count: t), count: t)
-        for i in 0..<t {
-            for j in 0..<t {
-                let sum = live.reduce(0.0) { $0 + Double(layer.heads[$1].weights[i, j]) }
-                a[i][j] = sum / Double(live.count) + (i == j ? 1 : 0)
-            }
-            let total = a[i].reduce(0, +)
-            a[i] = a[i].map { $0 / total }
-        }
-        r = (0..<t).map { i in (0..<t).map { j in (0..<t).reduce(0.0) { $0 + a[i][$1] * r[$1][j] } } }
-    }
-    return r
-}
-
 /// The largest |a − b| over two equally shaped tables.
 private func largestDifference(_ m: Matrix, _ expected: [[Double]]) -> Double {
     var largest = 0.0
@@ -46,17 +25,10 @@ private func largestDifference(_ m: Matrix, _ expected: [[Double]]) -> Double {
     return largest
 }
 
-/// The mean of the last layer's `out` rows, in Double.
-private func plainMeanPooled(_ trace: Trace) -> [Double] {
-    let out = trace.layers[trace.layers.count - 1].out
-    return (0..<out.columns).map { j in (0..<out.rows).reduce(0.0) { $0 + Double(out[$1, j]) } / Double(out.rows) }
-}
-
-/// `cos(a, b)` in Double, the textbook way.
-private func plainCosine(_ a: [Double], _ b: [Double]) -> Double {
-    let dot = zip(a, b).reduce(0.0) { $0 + $1.0 * $1.1 }
-    let na = a.reduce(0.0) { $0 + $1 * $1 }.squareRoot(), nb = b.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
-    return dot / (na * nb)
+/// Whether a sum of the neuron view's products is the trace's score: BLAS adds the same float32
+/// products in another order, so they agree to float32's precision of the score's size.
+private func isScore(_ sum: Double, _ score: Float) -> Bool {
+    abs(sum - Double(score)) < 1e-4 * max(1, abs(Double(score)))
 }
 
 @Suite("Analysis of a real MiniLM trace, without a Session")
@@ -115,7 +87,7 @@ struct EncoderAnalysisTests {
             let view = NeuronView(head, query: i, key: j)
             #expect(view.products.count == head.q.columns)
             for d in 0..<head.q.columns { #expect(view.products[d] == head.q[i, d] * head.k[j, d]) }
-            #expect(abs(view.sum - Double(head.scores[i, j])) < 1e-4 * max(1, abs(Double(head.scores[i, j]))))
+            #expect(isScore(view.sum, head.scores[i, j]))
             #expect(view.score == head.scores[i, j] && view.weight == head.weights[i, j])
             #expect(!view.isMasked && !view.isRotated)  // an encoder: no mask, no RoPE
 
@@ -238,7 +210,7 @@ struct DecoderAnalysisTests {
         for (i, j) in [(3, 2), (5, 0), (1, 4)] {
             let view = NeuronView(head, query: i, key: j)
             #expect(view.isRotated)
-            #expect(abs(view.sum - Double(head.scores[i, j])) < 1e-4 * max(1, abs(Double(head.scores[i, j]))))
+            #expect(isScore(view.sum, head.scores[i, j]))
             #expect(view.isMasked == (j > i))
             if j > i { #expect(view.weight == 0) }
         }
