@@ -15,56 +15,12 @@ private func lines(_ text: String) -> [String] { text.split(separator: "\n", omi
 /// The output as one line: prose is wrapped to 80 columns wherever its words fall.
 private func joined(_ text: String) -> String { text.replacingOccurrences(of: "\n", with: " ") }
 
-/// Mean over the tokens of the last layer's `out`, in Double.
-private func meanPooled(_ trace: Trace) -> [Double] {
-    let out = trace.layers.last!.out
-    var mean = [Double](repeating: 0, count: out.columns)
-    for i in 0..<out.rows { for j in 0..<out.columns { mean[j] += Double(out[i, j]) } }
-    return mean.map { $0 / Double(out.rows) }
-}
-
-private func cosine(_ a: [Double], _ b: [Double]) -> Double {
-    var dot = 0.0, na = 0.0, nb = 0.0
-    for (x, y) in zip(a, b) { dot += x * y; na += x * x; nb += y * y }
-    return dot / (na.squareRoot() * nb.squareRoot())
-}
-
 /// Softmax of a row of logits, in Double.
 private func probabilities(_ logits: [Float]) -> [Double] {
     let m = Double(logits.max()!)
     let e = logits.map { exp(Double($0) - m) }
     let s = e.reduce(0, +)
     return e.map { $0 / s }
-}
-
-/// The rollout, written out: per layer the mean of the heads (ablated ones left out), plus the
-/// identity, rows normalised, multiplied onto the product so far. In Double.
-private func rollout(_ trace: Trace, ablated: Set<Attention.HeadIndex> = []) -> [[Double]] {
-    let t = trace.count
-    var r = (0..<t).map { i in (0..<t).map { j in i == j ? 1.0 : 0.0 } }
-    for (l, layer) in trace.layers.enumerated() {
-        let live = layer.heads.indices.filter { !ablated.contains(Attention.HeadIndex(layer: l, head: $0)) }
-        var a = [[Double]](repeating: [Double](repeating: 0, count: t), count: t)
-        for i in 0..<t {
-            for j in 0..<t {
-                var sum = 0.0
-                for h in live { sum += Double(layer.heads[h].weights[i, j]) }
-                a[i][j] = sum / Double(live.count) + (i == j ? 1 : 0)
-            }
-            let total = a[i].reduce(0, +)
-            a[i] = a[i].map { $0 / total }
-        }
-        var next = a
-        for i in 0..<t {
-            for j in 0..<t {
-                var sum = 0.0
-                for k in 0..<t { sum += a[i][k] * r[k][j] }
-                next[i][j] = sum
-            }
-        }
-        r = next
-    }
-    return r
 }
 
 /// Counts the cells of an SVG and collects its text, through Foundation's XML parser.
@@ -95,7 +51,7 @@ struct InterpretabilityTests {
         let s = ScriptedSession()
         let output = s.run("sentence the cat sat on the mat\nrollout\nexport rollout r.npy")
         let trace = try #require(s.session.currentTrace)
-        let expected = rollout(trace)
+        let expected = plainRollout(trace)
         let exported = try NumPyFile.read(path: s.directory + "/r.npy")
         #expect(exported.shape == [8, 8])
         var largest = 0.0
@@ -212,7 +168,7 @@ struct InterpretabilityTests {
         for l in 0..<2 { #expect(ablated.layers[l].out == original.layers[l].out) }
         for l in 2..<6 { #expect(ablated.layers[l].out != original.layers[l].out) }
         // The effect: the cosine of the mean-pooled sentence embeddings, computed here.
-        let cos = cosine(meanPooled(original), meanPooled(ablated))
+        let cos = plainCosine(plainMeanPooled(original), plainMeanPooled(ablated))
         #expect(cos < 1 && cos > 0.9)
         let line = try #require(lines(output).first { $0.contains("cosine(before, after) = ") })
         let printed = try #require(Double(line.components(separatedBy: "= ")[1].split(separator: " ")[0]))
@@ -257,7 +213,7 @@ struct InterpretabilityTests {
         fresh.run("ablate head 1 4\nsentence the cat sat on the mat\nexport rollout r.npy")
         let trace = try #require(fresh.session.currentTrace)
         #expect(trace.layers[1].heads[4].z.values.allSatisfy { $0 == 0 })
-        let expected = rollout(trace, ablated: [Attention.HeadIndex(layer: 1, head: 4)])
+        let expected = plainRollout(trace, ablated: [Attention.HeadIndex(layer: 1, head: 4)])
         let exported = try NumPyFile.read(path: fresh.directory + "/r.npy")
         for i in 0..<8 { for j in 0..<8 { #expect(abs(Double(exported.values[i * 8 + j]) - expected[i][j]) < 1e-5) } }
     }
@@ -268,11 +224,11 @@ struct InterpretabilityTests {
         let output = s.run("sentence the cat sat on the mat\nimportance")
         let trace = try #require(s.session.currentTrace)
         let bert = try Bert(directory: ModelStore.directory(for: .minilm))
-        let full = meanPooled(trace)
+        let full = plainMeanPooled(trace)
         let expected = (1..<7).map { i -> Double in
             var ids = trace.tokenIds
             ids.remove(at: i)
-            return 1 - cosine(full, meanPooled(bert.trace(ids: ids)))
+            return 1 - plainCosine(full, plainMeanPooled(bert.trace(ids: ids)))
         }
         let bars = lines(output).filter { $0.first?.isNumber == true }
         #expect(bars.count == 6)

@@ -1,3 +1,4 @@
+import AttnCore
 import Foundation
 import Notebook
 
@@ -57,4 +58,52 @@ struct SessionState: Equatable, CustomStringConvertible {
     }
 
     var description: String { "\(prompt)[\(origin ?? "-")] \(sentence.map { "'\($0.prefix(40))'" } ?? "no sentence")" }
+}
+
+// The arithmetic of the analysis written out with plain loops in Double, for tests to compare
+// the notebook's numbers with.
+
+/// Mean over the tokens of the last layer's `out`, in Double.
+func plainMeanPooled(_ trace: Trace) -> [Double] {
+    let out = trace.layers.last!.out
+    var mean = [Double](repeating: 0, count: out.columns)
+    for i in 0..<out.rows { for j in 0..<out.columns { mean[j] += Double(out[i, j]) } }
+    return mean.map { $0 / Double(out.rows) }
+}
+
+/// `a · b / (‖a‖ ‖b‖)`, in Double.
+func plainCosine(_ a: [Double], _ b: [Double]) -> Double {
+    var dot = 0.0, na = 0.0, nb = 0.0
+    for (x, y) in zip(a, b) { dot += x * y; na += x * x; nb += y * y }
+    return dot / (na.squareRoot() * nb.squareRoot())
+}
+
+/// The rollout, written out: per layer the mean of the heads (ablated ones left out), plus the
+/// identity, rows normalised, multiplied onto the product so far. In Double.
+func plainRollout(_ trace: Trace, ablated: Set<Attention.HeadIndex> = []) -> [[Double]] {
+    let t = trace.count
+    var r = (0..<t).map { i in (0..<t).map { j in i == j ? 1.0 : 0.0 } }
+    for (l, layer) in trace.layers.enumerated() {
+        let live = layer.heads.indices.filter { !ablated.contains(Attention.HeadIndex(layer: l, head: $0)) }
+        var a = [[Double]](repeating: [Double](repeating: 0, count: t), count: t)
+        for i in 0..<t {
+            for j in 0..<t {
+                var sum = 0.0
+                for h in live { sum += Double(layer.heads[h].weights[i, j]) }
+                a[i][j] = sum / Double(live.count) + (i == j ? 1 : 0)
+            }
+            let total = a[i].reduce(0, +)
+            a[i] = a[i].map { $0 / total }
+        }
+        var next = a
+        for i in 0..<t {
+            for j in 0..<t {
+                var sum = 0.0
+                for k in 0..<t { sum += a[i][k] * r[k][j] }
+                next[i][j] = sum
+            }
+        }
+        r = next
+    }
+    return r
 }
