@@ -85,12 +85,10 @@ struct LayerCommand: NotebookCommand, Equatable {
     }
 
     func run(in session: Session) throws -> String {
-        let model = try session.requireModel()
-        let n = selection.resolve(from: session.layer)
-        guard (0..<model.sizes.layers).contains(n) else {
-            throw NotebookError.layerOutOfRange(n, model: session.modelName, layers: model.sizes.layers)
+        let layers = try session.requireModel().sizes.layers
+        session.layer = try selection.index(from: session.layer, count: layers) {
+            NotebookError.layerOutOfRange($0, model: session.modelName, layers: layers)
         }
-        session.layer = n
         return ""
     }
 
@@ -113,12 +111,10 @@ struct HeadCommand: NotebookCommand, Equatable {
     }
 
     func run(in session: Session) throws -> String {
-        let model = try session.requireModel()
-        let n = selection.resolve(from: session.head)
-        guard (0..<model.sizes.heads).contains(n) else {
-            throw NotebookError.headOutOfRange(n, model: session.modelName, heads: model.sizes.heads)
+        let heads = try session.requireModel().sizes.heads
+        session.head = try selection.index(from: session.head, count: heads) {
+            NotebookError.headOutOfRange($0, model: session.modelName, heads: heads)
         }
-        session.head = n
         return ""
     }
 

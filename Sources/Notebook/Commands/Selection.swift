@@ -15,4 +15,11 @@ public enum Selection: Equatable, Sendable {
             return overflow ? (delta > 0 ? .max : .min) : sum
         }
     }
+
+    /// The index this selects among `0..<count`, or the error `outOfRange` makes of it.
+    func index(from current: Int, count: Int, outOfRange: (Int) -> Error) throws -> Int {
+        let n = resolve(from: current)
+        guard (0..<count).contains(n) else { throw outOfRange(n) }
+        return n
+    }
 }
