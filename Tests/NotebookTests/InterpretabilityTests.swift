@@ -350,7 +350,7 @@ struct InterpretabilityTests {
 struct DecoderInterpretabilityTests {
     /// The decoder, from the session that loaded it.
     func llama(_ s: ScriptedSession) throws -> Llama {
-        guard let llama = s.session.model as? Llama else { throw NotebookError.unknownModel("smollm2") }
+        guard let llama = s.session.model as? Llama else { throw NotebookError.unknownModel("smollm2", hubCache: "") }
         return llama
     }
 

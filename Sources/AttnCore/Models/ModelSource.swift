@@ -49,6 +49,27 @@ public struct ModelSource: Sendable {
     /// The model called `name`, if attn knows it.
     public static func named(_ name: String) -> ModelSource? { all.first { $0.name == name } }
 
+    /// The architectures a Hugging Face checkpoint directory can be opened as, by its
+    /// `config.json`'s `model_type`.
+    public static let checkpointArchitectures: [String: any TransformerModel.Type] = ["bert": Bert.self]
+
+    /// A checkpoint of the Hugging Face cache, as the learner named it (`name`), found as the
+    /// repository `id` in `directory`; its architecture is the one its config.json declares.
+    /// - Throws: `AttnError.fileUnreadable` when attn has no such architecture.
+    public static func hubCheckpoint(name: String, id: String, directory: String) throws -> ModelSource {
+        let type = try HubCache.modelType(in: directory)
+        guard let architecture = checkpointArchitectures[type] else {
+            let known = checkpointArchitectures.keys.sorted().joined(separator: ", ")
+            throw AttnError.fileUnreadable(path: directory + "/config.json",
+                                           reason: "its model_type is \(type), and attn opens \(known) checkpoints from the Hugging Face cache")
+        }
+        return ModelSource(name: name, title: id, package: "", version: "", approximateSize: "", files: [],
+                           architecture: architecture, requiredFiles: [])
+    }
+
+    /// Whether the files come from the Hugging Face cache rather than a package attn fetches.
+    public var isHubCheckpoint: Bool { package.isEmpty }
+
     /// Opens the model at `location`: attn's cache directory, or a path the learner named.
     public func open(_ location: String) throws -> any TransformerModel {
         try architecture.init(opening: location)

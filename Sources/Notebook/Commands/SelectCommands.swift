@@ -9,8 +9,8 @@ enum SelectCommands: CommandGroup {
 /// `model NAME [PATH]`: selects a model, from attn's cache or from a path.
 struct ModelCommand: NotebookCommand, Equatable {
     static let definition = CommandDefinition(
-        words: ["model"], synopsis: ["model minilm|smollm2 [PATH]"],
-        help: [("model", "model minilm [PATH]: selects all-MiniLM-L6-v2, from the cache or from a directory holding config.json, model.safetensors and vocab.txt. A bad PATH keeps the previous model.")])
+        words: ["model"], synopsis: ["model minilm|smollm2 [PATH]", "model ORG/NAME"],
+        help: [("model", "model minilm [PATH]: selects all-MiniLM-L6-v2, from the cache or from a directory holding config.json, model.safetensors and vocab.txt; model smollm2 [PATH] selects SmolLM2-135M-Instruct, or the .gguf at PATH. model ORG/NAME (or NAME) opens a BERT encoder the Hugging Face cache already holds, as from_pretrained downloaded it (model sentence-transformers/all-MiniLM-L6-v2); nothing is downloaded, and checkpoints with a pre-training head (bert-base-uncased) are not read yet. A bad PATH or NAME keeps the previous model.")])
     var setsLessonState: Bool { true }
 
     var name: String
@@ -38,7 +38,8 @@ struct ModelCommand: NotebookCommand, Equatable {
     }
 
     static func completions(_ request: CompletionRequest) -> Completion? {
-        request.previous.isEmpty ? request.matching(ModelSource.all.map(\.name)) : .files
+        guard request.previous.isEmpty else { return .files }
+        return request.matching(ModelSource.all.map(\.name) + HubCache.repositories(environment: request.session.environment))
     }
 }
 

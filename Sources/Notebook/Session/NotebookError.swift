@@ -9,7 +9,8 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
     case headOutOfRange(Int, model: String, heads: Int)
     case noSentence
     case emptySentence
-    case unknownModel(String)
+    /// A name that is none of attn's models and no repository in the Hugging Face cache.
+    case unknownModel(String, hubCache: String)
     case unknownStep(String, suggestion: String?)
     case exportFormat(path: String)
     case stepNotInModel(String, model: String)
@@ -59,8 +60,9 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
             return "no sentence yet: type, for example, sentence the cat sat on the mat"
         case .emptySentence:
             return "the sentence is empty: type sentence followed by some text"
-        case let .unknownModel(name):
-            return "unknown model '\(name)': attn knows \(ModelSource.all.map(\.name).joined(separator: ", "))"
+        case let .unknownModel(name, hubCache):
+            return "unknown model '\(shown(name))': attn knows \(ModelSource.all.map(\.name).joined(separator: ", ")), "
+                + "and the Hugging Face cache (\(shown(hubCache))) holds no repository of that name"
         case let .unknownStep(name, suggestion):
             return "unknown step '\(shown(name))'" + (suggestion.map { ": did you mean '\($0)'?" } ?? ": the steps are \(StepInfo.names.joined(separator: ", "))")
         case let .stepNotInModel(step, model):

@@ -192,24 +192,7 @@ public final class Session {
     /// - Returns: why the sentence was dropped, when the new model cannot trace it (too long).
     @discardableResult
     func loadModel(name: String, path: String?) throws -> String? {
-        guard let source = ModelSource.named(name) else { throw NotebookError.unknownModel(name) }
-        let location: String
-        if let path {
-            location = resolve(path)
-        } else {
-            location = ModelStore.directory(for: source, environment: environment)
-            // The files the loader reads (not the fetch's extras, such as tokenizer.json): none is
-            // "not fetched yet", some is a damaged directory, and the missing one is named.
-            let needed = source.requiredFiles
-            let missing = needed.filter { !FileManager.default.fileExists(atPath: location + "/" + $0) }
-            if missing.count == needed.count {
-                throw AttnError.weightsMissing(model: source.title, directory: location, fetchCommand: source.fetchCommand)
-            }
-            if let file = missing.first {
-                throw AttnError.modelFileMissing(model: source.title, directory: location, file: file,
-                                                 fetchCommand: source.fetchCommand)
-            }
-        }
+        let (source, location) = try locateModel(name: name, path: path)
         let loaded = try source.open(location)
         // The sentence is kept; it is traced again with the new weights (if it fits).
         var trace: Trace?
@@ -226,6 +209,31 @@ public final class Session {
         layer = min(layer, loaded.sizes.layers - 1)
         head = min(head, loaded.sizes.heads - 1)
         return dropped
+    }
+
+    /// Where a model's files are: attn's cache (or the PATH the learner gave) for attn's own
+    /// models, else the Hugging Face cache's snapshot of the repository `name`.
+    func locateModel(name: String, path: String?) throws -> (ModelSource, String) {
+        guard let source = ModelSource.named(name) else {
+            guard path == nil, let found = try HubCache.snapshot(of: name, environment: environment) else {
+                throw NotebookError.unknownModel(name, hubCache: HubCache.directory(environment: environment))
+            }
+            return (try ModelSource.hubCheckpoint(name: name, id: found.id, directory: found.directory), found.directory)
+        }
+        if let path { return (source, resolve(path)) }
+        let location = ModelStore.directory(for: source, environment: environment)
+        // The files the loader reads (not the fetch's extras, such as tokenizer.json): none is
+        // "not fetched yet", some is a damaged directory, and the missing one is named.
+        let needed = source.requiredFiles
+        let missing = needed.filter { !FileManager.default.fileExists(atPath: location + "/" + $0) }
+        if missing.count == needed.count {
+            throw AttnError.weightsMissing(model: source.title, directory: location, fetchCommand: source.fetchCommand)
+        }
+        if let file = missing.first {
+            throw AttnError.modelFileMissing(model: source.title, directory: location, file: file,
+                                             fetchCommand: source.fetchCommand)
+        }
+        return (source, location)
     }
 
     /// The selected model, loading the default one on first use.
@@ -262,8 +270,9 @@ public final class Session {
     }
 
     /// "the attn cache" for the default location (so transcripts are the same on every machine),
-    /// else the path itself.
+    /// the repository for the Hugging Face cache, else the path itself.
     func whereFrom(_ path: String, _ source: ModelSource) -> String {
+        if source.isHubCheckpoint { return "the Hugging Face cache (\(source.title))" }
         let directory = ModelStore.directory(for: source, environment: environment)
         return path == directory || path.hasPrefix(directory + "/") ? "the attn cache" : path
     }

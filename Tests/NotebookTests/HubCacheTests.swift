@@ -1,0 +1,111 @@
+import AttnCore
+import Foundation
+@testable import Notebook
+import Testing
+
+/// A Hugging Face hub cache as huggingface_hub writes it (blobs, a snapshot of links into them,
+/// refs/main), holding the real MiniLM files under a repository id.
+struct HubCacheFixture {
+    let scratch = ScratchDirectory("hub")
+    var cache: String { scratch.path + "/hub" }
+    static let commit = "c9745ed1d9f207416be6d2e6f8de32d1f16199bf"
+
+    /// Caches MiniLM's real files as the repository `id` (`ORG/NAME`), its config's model_type
+    /// replaced when `modelType` is given.
+    func add(_ id: String, modelType: String? = nil, ref: String = HubCacheFixture.commit) throws {
+        let repository = cache + "/models--" + id.replacingOccurrences(of: "/", with: "--")
+        let snapshot = repository + "/snapshots/" + Self.commit
+        for directory in [repository + "/blobs", snapshot, repository + "/refs"] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let minilm = ModelStore.directory(for: .minilm)
+        for (index, file) in ["config.json", "model.safetensors", "vocab.txt"].enumerated() {
+            let blob = repository + "/blobs/blob\(index)"
+            if file == "config.json", let modelType {
+                let config = try String(contentsOfFile: minilm + "/" + file, encoding: .utf8)
+                    .replacingOccurrences(of: "\"model_type\": \"bert\"", with: "\"model_type\": \"\(modelType)\"")
+                try config.write(toFile: blob, atomically: true, encoding: .utf8)
+            } else {
+                try FileManager.default.createSymbolicLink(atPath: blob, withDestinationPath: minilm + "/" + file)
+            }
+            try FileManager.default.createSymbolicLink(atPath: snapshot + "/" + file, withDestinationPath: "../../blobs/blob\(index)")
+        }
+        try ref.write(toFile: repository + "/refs/main", atomically: true, encoding: .utf8)
+    }
+
+    func session() -> Session {
+        Session(renderer: MatrixRenderer(width: 80), environment: ["HF_HUB_CACHE": cache, "HOME": scratch.path, "ATTN_MODELS": ModelStore.root()],
+                workingDirectory: scratch.path)
+    }
+}
+
+@Suite("The Hugging Face cache: model NAME opens a checkpoint a learner already has")
+struct HubCacheTests {
+    @Test("the cache directory follows huggingface_hub's precedence")
+    func directory() {
+        #expect(HubCache.directory(environment: ["HF_HUB_CACHE": "/a", "HF_HOME": "/b", "XDG_CACHE_HOME": "/c", "HOME": "/d"]) == "/a")
+        #expect(HubCache.directory(environment: ["HF_HOME": "/b", "XDG_CACHE_HOME": "/c", "HOME": "/d"]) == "/b/hub")
+        #expect(HubCache.directory(environment: ["XDG_CACHE_HOME": "/c", "HOME": "/d"]) == "/c/huggingface/hub")
+        #expect(HubCache.directory(environment: ["HF_HUB_CACHE": "", "HOME": "/d"]) == "/d/.cache/huggingface/hub")
+    }
+
+    @Test("repository ids: the hub's moved names both ways, and nothing that is a path", arguments: [
+        ("gpt2", true), ("openai-community/gpt2", true), ("sentence-transformers/all-MiniLM-L6-v2", true),
+        ("../etc", false), ("a/b/c", false), ("..", false), ("a/..", false), ("/abs", false), ("a b", false), ("", false),
+    ])
+    func repositoryIds(id: String, valid: Bool) {
+        #expect(HubCache.isRepositoryId(id) == valid)
+        #expect(HubCache.repositoryIds(for: "gpt2") == ["gpt2", "openai-community/gpt2"])
+        #expect(HubCache.repositoryIds(for: "google-bert/bert-base-uncased") == ["google-bert/bert-base-uncased", "bert-base-uncased"])
+    }
+
+    @Test("model ORG/NAME opens the cached BERT, and its numbers are MiniLM's to the bit")
+    func opensByName() throws {
+        let fixture = HubCacheFixture()
+        defer { fixture.scratch.remove() }
+        try fixture.add("sentence-transformers/all-MiniLM-L6-v2")
+        let session = fixture.session()
+        let reply = try session.execute("model sentence-transformers/all-MiniLM-L6-v2").split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(reply.contains("BERT encoder from the Hugging Face cache (sentence-transformers/all-MiniLM-L6-v2): 6 layers, 12 heads"), "\(reply)")
+        #expect(session.prompt.hasPrefix("sentence-transformers/all-MiniLM-L6-v2 L0 H0"))
+        _ = try session.execute("sentence the cat sat on the mat")
+        let hub = try #require(session.currentTrace)
+        let own = try Bert(directory: ModelStore.directory(for: .minilm)).trace("the cat sat on the mat", ablating: [])
+        #expect(hub.tokenIds == own.tokenIds)
+        #expect(hub.layers[5].heads[3].weights.values == own.layers[5].heads[3].weights.values)
+        #expect(try session.execute("weights").contains("[8 × 8]"))
+        #expect(HubCache.repositories(environment: ["HF_HUB_CACHE": fixture.cache]) == ["sentence-transformers/all-MiniLM-L6-v2"])
+        #expect(session.completions(before: "model ", word: "sent") == .words(["sentence-transformers/all-MiniLM-L6-v2"]))
+    }
+
+    @Test("a bare name finds the repository under its moved name")
+    func movedName() throws {
+        let fixture = HubCacheFixture()
+        defer { fixture.scratch.remove() }
+        try fixture.add("google-bert/bert-base-uncased")
+        let session = fixture.session()
+        let reply = try session.execute("model bert-base-uncased").split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(reply.contains("Hugging Face cache (google-bert/bert-base-uncased)"), "\(reply)")
+    }
+
+    @Test("what the cache holds badly is one error line, and the previous model stays", arguments: [
+        ("gpt2", "gpt2", HubCacheFixture.commit, "its model_type is gpt2, and attn opens bert checkpoints from the Hugging Face cache"),
+        ("bad-ref", "bert", "../../../../etc", "it does not hold a commit hash"),
+        ("missing-snapshot", "bert", "0123456789abcdef0123456789abcdef01234567", "refs/main names a snapshot the cache does not hold"),
+    ])
+    func badCache(id: String, modelType: String, ref: String, reason: String) throws {
+        let fixture = HubCacheFixture()
+        defer { fixture.scratch.remove() }
+        try fixture.add(id, modelType: modelType, ref: ref)
+        let session = fixture.session()
+        _ = try session.execute("model minilm")
+        do {
+            _ = try session.execute("model \(id)")
+            Issue.record("model \(id) should fail")
+        } catch {
+            #expect("\(error)".contains(reason), "\(error)")
+        }
+        #expect(session.modelName == "minilm")
+        #expect(throws: NotebookError.self) { try session.execute("model ../\(id)") }
+    }
+}
