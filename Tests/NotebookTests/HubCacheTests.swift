@@ -12,7 +12,7 @@ struct HubCacheFixture {
 
     /// Caches MiniLM's real files as the repository `id` (`ORG/NAME`), its config's model_type
     /// replaced when `modelType` is given.
-    func add(_ id: String, modelType: String? = nil, ref: String = HubCacheFixture.commit) throws {
+    func add(_ id: String, modelType: String? = nil, ref: String = HubCacheFixture.commit, prefixed: Bool = false) throws {
         let repository = cache + "/models--" + id.replacingOccurrences(of: "/", with: "--")
         let snapshot = repository + "/snapshots/" + Self.commit
         for directory in [repository + "/blobs", snapshot, repository + "/refs"] {
@@ -21,7 +21,9 @@ struct HubCacheFixture {
         let minilm = ModelStore.directory(for: .minilm)
         for (index, file) in ["config.json", "model.safetensors", "vocab.txt"].enumerated() {
             let blob = repository + "/blobs/blob\(index)"
-            if file == "config.json", let modelType {
+            if file == "model.safetensors", prefixed {
+                try Self.prefixedCheckpoint(from: minilm + "/" + file).write(to: URL(fileURLWithPath: blob))
+            } else if file == "config.json", let modelType {
                 let config = try String(contentsOfFile: minilm + "/" + file, encoding: .utf8)
                     .replacingOccurrences(of: "\"model_type\": \"bert\"", with: "\"model_type\": \"\(modelType)\"")
                 try config.write(toFile: blob, atomically: true, encoding: .utf8)
@@ -31,6 +33,23 @@ struct HubCacheFixture {
             try FileManager.default.createSymbolicLink(atPath: snapshot + "/" + file, withDestinationPath: "../../blobs/blob\(index)")
         }
         try ref.write(toFile: repository + "/refs/main", atomically: true, encoding: .utf8)
+    }
+
+    /// MiniLM's safetensors as BertForMaskedLM saves a BERT: every name under `bert.`, and a
+    /// masked-LM head's bias beside them; each weight's bytes unchanged.
+    static func prefixedCheckpoint(from path: String) throws -> Data {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let headerLength = Int(UInt64(littleEndian: data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }))
+        let header = try #require(try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as? [String: Any])
+        let body = data.subdata(in: (8 + headerLength)..<data.count)
+        var renamed: [String: Any] = [:]
+        for (name, entry) in header { renamed[name == "__metadata__" ? name : "bert." + name] = entry }
+        let vocabulary = 30522
+        renamed["cls.predictions.bias"] = ["dtype": "F32", "shape": [vocabulary], "data_offsets": [body.count, body.count + 4 * vocabulary]]
+        var json = try JSONSerialization.data(withJSONObject: renamed, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }
+        var length = UInt64(json.count).littleEndian
+        return Data(bytes: &length, count: 8) + json + body + Data(count: 4 * vocabulary)
     }
 
     func session() -> Session {
@@ -86,6 +105,20 @@ struct HubCacheTests {
         let session = fixture.session()
         let reply = try session.execute("model bert-base-uncased").split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(reply.contains("Hugging Face cache (google-bert/bert-base-uncased)"), "\(reply)")
+    }
+
+    @Test("a BERT saved with its pre-training head (bert.-prefixed names, a cls. head) opens, its provenance naming the file's tensors")
+    func preTrainingCheckpoint() throws {
+        let fixture = HubCacheFixture()
+        defer { fixture.scratch.remove() }
+        try fixture.add("google-bert/bert-base-uncased", prefixed: true)
+        let session = fixture.session()
+        _ = try session.execute("model bert-base-uncased")
+        _ = try session.execute("sentence the cat sat on the mat")
+        let shown = try session.execute("q")
+        #expect(shown.contains("W_Q = bert.encoder.layer.0.attention.self.query.weight[0…31]ᵀ"), "\(shown)")
+        let own = try Bert(directory: ModelStore.directory(for: .minilm)).trace("the cat sat on the mat", ablating: [])
+        #expect(try #require(session.currentTrace).layers[5].out.values == own.layers[5].out.values)
     }
 
     @Test("what the cache holds badly is one error line, and the previous model stays", arguments: [

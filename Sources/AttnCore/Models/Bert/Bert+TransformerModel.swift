@@ -16,12 +16,17 @@ extension Bert: TransformerModel {
 
     public var location: String { directory }
 
-    public var sizes: ModelSizes {
-        let c = configuration
-        return ModelSizes(layers: c.hiddenLayers, heads: c.attentionHeads, keyValueHeads: c.attentionHeads,
-                          headDimension: c.headDimension, modelDimension: c.hiddenSize,
-                          feedForwardDimension: c.intermediateSize, vocabulary: c.vocabularySize,
-                          context: c.maximumPositions)
+    public var sizes: ModelSizes { Self.sizes(configuration) }
+
+    public static func sizes(at location: String) throws -> ModelSizes {
+        sizes(try BertConfiguration.load(path: location + "/config.json"))
+    }
+
+    static func sizes(_ c: BertConfiguration) -> ModelSizes {
+        ModelSizes(layers: c.hiddenLayers, heads: c.attentionHeads, keyValueHeads: c.attentionHeads,
+                   headDimension: c.headDimension, modelDimension: c.hiddenSize,
+                   feedForwardDimension: c.intermediateSize, vocabulary: c.vocabularySize,
+                   context: c.maximumPositions)
     }
 
     public var normalizationEpsilon: Float { configuration.layerNormEpsilon }
@@ -38,7 +43,7 @@ extension Bert: TransformerModel {
         let c = configuration
         let d = c.hiddenSize, dh = c.headDimension
         let headRows = "\(head * dh)…\((head + 1) * dh - 1)"
-        func name(_ f: BertWeights.Field) -> String { BertWeights.checkpointName(f, layer: layer) }
+        func name(_ f: BertWeights.Field) -> String { BertWeights.checkpointName(f, layer: layer, prefix: weights.prefix) }
         let location = switch step.scope {
         case .sentence: ""
         case .layer: "layer \(layer)"

@@ -19,6 +19,9 @@ public struct BertWeights: Sendable {
     public let embeddingNorm: LayerNormWeights
     public let layers: [BertLayerWeights]
     public let pooler: Linear               // tanh(W · h[CLS] + b): in the checkpoint, not used by attn's steps
+    /// What the checkpoint's names start with: "" for a BertModel (MiniLM), `bert.` for a model
+    /// saved with its pre-training head (BertForPreTraining, BertForMaskedLM: `bert-base-uncased`).
+    public let prefix: String
 
     /// The fields of the model, each a tensor of the checkpoint.
     public enum Field: Sendable, CaseIterable {
@@ -37,8 +40,13 @@ public struct BertWeights: Sendable {
         }
     }
 
-    /// The checkpoint's name for a field, e.g. `encoder.layer.2.attention.self.query.weight`.
-    public static func checkpointName(_ field: Field, layer: Int = 0) -> String {
+    /// The checkpoint's name for a field, e.g. `encoder.layer.2.attention.self.query.weight`
+    /// (after `prefix`).
+    public static func checkpointName(_ field: Field, layer: Int = 0, prefix: String = "") -> String {
+        prefix + unprefixedName(field, layer: layer)
+    }
+
+    static func unprefixedName(_ field: Field, layer: Int) -> String {
         let l = "encoder.layer.\(layer)"
         switch field {
         case .wordEmbeddings: return "embeddings.word_embeddings.weight"
@@ -86,6 +94,10 @@ public struct BertWeights: Sendable {
     /// (`position_ids` is just `0, 1, …, 511`.)
     public static let ignoredTensors: Set<String> = ["embeddings.position_ids"]
 
+    /// A pre-training head's tensors (`cls.predictions.*`, `cls.seq_relationship.*`): in the file
+    /// beside the encoder, outside the steps attn shows, so not read.
+    static func isPreTrainingHead(_ name: String) -> Bool { name.hasPrefix("cls.") }
+
     /// Loads every field from `file`, checking names and shapes against `configuration`.
     /// - Throws: `.modelTooLarge` beyond ``ModelBudget/maximumWeightBytes``; `.tensorMissing`,
     ///   `.tensorShape`, `.tensorDType`, `.tensorUnexpected` or `.tensorNotFinite`, naming the tensor.
@@ -94,7 +106,8 @@ public struct BertWeights: Sendable {
         try ModelBudget.check(Field.allCases.flatMap { field in
             Array(repeating: Self.expectedShape(field, c), count: field.isPerLayer ? c.hiddenLayers : 1)
         }, path: file.path)
-        var reader = CheckpointReader(file: file, configuration: c)
+        prefix = file.entries["bert." + Self.checkpointName(.wordEmbeddings)] != nil ? "bert." : ""
+        var reader = CheckpointReader(file: file, configuration: c, prefix: prefix)
         // The token table is 30522 × 384 (47 MB) of which a sentence needs a few rows.
         wordEmbeddings = try reader.mapped(.wordEmbeddings)
         positionEmbeddings = try reader.read(.positionEmbeddings)
@@ -111,16 +124,16 @@ public struct BertWeights: Sendable {
 private struct CheckpointReader {
     let file: SafeTensors
     let configuration: BertConfiguration
+    let prefix: String
     var used = Set<String>()
 
-    init(file: SafeTensors, configuration: BertConfiguration) {
-        self.file = file
-        self.configuration = configuration
+    init(file: SafeTensors, configuration: BertConfiguration, prefix: String) {
+        (self.file, self.configuration, self.prefix) = (file, configuration, prefix)
     }
 
     /// The checkpoint name of a field, after checking that the tensor is there with its shape.
     mutating func checked(_ field: BertWeights.Field, layer: Int = 0) throws -> String {
-        let name = BertWeights.checkpointName(field, layer: layer)
+        let name = BertWeights.checkpointName(field, layer: layer, prefix: prefix)
         guard let entry = file.entries[name] else { throw AttnError.tensorMissing(name: name, path: file.path) }
         let expected = BertWeights.expectedShape(field, configuration)
         guard entry.shape == expected else { throw AttnError.tensorShape(name: name, expected: expected, found: entry.shape) }
@@ -171,7 +184,8 @@ private struct CheckpointReader {
 
     /// nanoGPT's `assert len(sd_keys_hf) == len(sd_keys)`: nothing in the file goes unused.
     func requireEveryTensorUsed() throws {
-        if let stray = file.names.first(where: { !used.contains($0) && !BertWeights.ignoredTensors.contains($0) }) {
+        let ignored = Set(BertWeights.ignoredTensors.map { prefix + $0 })
+        if let stray = file.names.first(where: { !used.contains($0) && !ignored.contains($0) && !(prefix == "bert." && BertWeights.isPreTrainingHead($0)) }) {
             throw AttnError.tensorUnexpected(name: stray, path: file.path)
         }
     }
