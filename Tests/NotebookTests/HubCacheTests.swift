@@ -121,6 +121,26 @@ struct HubCacheTests {
         #expect(try #require(session.currentTrace).layers[5].out.values == own.layers[5].out.values)
     }
 
+    @Test("models lists attn's own models and the cache's checkpoints, with sizes read from their files, and says what it cannot open")
+    func models() throws {
+        let fixture = HubCacheFixture()
+        defer { fixture.scratch.remove() }
+        try fixture.add("sentence-transformers/all-MiniLM-L6-v2")
+        try fixture.add("openai-community/gpt2", modelType: "gpt2")
+        let listing = try fixture.session().execute("models").split(separator: "\n").map(String.init)
+        #expect(listing.first == "models here (model NAME opens one):")
+        #expect(listing.contains { $0.hasPrefix("  minilm: BERT encoder, 6 layers × 12 heads, ") && $0.hasSuffix(" MB, the attn cache") })
+        #expect(listing.contains { $0.hasPrefix("  smollm2: Llama decoder, 30 layers × 9 heads, ") })
+        #expect(listing.contains { $0.hasPrefix("  sentence-transformers/all-MiniLM-L6-v2: BERT encoder, 6 layers × 12 heads, ") })
+        #expect(listing.joined(separator: " ").contains("openai-community/gpt2 (Hugging Face cache):"))
+        #expect(listing.joined(separator: " ").contains("model_type is gpt2"))
+        // Without attn's own files, it says how to fetch them.
+        let empty = Session(environment: ["ATTN_MODELS": fixture.scratch.path + "/none", "HF_HUB_CACHE": fixture.scratch.path + "/none"])
+        let none = try empty.execute("models").split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(none.contains("minilm is not fetched: attn fetch fetches all-MiniLM-L6-v2"), "\(none)")
+        #expect(none.contains("the Hugging Face cache (\(fixture.scratch.path)/none) holds no checkpoints"), "\(none)")
+    }
+
     @Test("what the cache holds badly is one error line, and the previous model stays", arguments: [
         ("gpt2", "gpt2", HubCacheFixture.commit, "its model_type is gpt2, and attn opens bert checkpoints from the Hugging Face cache"),
         ("bad-ref", "bert", "../../../../etc", "it does not hold a commit hash"),

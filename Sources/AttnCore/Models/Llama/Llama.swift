@@ -42,15 +42,7 @@ public struct Llama: Sendable {
 
     /// Loads a GGUF file, or the GGUF file inside a directory.
     public init(path: String) throws {
-        var file = path
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".gguf") }.sorted()
-            guard let name = names.first(where: { $0 == Self.fileName }) ?? names.first else {
-                throw AttnError.fileUnreadable(path: path, reason: "the directory holds no .gguf file")
-            }
-            file = path + "/" + name
-        }
+        let file = try Self.ggufFile(at: path)
         let gguf = try GGUFFile(path: file)
         configuration = try LlamaConfiguration(gguf: gguf)
         weights = try LlamaWeights(file: gguf, configuration: configuration)
@@ -58,6 +50,17 @@ public struct Llama: Sendable {
         chatTemplate = gguf.metadata["tokenizer.chat_template"]?.string
         storedTypes = gguf.tensors.mapValues(\.type)
         self.path = file
+    }
+
+    /// `path` itself, or for a directory the GGUF file in it (``fileName`` first).
+    static func ggufFile(at path: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return path }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".gguf") }.sorted()
+        guard let name = names.first(where: { $0 == Self.fileName }) ?? names.first else {
+            throw AttnError.fileUnreadable(path: path, reason: "the directory holds no .gguf file")
+        }
+        return path + "/" + name
     }
 
     /// Tokenizes `text` and runs the forward pass.
