@@ -110,6 +110,8 @@ struct SessionTests {
         #expect(s.failure("sentence \"bad \\q escape\"") == "unknown escape \\q in the quoted sentence: use \\n \\t \\r \\\" or \\\\")
         #expect(s.failure("export weights w.png") == "cannot tell the format of w.png: end the file name with .npy or .csv (or .tsv/.txt for tokens)")
         #expect(s.failure("export wieghts w.npy")?.hasPrefix("unknown step 'wieghts': did you mean 'weights'") == true)
+        #expect(s.failure("show tokens") == "show tokens: tokens is a command of its own, not a step: type tokens")
+        #expect(s.failure("show rollout") == "show rollout: rollout is a command of its own, not a step: type rollout")
         #expect(s.failure("sentence " + String(repeating: "word ", count: 600))
                 == "the sentence has 602 tokens but the model reads at most 512: shorten it")
         #expect(s.failure("export weights " + s.directory) == "cannot write \(s.directory): it is a directory")

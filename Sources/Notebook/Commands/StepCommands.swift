@@ -94,6 +94,10 @@ struct ShowCommand: NotebookCommand, Equatable {
             inside = nil
         }
         guard let step = Step(rawValue: name) else {
+            // `show tokens`, `show rollout`: a command of its own, which shows more than a matrix.
+            if inside == nil, Commands.byWord[name] != nil {
+                throw NotebookError.math("show \(name): \(name) is a command of its own, not a step: type \(name)")
+            }
             throw NotebookError.unknownStep(name, suggestion: closest(to: name, in: StepInfo.names))
         }
         guard let inside else {
