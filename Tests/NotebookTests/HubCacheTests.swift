@@ -121,6 +121,17 @@ struct HubCacheTests {
         #expect(try #require(session.currentTrace).layers[5].out.values == own.layers[5].out.values)
     }
 
+    @Test("a refs/main that is a FIFO is refused without being opened, not waited on")
+    func fifoRef() throws {
+        let fixture = HubCacheFixture()
+        defer { fixture.scratch.remove() }
+        try fixture.add("sentence-transformers/all-MiniLM-L6-v2")
+        let ref = fixture.cache + "/models--sentence-transformers--all-MiniLM-L6-v2/refs/main"
+        try FileManager.default.removeItem(atPath: ref)
+        #expect(mkfifo(ref, 0o600) == 0)
+        #expect(throws: NotebookError.self) { try fixture.session().execute("model sentence-transformers/all-MiniLM-L6-v2") }
+    }
+
     @Test("models lists attn's own models and the cache's checkpoints, with sizes read from their files, and says what it cannot open")
     func models() throws {
         let fixture = HubCacheFixture()

@@ -64,10 +64,11 @@ public enum HubCache {
             let repository = cache + "/models--" + id.replacingOccurrences(of: "/", with: "--")
             guard FileManager.default.fileExists(atPath: repository) else { continue }
             let ref = repository + "/refs/main"
-            guard let data = FileManager.default.contents(atPath: ref), data.count <= 256 else {
-                throw AttnError.fileUnreadable(path: ref, reason: "the cached repository has no readable refs/main: download it again with from_pretrained")
+            // Read as every small file attn reads: a FIFO or a huge file refused before reading.
+            guard let bytes = try MappedFile.contents(of: ref, limit: 256) else {
+                throw AttnError.fileUnreadable(path: ref, reason: "the cached repository has no refs/main: download it again with from_pretrained")
             }
-            let commit = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let commit = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             // A commit hash: it is joined to a path, so nothing but hexadecimal digits.
             guard (7...64).contains(commit.count), commit.unicodeScalars.allSatisfy({ CharacterSet(charactersIn: "0123456789abcdef").contains($0) }) else {
                 throw AttnError.fileUnreadable(path: ref, reason: "it does not hold a commit hash")
@@ -95,11 +96,11 @@ public enum HubCache {
     /// The architecture a checkpoint directory declares: `config.json`'s `model_type`.
     public static func modelType(in directory: String) throws -> String {
         let path = directory + "/config.json"
-        guard let data = FileManager.default.contents(atPath: path) else {
+        // Real configurations are under a kilobyte; a megabyte is plenty (as BertConfiguration.load).
+        guard let bytes = try MappedFile.contents(of: path, limit: 1 << 20) else {
             throw AttnError.fileUnreadable(path: path, reason: "a checkpoint needs its config.json")
         }
-        guard data.count <= 1 << 20,
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
               let type = object["model_type"] as? String else {
             throw AttnError.fileUnreadable(path: path, reason: "it names no model_type")
         }
