@@ -283,12 +283,12 @@ extension Session {
                     reason: "it names each key with one character, for at most \(Self.keySymbols.count) tokens, and the sentence has \(t)")
             }
             cells = matrices.map { $0.map { m in String((0..<m.rows).map { Self.keySymbols[Self.argmax(m.row($0))] }) } }
-            text = fitted("\(step.rawValue), layers × heads: the argmax key of each query row   \(shape)") + "\n"
+            text = fit("\(step.rawValue), layers × heads: the argmax key of each query row   \(shape)") + "\n"
             text += wrap("one character per query row 0…\(t - 1), naming its key: "
                 + trace.tokens.enumerated().map { "\(Self.keySymbols[$0.offset])=\($0.element)" }.joined(separator: " "), indent: "  ") + "\n"
         } else {
             cells = matrices.map { $0.map { m in String(format: "%.1f", Self.meanRowLength(m)) } }
-            text = fitted("\(step.rawValue), layers\(perHead ? " × heads" : ""): the mean length ‖row‖ of its rows   \(shape)") + "\n"
+            text = fit("\(step.rawValue), layers\(perHead ? " × heads" : ""): the mean length ‖row‖ of its rows   \(shape)") + "\n"
             text += wrap("export \(step.rawValue) all PATH.npy writes every number") + "\n"
         }
         let columns = perHead ? (0..<cells[0].count).map { "H\($0)" } : ["‖row‖"]

@@ -14,11 +14,6 @@ extension Session {
         return wrap(String(line.dropFirst(leading.count)), indent: leading + indent, first: leading)
     }
 
-    /// A header line as it is, or wrapped when it is wider than the terminal.
-    func fitted(_ line: String) -> String {
-        MatrixRenderer.displayWidth(line) <= renderer.width ? line : wrap(line, indent: "  ")
-    }
-
     /// A number in subscript digits: 11 → ₁₁.
     func subscripted(_ n: Int) -> String {
         let digits = Array("₀₁₂₃₄₅₆₇₈₉")

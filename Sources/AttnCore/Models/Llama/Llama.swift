@@ -88,7 +88,7 @@ public struct Llama: Sendable {
         }
         let finalNorm = rmsNorm(x, gain: weights.outputNorm, epsilon: c.rmsNormEpsilon)
         let logits = finalNorm.multiplied(by: weights.tokenEmbeddings, transposeB: true)
-        return Trace(tokenIds: ids, tokens: ids.map { Self.visible(tokenizer.tokenText($0)) }, tokenEmbeddings: embeddings,
+        return Trace(tokenIds: ids, tokens: ids.map(tokenLabel), tokenEmbeddings: embeddings,
                      embeddings: embeddings, layers: layers, finalNorm: finalNorm, logits: logits, isCausal: true)
     }
 
