@@ -1,7 +1,6 @@
 import AttnCore
 import Foundation
 
-/// A model the notebook can step through.
 /// A notebook session: the selected model, sentence, layer and head, and the commands that show
 /// and export each step of the forward pass.
 ///
@@ -42,8 +41,9 @@ public final class Session {
     /// Whether a person is at the keyboard: `walk` then waits for Enter between steps.
     public var interactive = false
 
-    /// The selected model, and which of attn's models it is (`model minilm` or `model minilm
-    /// PATH`: a BERT read from PATH is still the learner's minilm).
+    /// The selected model, and where it comes from: one of attn's models (`model minilm`, or
+    /// `model minilm PATH`: a BERT read from PATH is still the learner's minilm) or a checkpoint
+    /// of the Hugging Face cache.
     public private(set) var model: (any TransformerModel)?
     public private(set) var modelSource: ModelSource?
     /// The name the learner types for the selected model: `minilm` before any is loaded.
