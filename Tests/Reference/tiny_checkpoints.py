@@ -156,6 +156,7 @@ from transformers.pytorch_utils import Conv1D
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
 import minilm_tokenizer  # noqa: E402  (its corpus: BERT cases; its readable_json)
 import smollm2_tokenizer  # noqa: E402  (its corpus: byte-level BPE cases)
 
