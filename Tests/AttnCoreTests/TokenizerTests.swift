@@ -72,18 +72,9 @@ struct TokenizerParityTests {
         let fixture = try TokenizerFixture.load()
         #expect(fixture.cases.count >= 320, "the fixture should hold the whole corpus")
 
-        var mismatches = 0
-        for reference in fixture.cases {
-            // No limit here: one corpus text is longer than BERT's 512 positions on purpose.
-            let ids = try tokenizer.encode(reference.text, limit: .max)
-            if ids != reference.ids { mismatches += 1 }
-            #expect(ids == reference.ids, """
-                text \(String(reflecting: reference.text))
-                expected \(reference.ids) \(tokenizer.tokens(reference.ids)) (tokenizers \(fixture.tokenizers))
-                actual   \(ids) \(tokenizer.tokens(ids))
-                """)
-        }
-        #expect(mismatches == 0, "\(mismatches) of \(fixture.cases.count) corpus texts differ")
+        // No limit here: one corpus text is longer than BERT's 512 positions on purpose.
+        try expectCorpusParity(fixture.cases.map { ($0.text, $0.ids) }, tokenizers: fixture.tokenizers,
+                               encode: { try tokenizer.encode($0, limit: .max) }, tokens: tokenizer.tokens)
     }
 
     @Test("Special tokens written in the text stand for themselves, case-sensitively")
@@ -178,6 +169,27 @@ struct BasicTokenizerTests {
         #expect(basic.split("a\u{2E5D}b") == ["a\u{2E5D}b"])
         // U+166D was punctuation in Unicode 8.0 (a symbol now): split off.
         #expect(basic.split("a\u{166D}b") == ["a", "\u{166D}", "b"])
+    }
+
+    @Test("Each step can be left out, as BertNormalizer's options leave it out")
+    func normalizationOptions() {
+        let text = "Crème\tBRÛLÉE 中文\u{200B}!"
+        func split(_ normalization: BertNormalization) -> [[UInt32]] {
+            codePoints(BasicTokenizer(normalization: normalization).split(text))
+        }
+        #expect(split(BertNormalization()) == codePoints(["creme", "brulee", "中", "文", "!"]))
+        // Cased: strip_accents null follows lowercase false.
+        #expect(split(BertNormalization(lowercase: false)) == codePoints(["Crème", "BRÛLÉE", "中", "文", "!"]))
+        // Accents stripped, case kept: the decomposed letters lose their marks.
+        #expect(split(BertNormalization(stripAccents: true, lowercase: false)) == codePoints(["Creme", "BRULEE", "中", "文", "!"]))
+        #expect(split(BertNormalization(stripAccents: false)) == codePoints(["crème", "brûlée", "中", "文", "!"]))
+        // Without CJK spacing the ideographs stay in their word; without cleaning the zero-width
+        // space U+200B stays too (it is not whitespace).
+        #expect(split(BertNormalization(cleanText: false, chineseCharacters: false))
+                == codePoints(["creme", "brulee", "中文\u{200B}", "!"]))
+        #expect(split(.none) == codePoints(["Crème", "BRÛLÉE", "中文\u{200B}", "!"]))
+        #expect(BasicTokenizer().normalization == BertNormalization(cleanText: true, chineseCharacters: true,
+                                                                      stripAccents: true, lowercase: true))
     }
 }
 

@@ -182,6 +182,174 @@ public struct BPETokenizer: Sendable {
                       preTokenizer: preTokenizer, source: file.path)
     }
 
+    // MARK: - Loading a Hugging Face checkpoint
+
+    /// The tokenizer of a Hugging Face byte-level BPE checkpoint (GPT-2, SmolLM2): its
+    /// `tokenizer.json`, or else GPT-2's `vocab.json` and `merges.txt`.
+    ///
+    /// ```
+    /// tokenizer.json   model BPE (vocab, merges as "a b" or ["a", "b"]), no normalizer,
+    ///                  pre_tokenizer ByteLevel → .gpt2, or Digits then ByteLevel → .smollm,
+    ///                  decoder ByteLevel; added_tokens matched whole in the raw text
+    ///                  (special: true ones are control tokens)
+    /// vocab.json       {token: id}, with merges.txt: "#version: …", then one "a b" per line;
+    ///                  <|endoftext|> is the control token; pre-tokenizer .gpt2
+    /// ```
+    /// No BOS is added, as GPT-2's Hugging Face tokenizer adds none; `eosId` is the id of
+    /// `<|endoftext|>`, if the vocabulary has it. With GPT-2's files,
+    /// `encode("Hello, world!")` is `[15496, 11, 995, 0]`.
+    /// - Parameter directory: the checkpoint's directory (a snapshot of the Hugging Face cache).
+    /// - Throws: `AttnError.fileUnreadable` when the files are not there or cannot be read;
+    ///   `AttnError.vocabularyInvalid` naming the file and the setting when a file is malformed
+    ///   (ids that do not run 0..<n, a merge of unknown tokens, …) or asks for something attn does
+    ///   not reproduce exactly (another model, a normalizer, another pre-tokenizer, a prefix space,
+    ///   byte fallback, dropout, a template that adds tokens).
+    public init(huggingFaceDirectory directory: String) throws {
+        if let json = try TokenizerJSON(directory: directory, modelType: "BPE") {
+            try self.init(tokenizerJSON: json)
+            return
+        }
+        guard let vocabulary = try JSONValue.read(file: directory + "/vocab.json", limit: TokenizerJSON.sizeLimit) else {
+            throw AttnError.fileUnreadable(path: directory, reason: "it has neither tokenizer.json nor vocab.json")
+        }
+        let tokens = try TokenizerJSON.tokensByID(vocabulary)
+        let mergesPath = directory + "/merges.txt"
+        guard let bytes = try MappedFile.contents(of: mergesPath, limit: TokenizerJSON.sizeLimit) else {
+            throw AttnError.fileUnreadable(path: mergesPath, reason: "there is no such file")
+        }
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            throw AttnError.vocabularyInvalid(path: mergesPath, reason: "it is not UTF-8 text")
+        }
+        // As `tokenizers` reads it: lines end in "\n" or "\r\n"; "#version" lines are not merges.
+        var merges: [String] = []
+        for var line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            if line.last == UInt8(ascii: "\r") { line.removeLast() }
+            if line.isEmpty || line.starts(with: "#version".utf8) { continue }
+            merges.append(String(decoding: line, as: UTF8.self))
+        }
+        let endOfText = tokens.lastIndex(of: Self.endOfText)
+        try self.init(tokens: tokens, merges: merges,
+                      tokenTypes: tokens.indices.map { $0 == endOfText ? 3 : 1 },
+                      bosId: nil, eosId: endOfText, preTokenizer: PreTokenizer.gpt2.rawValue, source: mergesPath)
+    }
+
+    /// GPT-2's one special token, which ends a text.
+    static let endOfText = "<|endoftext|>"
+
+    /// A tokenizer from a `tokenizer.json` whose model is BPE.
+    private init(tokenizerJSON json: TokenizerJSON) throws {
+        let model = json.model
+        try Self.checkModelOptions(json)
+        let merges = try Self.mergeLines(model["merges"])
+
+        if let normalizer = try json.stageType("normalizer") {
+            throw json.unsupported("normalizer", normalizer, reads: "none for byte-level BPE")
+        }
+        let rule = try Self.preTokenizer(json)
+        let decoder = try json.stageType("decoder")
+        guard decoder == "ByteLevel" else { throw json.unsupported("decoder", decoder, reads: "ByteLevel") }
+        try Self.checkPostProcessor(json)
+        try json.checkAddedTokensMatchInRawText(normalizes: false)
+
+        var types = [Int](repeating: 1, count: json.vocabulary.count)
+        for token in json.addedTokens { types[token.id] = token.special ? 3 : 4 }
+        try self.init(tokens: json.vocabulary, merges: merges, tokenTypes: types,
+                      bosId: nil, eosId: json.vocabulary.lastIndex(of: Self.endOfText),
+                      preTokenizer: rule.rawValue, source: json.path)
+    }
+
+    /// Refuses the BPE options that change the output from plain byte-level BPE.
+    private static func checkModelOptions(_ json: TokenizerJSON) throws {
+        let model = json.model
+        let dropout = try model["dropout"]
+        if !dropout.isNull, JSONValue.number(dropout.value) != 0 {
+            throw json.root.invalid("its model has dropout \(dropout.kind); attn reads null (dropout makes encoding random)")
+        }
+        for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
+            if let affix = try model[key].optionalString(), !affix.isEmpty {
+                throw json.unsupported("model's \(key)", affix, reads: "none for byte-level BPE")
+            }
+        }
+        for key in ["byte_fallback", "ignore_merges"] where try model[key].bool(default: false) {
+            throw json.root.invalid("its model has \(key): true, which attn does not reproduce")
+        }
+        // Every byte with a token of its own leaves the unknown token nothing to stand for.
+        if let unknown = try model["unk_token"].optionalString() {
+            let tokens = Set(json.vocabulary.map(TokenKey.init))
+            if let byte = ByteEncoder.characters.first(where: { !tokens.contains(TokenKey(String($0))) }) {
+                throw json.root.invalid("""
+                    its unk_token \(JSONValue.quoted(unknown)) would stand for bytes without a token, \
+                    such as \(JSONValue.quoted(String(byte))), which attn drops as byte-level BPE does
+                    """)
+            }
+        }
+    }
+
+    /// `model.merges` as `"a b"` lines, from either form `tokenizers` writes: `"a b"` (before
+    /// 0.20) or `["a", "b"]`.
+    private static func mergeLines(_ merges: JSONValue) throws -> [String] {
+        try merges.array().map { merge in
+            if merge.value is String { return try merge.string() }
+            let pair = try merge.array()
+            guard pair.count == 2 else { throw merge.invalid("\(merge.name) is not a pair of tokens") }
+            let left = try pair[0].string(), right = try pair[1].string()
+            guard !left.contains(" "), !right.contains(" ") else {
+                throw merge.invalid("\(merge.name) has a token with a space, which no byte-level token has")
+            }
+            return left + " " + right
+        }
+    }
+
+    /// `ByteLevel` alone is GPT-2's rule; `Sequence[Digits(individual_digits), ByteLevel]` is
+    /// SmolLM2's.
+    private static func preTokenizer(_ json: TokenizerJSON) throws -> PreTokenizer {
+        let stage = try json.root["pre_tokenizer"]
+        let known = "ByteLevel, or Digits (individual_digits: true) then ByteLevel"
+        switch try json.stageType("pre_tokenizer") {
+        case "ByteLevel":
+            try checkByteLevel(stage, json)
+            return .gpt2
+        case "Sequence":
+            let steps = try stage["pretokenizers"].array()
+            let types = try steps.map { try $0["type"].string() }
+            guard types == ["Digits", "ByteLevel"] else {
+                throw json.unsupported("pre-tokenizer", "Sequence[\(types.joined(separator: ", "))]", reads: known)
+            }
+            guard try steps[0]["individual_digits"].bool(default: false) else {
+                throw json.root.invalid("its Digits pre-tokenizer keeps runs of digits together; attn reads individual_digits: true")
+            }
+            try checkByteLevel(steps[1], json)
+            return .smollm
+        case let other:
+            throw json.unsupported("pre-tokenizer", other, reads: known)
+        }
+    }
+
+    /// A `ByteLevel` pre-tokenizer must split with GPT-2's regex and add no space in front.
+    private static func checkByteLevel(_ stage: JSONValue, _ json: TokenizerJSON) throws {
+        guard try !stage["add_prefix_space"].bool() else {
+            throw json.root.invalid("its ByteLevel pre-tokenizer has add_prefix_space: true, which attn does not reproduce")
+        }
+        guard try stage["use_regex"].bool(default: true) else {
+            throw json.root.invalid("its ByteLevel pre-tokenizer has use_regex: false; attn splits with GPT-2's regex")
+        }
+    }
+
+    /// The post-processor may trim offsets (`ByteLevel`) but must add no token: `encode` adds none.
+    private static func checkPostProcessor(_ json: TokenizerJSON) throws {
+        let known = "none, ByteLevel, or a template that adds no token"
+        switch try json.stageType("post_processor") {
+        case nil, "ByteLevel":
+            return
+        case "TemplateProcessing":
+            let single = try json.root["post_processor"]["single"].array()
+            let addsNothing = try single.count == 1 && single[0]["Sequence"]["id"].optionalString() == "A"
+            if !addsNothing { throw json.unsupported("post-processor", "TemplateProcessing adding tokens", reads: known) }
+        case let other:
+            throw json.unsupported("post-processor", other, reads: known)
+        }
+    }
+
     // MARK: - Lookup
 
     /// The id of `token` exactly as stored (`"Ġthe"`, `"<|im_end|>"`), or `nil`.

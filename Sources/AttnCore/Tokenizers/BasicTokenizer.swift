@@ -20,9 +20,22 @@ import Foundation  // NFD: `decomposedStringWithCanonicalMapping`
 /// Unicode 8.0 (categories) and 9.0 (decomposition), so code points added since are plain letters
 /// to it (see `category(_:)`). With that, the steps agree with `tokenizers` 0.23.3 on every one of
 /// the 1,112,064 code points, which was checked once, exhaustively, when this file was written.
+///
+/// Which of steps 1–4 run is `normalization`'s choice; a cased BERT skips 3 and 4.
 public struct BasicTokenizer: Sendable {
-    /// A basic tokenizer with BERT-uncased settings: lowercase, strip accents, split CJK.
-    public init() {}
+    /// The cleaning steps this tokenizer takes.
+    public let normalization: BertNormalization
+
+    /// A basic tokenizer with the given steps; by default BERT-uncased's: clean, split CJK,
+    /// strip accents, lowercase.
+    ///
+    /// ```
+    /// BasicTokenizer().split("Héllo!")                                       →  ["hello", "!"]
+    /// BasicTokenizer(normalization: .init(lowercase: false)).split("Héllo!")  →  ["Héllo", "!"]
+    /// ```
+    public init(normalization: BertNormalization = BertNormalization()) {
+        self.normalization = normalization
+    }
 
     /// Words and punctuation marks of `text`, normalised, in order.
     ///
@@ -57,13 +70,19 @@ public struct BasicTokenizer: Sendable {
         return pieces
     }
 
-    /// Steps 1–4: the text after cleaning, CJK spacing, accent stripping and lowercasing.
+    /// Steps 1–4, those `normalization` takes: the text after cleaning, CJK spacing, accent
+    /// stripping and lowercasing.
     ///
     /// ```
     /// normalize("Crème\u{00A0}BRÛLÉE 中")  →  "creme brulee  中 "
     /// ```
     public func normalize(_ text: String) -> String {
-        lowercase(stripAccents(spaceOutChineseCharacters(clean(text))))
+        var text = text
+        if normalization.cleanText { text = clean(text) }
+        if normalization.chineseCharacters { text = spaceOutChineseCharacters(text) }
+        if normalization.stripAccents { text = stripAccents(text) }
+        if normalization.lowercase { text = lowercase(text) }
+        return text
     }
 
     // MARK: - The four normalisation steps
@@ -108,7 +127,7 @@ public struct BasicTokenizer: Sendable {
     /// "한" (U+D55C) →NFD→  U+1112 U+1161 U+11AB   (Hangul splits into its letters, jamo)
     /// ```
     /// BERT-uncased strips accents whenever it lowercases (`strip_accents: null` follows
-    /// `lowercase: true`). Some casualties are not accents to a reader: Japanese voicing marks
+    /// `lowercase: true`; see `BertNormalization`). Some casualties are not accents to a reader: Japanese voicing marks
     /// go (`"が"` → `"か"`), and so do the Devanagari virama and the Arabic short vowels. Spacing
     /// marks (Mc), such as the Devanagari vowel signs `ि` and `ी`, stay.
     ///

@@ -10,7 +10,8 @@ import Foundation  // reading the vocabulary file
 ///                     [CLS]                             [SEP]
 /// ```
 /// A `##` piece continues the word before it. The output matches Hugging Face `tokenizers` with
-/// the model's `tokenizer.json`, id for id; the test suite checks that against a fixture.
+/// the model's `tokenizer.json`, id for id; the test suite checks that against fixtures, for
+/// uncased, cased and accent-stripping BERTs.
 public struct WordPieceTokenizer: Sendable {
     /// The vocabulary: `vocabulary[id]` is the token with that id (the line of `vocab.txt`).
     public let vocabulary: [String]
@@ -25,8 +26,11 @@ public struct WordPieceTokenizer: Sendable {
     public let padId: Int
 
     /// Words longer than this many code points become `[UNK]` without being tried
-    /// (`max_input_chars_per_word` in `tokenizer.json`).
-    public let maxCharactersPerWord = 100
+    /// (`max_input_chars_per_word` in `tokenizer.json`; 100 for every BERT).
+    public let maxCharactersPerWord: Int
+
+    /// The cleaning steps before words are split: lowercasing, accent stripping, ….
+    public var normalization: BertNormalization { basic.normalization }
 
     /// Token → id. Keyed by UTF-8 bytes: see `TokenKey`.
     private let idsByToken: [TokenKey: Int]
@@ -35,7 +39,7 @@ public struct WordPieceTokenizer: Sendable {
     /// "added tokens": `"a [MASK] b"` encodes `[MASK]` as id 103, not as `[`, `mask`, `]`.
     private let specialTokens: [(scalars: [Unicode.Scalar], id: Int)]
 
-    private let basic = BasicTokenizer()
+    private let basic: BasicTokenizer
 
     /// The BERT special tokens. `[MASK]` is optional; the other four must be in the vocabulary.
     static let requiredSpecialTokens = ["[CLS]", "[SEP]", "[UNK]", "[PAD]"]
@@ -52,10 +56,16 @@ public struct WordPieceTokenizer: Sendable {
     ///   `AttnError.vocabularyInvalid` if it is empty, not UTF-8, or lacks `[CLS]`, `[SEP]`,
     ///   `[UNK]` or `[PAD]`.
     public init(vocabularyFile path: String) throws {
-        // MiniLM's is 231 KB, multilingual BERT's under 1 MB; 64 MB is far more than any needs.
-        guard let bytes = try MappedFile.contents(of: path, limit: 64 << 20) else {
+        guard let tokens = try Self.readVocabularyFile(path) else {
             throw AttnError.fileUnreadable(path: path, reason: "there is no such file")
         }
+        self.init(checkedVocabulary: tokens)
+    }
+
+    /// The tokens of a `vocab.txt`, checked to be a BERT vocabulary, or `nil` if there is no file.
+    private static func readVocabularyFile(_ path: String) throws -> [String]? {
+        // MiniLM's is 231 KB, multilingual BERT's under 1 MB; 64 MB is far more than any needs.
+        guard let bytes = try MappedFile.contents(of: path, limit: 64 << 20) else { return nil }
         guard !bytes.isEmpty else {
             throw AttnError.vocabularyInvalid(path: path, reason: "the file is empty")
         }
@@ -73,7 +83,7 @@ public struct WordPieceTokenizer: Sendable {
         if let problem = Self.problem(with: tokens) {
             throw AttnError.vocabularyInvalid(path: path, reason: problem)
         }
-        self.init(checkedVocabulary: tokens)
+        return tokens
     }
 
     /// A line of `vocab.txt` as a token: without trailing whitespace (Unicode's White_Space, as
@@ -106,26 +116,183 @@ public struct WordPieceTokenizer: Sendable {
         return "it has no \(missing.joined(separator: ", ")) token\(missing.count == 1 ? "" : "s")"
     }
 
-    private init(checkedVocabulary tokens: [String]) {
-        vocabulary = tokens
+    /// A vocabulary that `problem(with:)` accepts, with BERT's special tokens by their names.
+    private init(checkedVocabulary tokens: [String], normalization: BertNormalization = BertNormalization()) {
+        let ids = Self.idsByToken(tokens)
+        // `problem(with:)` has checked that the required tokens are present.
+        func id(_ token: String) -> Int { ids[TokenKey(token)] ?? 0 }
+        self.init(vocabulary: tokens, ids: ids,
+                  clsId: id("[CLS]"), sepId: id("[SEP]"), unkId: id("[UNK]"), padId: id("[PAD]"),
+                  specialTokens: (Self.requiredSpecialTokens + Self.optionalSpecialTokens)
+                      .compactMap { token in ids[TokenKey(token)].map { (token, $0) } },
+                  normalization: normalization, maxCharactersPerWord: 100)
+    }
+
+    private init(vocabulary: [String], ids: [TokenKey: Int], clsId: Int, sepId: Int, unkId: Int, padId: Int,
+                 specialTokens: [(content: String, id: Int)], normalization: BertNormalization,
+                 maxCharactersPerWord: Int) {
+        self.vocabulary = vocabulary
+        idsByToken = ids
+        self.clsId = clsId
+        self.sepId = sepId
+        self.unkId = unkId
+        self.padId = padId
+        // Longest first, so that the first token found at a position is the longest one there.
+        self.specialTokens = specialTokens
+            .map { (scalars: Array($0.content.unicodeScalars), id: $0.id) }
+            .sorted { $0.scalars.count > $1.scalars.count }
+        basic = BasicTokenizer(normalization: normalization)
+        self.maxCharactersPerWord = maxCharactersPerWord
+    }
+
+    /// Token → id; a token listed twice keeps its last id, as in Hugging Face's reader.
+    private static func idsByToken(_ tokens: [String]) -> [TokenKey: Int] {
         var ids: [TokenKey: Int] = [:]
         ids.reserveCapacity(tokens.count)
-        // A token listed twice keeps its last id, as in Hugging Face's reader.
         for (id, token) in tokens.enumerated() { ids[TokenKey(token)] = id }
-        idsByToken = ids
+        return ids
+    }
 
-        // `problem(with:)` has checked that the required tokens are present.
-        clsId = ids[TokenKey("[CLS]")] ?? 0
-        sepId = ids[TokenKey("[SEP]")] ?? 0
-        unkId = ids[TokenKey("[UNK]")] ?? 0
-        padId = ids[TokenKey("[PAD]")] ?? 0
+    // MARK: - Loading a Hugging Face checkpoint
 
-        // Longest first, so that the first token found at a position is the longest one there.
-        specialTokens = (Self.requiredSpecialTokens + Self.optionalSpecialTokens)
-            .compactMap { token in
-                ids[TokenKey(token)].map { (scalars: Array(token.unicodeScalars), id: $0) }
+    /// The tokenizer of a Hugging Face BERT checkpoint: its `tokenizer.json`, or else its
+    /// `vocab.txt` with the options of its `tokenizer_config.json`.
+    ///
+    /// ```
+    /// tokenizer.json       model WordPiece (vocab, unk_token, "##", max_input_chars_per_word),
+    ///                      normalizer BertNormalizer or none, pre_tokenizer BertPreTokenizer,
+    ///                      post_processor TemplateProcessing or BertProcessing: [CLS] $A [SEP],
+    ///                      added_tokens matched whole in the raw text
+    /// vocab.txt            one token per line; options from tokenizer_config.json, if there is one:
+    ///                      do_lower_case (true), strip_accents (null), tokenize_chinese_chars (true)
+    /// ```
+    /// `WordPieceTokenizer(huggingFaceDirectory: "…/bert-base-cased")` then encodes `"Hello"` as
+    /// `[101, 8667, 102]`, where the uncased BERT's vocabulary gives `[101, 7592, 102]`.
+    /// - Parameter directory: the checkpoint's directory (a snapshot of the Hugging Face cache).
+    /// - Throws: `AttnError.fileUnreadable` when neither file is there or one cannot be read;
+    ///   `AttnError.vocabularyInvalid` naming the file and the setting when a file is malformed or
+    ///   asks for something attn does not reproduce exactly (another model, normalizer,
+    ///   pre-tokenizer or template, a prefix other than `##`).
+    public init(huggingFaceDirectory directory: String) throws {
+        if let json = try TokenizerJSON(directory: directory, modelType: "WordPiece") {
+            try self.init(tokenizerJSON: json)
+            return
+        }
+        let vocabularyPath = directory + "/vocab.txt"
+        guard let tokens = try Self.readVocabularyFile(vocabularyPath) else {
+            throw AttnError.fileUnreadable(path: directory, reason: "it has neither tokenizer.json nor vocab.txt")
+        }
+        var normalization = BertNormalization()
+        if let config = try JSONValue.read(file: directory + "/tokenizer_config.json", limit: TokenizerJSON.sizeLimit) {
+            // The defaults are those of transformers' BertTokenizer.
+            normalization = BertNormalization(
+                chineseCharacters: try config["tokenize_chinese_chars"].bool(default: true),
+                stripAccents: try config["strip_accents"].optionalBool(),
+                lowercase: try config["do_lower_case"].bool(default: true))
+        }
+        self.init(checkedVocabulary: tokens, normalization: normalization)
+    }
+
+    /// A tokenizer from a `tokenizer.json` whose model is WordPiece.
+    private init(tokenizerJSON json: TokenizerJSON) throws {
+        let model = json.model
+        let vocabulary = json.vocabulary
+        let ids = Self.idsByToken(vocabulary)
+
+        let prefix = try model["continuing_subword_prefix"].string(default: "##")
+        guard prefix == "##" else {
+            throw json.unsupported("continuing_subword_prefix", prefix, reads: "\"##\"")
+        }
+        let unknown = try model["unk_token"].string(default: "[UNK]")
+        guard let unkId = ids[TokenKey(unknown)] else {
+            throw json.root.invalid("its unk_token \(JSONValue.quoted(unknown)) is not in the vocabulary")
+        }
+        let maxCharactersPerWord = try model["max_input_chars_per_word"].index(default: 100)
+
+        let normalization: BertNormalization
+        switch try json.stageType("normalizer") {
+        case nil:
+            normalization = .none
+        case "BertNormalizer":
+            let normalizer = try json.root["normalizer"]
+            normalization = BertNormalization(
+                cleanText: try normalizer["clean_text"].bool(default: true),
+                chineseCharacters: try normalizer["handle_chinese_chars"].bool(default: true),
+                stripAccents: try normalizer["strip_accents"].optionalBool(),
+                lowercase: try normalizer["lowercase"].bool(default: true))
+        case let other:
+            throw json.unsupported("normalizer", other, reads: "BertNormalizer or none")
+        }
+        let preTokenizer = try json.stageType("pre_tokenizer")
+        guard preTokenizer == "BertPreTokenizer" else {
+            throw json.unsupported("pre-tokenizer", preTokenizer, reads: "BertPreTokenizer")
+        }
+        let (clsId, sepId) = try Self.clsAndSepIds(json)
+        try json.checkAddedTokensMatchInRawText(normalizes: normalization != .none)
+
+        var padId = ids[TokenKey("[PAD]")]
+        let padding = try json.root["padding"]
+        if padId == nil, !padding.isNull { padId = try padding["pad_id"].index() }
+        guard let padId, vocabulary.indices.contains(padId) else {
+            throw json.root.invalid("it has no [PAD] token")
+        }
+
+        self.init(vocabulary: vocabulary, ids: ids, clsId: clsId, sepId: sepId, unkId: unkId, padId: padId,
+                  specialTokens: json.addedTokens.map { ($0.content, $0.id) },
+                  normalization: normalization, maxCharactersPerWord: maxCharactersPerWord)
+    }
+
+    /// The ids the post-processor puts around a sentence, which must be `[CLS] $A [SEP]`.
+    ///
+    /// ```
+    /// TemplateProcessing  "single": [{"SpecialToken": {"id": "[CLS]"}}, {"Sequence": {"id": "A"}},
+    ///                                {"SpecialToken": {"id": "[SEP]"}}],
+    ///                     "special_tokens": {"[CLS]": {"ids": [101]}, "[SEP]": {"ids": [102]}}
+    /// BertProcessing      "cls": ["[CLS]", 101], "sep": ["[SEP]", 102]
+    /// ```
+    private static func clsAndSepIds(_ json: TokenizerJSON) throws -> (cls: Int, sep: Int) {
+        let processor = try json.root["post_processor"]
+        let ids: (cls: Int, sep: Int)
+        switch try json.stageType("post_processor") {
+        case "TemplateProcessing":
+            let single = try processor["single"].array()
+            let pieces = try single.map { piece -> (kind: String, id: String) in
+                let members = try piece.object()
+                guard members.count == 1, let kind = members.keys.first else {
+                    throw piece.invalid("\(piece.name) is not one SpecialToken or Sequence")
+                }
+                return (kind, try piece[kind]["id"].string())
             }
-            .sorted { $0.scalars.count > $1.scalars.count }
+            guard pieces.count == 3, pieces[0].kind == "SpecialToken", pieces[1].kind == "Sequence",
+                  pieces[1].id == "A", pieces[2].kind == "SpecialToken" else {
+                let template = pieces.map { $0.kind == "Sequence" ? "$\($0.id)" : $0.id }.joined(separator: " ")
+                throw json.root.invalid("its post-processor's template is \"\(template)\"; attn adds [CLS] $A [SEP]")
+            }
+            func specialId(_ name: String) throws -> Int {
+                let entry = try processor["special_tokens"][name]
+                let ids = try entry["ids"].array()
+                guard ids.count == 1 else {
+                    throw json.root.invalid("its post-processor's \(JSONValue.quoted(name)) is \(ids.count) tokens; attn adds one")
+                }
+                return try ids[0].index()
+            }
+            ids = (try specialId(pieces[0].id), try specialId(pieces[2].id))
+        case "BertProcessing":
+            func pair(_ key: String) throws -> Int {
+                let value = try processor[key]
+                let pair = try value.array()
+                guard pair.count == 2 else { throw json.root.invalid("\(value.name) is not a [token, id] pair") }
+                _ = try pair[0].string()
+                return try pair[1].index()
+            }
+            ids = (try pair("cls"), try pair("sep"))
+        case let other:
+            throw json.unsupported("post-processor", other, reads: "TemplateProcessing or BertProcessing adding [CLS] … [SEP]")
+        }
+        for id in [ids.cls, ids.sep] where !json.vocabulary.indices.contains(id) {
+            throw json.root.invalid("its post-processor adds id \(id), which is not in 0..<\(json.vocabulary.count)")
+        }
+        return ids
     }
 
     // MARK: - Lookup
@@ -149,7 +316,7 @@ public struct WordPieceTokenizer: Sendable {
     /// ```
     /// - Parameters:
     ///   - text: any text. `[CLS]`, `[SEP]`, `[UNK]`, `[PAD]` and `[MASK]` written in it, in capitals,
-    ///     stand for themselves.
+    ///     stand for themselves (with a `tokenizer.json`: its added tokens, exactly as written).
     ///   - limit: the most tokens the model reads, `[CLS]` and `[SEP]` included (512 for BERT:
     ///     it has 512 learned positions).
     /// - Throws: `AttnError.sequenceTooLong` when there are more than `limit` tokens.
