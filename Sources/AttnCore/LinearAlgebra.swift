@@ -26,6 +26,13 @@ extension Matrix {
         return product(w, transposeB: true, n: n)
     }
 
+    /// `self · W` for a weight `W` of shape (rows × columns) given by its row-major elements: the
+    /// layout of GPT-2's `Conv1D`, stored (in × out).
+    public func multiplied(by w: UnsafeBufferPointer<Float>, rows k: Int, columns n: Int) -> Matrix {
+        precondition(columns == k && w.count == k * n, "inner sizes differ")
+        return product(w, transposeB: false, n: n)
+    }
+
     /// Products of at least this many multiply-adds are split between two cores (`SecondCore`).
     /// A MiniLM projection of 16 tokens is 2.4 million; one head's scores, 8 thousand.
     static let splitThreshold = 1 << 18

@@ -429,10 +429,10 @@ struct HuggingFaceTokenizerFileTests {
     @Test("A directory with no tokenizer file is unreadable, and the error names it")
     func noFiles() throws {
         try withDirectory(["config.json": ["model_type": "bert"]]) { directory in
-            #expect(throws: AttnError.fileUnreadable(path: directory, reason: "it has neither tokenizer.json nor vocab.txt")) {
+            #expect(throws: AttnError.fileUnreadable(path: directory + "/vocab.txt", reason: "there is no such file, and no tokenizer.json beside it")) {
                 try WordPieceTokenizer(huggingFaceDirectory: directory)
             }
-            #expect(throws: AttnError.fileUnreadable(path: directory, reason: "it has neither tokenizer.json nor vocab.json")) {
+            #expect(throws: AttnError.fileUnreadable(path: directory + "/vocab.json", reason: "there is no such file, and no tokenizer.json beside it")) {
                 try BPETokenizer(huggingFaceDirectory: directory)
             }
         }

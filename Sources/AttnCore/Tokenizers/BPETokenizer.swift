@@ -210,7 +210,7 @@ public struct BPETokenizer: Sendable {
             return
         }
         guard let vocabulary = try JSONValue.read(file: directory + "/vocab.json", limit: TokenizerJSON.sizeLimit) else {
-            throw AttnError.fileUnreadable(path: directory, reason: "it has neither tokenizer.json nor vocab.json")
+            throw AttnError.fileUnreadable(path: directory + "/vocab.json", reason: "there is no such file, and no tokenizer.json beside it")
         }
         let tokens = try TokenizerJSON.tokensByID(vocabulary)
         let mergesPath = directory + "/merges.txt"

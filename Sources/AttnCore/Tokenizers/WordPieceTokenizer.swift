@@ -180,7 +180,7 @@ public struct WordPieceTokenizer: Sendable {
         }
         let vocabularyPath = directory + "/vocab.txt"
         guard let tokens = try Self.readVocabularyFile(vocabularyPath) else {
-            throw AttnError.fileUnreadable(path: directory, reason: "it has neither tokenizer.json nor vocab.txt")
+            throw AttnError.fileUnreadable(path: vocabularyPath, reason: "there is no such file, and no tokenizer.json beside it")
         }
         var normalization = BertNormalization()
         if let config = try JSONValue.read(file: directory + "/tokenizer_config.json", limit: TokenizerJSON.sizeLimit) {

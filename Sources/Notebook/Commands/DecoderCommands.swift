@@ -10,7 +10,7 @@ enum DecoderCommands: CommandGroup {
         SampleCommand.self, GreedyCommand.self, TopKCommand.self, TopPCommand.self, SeedCommand.self, ChatCommand.self,
     ]
     static func notes(_ session: Session) -> [String] {
-        ["sentence + (prompt and what was generated)", "(these need model smollm2)"]
+        ["sentence + (prompt and what was generated)", "(these need a decoder: model smollm2, or a GPT-2)"]
     }
 
     /// How many new tokens `sample N` and `greedy N` write: 1…1000.
@@ -23,7 +23,7 @@ enum DecoderCommands: CommandGroup {
 
 /// `predict [K]`: the K most likely next tokens.
 struct PredictCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["predict"], synopsis: ["predict [K]"], help: [("predict", "predict [K] (smollm2): the K most likely next tokens after the sentence: softmax of the last row of logits, divided by the temperature.")])
+    static let definition = CommandDefinition(words: ["predict"], synopsis: ["predict [K]"], help: [("predict", "predict [K] (a decoder: smollm2, GPT-2): the K most likely next tokens after the sentence: softmax of the last row of logits, divided by the temperature.")])
 
     var count: Int
 
@@ -38,7 +38,7 @@ struct PredictCommand: NotebookCommand, Equatable {
 
 /// `temperature X`: what `predict` divides the logits by, and whether `generate` samples.
 struct TemperatureCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["temperature"], synopsis: ["temperature X"], help: [("temperature", "temperature X (smollm2), 0 ≤ X ≤ 100: predict shows softmax(logits / X); below 1 sharpens, above 1 flattens. generate samples from it when X is neither 0 (the argmax) nor 1 (the default, where generate stays greedy); sample N draws at any X above 0.")])
+    static let definition = CommandDefinition(words: ["temperature"], synopsis: ["temperature X"], help: [("temperature", "temperature X (a decoder), 0 ≤ X ≤ 100: predict shows softmax(logits / X); below 1 sharpens, above 1 flattens. generate samples from it when X is neither 0 (the argmax) nor 1 (the default, where generate stays greedy); sample N draws at any X above 0.")])
     var setsLessonState: Bool { true }
 
     var value: Float
@@ -58,7 +58,7 @@ struct TemperatureCommand: NotebookCommand, Equatable {
 
 /// `generate N`: up to N new tokens, greedy or sampled as the settings say.
 struct GenerateCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["generate"], synopsis: ["generate N"], help: [("generate", "generate N (smollm2): up to N tokens after the sentence with a KV cache, streamed as they come; Ctrl-C stops before the next one. Greedy (the argmax) at temperature 0 and 1, else sampled as sample N; the first lines say which. sentence + then makes sentence and continuation the sentence.")])
+    static let definition = CommandDefinition(words: ["generate"], synopsis: ["generate N"], help: [("generate", "generate N (a decoder: smollm2, GPT-2): up to N tokens after the sentence with a KV cache, streamed as they come; Ctrl-C stops before the next one. Greedy (the argmax) at temperature 0 and 1, else sampled as sample N; the first lines say which. sentence + then makes sentence and continuation the sentence.")])
 
     var count: Int
 
@@ -74,7 +74,7 @@ struct GenerateCommand: NotebookCommand, Equatable {
 
 /// `rope [PAIR]`: the rotation angles, or one pair of this head's q before and after RoPE.
 struct RopeCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["rope"], synopsis: ["rope [PAIR]"], help: [("rope", "rope [PAIR] (smollm2): the rotation angle p · θₖ of every position and pair; with PAIR, this head's q before and after RoPE for that pair.")])
+    static let definition = CommandDefinition(words: ["rope"], synopsis: ["rope [PAIR]"], help: [("rope", "rope [PAIR] (a decoder: smollm2, GPT-2): the rotation angle p · θₖ of every position and pair; with PAIR, this head's q before and after RoPE for that pair.")])
 
     var pair: Int?
 
@@ -87,7 +87,7 @@ struct RopeCommand: NotebookCommand, Equatable {
 
 /// `kvmap`: which query heads share each key/value head.
 struct KeyValueMapCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["kvmap"], synopsis: ["kvmap"], help: [("kvmap", "kvmap (smollm2): which query heads share each key/value head (grouped-query attention), and what it saves.")])
+    static let definition = CommandDefinition(words: ["kvmap"], synopsis: ["kvmap"], help: [("kvmap", "kvmap (a decoder: smollm2, GPT-2): which query heads share each key/value head (grouped-query attention), and what it saves.")])
 
     init(word: String, arguments: String) {}
 
@@ -96,7 +96,7 @@ struct KeyValueMapCommand: NotebookCommand, Equatable {
 
 /// `sample N`: up to N tokens drawn from softmax(logits / temperature).
 struct SampleCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["sample"], synopsis: ["sample N"], help: [("sample", "sample N (smollm2): up to N tokens, each drawn from softmax(logits / temperature), kept to the top-k tokens and then to the top-p nucleus (as Hugging Face's generate), with a generator seeded by seed: the same seed gives the same text on every machine.")])
+    static let definition = CommandDefinition(words: ["sample"], synopsis: ["sample N"], help: [("sample", "sample N (a decoder: smollm2, GPT-2): up to N tokens, each drawn from softmax(logits / temperature), kept to the top-k tokens and then to the top-p nucleus (as Hugging Face's generate), with a generator seeded by seed: the same seed gives the same text on every machine.")])
 
     var count: Int
 
@@ -109,7 +109,7 @@ struct SampleCommand: NotebookCommand, Equatable {
 
 /// `greedy N`: up to N tokens, each the argmax.
 struct GreedyCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["greedy"], synopsis: ["greedy N"], help: [("greedy", "greedy N (smollm2): up to N tokens, each the argmax of the logits, whatever the temperature.")])
+    static let definition = CommandDefinition(words: ["greedy"], synopsis: ["greedy N"], help: [("greedy", "greedy N (a decoder: smollm2, GPT-2): up to N tokens, each the argmax of the logits, whatever the temperature.")])
 
     var count: Int
 
@@ -122,7 +122,7 @@ struct GreedyCommand: NotebookCommand, Equatable {
 
 /// `top-k K`: sampling keeps the K largest logits.
 struct TopKCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["top-k"], synopsis: ["top-k K"], help: [("top-k", "top-k K (smollm2): sampling keeps only the K tokens with the largest logits (ties with the K-th stay), after the temperature; top-k off (or 0) keeps all.")])
+    static let definition = CommandDefinition(words: ["top-k"], synopsis: ["top-k K"], help: [("top-k", "top-k K (a decoder: smollm2, GPT-2): sampling keeps only the K tokens with the largest logits (ties with the K-th stay), after the temperature; top-k off (or 0) keeps all.")])
     var setsLessonState: Bool { true }
 
     /// nil: every token.
@@ -146,7 +146,7 @@ struct TopKCommand: NotebookCommand, Equatable {
 
 /// `top-p P`: sampling keeps the nucleus of probability P.
 struct TopPCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["top-p"], synopsis: ["top-p P"], help: [("top-p", "top-p P (smollm2), 0 < P ≤ 1: after top-k, sampling keeps the smallest set of most likely tokens whose probabilities add up to at least P (at least one); top-p off (or 1) keeps all.")])
+    static let definition = CommandDefinition(words: ["top-p"], synopsis: ["top-p P"], help: [("top-p", "top-p P (a decoder), 0 < P ≤ 1: after top-k, sampling keeps the smallest set of most likely tokens whose probabilities add up to at least P (at least one); top-p off (or 1) keeps all.")])
     var setsLessonState: Bool { true }
 
     /// nil: every token.
@@ -170,7 +170,7 @@ struct TopPCommand: NotebookCommand, Equatable {
 
 /// `seed N`: where sampling's random numbers start.
 struct SeedCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["seed"], synopsis: ["seed N"], help: [("seed", "seed N (smollm2): where sampling's random numbers start (SplitMix64; 0 until set). Every sample, generate or chat starts from it, so the same seed and settings give the same text; another seed, another draw.")])
+    static let definition = CommandDefinition(words: ["seed"], synopsis: ["seed N"], help: [("seed", "seed N (a decoder: smollm2, GPT-2): where sampling's random numbers start (SplitMix64; 0 until set). Every sample, generate or chat starts from it, so the same seed and settings give the same text; another seed, another draw.")])
     var setsLessonState: Bool { true }
 
     var seed: UInt64
@@ -189,7 +189,7 @@ struct SeedCommand: NotebookCommand, Equatable {
 
 /// `chat TEXT`: the text as the user's turn of the model's chat template, and the answer.
 struct ChatCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["chat"], synopsis: ["chat TEXT"], help: [("chat", "chat TEXT (smollm2): your text as the user's turn in the model's own chat template (tokenizer.chat_template from the GGUF file), its tokens shown, then the assistant's answer, up to 200 tokens, until it ends its turn with <|im_end|>. Greedy or sampled as generate. sentence + then shows the attention over prompt and answer.")])
+    static let definition = CommandDefinition(words: ["chat"], synopsis: ["chat TEXT"], help: [("chat", "chat TEXT (a decoder: smollm2, GPT-2): your text as the user's turn in the model's own chat template (tokenizer.chat_template from the GGUF file), its tokens shown, then the assistant's answer, up to 200 tokens, until it ends its turn with <|im_end|>. Greedy or sampled as generate. sentence + then shows the attention over prompt and answer.")])
 
     var text: String
 
@@ -211,7 +211,7 @@ extension Session {
     /// The selected model as a decoder, or an error saying how to select one.
     func requireDecoder(_ command: String) throws -> any DecoderModel {
         guard let decoder = try requireModel() as? any DecoderModel else {
-            throw NotebookError.lesson("\(command) needs the decoder: type model smollm2 first (minilm is an encoder and predicts no next token)")
+            throw NotebookError.lesson("\(command) needs a decoder: type model smollm2 (or model gpt2) first (\(modelName) is an encoder and predicts no next token)")
         }
         return decoder
     }
@@ -378,7 +378,10 @@ extension Session {
     func rope(_ pair: Int?) throws -> String {
         let llama = try requireDecoder("rope")
         let trace = try requireTrace()
-        let dh = llama.sizes.headDimension, base = llama.ropeBase
+        guard let base = llama.ropeBase else {
+            throw NotebookError.lesson("rope: \(modelName) has no rotary position embedding; its positions are learned vectors added to the input (show position_embeddings)")
+        }
+        let dh = llama.sizes.headDimension
         let half = dh / 2
         let i = pair ?? 0
         guard (0..<half).contains(i) else {
@@ -417,6 +420,9 @@ extension Session {
     func keyValueMap() throws -> String {
         let llama = try requireDecoder("kvmap")
         let c = llama.sizes
+        guard c.groupSize > 1 else {
+            return wrap("\(modelName) has no grouped-query attention: each of its \(c.heads) query heads has its own key and value head, so the KV cache holds \(2 * c.heads * c.headDimension) numbers per token and layer. smollm2 shares each key/value head among 3 query heads.") + "\n"
+        }
         var text = "grouped-query attention: \(c.heads) query heads share \(c.keyValueHeads) key/value heads (groups of \(c.groupSize))\n"
         for j in 0..<c.keyValueHeads {
             let heads = (j * c.groupSize..<((j + 1) * c.groupSize)).map(String.init).joined(separator: ", ")

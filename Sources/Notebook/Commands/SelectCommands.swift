@@ -11,8 +11,8 @@ enum SelectCommands: CommandGroup {
 /// `model NAME [PATH]`: selects a model, from attn's cache or from a path.
 struct ModelCommand: NotebookCommand, Equatable {
     static let definition = CommandDefinition(
-        words: ["model"], synopsis: ["model minilm|smollm2 [PATH]", "model ORG/NAME"],
-        help: [("model", "model minilm [PATH]: selects all-MiniLM-L6-v2, from the cache or from a directory holding config.json, model.safetensors and vocab.txt; model smollm2 [PATH] selects SmolLM2-135M-Instruct, or the .gguf at PATH. model ORG/NAME (or NAME) opens a BERT encoder the Hugging Face cache already holds, as from_pretrained downloaded it (model sentence-transformers/all-MiniLM-L6-v2, model bert-base-uncased: its bert.-prefixed encoder, the pre-training head left unread); nothing is downloaded. A bad PATH or NAME keeps the previous model.")])
+        words: ["model"], synopsis: ["model minilm|smollm2 [PATH]", "model ORG/NAME", "model PATH"],
+        help: [("model", "model minilm [PATH]: selects all-MiniLM-L6-v2, from the cache or from a directory holding config.json, model.safetensors and vocab.txt; model smollm2 [PATH] selects SmolLM2-135M-Instruct, or the .gguf at PATH. model ORG/NAME (or NAME) opens a checkpoint the Hugging Face cache already holds, as from_pretrained downloaded it: a GPT-2 (model gpt2) or a BERT (model bert-base-uncased, model sentence-transformers/all-MiniLM-L6-v2); nothing is downloaded. model PATH opens a checkpoint directory (config.json, safetensors in one file or shards, tokenizer.json or the legacy vocabulary files) or a .gguf file; its config.json's model_type (or the GGUF's general.architecture) says what it is. A bad PATH or NAME keeps the previous model.")])
     var setsLessonState: Bool { true }
 
     var name: String
@@ -24,7 +24,7 @@ struct ModelCommand: NotebookCommand, Equatable {
 
     init(word: String, arguments: String) throws {
         let parts = arguments.split(separator: " ", maxSplits: 1).map(String.init)
-        guard let name = parts.first else { throw NotebookError.usage(command: "model", usage: "model minilm [PATH]") }
+        guard let name = parts.first else { throw NotebookError.usage(command: "model", usage: "model NAME [PATH] or model PATH") }
         self.init(name: name, path: parts.count > 1 ? parts[1].trimmingWhitespace() : nil)
     }
 

@@ -244,7 +244,7 @@ extension Session {
         guard let model else { return step.rawValue }
         let dh = model.sizes.headDimension
         let info = StepInfo.info(step)
-        var formula = ((model.isCausal ? info.decoderFormula : nil) ?? info.formula)
+        var formula = (model.stepFormulas[step] ?? info.formula)
             .replacingOccurrences(of: "{D}", with: String(dh))
             .replacingOccurrences(of: "{KV}", with: String(cachedTrace?.layers[layer].heads[head].keyValueHead ?? 0))
             .replacingOccurrences(of: "{L}", with: String(layer))

@@ -32,7 +32,7 @@ extension MathEvaluator {
     static let cellFunctions: [String: @Sendable (Float) -> Float] = [
         "exp": { expf($0) }, "log": { logf($0) }, "log2": { log2f($0) }, "sqrt": { $0.squareRoot() },
         "abs": { Swift.abs($0) }, "tanh": { tanhf($0) }, "cos": { cosf($0) }, "sin": { sinf($0) },
-        "gelu": { AttnCore.gelu($0) }, "silu": { AttnCore.silu($0) },
+        "gelu": { AttnCore.gelu($0) }, "gelu_tanh": { AttnCore.geluTanh($0) }, "silu": { AttnCore.silu($0) },
     ]
 
     /// Reductions: over all cells, or with axis=0 down each column, axis=1 along each row.

@@ -66,7 +66,7 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .unknownStep(name, suggestion):
             return "unknown step '\(shown(name))'" + (suggestion.map { ": did you mean '\($0)'?" } ?? ": the steps are \(StepInfo.names.joined(separator: ", "))")
         case let .stepNotInModel(step, model):
-            return "\(model) has no step \(step): it belongs to the other architecture (help \(step) explains it)"
+            return "\(model) has no step \(step): another architecture computes it (help \(step) explains it)"
         case let .exportFormat(path):
             return "cannot tell the format of \(path): end the file name with .npy or .csv (or .tsv/.txt for tokens)"
         case .unterminatedQuote:

@@ -212,10 +212,17 @@ public final class Session {
     }
 
     /// Where a model's files are: attn's cache (or the PATH the learner gave) for attn's own
-    /// models, else the Hugging Face cache's snapshot of the repository `name`.
+    /// models; a directory or `.gguf` file the learner named (`model ./my-bert`, `model gpt2
+    /// PATH`); else the Hugging Face cache's snapshot of the repository `name`. As with
+    /// `from_pretrained`, a local directory of that name wins over the cache.
     func locateModel(name: String, path: String?) throws -> (ModelSource, String) {
         guard let source = ModelSource.named(name) else {
-            guard path == nil, let found = try HubCache.snapshot(of: name, environment: environment) else {
+            if let local = path.map(resolve) ?? localPath(name) {
+                let title = (local as NSString).lastPathComponent
+                // Named in the prompt by what the learner typed before the path, else its last part.
+                return (try ModelSource.checkpoint(name: path == nil ? title : name, title: title, location: local, origin: .path), local)
+            }
+            guard let found = try HubCache.snapshot(of: name, environment: environment) else {
                 throw NotebookError.unknownModel(name, hubCache: HubCache.directory(environment: environment))
             }
             return (try ModelSource.hubCheckpoint(name: name, id: found.id, directory: found.directory), found.directory)
@@ -272,9 +279,21 @@ public final class Session {
     /// "the attn cache" for the default location (so transcripts are the same on every machine),
     /// the repository for the Hugging Face cache, else the path itself.
     func whereFrom(_ path: String, _ source: ModelSource) -> String {
-        if source.isHubCheckpoint { return "the Hugging Face cache (\(source.title))" }
+        switch source.origin {
+        case .huggingFaceCache: return "the Hugging Face cache (\(source.title))"
+        case .path: return path
+        case .attnCache: break
+        }
         let directory = ModelStore.directory(for: source, environment: environment)
         return path == directory || path.hasPrefix(directory + "/") ? "the attn cache" : path
+    }
+
+    /// `name` as a path, when it is written as one (`/…`, `./…`, `../…`, `~/…`, `….gguf`) or names
+    /// a directory or file that exists; nil for a name to look up in the Hugging Face cache.
+    func localPath(_ name: String) -> String? {
+        let written = ["/", "./", "../", "~"].contains { name.hasPrefix($0) } || name.hasSuffix(".gguf") || name == "." || name == ".."
+        let path = resolve(name)
+        return written || FileManager.default.fileExists(atPath: path) ? path : nil
     }
 
     func resolve(_ path: String) -> String {

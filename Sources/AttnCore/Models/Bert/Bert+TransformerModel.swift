@@ -37,6 +37,12 @@ extension Bert: TransformerModel {
         .feedForwardActivation, .feedForwardOutput, .out,
     ]
 
+    /// BERT's formulas are the notebook's own, except the activation a configuration may change.
+    public var stepFormulas: [Step: String] {
+        let activation = configuration.activation
+        return activation == .gelu ? [:] : [.feedForwardActivation: "ffn_act = \(activation.formula)(ffn_hidden)"]
+    }
+
     /// The safetensors tensors of a step: a head's rows of a weight, a layer's linear maps and
     /// LayerNorms, the embedding tables (all float32).
     public func provenance(of step: Step, layer: Int, head: Int) -> [String] {

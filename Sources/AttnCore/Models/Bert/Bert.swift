@@ -1,6 +1,7 @@
 import Foundation
 
-/// A BERT encoder (all-MiniLM-L6-v2) whose forward pass keeps every intermediate.
+/// A BERT encoder (all-MiniLM-L6-v2, or any BERT checkpoint) whose forward pass keeps every
+/// intermediate.
 ///
 /// ```
 /// embeddings = LN(token + position + type)
@@ -34,16 +35,18 @@ public struct Bert: Sendable {
     /// The files a model directory must hold.
     public static let requiredFiles = ["config.json", "model.safetensors", "vocab.txt"]
 
-    /// Loads `config.json`, `model.safetensors` and `vocab.txt` from `directory`.
+    /// Loads `config.json`, the safetensors weights (`model.safetensors` or shards) and the
+    /// tokenizer (`tokenizer.json`, else `vocab.txt`) from `directory`.
     /// - Throws: `AttnError` naming the file and the problem.
     public init(directory: String) throws {
         func file(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
         configuration = try BertConfiguration.load(path: file("config.json"))
-        weights = try BertWeights(file: try SafeTensors(path: file("model.safetensors")), configuration: configuration)
-        tokenizer = try WordPieceTokenizer(vocabularyFile: file("vocab.txt"))
+        weights = try BertWeights(checkpoint: try SafeTensorsCheckpoint(directory: directory), configuration: configuration)
+        tokenizer = try WordPieceTokenizer(huggingFaceDirectory: directory)
         guard tokenizer.vocabulary.count == configuration.vocabularySize else {
+            let json = file("tokenizer.json")
             throw AttnError.vocabularyInvalid(
-                path: file("vocab.txt"),
+                path: FileManager.default.fileExists(atPath: json) ? json : file("vocab.txt"),
                 reason: "it has \(tokenizer.vocabulary.count) tokens but config.json says vocab_size \(configuration.vocabularySize)")
         }
         self.directory = directory
@@ -83,7 +86,7 @@ public struct Bert: Sendable {
         }
         return Trace(tokenIds: ids, tokens: tokenizer.tokens(ids),
                      tokenEmbeddings: token, positionEmbeddings: position, typeEmbeddings: type,
-                     embeddings: embeddings, layers: layers)
+                     embeddings: embeddings, layers: layers, steps: Set(Self.steps))
     }
 
     /// One encoder layer: multi-head self-attention, then the feed-forward, each followed by a
@@ -108,9 +111,9 @@ public struct Bert: Sendable {
         let attentionNorm = (x + attentionOutput).layerNormRows(
             gamma: w.attentionNorm.gamma, beta: w.attentionNorm.beta, epsilon: c.layerNormEpsilon)
 
-        // Feed-forward: widen to d_ff, GELU, narrow back to d_model.
+        // Feed-forward: widen to d_ff, GELU (or the configuration's activation), narrow back to d_model.
         let hidden = w.intermediate(attentionNorm)
-        let activation = hidden.geluCells()
+        let activation = c.activation(hidden)
         let feedForwardOutput = w.output(activation)
         let out = (attentionNorm + feedForwardOutput).layerNormRows(
             gamma: w.outputNorm.gamma, beta: w.outputNorm.beta, epsilon: c.layerNormEpsilon)

@@ -30,51 +30,17 @@ public struct BertConfiguration: Codable, Sendable, Equatable {
         case positionEmbeddingType = "position_embedding_type"
     }
 
+    /// The feed-forward's non-linearity (`validate` has checked that attn knows it).
+    public var activation: Activation { Activation(configurationName: hiddenActivation) ?? .gelu }
+
     /// The width of one head: `d_model / heads` (32 for MiniLM).
     public var headDimension: Int { hiddenSize / attentionHeads }
 
     /// Reads and checks `config.json`: the numbers must describe a BERT this code computes exactly.
     /// - Throws: `.fileUnreadable` or `.configInvalid` naming the problem.
     public static func load(path: String) throws -> BertConfiguration {
-        // Real configurations are under a kilobyte; a megabyte is plenty.
-        guard let bytes = try MappedFile.contents(of: path, limit: 1 << 20) else {
-            throw AttnError.fileUnreadable(path: path, reason: "no such file")
-        }
-        let data = Data(bytes)
-        let configuration: BertConfiguration
-        do {
-            configuration = try JSONDecoder().decode(BertConfiguration.self, from: data)
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw AttnError.configInvalid(path: path, reason: "it has no \(key.stringValue)")
-        } catch let DecodingError.typeMismatch(_, context) where !context.codingPath.isEmpty {
-            throw AttnError.configInvalid(path: path, reason: "\(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type")
-        } catch let DecodingError.valueNotFound(_, context) where !context.codingPath.isEmpty {
-            throw AttnError.configInvalid(path: path, reason: "\(context.codingPath.map(\.stringValue).joined(separator: ".")) is null")
-        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
-            throw AttnError.configInvalid(path: path, reason: "\(context.codingPath.map(\.stringValue).joined(separator: ".")) has an unusable value")
-        } catch DecodingError.typeMismatch {
-            throw AttnError.configInvalid(path: path, reason: "its top level is not a JSON object")
-        } catch {
-            // Foundation on Linux reports a fraction where a whole number belongs as invalid JSON;
-            // find the key so that the message can name it.
-            guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-                throw AttnError.configInvalid(path: path, reason: "it is not valid JSON")
-            }
-            // It also refuses numbers too large for their type (2e19 for an Int, 1e300 for a Float).
-            for (key, range) in wholeNumberRanges {
-                guard let number = object[key] as? NSNumber else { continue }
-                if number.doubleValue != number.doubleValue.rounded() {
-                    throw AttnError.configInvalid(path: path, reason: "\(key) is \(number), not a whole number")
-                }
-                if !(Double(range.lowerBound)...Double(range.upperBound)).contains(number.doubleValue) {
-                    throw AttnError.configInvalid(path: path, reason: "\(key) is \(number), outside \(range.lowerBound)…\(range.upperBound)")
-                }
-            }
-            if let number = object["layer_norm_eps"] as? NSNumber, !(number.doubleValue > 0 && number.doubleValue < 1) {
-                throw AttnError.configInvalid(path: path, reason: "layer_norm_eps is \(number), outside 0 < ε < 1")
-            }
-            throw AttnError.configInvalid(path: path, reason: "a value has the wrong type")
-        }
+        let configuration = try ConfigurationFile.decode(BertConfiguration.self, path: path,
+                                                         wholeNumberRanges: wholeNumberRanges, epsilonKey: "layer_norm_eps")
         try configuration.validate(path: path)
         return configuration
     }
@@ -98,7 +64,10 @@ public struct BertConfiguration: Codable, Sendable, Equatable {
     func validate(path: String) throws {
         func fail(_ reason: String) -> AttnError { .configInvalid(path: path, reason: reason) }
         guard modelType == "bert" else { throw fail("model_type is \(modelType), expected bert") }
-        guard hiddenActivation == "gelu" else { throw fail("hidden_act is \(hiddenActivation); attn computes gelu only") }
+        guard Activation(configurationName: hiddenActivation) != nil else {
+            let known = Activation.allCases.map(\.rawValue).joined(separator: ", ")
+            throw fail("hidden_act is \(hiddenActivation); attn computes \(known)")
+        }
         guard (positionEmbeddingType ?? "absolute") == "absolute" else { throw fail("position_embedding_type must be absolute") }
         for (key, range) in Self.wholeNumberRanges {
             let value = wholeNumbers[key] ?? 0

@@ -18,7 +18,9 @@ public struct BertWeights: Sendable {
     public let typeEmbeddings: Matrix       // types × d_model
     public let embeddingNorm: LayerNormWeights
     public let layers: [BertLayerWeights]
-    public let pooler: Linear               // tanh(W · h[CLS] + b): in the checkpoint, not used by attn's steps
+    /// tanh(W · h[CLS] + b): in the checkpoint, not used by attn's steps; a checkpoint saved with
+    /// a pre-training head may have none.
+    public let pooler: Linear?
     /// What the checkpoint's names start with: "" for a BertModel (MiniLM), `bert.` for a model
     /// saved with its pre-training head (BertForPreTraining, BertForMaskedLM: `bert-base-uncased`).
     public let prefix: String
@@ -98,95 +100,55 @@ public struct BertWeights: Sendable {
     /// beside the encoder, outside the steps attn shows, so not read.
     static func isPreTrainingHead(_ name: String) -> Bool { name.hasPrefix("cls.") }
 
-    /// Loads every field from `file`, checking names and shapes against `configuration`.
+    /// Loads every field from `checkpoint`, checking names and shapes against `configuration`.
     /// - Throws: `.modelTooLarge` beyond ``ModelBudget/maximumWeightBytes``; `.tensorMissing`,
     ///   `.tensorShape`, `.tensorDType`, `.tensorUnexpected` or `.tensorNotFinite`, naming the tensor.
-    public init(file: SafeTensors, configuration c: BertConfiguration) throws {
+    public init(checkpoint: SafeTensorsCheckpoint, configuration c: BertConfiguration) throws {
         // What the configuration asks for, before any of it is read.
         try ModelBudget.check(Field.allCases.flatMap { field in
             Array(repeating: Self.expectedShape(field, c), count: field.isPerLayer ? c.hiddenLayers : 1)
-        }, path: file.path)
-        prefix = file.entries["bert." + Self.checkpointName(.wordEmbeddings)] != nil ? "bert." : ""
-        var reader = CheckpointReader(file: file, configuration: c, prefix: prefix)
+        }, path: checkpoint.path)
+        let prefix = checkpoint.entry("bert." + Self.checkpointName(.wordEmbeddings)) != nil ? "bert." : ""
+        self.prefix = prefix
+        var reader = CheckpointReader(checkpoint)
+        func name(_ field: Field, _ layer: Int) -> String { Self.checkpointName(field, layer: layer, prefix: prefix) }
+        func mapped(_ field: Field, layer: Int = 0) throws -> WeightMatrix {
+            try reader.mapped(name(field, layer), shape: Self.expectedShape(field, c))
+        }
+        func read(_ field: Field, layer: Int = 0) throws -> Matrix {
+            try reader.read(name(field, layer), shape: Self.expectedShape(field, c))
+        }
+        func linear(_ w: Field, _ b: Field, layer: Int = 0) throws -> Linear {
+            Linear(weight: try mapped(w, layer: layer), bias: try read(b, layer: layer).values)
+        }
+        func norm(_ w: Field, _ b: Field, layer: Int = 0) throws -> LayerNormWeights {
+            LayerNormWeights(gamma: try read(w, layer: layer).values, beta: try read(b, layer: layer).values)
+        }
         // The token table is 30522 × 384 (47 MB) of which a sentence needs a few rows.
-        wordEmbeddings = try reader.mapped(.wordEmbeddings)
-        positionEmbeddings = try reader.read(.positionEmbeddings)
-        typeEmbeddings = try reader.read(.typeEmbeddings)
-        embeddingNorm = try reader.norm(.embeddingNormWeight, .embeddingNormBias)
-        layers = try (0..<c.hiddenLayers).map { try reader.layer($0) }
-        pooler = try reader.linear(.poolerWeight, .poolerBias)
-        try reader.requireEveryTensorUsed()
-    }
-}
-
-/// Reads a checkpoint's tensors as BERT's fields: each one checked for presence, shape and dtype,
-/// and remembered, so that a tensor no field reads is found at the end.
-private struct CheckpointReader {
-    let file: SafeTensors
-    let configuration: BertConfiguration
-    let prefix: String
-    var used = Set<String>()
-
-    init(file: SafeTensors, configuration: BertConfiguration, prefix: String) {
-        (self.file, self.configuration, self.prefix) = (file, configuration, prefix)
-    }
-
-    /// The checkpoint name of a field, after checking that the tensor is there with its shape.
-    mutating func checked(_ field: BertWeights.Field, layer: Int = 0) throws -> String {
-        let name = BertWeights.checkpointName(field, layer: layer, prefix: prefix)
-        guard let entry = file.entries[name] else { throw AttnError.tensorMissing(name: name, path: file.path) }
-        let expected = BertWeights.expectedShape(field, configuration)
-        guard entry.shape == expected else { throw AttnError.tensorShape(name: name, expected: expected, found: entry.shape) }
-        guard entry.dtype != .i64 else { throw AttnError.tensorDType(name: name, expected: "F32", found: "I64") }
-        used.insert(name)
-        return name
-    }
-
-    /// A small tensor (a bias, a norm, the positions), copied into memory.
-    mutating func read(_ field: BertWeights.Field, layer: Int = 0) throws -> Matrix {
-        let name = try checked(field, layer: layer)
-        let matrix = try file.matrix(name)
-        try matrix.values.withUnsafeBufferPointer {
-            try FiniteCheck.require($0, shape: file.entries[name]?.shape ?? [], tensor: name, path: file.path)
+        wordEmbeddings = try mapped(.wordEmbeddings)
+        positionEmbeddings = try read(.positionEmbeddings)
+        typeEmbeddings = try read(.typeEmbeddings)
+        embeddingNorm = try norm(.embeddingNormWeight, .embeddingNormBias)
+        layers = try (0..<c.hiddenLayers).map { l in
+            BertLayerWeights(
+                query: try linear(.queryWeight, .queryBias, layer: l),
+                key: try linear(.keyWeight, .keyBias, layer: l),
+                value: try linear(.valueWeight, .valueBias, layer: l),
+                attentionOutput: try linear(.attentionOutputWeight, .attentionOutputBias, layer: l),
+                attentionNorm: try norm(.attentionNormWeight, .attentionNormBias, layer: l),
+                intermediate: try linear(.intermediateWeight, .intermediateBias, layer: l),
+                output: try linear(.outputWeight, .outputBias, layer: l),
+                outputNorm: try norm(.outputNormWeight, .outputNormBias, layer: l))
         }
-        return matrix
+        // A BertForMaskedLM file has no pooler: BertModel makes one it never trained.
+        let hasPooler = checkpoint.entry(name(.poolerWeight, 0)) != nil || prefix.isEmpty
+        pooler = hasPooler ? try linear(.poolerWeight, .poolerBias) : nil
+        let ignored = Set(Self.ignoredTensors.map { prefix + $0 })
+        try reader.requireEveryTensorUsed { ignored.contains($0) || (prefix == "bert." && Self.isPreTrainingHead($0)) }
     }
 
-    /// A big tensor, left in the mapped file.
-    mutating func mapped(_ field: BertWeights.Field, layer: Int = 0) throws -> WeightMatrix {
-        try WeightMatrix(file: file, name: checked(field, layer: layer))
-    }
-
-    mutating func vector(_ field: BertWeights.Field, layer: Int = 0) throws -> [Float] {
-        try read(field, layer: layer).values
-    }
-
-    mutating func linear(_ w: BertWeights.Field, _ b: BertWeights.Field, layer: Int = 0) throws -> Linear {
-        Linear(weight: try mapped(w, layer: layer), bias: try vector(b, layer: layer))
-    }
-
-    mutating func norm(_ w: BertWeights.Field, _ b: BertWeights.Field, layer: Int = 0) throws -> LayerNormWeights {
-        LayerNormWeights(gamma: try vector(w, layer: layer), beta: try vector(b, layer: layer))
-    }
-
-    /// Encoder layer `l`'s weights.
-    mutating func layer(_ l: Int) throws -> BertLayerWeights {
-        BertLayerWeights(
-            query: try linear(.queryWeight, .queryBias, layer: l),
-            key: try linear(.keyWeight, .keyBias, layer: l),
-            value: try linear(.valueWeight, .valueBias, layer: l),
-            attentionOutput: try linear(.attentionOutputWeight, .attentionOutputBias, layer: l),
-            attentionNorm: try norm(.attentionNormWeight, .attentionNormBias, layer: l),
-            intermediate: try linear(.intermediateWeight, .intermediateBias, layer: l),
-            output: try linear(.outputWeight, .outputBias, layer: l),
-            outputNorm: try norm(.outputNormWeight, .outputNormBias, layer: l))
-    }
-
-    /// nanoGPT's `assert len(sd_keys_hf) == len(sd_keys)`: nothing in the file goes unused.
-    func requireEveryTensorUsed() throws {
-        let ignored = Set(BertWeights.ignoredTensors.map { prefix + $0 })
-        if let stray = file.names.first(where: { !used.contains($0) && !ignored.contains($0) && !(prefix == "bert." && BertWeights.isPreTrainingHead($0)) }) {
-            throw AttnError.tensorUnexpected(name: stray, path: file.path)
-        }
+    /// One file's weights (see ``init(checkpoint:configuration:)``).
+    public init(file: SafeTensors, configuration: BertConfiguration) throws {
+        try self.init(checkpoint: SafeTensorsCheckpoint(file: file), configuration: configuration)
     }
 }

@@ -30,13 +30,23 @@ extension Llama: DecoderModel {
     }
 
     public var normalizationEpsilon: Float { configuration.rmsNormEpsilon }
-    public var ropeBase: Float { configuration.ropeBase }
+    public var ropeBase: Float? { configuration.ropeBase }
 
     public static let steps: [Step] = [
         .embeddings, .x, .rmsnorm, .queriesBeforeRotation, .keysBeforeRotation, .q, .k, .v, .scores, .scaled,
         .masked, .weights, .z, .concat, .attentionOutput, .attentionResidual, .feedForwardInput, .feedForwardGate,
         .feedForwardUp, .feedForwardActivation, .feedForwardOutput, .out, .finalNorm, .logits,
     ]
+
+    public var stepFormulas: [Step: String] { [
+        .embeddings: "embeddings = E_token[ids]",
+        .q: "q = RoPE(q_prerope)",
+        .k: "k = RoPE(k_prerope)   (key/value head {KV})",
+        .v: "v = rmsnorm · W_V   (key/value head {KV})",
+        .masked: "masked = scaled + causal mask (−∞ above the diagonal)",
+        .feedForwardActivation: "ffn_act = SiLU(ffn_gate) ⊙ ffn_up",
+        .out: "out = attn_residual + ffn_out",
+    ] }
 
     /// The GGUF tensors of a step. q and k are shown in Hugging Face's layout: their weights load
     /// with llama.cpp's row permutation undone.

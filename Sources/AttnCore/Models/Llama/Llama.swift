@@ -89,7 +89,7 @@ public struct Llama: Sendable {
         let finalNorm = rmsNorm(x, gain: weights.outputNorm, epsilon: c.rmsNormEpsilon)
         let logits = finalNorm.multiplied(by: weights.tokenEmbeddings, transposeB: true)
         return Trace(tokenIds: ids, tokens: ids.map(tokenLabel), tokenEmbeddings: embeddings,
-                     embeddings: embeddings, layers: layers, finalNorm: finalNorm, logits: logits, isCausal: true)
+                     embeddings: embeddings, layers: layers, finalNorm: finalNorm, logits: logits, isCausal: true, steps: Set(Self.steps))
     }
 
     /// One decoder layer: RMSNorm, grouped-query causal attention with RoPE, residual; RMSNorm,

@@ -1,0 +1,161 @@
+import Foundation
+
+/// A GPT-2 decoder whose forward pass keeps every intermediate.
+///
+/// ```
+/// x₀ = wte[ids] + wpe[0…T−1]                            learned positions, added once
+/// for each layer:
+///     h = LN(x) ⊙ γ₁ + β₁                               pre-LayerNorm (ln_1)
+///     [Q | K | V] = h · W_attn + b_attn                 one Conv1D, (d × 3d), split in that order
+///     for each head i:  z_i = softmax(causal(q_i·k_iᵀ / √dₕ)) · v_i
+///     attn_residual = x + [z₀ | … | z₁₁] · W_proj + b_proj
+///     out = attn_residual + GELU_tanh(n · W_fc + b_fc) · W_mlp + b_mlp,   n = LN(attn_residual) (ln_2)
+/// logits = LN(out) · wteᵀ                               ln_f, then the tied embeddings
+/// ```
+/// Unlike BERT the norm comes before each sub-layer and the residual stream is never
+/// normalized; unlike Llama the positions are vectors added to the input, not rotations.
+public struct GPT2: Sendable {
+    public let configuration: GPT2Configuration
+    public let weights: GPT2Weights
+    public let tokenizer: BPETokenizer
+    /// The directory the model was loaded from.
+    public let directory: String
+
+    /// The most tokens attn traces with any GPT-2 (its own context is 1024): every head keeps its
+    /// T × T matrices, as for BERT.
+    public static let traceLimit = 512
+
+    /// The most tokens this model traces: ``traceLimit``, its positions, and fewer for a model
+    /// with so many heads that their T × T matrices would outgrow ``ModelBudget/maximumTraceBytes``.
+    public var tokenLimit: Int {
+        ModelBudget.tokenLimit(layers: configuration.hiddenLayers, heads: configuration.attentionHeads,
+                               limit: min(Self.traceLimit, configuration.maximumPositions))
+    }
+
+    /// Loads `config.json`, the safetensors weights (one file or shards) and the tokenizer
+    /// (`tokenizer.json`, else `vocab.json` and `merges.txt`) from `directory`.
+    /// - Throws: `AttnError` naming the file and the problem.
+    public init(directory: String) throws {
+        configuration = try GPT2Configuration.load(path: directory + "/config.json")
+        weights = try GPT2Weights(checkpoint: try SafeTensorsCheckpoint(directory: directory), configuration: configuration)
+        tokenizer = try BPETokenizer(huggingFaceDirectory: directory)
+        // The embedding table may have more rows than the tokenizer has tokens (padding to a
+        // round number), never fewer: every id must have a row.
+        guard tokenizer.vocabulary.count <= configuration.vocabularySize else {
+            throw AttnError.vocabularyInvalid(
+                path: directory,
+                reason: "the tokenizer has \(tokenizer.vocabulary.count) tokens but config.json says vocab_size \(configuration.vocabularySize)")
+        }
+        self.directory = directory
+    }
+
+    /// Tokenizes `text` (no token is added: GPT-2's tokenizer adds no BOS) and runs the forward pass.
+    /// - Throws: `.noTokens` for an empty text, `.sequenceTooLong` beyond ``tokenLimit``.
+    public func trace(_ text: String, ablating ablated: Set<Attention.HeadIndex> = []) throws -> Trace {
+        let ids = tokenizer.encode(text)
+        guard !ids.isEmpty else { throw AttnError.noTokens }
+        guard ids.count <= tokenLimit else { throw AttnError.sequenceTooLong(tokens: ids.count, limit: tokenLimit) }
+        return trace(ids: ids, ablating: ablated)
+    }
+
+    /// The forward pass over token ids, keeping every intermediate.
+    /// - Precondition: every id is below the vocabulary size and there are at most `n_positions`.
+    /// - Parameter ablated: heads whose output is zeroed (their `z`), everything after recomputed.
+    public func trace(ids: [Int], ablating ablated: Set<Attention.HeadIndex> = []) -> Trace {
+        precondition(ids.count <= configuration.maximumPositions)
+        let (token, position, embeddings) = embed(ids, from: 0)
+        var layers: [LayerTrace] = []
+        var x = embeddings
+        for (index, layerWeights) in weights.layers.enumerated() {
+            let heads = Set(ablated.filter { $0.layer == index }.map(\.head))
+            let layer = self.layer(x, layerWeights, ablated: heads).trace
+            layers.append(layer)
+            x = layer.out
+        }
+        let (finalNorm, logits) = unembed(x)
+        return Trace(tokenIds: ids, tokens: ids.map(tokenLabel), tokenEmbeddings: token, positionEmbeddings: position,
+                     embeddings: embeddings, layers: layers, finalNorm: finalNorm, logits: logits, isCausal: true, steps: Set(Self.steps))
+    }
+
+    /// The input of layer 0: each token's row of `wte` plus its position's row of `wpe`.
+    /// ```
+    /// x₀ = wte[ids] + wpe[start…start+T−1]        (T × d)
+    /// ```
+    func embed(_ ids: [Int], from start: Int) -> (token: Matrix, position: Matrix, sum: Matrix) {
+        let token = weights.tokenEmbeddings.lookUp(ids)
+        let position = weights.positionEmbeddings.rows(start..<(start + ids.count))
+        return (token, position, token + position)
+    }
+
+    /// After the last layer: `ln_f`, then a score for every token of the vocabulary.
+    /// ```
+    /// logits = LN(x) · wteᵀ        (T × d) · (d × vocabulary) → (T × vocabulary)
+    /// ```
+    func unembed(_ x: Matrix) -> (finalNorm: Matrix, logits: Matrix) {
+        let c = configuration
+        let finalNorm = x.layerNormRows(gamma: weights.finalNorm.gamma, beta: weights.finalNorm.beta, epsilon: c.layerNormEpsilon)
+        let logits = weights.tokenEmbeddings.withUnsafeValues {
+            finalNorm.multiplied(byTransposeOf: $0, rows: weights.tokenEmbeddings.rows, columns: weights.tokenEmbeddings.columns)
+        }
+        return (finalNorm, logits)
+    }
+
+    /// One GPT-2 block: LayerNorm, causal multi-head attention, residual; LayerNorm, MLP, residual.
+    ///
+    /// The one layer function of the model: ``trace(ids:ablating:)`` calls it with no past, and a
+    /// decoding step (``forward(_:cache:ablating:)``) with the keys and values of the positions
+    /// before `x` (a KV cache), which the new rows attend to as well. It returns the layer's trace
+    /// and the keys and values of every position so far.
+    /// - Parameter past: keys and values of earlier positions, (P × d) each.
+    func layer(_ x: Matrix, _ w: GPT2LayerWeights, ablated: Set<Int> = [],
+               past: (keys: Matrix, values: Matrix)? = nil) -> (trace: LayerTrace, keys: Matrix, values: Matrix) {
+        let c = configuration
+        let d = c.hiddenSize, dh = c.headDimension
+
+        // Pre-norm, then Q, K and V of every head in one product, cut into its three thirds.
+        let h = x.layerNormRows(gamma: w.attentionNorm.gamma, beta: w.attentionNorm.beta, epsilon: c.layerNormEpsilon)
+        let qkv = w.queryKeyValue(h)                                   // (T × 3d)
+        let queries = qkv.columns(0..<d)
+        let keys = past.map { Matrix.concatenateRows([$0.keys, qkv.columns(d..<(2 * d))]) } ?? qkv.columns(d..<(2 * d))
+        let values = past.map { Matrix.concatenateRows([$0.values, qkv.columns((2 * d)..<(3 * d))]) } ?? qkv.columns((2 * d)..<(3 * d))
+        // Query i is at position P + i and sees keys 0…P + i.
+        let mask = Attention.Mask.causal(past: past?.keys.rows ?? 0)
+
+        // The heads are independent: half of them on each core.
+        let heads = mapOnBothCores(c.attentionHeads) { i in
+            Attention.head(query: Attention.headSlice(queries, head: i, headDimension: dh),
+                           key: Attention.headSlice(keys, head: i, headDimension: dh),
+                           value: Attention.headSlice(values, head: i, headDimension: dh),
+                           mask: mask, ablated: ablated.contains(i), keyValueHead: i)
+        }
+        let concat = Matrix.concatenateColumns(heads.map(\.z))
+        let attentionOutput = w.attentionOutput(concat)
+        let residual = x + attentionOutput
+
+        // The MLP: widen to d_ff, GELU (tanh form), narrow back; then the second residual.
+        let n = residual.layerNormRows(gamma: w.feedForwardNorm.gamma, beta: w.feedForwardNorm.beta, epsilon: c.layerNormEpsilon)
+        let hidden = w.feedForwardIn(n)
+        let activation = c.activation(hidden)
+        let feedForwardOutput = w.feedForwardOut(activation)
+        let out = residual + feedForwardOutput
+
+        let trace = LayerTrace(x: x, attentionInput: h, heads: heads, concat: concat, attentionOutput: attentionOutput,
+                               attentionResidual: residual, feedForwardInput: n, feedForwardHidden: hidden,
+                               feedForwardActivation: activation, feedForwardOutput: feedForwardOutput, out: out)
+        return (trace, keys, values)
+    }
+
+    /// Runs `ids` at positions `cache.count…` through every layer, using and extending the cache,
+    /// and returns the logits of the last position: the same layer function as
+    /// ``trace(ids:ablating:)``, given the cached keys and values as its past.
+    public func forward(_ ids: [Int], cache: inout KeyValueCache, ablating ablated: Set<Attention.HeadIndex> = []) -> [Float] {
+        var x = embed(ids, from: cache.count).sum
+        for (l, w) in weights.layers.enumerated() {
+            let heads = Set(ablated.filter { $0.layer == l }.map(\.head))
+            let result = layer(x, w, ablated: heads, past: cache.layers[l])
+            cache.layers[l] = (result.keys, result.values)
+            x = result.trace.out
+        }
+        return unembed(x.rows((x.rows - 1)..<x.rows)).logits.values
+    }
+}
