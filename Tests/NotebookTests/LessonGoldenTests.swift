@@ -15,6 +15,12 @@ struct LessonGoldenTests {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     static let lessons = Lesson.all(in: repository + "/Lessons")
 
+    /// The lessons' environment: `model gpt2` opens the tiny GPT-2 of the test fixtures, through
+    /// a Hugging Face cache whose `models--openai-community--gpt2` is a link to it, so that lesson
+    /// 17 replays the same on every machine, whatever GPT-2 the machine's own cache holds.
+    static let environment = ProcessInfo.processInfo.environment.merging(
+        ["HF_HUB_CACHE": repository + "/Tests/NotebookTests/Fixtures/lesson-hub"]) { $1 }
+
     @Test("there are lessons, each with at least one exercise")
     func present() {
         #expect(Self.lessons.count >= 1)
@@ -34,7 +40,7 @@ struct LessonGoldenTests {
     @Test("the replay equals the golden transcript", arguments: lessons.map(\.name))
     func golden(name: String) throws {
         let lesson = try #require(Self.lessons.first { $0.name == name })
-        let session = Session()
+        let session = Session(environment: Self.environment)
         session.lessonsDirectory = Self.repository + "/Lessons"
         var output = ""
         try Runner.replay(session, lesson: lesson) { output += $0 }
@@ -62,7 +68,7 @@ struct LessonGoldenTests {
     static let printedByLessons: [Double] = {
         var printed: [Double] = []
         for lesson in lessons {
-            let session = Session()
+            let session = Session(environment: environment)
             session.lessonsDirectory = repository + "/Lessons"
             func collect(_ text: String) {
                 for piece in NumericText.pieces(text.replacingOccurrences(of: "\n", with: " ")) {
