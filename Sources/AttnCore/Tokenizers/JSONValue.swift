@@ -4,10 +4,10 @@ import Foundation  // JSONSerialization
 /// checked for its type before use and every error names the value it is about.
 ///
 /// ```
-/// let json = try JSONValue(file: "tokenizer.json", limit: 64 << 20)
-/// try json["model"]["type"].string()            →  "BPE"
-/// try json["model"]["dropout"].string()         →  throws: model.dropout is not a string
-/// try json["added_tokens"].array()[2]["id"]     →  the value at added_tokens[2].id
+/// let json = try JSONValue.read(file: "…/tokenizer.json", limit: 64 << 20)   // nil: no file
+/// try json["model"]["type"].string()          →  "BPE"
+/// try json["model"]["dropout"].string()       →  throws: model.dropout is null, not a string
+/// try json["added_tokens"].array()[2]["id"]   →  the value at added_tokens[2].id
 /// ```
 /// JSONSerialization hands back `Any`; nothing here casts it without checking, and a whole
 /// number is told apart from `true` and from `1.5`, which Foundation would both turn into an `Int`.
