@@ -283,14 +283,18 @@ struct ModelBudgetTests {
         #expect(try bert.trace("the cat sat").count == 5)
     }
 
-    @Test("a position table of 2²⁰ rows (1.6 GB of float32) is refused before it is read: the model budget is 1 GiB")
+    @Test("a model of 4240 MB of float32 (2²⁰ positions and tokens, 65536 feed-forward units) is refused before it is read: the model budget is 4 GiB")
     func bertTooLarge() throws {
         let scratch = ScratchDirectory("too-large")
         defer { scratch.remove() }
         try minilmCopy(in: scratch.path, copying: ["config.json"])
-        try changeConfiguration(in: scratch.path) { $0["max_position_embeddings"] = 1 << 20 }
+        try changeConfiguration(in: scratch.path) {
+            $0["max_position_embeddings"] = 1 << 20
+            $0["vocab_size"] = 1 << 20
+            $0["intermediate_size"] = 1 << 16
+        }
         #expect(failure { _ = try Bert(directory: scratch.path) }
-                == "\(scratch.path)/model.safetensors describes 1622 MB of float32 weights, more than the 1024 MB attn allows one model: use a smaller model")
+                == "\(scratch.path)/model.safetensors describes 4240 MB of float32 weights, more than the 4096 MB attn allows one model: use a smaller model")
     }
 
     @Test("the token limit shrinks for a model with many heads, so that its T × T matrices stay within 1 GiB")

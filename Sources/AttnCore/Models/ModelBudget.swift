@@ -5,8 +5,10 @@
 /// ran out. Every size is checked against these limits before anything is allocated for it.
 public enum ModelBudget {
     /// The most bytes of float32 weights one model may have: MiniLM has 90 MB, SmolLM2-135M
-    /// dequantized 538 MB; 1 GiB is about 270 million parameters.
-    public static let maximumWeightBytes = 1 << 30
+    /// dequantized 538 MB, GPT-2 small 498 MB, BERT-large 1.3 GB, GPT-2 large 3.1 GB; 4 GiB is
+    /// about 1.07 billion parameters. (F32 safetensors stay in the file's mapping; F16, BF16 and
+    /// GGUF weights are converted into memory.)
+    public static let maximumWeightBytes = 4 << 30
 
     /// The most bytes the step matrices of one trace may take. Every head of every layer keeps
     /// about five T × T float matrices (scores, scaled, masked, weights and their neighbours), so
