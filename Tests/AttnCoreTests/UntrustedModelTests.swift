@@ -332,7 +332,7 @@ struct ModelBudgetTests {
         let path = scratch.path + "/big.gguf"
         try write(file.bytes, to: path)
         #expect(truncate(path, off_t(file.bytes.count + (1 << 33) / 32 * 20)) == 0)
-        let message = "\(path) describes 32768 MB of float32 weights, more than the 1024 MB attn allows one model: use a smaller model"
+        let message = "\(path) describes 32768 MB of float32 weights, more than the 4096 MB attn allows one model: use a smaller model"
         #expect(failure { _ = try Llama(path: path) } == message)
         let gguf = try GGUFFile(path: path)
         #expect(failure { _ = try gguf.floats("token_embd.weight") } == message)

@@ -183,10 +183,12 @@ struct UntrustedModelErrorTests {
         let config = huge + "/config.json"
         var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as? [String: Any])
         json["max_position_embeddings"] = 1 << 20
+        json["vocab_size"] = 1 << 20
+        json["intermediate_size"] = 1 << 16
         try FileManager.default.removeItem(atPath: config)
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: config))
         expectRefused(session, "model minilm \(huge)",
-                      "\(huge)/model.safetensors describes 1622 MB of float32 weights, more than the 1024 MB attn allows one model: use a smaller model")
+                      "\(huge)/model.safetensors describes 4240 MB of float32 weights, more than the 4096 MB attn allows one model: use a smaller model")
         json["num_hidden_layers"] = 0
         try FileManager.default.removeItem(atPath: config)
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: config))

@@ -69,6 +69,9 @@ public struct ModelSource: Sendable {
     /// The architectures a GGUF file can be opened as, by its `general.architecture`.
     public static let ggufArchitectures: [String: any TransformerModel.Type] = ["llama": Llama.self]
 
+    /// Every architecture attn computes: BERT, GPT-2 and Llama.
+    public static let architectures: [any TransformerModel.Type] = [Bert.self, GPT2.self, Llama.self]
+
     /// Every architecture attn opens, as the files name them: `bert, gpt2 (config.json); llama (GGUF)`.
     public static var knownArchitectures: String {
         checkpointArchitectures.keys.sorted().joined(separator: ", ") + " (config.json); "

@@ -19,13 +19,15 @@ enum Notice {
                 : "notice: \(masked) cells are −∞; after the softmax they become exactly 0."
         case .q, .k, .v:
             let (low, high) = shortestAndLongestRows(m)
-            return "notice: row lengths ‖\(step.rawValue)ᵢ‖ run from \(f(low.length)) (\(tokens[low.row])) to \(f(high.length)) (\(tokens[high.row])); every head reads the same x."
+            // What the projections read: x itself (BERT), or its pre-norm copy.
+            let input = [Step.layerNorm1, .rmsnorm].first { trace.steps?.contains($0) == true }?.rawValue ?? "x"
+            return "notice: row lengths ‖\(step.rawValue)ᵢ‖ run from \(f(low.length)) (\(tokens[low.row])) to \(f(high.length)) (\(tokens[high.row])); every head reads the same \(input)."
         case .z: return mix(trace.layers[layer].heads[head].weights, tokens)
         case .embeddings where decoder, .x where decoder, .out where decoder:
             // The decoder's residual stream is not normalized: its rows grow through the layers.
             let (low, high) = shortestAndLongestRows(m)
             return "notice: the residual stream is not normalized here; row lengths run from \(f(low.length)) (\(tokens[low.row])) to \(f(high.length)) (\(tokens[high.row]))."
-        case .feedForwardActivation where decoder:
+        case .feedForwardActivation where trace.layers[layer].feedForwardGate != nil:
             return "notice: SiLU(gate) ⊙ up: \(percentNearZero(m))% of the entries are within ±0.01 of 0."
         case .embeddings, .x, .attentionNorm, .out:
             let stats = (0..<m.rows).map { statistics(m.row($0)) }

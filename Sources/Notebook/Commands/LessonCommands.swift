@@ -21,22 +21,28 @@ struct LessonsCommand: NotebookCommand, Equatable {
 /// `lesson N` (or its name) starts or resumes a lesson; `lesson stop` leaves it.
 struct LessonCommand: NotebookCommand, Equatable {
     static let definition = CommandDefinition(
-        words: ["lesson"], synopsis: ["lesson N", "lesson stop"],
-        help: [("lesson", "lesson N (or its name): starts or resumes a lesson. Enter or next runs the shown commands, back goes back, where tells the position, lesson stop leaves; you may type any command in between."), ("lesson stop", "lesson stop: leaves the lesson; your place is remembered, and lesson N resumes it.")], movesThroughLessons: true)
+        words: ["lesson"], synopsis: ["lesson N [--model NAME]", "lesson stop"],
+        help: [("lesson", "lesson N (or its name): starts or resumes a lesson. Enter or next runs the shown commands, back goes back, where tells the position, lesson stop leaves; you may type any command in between. lesson N --model NAME runs a lesson about a kind of model (lessons lists which) on another model of that kind: lesson 11 --model gpt2; its prose still quotes the numbers of its own model."), ("lesson stop", "lesson stop: leaves the lesson; your place is remembered, and lesson N resumes it.")], movesThroughLessons: true)
 
     /// The lesson's number or name; nil for `lesson stop`.
     var which: String?
+    /// `--model NAME`: the model to run a lesson about a kind of model on.
+    var model: String?
+
+    static let usage = "lesson N or lesson NAME (lessons lists them), lesson N --model NAME, lesson stop"
 
     init(word: String, arguments: String) throws {
-        guard !arguments.isEmpty else {
-            throw NotebookError.usage(command: "lesson", usage: "lesson N or lesson NAME (lessons lists them), lesson stop")
+        let words = arguments.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        switch words.count {
+        case 1: which = words[0] == "stop" ? nil : words[0]
+        case 3 where words[1] == "--model" && words[0] != "stop": (which, model) = (words[0], words[2])
+        default: throw NotebookError.usage(command: "lesson", usage: Self.usage)
         }
-        which = arguments == "stop" ? nil : arguments
     }
 
     func run(in session: Session) throws -> String {
         guard let which else { return try session.stopLesson() }
-        return try session.startLesson(which)
+        return try session.startLesson(which, model: model)
     }
 }
 

@@ -20,7 +20,9 @@ import Foundation
 /// In a block, `# default-sentence: TEXT` sets the sentence only when the learner has none (so a
 /// lesson can use the learner's own sentence); `# exercise: STEP` makes the block an exercise in
 /// which the learner produces STEP and `check`s it, the block's own lines being the solution;
-/// `# hint: …` lines are shown one by one on `hint`. In an exercise, `# forbid: softmax` names
+/// `# hint: …` lines are shown one by one on `hint`. `# any-model: encoder` (or `decoder`) says
+/// the lesson is about that kind of model, so that `lesson N --model NAME` may run it on another
+/// one: its `model minilm` lines then select NAME. In an exercise, `# forbid: softmax` names
 /// functions or names the checked expression may not use, itself or through the definitions of the
 /// learner's names in it, and `# require: MYMASK` those it must use; `check` enforces both while
 /// the exercise waits, and `attn replay` holds the solution to them. Other `#` lines are comments.
@@ -45,9 +47,21 @@ public struct Lesson: Sendable {
         public var required: [String] = []
         /// `# default-sentence:` text, if any.
         public var defaultSentence: String?
+        /// `# any-model: decoder`: the lesson is about a kind of model, not about its own one, and
+        /// `lesson N --model NAME` may run it on another model of that kind.
+        public var anyModel: ModelKind? = nil
         /// The line of the opening fence.
         public var line: Int
     }
+
+    /// What a lesson may be about: the encoders (BERT) or the decoders (SmolLM2, GPT-2).
+    public enum ModelKind: String, Sendable {
+        case encoder, decoder
+    }
+
+    /// The kind of model the lesson is about, when any model of that kind may run it
+    /// (`# any-model:` in one of its blocks); nil when it needs its own model.
+    public var anyModel: ModelKind? { blocks.lazy.compactMap(\.anyModel).first }
 
     /// The number from the file name (`05-why-scale.md` → 5).
     public let number: Int
@@ -135,6 +149,12 @@ public struct Lesson: Sendable {
                 block.required += Lesson.words(value)
             } else if let value = Lesson.directive(trimmed, "default-sentence") {
                 block.defaultSentence = value
+            } else if let value = Lesson.directive(trimmed, "any-model") {
+                guard let kind = ModelKind(rawValue: value) else {
+                    throw Runner.Failure(file: file, line: number, error: NotebookError.lesson(
+                        "# any-model: takes encoder or decoder, not '\(shown(value))'"))
+                }
+                block.anyModel = kind
             } else if !trimmed.isEmpty && !trimmed.hasPrefix("#") {
                 if let command = Commands.command(line), type(of: command).definition.movesThroughLessons {
                     throw Runner.Failure(file: file, line: number, error: NotebookError.lesson(

@@ -126,20 +126,60 @@ extension Session {
             text += MatrixRenderer.pad(String(lesson.number), 3) + "  " + MatrixRenderer.pad(lesson.title, titleWidth, alignLeft: true)
                 + "  " + state + "\n"
         }
-        return text + problems + "type lesson N to start or resume one\n"
+        text += problems + "type lesson N to start or resume one\n"
+        let open = lessons.filter { $0.anyModel != nil }
+        if let example = open.last {
+            let numbers = open.map { String($0.number) }.joined(separator: ", ")
+            text += wrap("lessons \(numbers) are about any encoder or decoder: lesson \(example.number) --model NAME runs it on another model of that kind") + "\n"
+        }
+        return text
     }
 
-    func startLesson(_ which: String) throws -> String {
+    func startLesson(_ which: String, model replacement: String? = nil) throws -> String {
         let lesson = try findLesson(which)
+        if let replacement { try checkLessonModel(replacement, for: lesson) }
         var position = loadProgress()[lesson.name] ?? 0
         if position >= lesson.blocks.count { position = 0 }  // finished: start again
-        let setUp = try setUpLesson(lesson, before: position)
+        let previous = lessonModel
+        lessonModel = replacement
+        let setUp: String
+        do {
+            setUp = try setUpLesson(lesson, before: position)
+        } catch {
+            lessonModel = previous
+            throw error
+        }
         activeLesson = ActiveLesson(lesson: lesson, position: position)
         var text = position == 0 ? "" : "(resuming at step \(position + 1) of \(lesson.blocks.count); back goes back)\n"
+        if let replacement, let kind = lesson.anyModel {
+            text += wrap("lesson \(lesson.number) on \(replacement): the lesson's model lines select \(replacement), any \(kind.rawValue) does; the prose still quotes the numbers of the lesson's own model, and yours differ.") + "\n"
+        }
         text += setUp
         if !text.isEmpty { text += "\n" }
         text += try present()
         return text
+    }
+
+    /// Checks that `name` may run `lesson`: the lesson is about a kind of model, and `name` is
+    /// one of that kind.
+    func checkLessonModel(_ name: String, for lesson: Lesson) throws {
+        guard let kind = lesson.anyModel else {
+            let open = ((try? allLessons()) ?? []).filter { $0.anyModel != nil }.map { String($0.number) }
+            throw NotebookError.lesson("lesson \(lesson.number) is about its own model, and runs on it alone; the lessons about any encoder or decoder take --model (lessons \(open.joined(separator: ", ")))")
+        }
+        let (source, _) = try locateModel(name: name, path: nil)
+        let isDecoder = source.architecture is any DecoderModel.Type
+        guard isDecoder == (kind == .decoder) else {
+            throw NotebookError.lesson("lesson \(lesson.number) is about \(kind.rawValue)s, and \(name) is \(isDecoder ? "a decoder" : "an encoder") (\(source.architecture.architecture))")
+        }
+    }
+
+    /// A lesson's line as it runs: with `lesson N --model NAME`, a line that selects one of attn's
+    /// own models selects NAME instead.
+    func lessonLine(_ text: String) -> String {
+        guard let lessonModel, let command = Commands.command(text) as? ModelCommand, command.path == nil,
+              ModelSource.named(command.name) != nil else { return text }
+        return "model \(lessonModel)"
     }
 
     // MARK: Setting up
@@ -170,11 +210,13 @@ extension Session {
     /// when the lesson starts from the top), else a fresh notebook's.
     func selectOpeningModel(of lesson: Lesson, before position: Int) throws {
         let opening = lesson.blocks.first?.commands.lazy.compactMap { command -> String? in
-            guard let model = Commands.command(command.text) as? ModelCommand, model.path == nil else { return nil }
+            guard let model = Commands.command(self.lessonLine(command.text)) as? ModelCommand, model.path == nil else { return nil }
             return model.name
         }.first
-        if position > 0 || opening == nil, modelSource?.name != (opening ?? "minilm") || modelLocation != nil {
-            try loadModel(name: opening ?? "minilm", path: nil)
+        // With `--model NAME`, NAME stands for the lesson's model, named or the default.
+        let name = lessonModel ?? opening ?? "minilm"
+        if position > 0 || opening == nil, modelSource?.name != name || modelLocation != nil {
+            try loadModel(name: name, path: nil)
         }
     }
 
@@ -189,7 +231,7 @@ extension Session {
                 case let ablate as AblateCommand:
                     if let head = ablate.head { ablation.insert(head) } else { ablation = [] }
                 case let setting? where setting.setsLessonState:
-                    _ = try executeLine(command.text)
+                    _ = try executeLine(lessonLine(command.text))
                 case nil:
                     if case .assign? = try? MathParser.parse(command.text) { _ = try executeLine(command.text) }
                 default:
@@ -207,6 +249,7 @@ extension Session {
         guard let active = activeLesson else { throw NotebookError.lesson("no lesson is running: lessons lists them") }
         saveProgress(active.lesson, active.position)
         activeLesson = nil
+        lessonModel = nil
         return "left lesson \(active.lesson.number) at step \(min(active.position + 1, active.lesson.blocks.count)) of \(active.lesson.blocks.count); lesson \(active.lesson.number) resumes it\n"
     }
 
@@ -321,6 +364,7 @@ extension Session {
         let prose = ProseRenderer(width: renderer.width, color: renderer.color).render(active.lesson.closing)
         saveProgress(active.lesson, active.lesson.blocks.count)
         activeLesson = nil
+        lessonModel = nil
         let next = (try? allLessons())?.first { $0.number > active.lesson.number }
         return prose + (prose.isEmpty ? "" : "\n") + "✓ lesson \(active.lesson.number) done."
             + (next.map { " Next: lesson \($0.number), \($0.title).\n" } ?? " That was the last lesson.\n")
@@ -339,8 +383,9 @@ extension Session {
                 text += try execute("sentence \(sentence)")
             }
             for command in block.commands {
-                text += prompt + Self.echo(command.text) + "\n"
-                text += try execute(command.text)
+                let line = lessonLine(command.text)
+                text += prompt + Self.echo(line) + "\n"
+                text += try execute(line)
             }
         }
         return text

@@ -75,6 +75,8 @@ public final class Session {
     var warnedFiles: Set<String> = []
     /// The lesson being followed.
     var activeLesson: ActiveLesson?
+    /// `lesson N --model NAME`: the model the lesson's own model lines select instead.
+    var lessonModel: String?
     /// How many lesson blocks are running their lines now (0 when the learner types).
     var lessonBlockDepth = 0
     /// The files this session wrote (as `fileKey`s): it may replace them without asking.
@@ -90,8 +92,8 @@ public final class Session {
     /// Every name any of attn's models binds for the learner's math.
     public static let boundNames: [String] = {
         var names: [String] = []
-        for source in ModelSource.all {
-            for name in source.architecture.boundNames where !names.contains(name) { names.append(name) }
+        for architecture in ModelSource.architectures {
+            for name in architecture.boundNames where !names.contains(name) { names.append(name) }
         }
         return names
     }()
