@@ -112,6 +112,18 @@ public enum Attention {
                          keyValueHead: keyValueHead)
     }
 
+    /// Every head of a layer whose heads each have their own q, k and v (BERT, GPT-2), from the
+    /// projections of all heads at once: head h reads columns h·dₕ ..< (h+1)·dₕ of each. The heads
+    /// are independent, so half of them run on each core.
+    public static func heads(queries: Matrix, keys: Matrix, values: Matrix, count: Int, headDimension dh: Int,
+                             mask: Mask, ablated: Set<Int>) -> [HeadTrace] {
+        mapOnBothCores(count) { h in
+            head(query: headSlice(queries, head: h, headDimension: dh), key: headSlice(keys, head: h, headDimension: dh),
+                 value: headSlice(values, head: h, headDimension: dh), mask: mask, ablated: ablated.contains(h),
+                 keyValueHead: h)
+        }
+    }
+
     /// Each query's output: the weighted average of the value rows.
     /// ```
     /// z_i = Σⱼ weights[i, j] · v_j        (T × T) · (T × dₕ) → (T × dₕ)

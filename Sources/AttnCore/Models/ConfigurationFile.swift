@@ -6,6 +6,23 @@ enum ConfigurationFile {
     /// Real configurations are a few kilobytes; a megabyte is plenty.
     static let maximumBytes = 1 << 20
 
+    /// Throws `.configInvalid` for the first of `values` outside its range, in the order of `ranges`.
+    static func checkRanges(_ values: [String: Int], _ ranges: [(key: String, range: ClosedRange<Int>)], path: String) throws {
+        for (key, range) in ranges {
+            let value = values[key] ?? 0
+            guard range.contains(value) else {
+                throw AttnError.configInvalid(path: path, reason: "\(key) is \(value), outside \(range.lowerBound)…\(range.upperBound)")
+            }
+        }
+    }
+
+    /// Throws `.configInvalid` unless 0 < ε < 1 (written so that NaN fails too).
+    static func checkEpsilon(_ epsilon: Float, key: String, path: String) throws {
+        guard epsilon > 0, epsilon < 1 else {
+            throw AttnError.configInvalid(path: path, reason: "\(key) is \(epsilon), outside 0 < ε < 1")
+        }
+    }
+
     /// Decodes `path` as `type`.
     /// - Parameters:
     ///   - wholeNumberRanges: the whole-number keys and the values attn accepts for each, named in

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What the notebook asks of a model, in one place: its sizes, the steps its forward pass has,
 /// the checkpoint tensor behind each step, the weights it names for the learner's math, and the
 /// forward pass itself. ``Bert``, ``GPT2`` and ``Llama`` conform; a new architecture is one more
@@ -22,7 +24,10 @@ public protocol TransformerModel: Sendable {
     /// The ε of the model's normalization (LayerNorm's or RMSNorm's), which the learner's
     /// `layernorm` and `rmsnorm` use too.
     var normalizationEpsilon: Float { get }
-    /// The most tokens a trace may hold.
+    /// The most tokens attn traces with any model of this architecture, whatever its context:
+    /// every head keeps its T × T matrices.
+    static var traceLimit: Int { get }
+    /// The most tokens a trace may hold (see the extension).
     var tokenLimit: Int { get }
 
     /// The steps a trace of this model holds, in the order of the computation.
@@ -55,7 +60,8 @@ public protocol TransformerModel: Sendable {
 }
 
 /// A model that predicts the next token: the logits of the last position, with the keys and
-/// values of the positions before kept in a cache; generation is built on them.
+/// values of the positions before kept in a cache; generation is built on them. Its text is
+/// traced as its byte-level BPE tokenizer cuts it, with nothing added (the extension).
 public protocol DecoderModel: TransformerModel {
     var tokenizer: BPETokenizer { get }
     /// The Jinja text that turns a conversation into a prompt, if the file has one.
@@ -66,6 +72,18 @@ public protocol DecoderModel: TransformerModel {
     /// Runs `ids` at positions `cache.count…`, extending the cache, and returns the logits of the
     /// last position.
     func forward(_ ids: [Int], cache: inout KeyValueCache, ablating ablated: Set<Attention.HeadIndex>) -> [Float]
+}
+
+extension DecoderModel {
+    /// Tokenizes `text` (adding nothing: neither SmolLM2's nor GPT-2's Hugging Face tokenizer adds
+    /// a start token) and runs the forward pass.
+    /// - Throws: `.noTokens` for an empty text, `.sequenceTooLong` beyond ``tokenLimit``.
+    public func trace(_ text: String, ablating ablated: Set<Attention.HeadIndex> = []) throws -> Trace {
+        let ids = tokenizer.encode(text)
+        guard !ids.isEmpty else { throw AttnError.noTokens }
+        guard ids.count <= tokenLimit else { throw AttnError.sequenceTooLong(tokens: ids.count, limit: tokenLimit) }
+        return trace(ids: ids, ablating: ablated)
+    }
 }
 
 /// The names every model binds from its trace of the selected layer and head, for the learner's
@@ -101,6 +119,20 @@ public struct ModelSizes: Sendable, Equatable {
 }
 
 extension TransformerModel {
+    /// The most tokens this model traces: ``traceLimit``, its context, and fewer for a model with
+    /// so many heads that their T × T matrices would outgrow ``ModelBudget/maximumTraceBytes``.
+    public var tokenLimit: Int {
+        ModelBudget.tokenLimit(layers: sizes.layers, heads: sizes.heads, limit: min(Self.traceLimit, sizes.context))
+    }
+
+    /// Throws `.fileUnreadable` unless `location` is a directory, saying it should hold `what`.
+    static func requireDirectory(_ location: String, holding what: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: location, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw AttnError.fileUnreadable(path: location, reason: "not a directory holding \(what)")
+        }
+    }
+
     /// Whether each token sees only itself and the past.
     public var isCausal: Bool { self is any DecoderModel }
     /// ``steps``, from an instance.

@@ -7,10 +7,7 @@ extension Bert: TransformerModel {
 
     /// Opens a directory holding ``requiredFiles``.
     public init(opening location: String) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: location, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw AttnError.fileUnreadable(path: location, reason: "not a directory holding \(Self.requiredFiles.joined(separator: ", "))")
-        }
+        try Self.requireDirectory(location, holding: Self.requiredFiles.joined(separator: ", "))
         try self.init(directory: location)
     }
 

@@ -25,13 +25,6 @@ public struct Bert: Sendable {
     /// take about 400 MB).
     public static let traceLimit = 512
 
-    /// The most tokens this model traces: ``traceLimit``, its positions, and fewer for a model
-    /// with so many heads that their T × T matrices would outgrow ``ModelBudget/maximumTraceBytes``.
-    public var tokenLimit: Int {
-        ModelBudget.tokenLimit(layers: configuration.hiddenLayers, heads: configuration.attentionHeads,
-                               limit: min(Self.traceLimit, configuration.maximumPositions))
-    }
-
     /// The files a model directory must hold.
     public static let requiredFiles = ["config.json", "model.safetensors", "vocab.txt"]
 
@@ -95,15 +88,9 @@ public struct Bert: Sendable {
         let c = configuration
         let dh = c.headDimension
 
-        // Project all heads at once (T × d) · (d × d) → (T × d), then cut each head's columns.
-        let queries = w.query(x), keys = w.key(x), values = w.value(x)
-        // The heads are independent: half of them on each core.
-        let heads = mapOnBothCores(c.attentionHeads) { h in
-            Attention.head(query: Attention.headSlice(queries, head: h, headDimension: dh),
-                           key: Attention.headSlice(keys, head: h, headDimension: dh),
-                           value: Attention.headSlice(values, head: h, headDimension: dh),
-                           mask: mask, ablated: ablated.contains(h), keyValueHead: h)
-        }
+        // Project all heads at once (T × d) · (d × d) → (T × d); each head reads its columns.
+        let heads = Attention.heads(queries: w.query(x), keys: w.key(x), values: w.value(x), count: c.attentionHeads,
+                                    headDimension: dh, mask: mask, ablated: ablated)
 
         // Join the heads and project back to d_model.
         let concat = Matrix.concatenateColumns(heads.map(\.z))

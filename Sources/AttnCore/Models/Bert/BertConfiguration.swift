@@ -69,16 +69,10 @@ public struct BertConfiguration: Codable, Sendable, Equatable {
             throw fail("hidden_act is \(hiddenActivation); attn computes \(known)")
         }
         guard (positionEmbeddingType ?? "absolute") == "absolute" else { throw fail("position_embedding_type must be absolute") }
-        for (key, range) in Self.wholeNumberRanges {
-            let value = wholeNumbers[key] ?? 0
-            guard range.contains(value) else { throw fail("\(key) is \(value), outside \(range.lowerBound)…\(range.upperBound)") }
-        }
+        try ConfigurationFile.checkRanges(wholeNumbers, Self.wholeNumberRanges, path: path)
         guard hiddenSize % attentionHeads == 0 else {
             throw fail("hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(attentionHeads)")
         }
-        // Written so that NaN fails too.
-        guard layerNormEpsilon > 0, layerNormEpsilon < 1 else {
-            throw fail("layer_norm_eps is \(layerNormEpsilon), outside 0 < ε < 1")
-        }
+        try ConfigurationFile.checkEpsilon(layerNormEpsilon, key: "layer_norm_eps", path: path)
     }
 }

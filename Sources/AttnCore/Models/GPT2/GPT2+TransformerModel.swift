@@ -7,10 +7,7 @@ extension GPT2: DecoderModel {
 
     /// Opens a checkpoint directory (config.json, safetensors, tokenizer files).
     public init(opening location: String) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: location, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw AttnError.fileUnreadable(path: location, reason: "not a directory holding config.json, safetensors weights and a tokenizer")
-        }
+        try Self.requireDirectory(location, holding: "config.json, safetensors weights and a tokenizer")
         try self.init(directory: location)
     }
 

@@ -25,13 +25,6 @@ public struct GPT2: Sendable {
     /// T × T matrices, as for BERT.
     public static let traceLimit = 512
 
-    /// The most tokens this model traces: ``traceLimit``, its positions, and fewer for a model
-    /// with so many heads that their T × T matrices would outgrow ``ModelBudget/maximumTraceBytes``.
-    public var tokenLimit: Int {
-        ModelBudget.tokenLimit(layers: configuration.hiddenLayers, heads: configuration.attentionHeads,
-                               limit: min(Self.traceLimit, configuration.maximumPositions))
-    }
-
     /// Loads `config.json`, the safetensors weights (one file or shards) and the tokenizer
     /// (`tokenizer.json`, else `vocab.json` and `merges.txt`) from `directory`.
     /// - Throws: `AttnError` naming the file and the problem.
@@ -47,15 +40,6 @@ public struct GPT2: Sendable {
                 reason: "the tokenizer has \(tokenizer.vocabulary.count) tokens but config.json says vocab_size \(configuration.vocabularySize)")
         }
         self.directory = directory
-    }
-
-    /// Tokenizes `text` (no token is added: GPT-2's tokenizer adds no BOS) and runs the forward pass.
-    /// - Throws: `.noTokens` for an empty text, `.sequenceTooLong` beyond ``tokenLimit``.
-    public func trace(_ text: String, ablating ablated: Set<Attention.HeadIndex> = []) throws -> Trace {
-        let ids = tokenizer.encode(text)
-        guard !ids.isEmpty else { throw AttnError.noTokens }
-        guard ids.count <= tokenLimit else { throw AttnError.sequenceTooLong(tokens: ids.count, limit: tokenLimit) }
-        return trace(ids: ids, ablating: ablated)
     }
 
     /// The forward pass over token ids, keeping every intermediate.
@@ -121,13 +105,8 @@ public struct GPT2: Sendable {
         // Query i is at position P + i and sees keys 0…P + i.
         let mask = Attention.Mask.causal(past: past?.keys.rows ?? 0)
 
-        // The heads are independent: half of them on each core.
-        let heads = mapOnBothCores(c.attentionHeads) { i in
-            Attention.head(query: Attention.headSlice(queries, head: i, headDimension: dh),
-                           key: Attention.headSlice(keys, head: i, headDimension: dh),
-                           value: Attention.headSlice(values, head: i, headDimension: dh),
-                           mask: mask, ablated: ablated.contains(i), keyValueHead: i)
-        }
+        let heads = Attention.heads(queries: queries, keys: keys, values: values, count: c.attentionHeads,
+                                    headDimension: dh, mask: mask, ablated: ablated)
         let concat = Matrix.concatenateColumns(heads.map(\.z))
         let attentionOutput = w.attentionOutput(concat)
         let residual = x + attentionOutput

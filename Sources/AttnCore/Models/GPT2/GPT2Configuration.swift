@@ -73,16 +73,10 @@ public struct GPT2Configuration: Codable, Sendable, Equatable {
         guard tieWordEmbeddings ?? true else { throw fail("tie_word_embeddings is false; attn computes GPT-2 with the output tied to wte") }
         let values: [String: Int] = ["n_embd": hiddenSize, "n_layer": hiddenLayers, "n_head": attentionHeads,
                                      "n_inner": intermediateSize, "vocab_size": vocabularySize, "n_positions": maximumPositions]
-        for (key, range) in Self.wholeNumberRanges {
-            let value = values[key] ?? 0
-            guard range.contains(value) else { throw fail("\(key) is \(value), outside \(range.lowerBound)…\(range.upperBound)") }
-        }
+        try ConfigurationFile.checkRanges(values, Self.wholeNumberRanges, path: path)
         guard hiddenSize % attentionHeads == 0 else {
             throw fail("n_embd \(hiddenSize) is not a multiple of n_head \(attentionHeads)")
         }
-        // Written so that NaN fails too.
-        guard layerNormEpsilon > 0, layerNormEpsilon < 1 else {
-            throw fail("layer_norm_epsilon is \(layerNormEpsilon), outside 0 < ε < 1")
-        }
+        try ConfigurationFile.checkEpsilon(layerNormEpsilon, key: "layer_norm_epsilon", path: path)
     }
 }

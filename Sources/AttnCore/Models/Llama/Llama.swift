@@ -30,13 +30,6 @@ public struct Llama: Sendable {
     /// matrices, so memory grows with T² (256 tokens: about 300 MB).
     public static let traceLimit = 256
 
-    /// The most tokens this model traces: ``traceLimit``, its context length, and fewer for a
-    /// model with so many heads that their T × T matrices would outgrow ``ModelBudget/maximumTraceBytes``.
-    public var tokenLimit: Int {
-        ModelBudget.tokenLimit(layers: configuration.hiddenLayers, heads: configuration.attentionHeads,
-                               limit: min(Self.traceLimit, configuration.contextLength))
-    }
-
     /// The file name inside the model directory.
     public static let fileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -61,15 +54,6 @@ public struct Llama: Sendable {
             throw AttnError.fileUnreadable(path: path, reason: "the directory holds no .gguf file")
         }
         return path + "/" + name
-    }
-
-    /// Tokenizes `text` and runs the forward pass.
-    /// - Throws: `.sequenceTooLong` beyond ``traceLimit``; `.emptySequence`-like error for no tokens.
-    public func trace(_ text: String, ablating ablated: Set<Attention.HeadIndex> = []) throws -> Trace {
-        let ids = tokenizer.encode(text)
-        guard !ids.isEmpty else { throw AttnError.noTokens }
-        guard ids.count <= tokenLimit else { throw AttnError.sequenceTooLong(tokens: ids.count, limit: tokenLimit) }
-        return trace(ids: ids, ablating: ablated)
     }
 
     /// The forward pass over token ids, keeping every intermediate.
