@@ -47,7 +47,7 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(
             name: "NotebookTests", dependencies: ["Notebook", "AttnCore"],
-            exclude: ["Golden"]),
+            exclude: ["Golden", "Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

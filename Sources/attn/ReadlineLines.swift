@@ -59,8 +59,9 @@ struct ReadlineLines: LineSource {
         isFirstStart = created
 
         completionSession = session
-        // Break words at spaces and at the punctuation of the learner's math, not at '.' or '/'.
-        attn_readline_configure(complete, strdup(" \t\n\"=@()[],+-*"))
+        // Break words at spaces and at the punctuation of the learner's math, not at '.' or '/';
+        // after a command that takes a name or a path, at spaces only (see `wordBreaks`).
+        attn_readline_configure(complete, strdup(" \t\n\"=@()[],+-*"), wordBreaks)
 
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { _ in interruptRequested = 1 }
@@ -156,6 +157,18 @@ private func lineHandler(_ raw: UnsafeMutablePointer<CChar>?) {
     }
     lineDone = true
     rl_callback_handler_remove()  // no new prompt until attn asks for the next line
+}
+
+/// The commands whose arguments are names or paths, not math: `model sentence-transformers/all-MiniLM-L6-v2`
+/// and `export q ~/my-run/q.npy` complete as one word, where the math's '-' would cut them.
+private let pathCommands: Set<String> = ["model", "export", "plot", "save", "lesson"]
+nonisolated(unsafe) private let spacesOnly = strdup(" \t\n")
+
+/// Readline asks, before each completion, which characters break words on this line.
+private func wordBreaks() -> UnsafeMutablePointer<CChar>? {
+    guard let buffer = attn_readline_line_buffer() else { return nil }
+    let first = String(cString: buffer).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init)
+    return first.map(pathCommands.contains) == true ? spacesOnly : nil
 }
 
 /// Tab: the session decides what fits at the cursor; paths fall back to readline's file completion.

@@ -137,7 +137,7 @@ struct TinyCheckpointTests {
         }
     }
 
-    @Test("a snapshot copied to a plain directory (files, not links) opens the same", arguments: ["gpt2-sharded", "bert-bf16"])
+    @Test("a snapshot copied to a plain directory (files, not links) opens the same", arguments: TinyCheckpoint.names)
     func plainDirectory(name: String) throws {
         let snapshot = try TinyCheckpoint.snapshot(name)
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("attn-plain-\(name)-\(getpid())").path

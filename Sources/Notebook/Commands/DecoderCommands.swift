@@ -342,7 +342,7 @@ extension Session {
     func chat(_ text: String) throws -> String {
         let llama = try requireDecoder("chat")
         guard let source = llama.chatTemplate else {
-            throw NotebookError.lesson("chat needs the model's chat template, and \(llama.location) has no tokenizer.chat_template: write the prompt out with sentence \"…\" and generate N")
+            throw NotebookError.lesson("chat needs the model's chat template, and \(modelName) has none (no tokenizer.chat_template in its files): write the prompt out with sentence \"…\" and generate N")
         }
         let prompt = try ChatTemplate(source).render([.init(role: "user", content: text)], addGenerationPrompt: true)
         let ids = llama.tokenizer.encode(prompt)

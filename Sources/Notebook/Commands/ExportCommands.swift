@@ -219,7 +219,7 @@ extension Session {
             return "wrote \(trace.count) tokens to \(target.described)\n"
         }
         let step = Step(rawValue: what)
-        guard step != nil || what == "rollout" else { throw NotebookError.unknownStep(what, suggestion: nil) }
+        guard step != nil || what == "rollout" else { throw NotebookError.unknownStep(what, suggestion: nil, steps: availableSteps.map(\.rawValue)) }
         let target = try writeTarget(path, command: "export \(what)", suffixes: Self.matrixSuffixes) {
             NotebookError.exportFormat(path: $0)
         }
@@ -248,7 +248,7 @@ extension Session {
         let name = String(what.prefix { $0 != "[" })
         guard learnerNames[name] != nil || modelNames.contains(name) else {
             let suggestion = closest(to: name, in: ["tokens", "rollout"] + availableSteps.map(\.rawValue) + learnerNames.keys.sorted())
-            throw NotebookError.unknownStep(what, suggestion: suggestion)
+            throw NotebookError.unknownStep(what, suggestion: suggestion, steps: availableSteps.map(\.rawValue))
         }
         guard case let .evaluate(expression) = try MathParser.parse(what) else {
             throw NotebookError.usage(command: "export", usage: "export NAME PATH or export NAME[rows, columns] PATH")

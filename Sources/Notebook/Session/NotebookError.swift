@@ -11,7 +11,8 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
     case emptySentence
     /// A name that is none of attn's models and no repository in the Hugging Face cache.
     case unknownModel(String, hubCache: String)
-    case unknownStep(String, suggestion: String?)
+    /// A name that is no step; `steps` are the ones to list (the selected model's, where known).
+    case unknownStep(String, suggestion: String?, steps: [String] = StepInfo.names)
     case exportFormat(path: String)
     case stepNotInModel(String, model: String)
     case unterminatedQuote
@@ -63,8 +64,8 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .unknownModel(name, hubCache):
             return "unknown model '\(shown(name))': attn knows \(ModelSource.all.map(\.name).joined(separator: ", ")), "
                 + "and the Hugging Face cache (\(shown(hubCache))) holds no repository of that name"
-        case let .unknownStep(name, suggestion):
-            return "unknown step '\(shown(name))'" + (suggestion.map { ": did you mean '\($0)'?" } ?? ": the steps are \(StepInfo.names.joined(separator: ", "))")
+        case let .unknownStep(name, suggestion, steps):
+            return "unknown step '\(shown(name))'" + (suggestion.map { ": did you mean '\($0)'?" } ?? ": the steps are \(steps.joined(separator: ", "))")
         case let .stepNotInModel(step, model):
             return "\(model) has no step \(step): another architecture computes it (help \(step) explains it)"
         case let .exportFormat(path):
