@@ -9,7 +9,13 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev libreadline-dev pkg-config python3-pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test build release deps weights golden bench portability clean
+PREFIX ?= /usr/local
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+SHAREDIR = $(DESTDIR)$(PREFIX)/share
+LESSONS := $(notdir $(wildcard Lessons/[0-9]*.md))
+COMPLETIONS := bash-completion/completions/attn zsh/site-functions/_attn fish/vendor_completions.d/attn.fish
+
+.PHONY: run test build release deps weights golden bench portability clean install uninstall lessons
 
 run: deps release
 	.build/release/attn fetch --all
@@ -55,6 +61,28 @@ bench: deps release
 	.build/release/attn fetch --all
 	.build/release/attn-bench
 	python3 Tests/Benchmarks/compare.py
+
+# Installs the release binary, the lessons, the manual page and bash, zsh and fish completions
+# under PREFIX (DESTDIR is prepended, for packaging); uninstall removes exactly those files.
+# The binary also carries the lessons inside it, so a copy of it alone still has them.
+install: release
+	install -d $(BINDIR) $(SHAREDIR)/attn/lessons $(SHAREDIR)/man/man1 \
+	  $(SHAREDIR)/bash-completion/completions $(SHAREDIR)/zsh/site-functions $(SHAREDIR)/fish/vendor_completions.d
+	install -m 755 .build/release/attn $(BINDIR)/attn
+	install -m 644 $(addprefix Lessons/,$(LESSONS)) $(SHAREDIR)/attn/lessons/
+	install -m 644 Documentation/attn.1 $(SHAREDIR)/man/man1/attn.1
+	.build/release/attn --generate-completion-script bash > $(SHAREDIR)/bash-completion/completions/attn
+	.build/release/attn --generate-completion-script zsh > $(SHAREDIR)/zsh/site-functions/_attn
+	.build/release/attn --generate-completion-script fish > $(SHAREDIR)/fish/vendor_completions.d/attn.fish
+
+uninstall:
+	rm -f $(BINDIR)/attn $(SHAREDIR)/man/man1/attn.1 $(addprefix $(SHAREDIR)/,$(COMPLETIONS))
+	rm -f $(addprefix $(SHAREDIR)/attn/lessons/,$(LESSONS))
+	-rmdir $(SHAREDIR)/attn/lessons $(SHAREDIR)/attn 2>/dev/null
+
+# After editing Lessons/: copies them into the binary's source (a test fails until this is run).
+lessons:
+	Scripts/embed-lessons.sh
 
 clean:
 	rm -rf .build

@@ -9,8 +9,19 @@ struct Attn: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attn",
         abstract: "A terminal notebook that walks through transformer attention on real model weights.",
+        version: Attn.versionText,
         subcommands: [Shell.self, Replay.self, Fetch.self],
         defaultSubcommand: Shell.self)
+
+    /// attn's version: the number of the last issue it resolved, as a minor version.
+    static let version = "0.14.0"
+
+    /// `attn --version`: the version and the models attn knows.
+    static var versionText: String {
+        let own = ModelSource.all.map { "\($0.name) (\($0.title), \($0.architecture.architecture))" }.joined(separator: ", ")
+        let opened = ModelSource.checkpointArchitectures.keys.sorted().joined(separator: ", ")
+        return "attn \(version)\nmodels: \(own); and \(opened) checkpoints from the Hugging Face cache or a path"
+    }
 
     /// ArgumentParser's `main`, with its messages written through `Output`: help on a full disk
     /// or a closed pipe is an error too, not a trap or a silent success.
@@ -41,7 +52,7 @@ struct DisplayOptions: ParsableArguments {
     @Option(help: "Characters per line, \(Terminal.widths.lowerBound)…\(Terminal.widths.upperBound) (default: the terminal's width, 80 when not a terminal).")
     var width: Int?
 
-    @Option(help: "The directory of lessons (default: Lessons/ beside the executable's repository, or $ATTN_LESSONS).")
+    @Option(help: "The directory of lessons (default: $ATTN_LESSONS, Lessons/ here or beside the executable's repository, PREFIX/share/attn/lessons, else the lessons built into attn).")
     var lessons: String?
 
     func validate() throws {
@@ -65,7 +76,8 @@ struct DisplayOptions: ParsableArguments {
     }
 
     /// `$ATTN_LESSONS`, else `Lessons/` in the current directory, else beside the repository the
-    /// executable was built in (`.build/release/attn` → `Lessons/`).
+    /// executable was built in (`.build/release/attn` → `Lessons/`) or where `make install` put
+    /// them (`PREFIX/bin/attn` → `PREFIX/share/attn/lessons`); nil: the lessons built into attn.
     static func findLessons() -> String? {
         let environment = ProcessInfo.processInfo.environment
         if let path = environment["ATTN_LESSONS"], !path.isEmpty { return path }
@@ -74,7 +86,7 @@ struct DisplayOptions: ParsableArguments {
         var directory = executable.deletingLastPathComponent()
         for _ in 0..<4 {
             candidates.append(directory.appendingPathComponent("Lessons").path)
-            candidates.append(directory.appendingPathComponent("share/attn/Lessons").path)
+            candidates.append(directory.appendingPathComponent("share/attn/lessons").path)
             directory = directory.deletingLastPathComponent()
         }
         return candidates.first { FileManager.default.fileExists(atPath: $0) }

@@ -51,8 +51,12 @@ struct AttnProcess {
     /// waits at most `timeout` seconds.
     /// - Parameter ignoringSIGPIPE: start it with SIGPIPE ignored (`trap '' PIPE`), so that a
     ///   write to a closed pipe fails with EPIPE instead of killing it.
+    /// - Parameters:
+    ///   - executable: the binary to run (the built one unless a test copied it elsewhere).
+    ///   - workingDirectory: where it runs (this process's directory if nil).
     init(_ arguments: [String], input: String? = nil, output destination: Destination? = nil,
-         environment: [String: String], ignoringSIGPIPE: Bool = false, timeout: Double = 60) throws {
+         environment: [String: String], ignoringSIGPIPE: Bool = false, timeout: Double = 60,
+         executable: String = PseudoTerminal.executable, workingDirectory: String? = nil) throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let outputPath = directory + "/stdout", errorPath = directory + "/stderr"
@@ -78,7 +82,8 @@ struct AttnProcess {
         defer { if pipeEnds[1] >= 0 { close(pipeEnds[1]) } }
         posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
 
-        var command = [PseudoTerminal.executable] + arguments
+        var command = [executable] + arguments
+        if let workingDirectory { command = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", workingDirectory] + command }
         if ignoringSIGPIPE { command = ["/bin/sh", "-c", "trap '' PIPE; exec \"$0\" \"$@\""] + command }
         let argv = command.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]

@@ -81,6 +81,12 @@ public struct Lesson: Sendable {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw NotebookError.lesson("cannot read the lesson \(path)")
         }
+        try self.init(text: text, path: path)
+    }
+
+    /// A lesson from its Markdown; `path` names it (its file name gives its number and name).
+    /// - Throws: `Runner.Failure` as ``init(path:)``.
+    public init(text: String, path: String) throws {
         let file = (path as NSString).lastPathComponent
         name = (file as NSString).deletingPathExtension
         number = Int(name.prefix { $0.isNumber }) ?? 0
@@ -199,6 +205,22 @@ public struct Lesson: Sendable {
     /// The lessons in a directory, by number (the files that cannot be read as lessons left out).
     public static func all(in directory: String) -> [Lesson] {
         load(in: directory).lessons
+    }
+
+    /// Where the built-in lessons say they come from, in messages: `(built in)/05-why-scale.md`.
+    public static let builtInDirectory = "(built in)"
+
+    /// The lessons built into the binary (`Scripts/embed-lessons.sh` copies `Lessons/` into it).
+    public static func builtIn() -> (lessons: [Lesson], problems: [(name: String, error: Error)]) {
+        var lessons: [Lesson] = [], problems: [(name: String, error: Error)] = []
+        for (name, text) in EmbeddedLessons.files {
+            do {
+                lessons.append(try Lesson(text: text + "\n", path: builtInDirectory + "/" + name))
+            } catch {
+                problems.append(((name as NSString).deletingPathExtension, error))
+            }
+        }
+        return (lessons, problems)
     }
 
     /// The lessons in a directory, by number, and the files that failed to parse, each with its

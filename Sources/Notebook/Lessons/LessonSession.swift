@@ -21,9 +21,8 @@ extension Session {
 
     /// The lessons, and the files that are not lessons because of an error (with its line).
     func loadLessons() throws -> (lessons: [Lesson], problems: [(name: String, error: Error)]) {
-        guard let directory = lessonsDirectory else {
-            throw NotebookError.lesson("attn cannot find its Lessons directory: start it with --lessons PATH")
-        }
+        // Without a directory, the lessons built into the binary.
+        guard let directory = lessonsDirectory else { return Lesson.builtIn() }
         return Lesson.load(in: directory)
     }
 

@@ -64,7 +64,8 @@ public final class Session {
     /// The steps `walk` has still to show, when walking interactively.
     public internal(set) var pendingWalk: [Step] = []
 
-    /// Where lessons are found (`Lessons/` of the repository, or `--lessons`).
+    /// Where lessons are found (`Lessons/` of the repository, or `--lessons`); nil: the lessons
+    /// built into the binary.
     public var lessonsDirectory: String?
     /// Where lesson progress is remembered across sessions (nil: not remembered).
     public var progressPath: String?

@@ -1,0 +1,69 @@
+import AttnCore
+import Foundation
+@testable import Notebook
+import Testing
+
+/// What travels with the binary: its lessons, its version, its manual page.
+@Suite("Installed like a tool: lessons built in, --version, the manual page")
+struct InstallTests {
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    @Test("the lessons built into the binary are Lessons/ byte for byte (make lessons copies them)")
+    func embeddedLessonsAreCurrent() throws {
+        let directory = Self.repository + "/Lessons"
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+            .filter { $0.hasSuffix(".md") && $0.first?.isNumber == true }.sorted()
+        #expect(EmbeddedLessons.files.map(\.name) == files, "run make lessons")
+        for (name, text) in EmbeddedLessons.files {
+            let file = try String(contentsOfFile: directory + "/" + name, encoding: .utf8)
+            #expect(text + "\n" == file, "\(name) differs from Lessons/\(name): run make lessons")
+        }
+    }
+
+    @Test("without a lessons directory the session follows the built-in lessons, the same as the files")
+    func builtInLessons() throws {
+        let session = Session(renderer: MatrixRenderer(width: 80), workingDirectory: NSTemporaryDirectory())
+        session.lessonsDirectory = nil
+        let list = try session.execute("lessons")
+        #expect(list.contains(" 1  Tokens and ids") && list.contains("17  Three blocks"), "\(list)")
+        let start = try session.execute("lesson 1")
+        #expect(start.contains("1. Tokens and ids"), "\(start)")
+        let builtIn = Lesson.builtIn()
+        #expect(builtIn.problems.isEmpty)
+        let files = Lesson.load(in: Self.repository + "/Lessons").lessons
+        #expect(builtIn.lessons.map(\.blocks.count) == files.map(\.blocks.count))
+        #expect(builtIn.lessons.map(\.title) == files.map(\.title))
+    }
+
+    @Test("attn --version names the version and the models, and a copy of the binary alone still has its lessons")
+    func version() throws {
+        let home = try AttnProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let environment = AttnProcess.environment(home: home).filter { $0.key != "ATTN_LESSONS" }
+        let version = try AttnProcess(["--version"], environment: environment)
+        #expect(version.ending == .exited(0))
+        #expect(version.output.hasPrefix("attn 0.14.0\nmodels: minilm (all-MiniLM-L6-v2, BERT encoder), smollm2"), "\(version.output)")
+
+        // The binary copied into an empty directory, run from there: no Lessons/ anywhere near.
+        let copy = home + "/bin/attn"
+        try FileManager.default.createDirectory(atPath: home + "/bin", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: PseudoTerminal.executable, toPath: copy)
+        let script = home + "/script"
+        try "lessons\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let lessons = try AttnProcess(["--no-color"], input: script, environment: environment, executable: copy, workingDirectory: home)
+        #expect(lessons.ending == .exited(0))
+        #expect(lessons.output.contains("17  Three blocks"), "\(lessons.output)\(lessons.error)")
+    }
+
+    @Test("the manual page covers every subcommand, option and environment variable attn reads")
+    func manualPage() throws {
+        let page = try String(contentsOfFile: Self.repository + "/Documentation/attn.1", encoding: .utf8)
+            .replacingOccurrences(of: "\\-", with: "-")
+        for word in ["replay", "fetch", "--version", "--no-color", "--width", "--lessons", "--generate-completion-script",
+                     "ATTN_MODELS", "ATTN_LESSONS", "HF_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "NO_COLOR",
+                     "attn 0.14.0"] {
+            #expect(page.contains(word), "attn.1 does not mention \(word)")
+        }
+    }
+}
