@@ -9,6 +9,7 @@ struct Attn: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attn",
         abstract: "A terminal notebook that walks through transformer attention on real model weights.",
+        discussion: "The notebook's commands (type help in it for each one, help STEP for a step):\n\n" + Commands.overview,
         version: Attn.versionText,
         subcommands: [Shell.self, Replay.self, Fetch.self],
         defaultSubcommand: Shell.self)

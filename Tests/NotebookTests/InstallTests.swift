@@ -56,6 +56,22 @@ struct InstallTests {
         #expect(lessons.output.contains("17  Three blocks"), "\(lessons.output)\(lessons.error)")
     }
 
+    @Test("attn --help lists the notebook's commands as help does, line for line")
+    func helpAgrees() throws {
+        let home = try AttnProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let help = try AttnProcess(["--help"], environment: AttnProcess.environment(home: home))
+        #expect(help.ending == .exited(0))
+        let lines = Commands.overview.split(separator: "\n").map(String.init)
+        #expect(lines.count > 10)
+        for line in lines { #expect(help.output.contains(line), "attn --help lacks: \(line)") }
+        // The REPL's own help says the same commands, packed for its 80 columns.
+        let repl = try Session().execute("help")
+        for word in ["model ORG/NAME", "lesson N [--model NAME]", "plot STEP PATH.svg", "check EXPR STEP"] {
+            #expect(repl.contains(word) && help.output.contains(word), "\(word)")
+        }
+    }
+
     @Test("the manual page covers every subcommand, option and environment variable attn reads")
     func manualPage() throws {
         let page = try String(contentsOfFile: Self.repository + "/Documentation/attn.1", encoding: .utf8)

@@ -9,7 +9,7 @@ import AttnCore
 /// check EXPR STEP   names   del NAME   heads [all]   neuron I J   rollout   ablate head L H
 /// predict [K]   generate N   sample N   chat TEXT   lessons   lesson N   next   help [TOPIC]   quit
 /// ```
-enum Commands {
+public enum Commands {
     /// The groups in the order `help` shows them.
     static let groups: [any CommandGroup.Type] = [
         SelectCommands.self, StepCommands.self, DecoderCommands.self, MathCommands.self,
@@ -60,14 +60,21 @@ enum Commands {
 
     // MARK: help
 
+    /// The notebook's commands as `help` lists them before any model is chosen: what `attn --help`
+    /// shows, so that the two agree.
+    /// (ArgumentParser wraps its help at 79 columns, so the lines are packed a little narrower.)
+    public static var overview: String {
+        String(overview(Session(), width: 78).reversed().drop { $0 == "\n" }.reversed())
+    }
+
     /// `help` with no topic: each group's usages, packed into lines of at most 80 columns under
     /// the group's title.
-    static func overview(_ session: Session) -> String {
+    static func overview(_ session: Session, width: Int = 80) -> String {
         let indent = String(repeating: " ", count: 9)
         var text = ""
         for group in groups {
             let items = group.commands.flatMap { $0.synopsis(session) }
-            let lines = packed(items, width: 80 - indent.count) + group.notes(session)
+            let lines = packed(items, width: width - indent.count) + group.notes(session)
             for (i, line) in lines.enumerated() {
                 text += (i == 0 ? group.title.padding(toLength: indent.count, withPad: " ", startingAt: 0) : indent) + line + "\n"
             }
