@@ -5,7 +5,7 @@
 # OpenBLAS picks its kernels for the CPU (Haswell on AVX2, SkylakeX or Cooperlake on AVX-512, Zen
 # on AMD…), and each adds the products of a matrix product in its own order, so the last digits of
 # a sum differ from one machine to the next. The tests compare words and tokens exactly and
-# numbers within float32 rounding (Tests/NotebookTests/NumericText.swift); this script is how we
+# numbers within float32 rounding (Sources/Notebook/Lessons/NumericText.swift); this script is how we
 # know that holds on machines we do not have. Not part of make test or CI: they run on whatever
 # kernel the machine picks, as a user's machine does.
 #

@@ -11,7 +11,7 @@ struct Attn: ParsableCommand {
         abstract: "A terminal notebook that walks through transformer attention on real model weights.",
         discussion: "The notebook's commands (type help in it for each one, help STEP for a step):\n\n" + Commands.overview,
         version: Attn.versionText,
-        subcommands: [Shell.self, Replay.self, Fetch.self],
+        subcommands: [Shell.self, Replay.self, Lint.self, Fetch.self],
         defaultSubcommand: Shell.self)
 
     /// attn's version: the number of the last issue it resolved, as a minor version.
@@ -177,6 +177,49 @@ struct Replay: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+    }
+}
+
+/// `attn lint LESSON…`: checks lessons as the test suite checks attn's own (see `LessonLint`).
+struct Lint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check lessons as attn's own are checked: every block runs, every exercise's solution passes, the prose quotes only numbers the lessons print.")
+
+    @OptionGroup var display: DisplayOptions
+
+    @Argument(help: "Lesson files (.md), or directories of them.")
+    var paths: [String]
+
+    func run() throws {
+        var lessons: [Lesson] = []
+        var problems: [String] = []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                problems.append("\(path):1: there is no such file or directory")
+                continue
+            }
+            if isDirectory.boolValue {
+                let loaded = Lesson.load(in: path)
+                lessons += loaded.lessons
+                problems += loaded.problems.map { Session.describeProblem($0.error) }
+                if loaded.lessons.isEmpty && loaded.problems.isEmpty { problems.append("\(path):1: holds no lesson (NN-topic.md)") }
+            } else {
+                do { lessons.append(try Lesson(path: path)) } catch { problems.append(Session.describeProblem(error)) }
+            }
+        }
+        problems += LessonLint.check(lessons) {
+            let session = display.session(interactive: false)
+            session.stream = { _ in }  // what generate writes as it goes is not the report
+            return session
+        }.map(\.description)
+        for problem in problems { Output.error(problem + "\n") }
+        let count = "\(lessons.count) lesson\(lessons.count == 1 ? "" : "s")"
+        guard problems.isEmpty else {
+            Output.error("lint: \(problems.count) problem\(problems.count == 1 ? "" : "s") in \(count)\n")
+            throw ExitCode(1)
+        }
+        Output.standard("lint: \(count), no problems\n")
     }
 }
 

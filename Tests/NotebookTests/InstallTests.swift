@@ -76,7 +76,7 @@ struct InstallTests {
     func manualPage() throws {
         let page = try String(contentsOfFile: Self.repository + "/Documentation/attn.1", encoding: .utf8)
             .replacingOccurrences(of: "\\-", with: "-")
-        for word in ["replay", "fetch", "--version", "--no-color", "--width", "--lessons", "--generate-completion-script",
+        for word in ["replay", "lint", "fetch", "--version", "--no-color", "--width", "--lessons", "--generate-completion-script",
                      "ATTN_MODELS", "ATTN_LESSONS", "HF_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "NO_COLOR",
                      "attn 0.14.0"] {
             #expect(page.contains(word), "attn.1 does not mention \(word)")

@@ -3,7 +3,8 @@ import Foundation
 import Notebook
 import Testing
 
-/// Every lesson in `Lessons/` replays to its committed transcript in `Golden/`: every word and token
+/// Every lesson in `Lessons/` replays to its committed transcript (and passes `attn lint`:
+/// LessonLintTests, which also checks the numbers the prose quotes) in `Golden/`: every word and token
 /// exactly, every number within float32 rounding (`NumericText`), on any CPU.
 ///
 /// A changed transcript is a reviewed change: `make golden` runs this test with
@@ -61,47 +62,6 @@ struct LessonGoldenTests {
                 if the change is intended, run `make golden` and review `git diff` (never to make a
                 difference in the last digits on one machine go away: see NumericText)
                 """)
-        }
-    }
-
-    /// The absolute value of every number the commands of every lesson print (prose excluded).
-    static let printedByLessons: [Double] = {
-        var printed: [Double] = []
-        for lesson in lessons {
-            let session = Session(environment: environment)
-            session.lessonsDirectory = repository + "/Lessons"
-            func collect(_ text: String) {
-                for piece in NumericText.pieces(text.replacingOccurrences(of: "\n", with: " ")) {
-                    if case let .number(n) = piece, let x = Double(n) { printed.append(abs(x)) }
-                }
-            }
-            for block in lesson.blocks {
-                if let sentence = block.defaultSentence, session.sentence == nil { collect((try? session.execute("sentence \(sentence)")) ?? "") }
-                for command in block.commands { collect((try? session.execute(command.text)) ?? "") }
-            }
-        }
-        return printed.sorted()
-    }()
-
-    /// A number the prose quotes with four or more decimals (`0.7225`, `−0.6760`) must be one a
-    /// lesson's commands print (this lesson's, or an earlier one's it refers back to), up to one
-    /// unit of its last digit: prose that says "`cat` now has 395.9666" under a screen showing
-    /// 395.9668 misleads. Fewer decimals are left alone: they are often worked out
-    /// (`5.98 − 4.52 = 1.46`) rather than read off the screen.
-    @Test("every number quoted with four decimals in the prose is printed by a lesson's commands", arguments: lessons.map(\.name))
-    func quotedNumbers(name: String) throws {
-        let lesson = try #require(Self.lessons.first { $0.name == name })
-        let printed = Self.printedByLessons
-        for (k, prose) in (lesson.blocks.map(\.prose) + [lesson.closing]).enumerated() {
-            // Unicode minus and inline code marks around numbers read as plain numbers.
-            let plain = prose.replacingOccurrences(of: "−", with: "-").replacingOccurrences(of: "`", with: " ")
-            for piece in NumericText.pieces(plain.replacingOccurrences(of: "\n", with: " ")) {
-                guard case let .number(n) = piece, let dot = n.firstIndex(of: "."),
-                      n[n.index(after: dot)...].count >= 4, !n.lowercased().contains("e"), let x = Double(n) else { continue }
-                let unit = NumericText.unit(n)
-                #expect(printed.contains { abs($0 - abs(x)) <= unit * 1.000001 },
-                        "\(name): the prose before block \(k + 1) quotes \(n), which no lesson's command prints")
-            }
         }
     }
 }

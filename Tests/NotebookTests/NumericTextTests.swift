@@ -1,3 +1,4 @@
+import Notebook
 import Testing
 
 /// The comparison the golden transcripts rely on: it must let float rounding through and stop

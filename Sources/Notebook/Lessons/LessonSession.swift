@@ -27,7 +27,7 @@ extension Session {
     }
 
     /// A lesson file's error as one sentence: `PATH:LINE: problem`.
-    static func describeProblem(_ error: Error) -> String {
+    public static func describeProblem(_ error: Error) -> String {
         if let failure = error as? Runner.Failure { return "\(failure.file):\(failure.line): \(failure.error)" }
         return "\(error)"
     }

@@ -77,7 +77,10 @@ public enum Runner {
     /// Replays a lesson: its prose set for the width, then every block's commands with their
     /// output; an exercise runs its solution. Stops at the first failing command with the line of
     /// the Markdown file.
-    public static func replay(_ session: Session, lesson: Lesson, write: (String) -> Void) throws(Failure) {
+    /// - Parameter commandOutput: receives what the commands print, without the prose and the
+    ///   echoed commands (what `attn lint` compares the prose's numbers with).
+    public static func replay(_ session: Session, lesson: Lesson, commandOutput: (String) -> Void = { _ in },
+                              write: (String) -> Void) throws(Failure) {
         let prose = ProseRenderer(width: session.renderer.width, color: session.renderer.color)
         // What the lesson relies on (its model, layer 0, head 0, …); silent in a fresh session.
         do {
@@ -100,6 +103,7 @@ public enum Runner {
                 do {
                     last = try session.runningLessonBlock { try session.execute(command.text) }
                     write(last)
+                    commandOutput(last)
                 } catch {
                     throw Failure(file: lesson.path, line: command.line, error: error)
                 }

@@ -15,8 +15,8 @@ import Foundation
 ///   other below 1e-4: both say "the same up to float rounding".
 /// Spaces next to a number may differ in length (a column widens when a number gains a digit);
 /// all other spaces are exact.
-enum NumericText {
-    enum Piece: Equatable {
+public enum NumericText {
+    public enum Piece: Equatable, Sendable {
         case text(String)
         case spaces(Int)
         case number(String)
@@ -26,7 +26,7 @@ enum NumericText {
     ///
     /// A number starts at a digit, or at `-` before a digit, and is not glued to a word on either
     /// side: `L2`, `W_1`, `<0xE6>` and `Q4_1` are text.
-    static func pieces(_ line: String) -> [Piece] {
+    public static func pieces(_ line: String) -> [Piece] {
         let scalars = Array(line.unicodeScalars)
         var pieces: [Piece] = []
         var text = ""
@@ -84,10 +84,10 @@ enum NumericText {
         return i
     }
 
-    static func isInteger(_ number: String) -> Bool { !number.contains(".") && !number.lowercased().contains("e") }
+    public static func isInteger(_ number: String) -> Bool { !number.contains(".") && !number.lowercased().contains("e") }
 
     /// One unit of the last printed digit: `0.0045` → 0.0001, `2.4e-06` → 1e-07, `12` → 1.
-    static func unit(_ number: String) -> Double {
+    public static func unit(_ number: String) -> Double {
         let lower = number.lowercased()
         let mantissa = lower.split(separator: "e").first.map(String.init) ?? lower
         let exponent = lower.split(separator: "e").dropFirst().first.flatMap { Int($0) } ?? 0
@@ -96,7 +96,7 @@ enum NumericText {
     }
 
     /// Why two numbers differ, or nil when they are equal within the rules above.
-    static func numberDifference(_ mine: String, _ golden: String, isErrorFigure: Bool) -> String? {
+    public static func numberDifference(_ mine: String, _ golden: String, isErrorFigure: Bool) -> String? {
         if mine == golden { return nil }
         guard let r = Double(mine), let g = Double(golden) else { return "\(mine) vs \(golden)" }
         if isInteger(mine) && isInteger(golden) { return "\(mine) vs \(golden) (integers must be equal)" }
@@ -107,7 +107,7 @@ enum NumericText {
     }
 
     /// Why two lines differ, or nil when they are equal within the rules above.
-    static func lineDifference(_ mine: String, _ golden: String) -> String? {
+    public static func lineDifference(_ mine: String, _ golden: String) -> String? {
         if mine == golden { return nil }
         let a = pieces(mine), b = pieces(golden)
         guard a.count == b.count else { return "the lines differ in more than numbers" }
@@ -146,7 +146,7 @@ enum NumericText {
 
     /// The first line where two texts differ beyond float rounding: its 1-based number, both lines
     /// and why; nil when they agree.
-    static func firstDifference(_ mine: String, _ golden: String) -> (line: Int, mine: String, golden: String, why: String)? {
+    public static func firstDifference(_ mine: String, _ golden: String) -> (line: Int, mine: String, golden: String, why: String)? {
         let a = mine.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let b = golden.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         for k in 0..<max(a.count, b.count) {
@@ -162,7 +162,7 @@ enum NumericText {
     /// never the last digits of the rest (which would only record this machine's kernels).
     ///
     /// Lines are paired by the longest common subsequence under `lineDifference == nil`.
-    static func merge(new: String, old: String) -> String {
+    public static func merge(new: String, old: String) -> String {
         let a = new.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let b = old.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let n = a.count, m = b.count
