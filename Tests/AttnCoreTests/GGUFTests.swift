@@ -84,7 +84,7 @@ private func typeID(_ value: GGUFValue) -> UInt32 {
 }
 
 /// One tensor to write: its info and its raw bytes. `offset` nil places it at the next aligned spot.
-private struct TestTensor {
+struct TestTensor {
     var name: String
     var dimensions: [UInt64]
     var type: UInt32
@@ -94,7 +94,7 @@ private struct TestTensor {
 
 /// A well-formed GGUF file (unless the arguments say otherwise): header, metadata, tensor infos,
 /// padding, then each tensor's bytes at its offset. A non-32 alignment is written as `general.alignment`.
-private func ggufFile(version: UInt32 = 3, metadata: [(String, GGUFValue)] = [], tensors: [TestTensor] = [],
+func ggufFile(version: UInt32 = 3, metadata: [(String, GGUFValue)] = [], tensors: [TestTensor] = [],
                       alignment: Int = 32) -> [UInt8] {
     var entries = metadata
     if alignment != 32 { entries.insert(("general.alignment", .uint32(UInt32(alignment))), at: 0) }
@@ -129,7 +129,7 @@ private func ggufFile(version: UInt32 = 3, metadata: [(String, GGUFValue)] = [],
 }
 
 /// Writes `bytes` to a fresh temporary file and returns its path.
-private func temporaryFile(_ bytes: [UInt8]) throws -> String {
+func temporaryFile(_ bytes: [UInt8]) throws -> String {
     let path = FileManager.default.temporaryDirectory
         .appendingPathComponent("attn-gguf-\(UUID().uuidString).gguf").path
     try Data(bytes).write(to: URL(fileURLWithPath: path))
@@ -137,7 +137,7 @@ private func temporaryFile(_ bytes: [UInt8]) throws -> String {
 }
 
 /// Opens `bytes` as a GGUF file.
-private func open(_ bytes: [UInt8]) throws -> GGUFFile {
+func open(_ bytes: [UInt8]) throws -> GGUFFile {
     let path = try temporaryFile(bytes)
     defer { try? FileManager.default.removeItem(atPath: path) }
     return try GGUFFile(path: path)
@@ -176,7 +176,7 @@ private func vectorSum(_ values: [Float]) -> Float {
 }
 
 /// Bits, so that −0 ≠ +0 and the comparison is exact.
-private func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
+func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
 
 // MARK: - Metadata
 
@@ -377,16 +377,16 @@ struct GGUFTests {
 
     @Test("A known type attn cannot dequantize opens, and reading it names the type")
     func unsupportedType() throws {
-        // Q5_K: 256 elements in 176 bytes.
+        // IQ2_XXS: 256 elements in 66 bytes.
         let file = try open(ggufFile(metadata: [("general.architecture", .string("llama"))], tensors: [
-            TestTensor(name: "blk.0.ffn_down.weight", dimensions: [256, 1], type: 13, data: [UInt8](repeating: 0, count: 176)),
+            TestTensor(name: "blk.0.ffn_down.weight", dimensions: [256, 1], type: 16, data: [UInt8](repeating: 0, count: 66)),
         ]))
         #expect(file.metadata["general.architecture"]?.string == "llama")
-        #expect(file.tensors["blk.0.ffn_down.weight"]?.type == .q5_k)
-        let error = AttnError.ggufUnsupportedType(path: file.path, tensor: "blk.0.ffn_down.weight", type: "Q5_K")
+        #expect(file.tensors["blk.0.ffn_down.weight"]?.type == .iq2_xxs)
+        let error = AttnError.ggufUnsupportedType(path: file.path, tensor: "blk.0.ffn_down.weight", type: "IQ2_XXS")
         #expect(throws: error) { try file.floats("blk.0.ffn_down.weight") }
         #expect(throws: error) { try file.matrix("blk.0.ffn_down.weight") }
-        #expect(error.description.contains("Q5_K") && error.description.contains("F32, F16, Q8_0 and Q4_1"))
+        #expect(error.description.contains("stored as IQ2_XXS, which attn cannot read (it reads F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and BF16)"))
     }
 
     @Test("Every ggml type id has its ggml name and block layout")
@@ -398,7 +398,9 @@ struct GGUFTests {
         #expect(GGMLType.q4_1.blockSize == 32 && GGMLType.q4_1.bytesPerBlock == 20)
         #expect(GGMLType.q8_0.blockSize == 32 && GGMLType.q8_0.bytesPerBlock == 34)
         #expect(GGMLType.q6_k.blockSize == 256 && GGMLType.q6_k.bytesPerBlock == 210)
-        #expect(GGMLType.allCases.filter(\.isReadable) == [.f32, .f16, .q4_1, .q8_0])
+        #expect(GGMLType.q3_k.blockSize == 256 && GGMLType.q3_k.bytesPerBlock == 110)
+        #expect(GGMLType.allCases.filter(\.isReadable)
+                == [.f32, .f16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_k, .q3_k, .q4_k, .q5_k, .q6_k, .bf16])
     }
 }
 
@@ -490,6 +492,11 @@ private let corruptFiles: [CorruptGGUF] = {
         "starts at offset 4 of the data section, which is not a multiple of the alignment 32")
     add("rows not whole blocks", oneTensor({ $0.u32(1); $0.u64(16); $0.u32(3); $0.u64(0) }, data: 64),
         "rows of 16 elements, not a whole number of Q4_1 blocks of 32")
+    // 2 rows of 384 Q4_K elements: 768 is 3 super-blocks, but a row is 1½.
+    add("rows not whole K-quant blocks", oneTensor({ $0.u32(2); $0.u64(384); $0.u64(2); $0.u32(12); $0.u64(0) }, data: 432),
+        "rows of 384 elements, not a whole number of Q4_K blocks of 256")
+    add("K-quant tensor cut inside a block", oneTensor({ $0.u32(1); $0.u64(512); $0.u32(14); $0.u64(0) }, data: 300),
+        "tensor t needs 420 bytes at offset 0 of the data section, which has only 300 bytes")
     add("duplicate tensor", ggufFile(tensors: [
         TestTensor(name: "w", dimensions: [1], type: 0, data: [0, 0, 0, 0]),
         TestTensor(name: "w", dimensions: [1], type: 0, data: [0, 0, 0, 0]),

@@ -171,7 +171,7 @@ struct NonFiniteWeightTests {
                 == "\(weights) is corrupt: tensor \(tensor) holds \(shown), where a weight must be a finite number; fetch the weights again")
     }
 
-    @Test("GGUF: an F32 or F16 element, or a Q8_0 or Q4_1 block scale (or minimum) of inf or nan is refused, naming the tensor and the cell")
+    @Test("GGUF: an F32 or F16 element, or a Q8_0, Q4_1 or Q6_K block scale (or minimum) of inf or nan is refused, naming the tensor and the cell")
     func gguf() throws {
         let scratch = ScratchDirectory("nonfinite-gguf")
         defer { scratch.remove() }
@@ -196,6 +196,8 @@ struct NonFiniteWeightTests {
         try expectRefused(halfBits(0.5) + [0x00, 0xFC] + [UInt8](repeating: 0x21, count: 16), .q4_1, [32, 1], "-inf at [0, 0]")
         // Q4_1 with a scale of +∞ and q = 0 for the first element: 0 · ∞ is nan.
         try expectRefused([0x00, 0x7C] + halfBits(0) + [UInt8](repeating: 0x10, count: 16), .q4_1, [32], "nan at [0]")
+        // Q6_K: the super-block scale d (its last two bytes) is nan, so all 256 elements are.
+        try expectRefused([UInt8](repeating: 0, count: 208) + [0x00, 0x7E], .q6_k, [256, 1], "nan at [0, 0]")
     }
 }
 

@@ -589,7 +589,7 @@ enum BrokenGGUF: String, CaseIterable, Sendable {
             file.tensor("t", dimensions: [4], type: 99, offset: 0)
             file.pad()
             try write(file.bytes + [UInt8](repeating: 0, count: 32), to: path)
-            return (path, .exactly("\(path): tensor t is stored as type id 99, which attn cannot read (it reads F32, F16, Q8_0 and Q4_1); use a file quantized to one of those"))
+            return (path, .exactly("\(path): tensor t is stored as type id 99, which attn cannot read (it reads F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and BF16); use a file quantized to one of those"))
         case .notLlama:
             file.header(tensors: 0, metadata: 1)
             file.string("general.architecture")
@@ -603,7 +603,7 @@ enum BrokenGGUF: String, CaseIterable, Sendable {
             let first = try #require(real.tensors[real.tensorNames[0]])
             return (path, .exactly(invalid + "tensor \(first.name) needs \(first.byteRange.count) bytes at offset 0 of the data section, which has only 0 bytes: the file is truncated or its offsets are wrong"))
         case .realHeaderUnsupportedType:
-            // token_embd.weight re-labelled Q5_0, a ggml type attn does not dequantize (same 32-element blocks).
+            // token_embd.weight re-labelled IQ4_NL, a ggml type attn does not dequantize (32-element blocks too).
             let real = try GGUFFile(path: RealSmolLM2.path)
             var header = try prefix(of: RealSmolLM2.path, real.dataOffset)
             var name = GGUFBytes()
@@ -612,10 +612,10 @@ enum BrokenGGUF: String, CaseIterable, Sendable {
             // After the name: the dimension count (4 bytes), the dimensions (8 each), the type.
             let typeOffset = start + name.bytes.count + 4 + 8 * (real.tensors["token_embd.weight"]?.dimensions.count ?? 0)
             #expect(header[typeOffset] == UInt8(GGMLType.q8_0.rawValue))
-            header[typeOffset] = UInt8(GGMLType.q5_0.rawValue)
+            header[typeOffset] = UInt8(GGMLType.iq4_nl.rawValue)
             try write(header, to: path)
             extend(path, to: try RealSmolLM2.size())
-            return (path, .exactly("\(path): tensor token_embd.weight is stored as Q5_0, which attn cannot read (it reads F32, F16, Q8_0 and Q4_1); use a file quantized to one of those"))
+            return (path, .exactly("\(path): tensor token_embd.weight is stored as IQ4_NL, which attn cannot read (it reads F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and BF16); use a file quantized to one of those"))
         case .realHeaderMissingTensor:
             // One tensor fewer in the count: the last tensor's info is left unread.
             let real = try GGUFFile(path: RealSmolLM2.path)

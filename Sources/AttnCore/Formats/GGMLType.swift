@@ -7,7 +7,8 @@
 /// Q4_1:  32 elements in 20 bytes = 5 bits per weight;   F32: 1 element in 4 bytes
 /// ```
 /// attn knows every id (so a file's layout can be checked and an error can name the type) but
-/// dequantizes only ``isReadable`` types: F32, F16, Q8_0 and Q4_1.
+/// dequantizes only ``isReadable`` types: the plain floats and every type of llama.cpp's usual
+/// Q*_0, Q*_1 and Q*_K_M files (the K-quants' super-blocks hold 256 elements).
 public enum GGMLType: UInt32, Sendable, CaseIterable {
     case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3
     // 4 and 5 (Q4_2, Q4_3) were removed from ggml before GGUF existed.
@@ -66,16 +67,20 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     /// Bytes per block: the size of ggml's `block_<type>` struct, or of one element.
     public var bytesPerBlock: Int { layout.bytes }
 
-    /// Whether attn can turn this type into `Float`s: F32, F16, Q8_0 and Q4_1.
+    /// Whether attn can turn this type into `Float`s: F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K,
+    /// Q3_K, Q4_K, Q5_K, Q6_K and BF16.
     public var isReadable: Bool {
         switch self {
-        case .f32, .f16, .q8_0, .q4_1: true
+        case .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_k, .q3_k, .q4_k, .q5_k, .q6_k: true
         default: false
         }
     }
 
-    /// The readable types, for messages: `"F32, F16, Q8_0 and Q4_1"`.
-    public static let readableNames = "F32, F16, Q8_0 and Q4_1"
+    /// The readable types in id order, for messages: `"F32, F16, Q4_0, …, Q6_K and BF16"`.
+    public static let readableNames: String = {
+        let names = allCases.filter(\.isReadable).map(\.name)
+        return names.dropLast().joined(separator: ", ") + " and " + names[names.count - 1]
+    }()
 
     /// (block size, type size), from ggml's block structs; `QK_K` = 256 for the K and IQ types.
     private var layout: (elements: Int, bytes: Int) {

@@ -72,9 +72,11 @@ public struct GGUFFile: Sendable {
     /// A tensor's elements as `Float`, in file order (`ne0` fastest), dequantized exactly as ggml does.
     ///
     /// ```
-    /// F32:  x = the stored float            F16:  x = Float(half)
+    /// F32:  x = the stored float            F16, BF16:  x = Float(half)
     /// Q8_0: x = d · q                       Q4_1: x = d · q + m      (per block of 32)
+    /// Q4_K: x = (d · scale) · q − dmin · min                         (per group of 32 in 256)
     /// ```
+    /// `Dequantization` draws every type's block.
     /// - Throws: `.tensorMissing` if the file has no such tensor, `.ggufUnsupportedType` if it is
     ///   stored in a type attn cannot read, `.tensorNotFinite` for a NaN or ±∞ among the values
     ///   when `requiringFinite` (a model's weights; the format itself allows them).
