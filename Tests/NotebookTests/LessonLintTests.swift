@@ -31,6 +31,33 @@ struct LessonLintTests {
         #expect(problems.isEmpty, "\(problems)")
     }
 
+    @Test("lessons DIR follows a teacher's directory, and lesson PATH.md a single file of one's own")
+    func teachersLessons() throws {
+        let directory = NSTemporaryDirectory() + "attn-teacher-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory + "/empty", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try """
+            # 18. Attention to the first token
+
+            ```attn
+            sentence the cat sat on the mat
+            weights
+            ```
+            """.write(toFile: directory + "/18-first-token.md", atomically: true, encoding: .utf8)
+        let session = Self.session()
+        let list = try session.execute("lessons \(directory)")
+        #expect(list.hasPrefix(" 18  Attention to the first token  not started\n"), "\(list)")
+        #expect(!list.contains("Tokens and ids"))
+        #expect(try session.execute("lesson 18").contains("18. Attention to the first token"))
+        _ = try session.execute("lesson stop")
+        let other = Self.session()
+        #expect(try other.execute("lesson \(directory)/18-first-token.md").contains("18. Attention to the first token"))
+        #expect(throws: NotebookError.self) { try other.execute("lessons \(directory)/none") }
+        #expect(throws: NotebookError.self) { try other.execute("lessons \(directory)/empty") }
+        #expect(throws: NotebookError.self) { try other.execute("lesson \(directory)/none.md") }
+        #expect(try other.execute("lessons").contains("Tokens and ids"))  // a refused directory changes nothing
+    }
+
     @Test("a broken lesson: each problem at its line, one per kind")
     func brokenLesson() throws {
         let directory = NSTemporaryDirectory() + "attn-lint-\(UUID().uuidString)"

@@ -9,13 +9,23 @@ enum LessonCommands: CommandGroup {
     ]
 }
 
-/// `lessons`: the lessons with the learner's progress.
+/// `lessons [DIR]`: the lessons with the learner's progress; with DIR, someone else's lessons.
 struct LessonsCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["lessons"], synopsis: ["lessons"], help: [("lessons", "lessons: the lessons with your progress; lesson N starts or resumes one.")])
+    static let definition = CommandDefinition(words: ["lessons"], synopsis: ["lessons [DIR]"], help: [("lessons", "lessons: the lessons with your progress; lesson N starts or resumes one. lessons DIR follows the lessons of another directory from now on (a teacher's: Lessons/README.md describes the format); lesson PATH.md starts a single lesson file.")])
 
-    init(word: String, arguments: String) {}
+    /// The directory to follow from now on, if one was given.
+    var directory: String?
 
-    func run(in session: Session) throws -> String { session.listLessons() }
+    init(word: String, arguments: String) {
+        directory = arguments.isEmpty ? nil : arguments
+    }
+
+    func run(in session: Session) throws -> String {
+        if let directory { try session.useLessons(in: directory) }
+        return session.listLessons()
+    }
+
+    static func completions(_ request: CompletionRequest) -> Completion? { .files }
 }
 
 /// `lesson N` (or its name) starts or resumes a lesson; `lesson stop` leaves it.

@@ -32,7 +32,31 @@ extension Session {
         return "\(error)"
     }
 
+    /// `lessons DIR`: follows the lessons of `directory` from now on.
+    /// - Throws: when it is not a directory holding at least one lesson (NN-topic.md).
+    func useLessons(in directory: String) throws {
+        let path = resolve(directory)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw NotebookError.lesson("lessons \(directory): there is no such directory")
+        }
+        let loaded = Lesson.load(in: path)
+        guard !loaded.lessons.isEmpty || !loaded.problems.isEmpty else {
+            throw NotebookError.lesson("lessons \(directory): it holds no lesson (files named NN-topic.md, see Lessons/README.md)")
+        }
+        if activeLesson != nil { _ = try stopLesson() }
+        lessonsDirectory = path
+    }
+
     func findLesson(_ which: String) throws -> Lesson {
+        // A path: a lesson file of one's own, followed as the others are.
+        if which.hasSuffix(".md") || which.contains("/") {
+            let path = resolve(which)
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw NotebookError.lesson("lesson \(which): there is no such file")
+            }
+            return try Lesson(path: path)
+        }
         let (lessons, problems) = try loadLessons()
         if let number = Int(which), let lesson = lessons.first(where: { $0.number == number }) { return lesson }
         if let lesson = lessons.first(where: { $0.name == which || $0.name.dropFirst(3) == which }) { return lesson }
