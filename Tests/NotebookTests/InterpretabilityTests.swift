@@ -368,7 +368,7 @@ struct DecoderInterpretabilityTests {
         let pb = probabilities(before.logits!.row(4)), pa = probabilities(after.logits!.row(4))
         let top = pb.indices.max { pb[$0] < pb[$1] }!
         let llama = try llama(s)
-        let label = Llama.visible(llama.tokenizer.tokenText(top))
+        let label = llama.tokenizer.label(top)
         #expect(label == "·Paris")
         let row = try #require(lines(output).first { $0.hasPrefix("  \(label) ") })
         let fields = row.split(separator: " ")

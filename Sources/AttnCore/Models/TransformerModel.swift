@@ -75,6 +75,9 @@ public protocol DecoderModel: TransformerModel {
 }
 
 extension DecoderModel {
+    /// A token as its byte-level label: `·` for a space (see ``BPETokenizer/visible(_:)``).
+    public func tokenLabel(_ id: Int) -> String { tokenizer.label(id) }
+
     /// Tokenizes `text` (adding nothing: neither SmolLM2's nor GPT-2's Hugging Face tokenizer adds
     /// a start token) and runs the forward pass.
     /// - Throws: `.noTokens` for an empty text, `.sequenceTooLong` beyond ``tokenLimit``.

@@ -178,7 +178,7 @@ extension Session {
             if text.contains("\u{FFFD}") {
                 first = start
             } else {
-                runs[i] = (Llama.visible(text), start)
+                runs[i] = (BPETokenizer.visible(text), start)
                 first = nil
             }
         }

@@ -130,7 +130,5 @@ extension GPT2: DecoderModel {
         }
     }
 
-    public func tokenLabel(_ id: Int) -> String { Llama.visible(tokenizer.tokenText(id)) }
-
     public func text(of ids: [Int]) -> String { tokenizer.decode(ids) }
 }

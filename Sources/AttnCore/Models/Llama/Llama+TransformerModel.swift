@@ -118,7 +118,5 @@ extension Llama: DecoderModel {
         }
     }
 
-    public func tokenLabel(_ id: Int) -> String { Self.visible(tokenizer.tokenText(id)) }
-
     public func text(of ids: [Int]) -> String { tokenizer.decode(ids) }
 }
