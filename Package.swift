@@ -47,7 +47,7 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(
             name: "NotebookTests", dependencies: ["Notebook", "AttnCore"],
-            exclude: ["Golden", "Fixtures"]),
+            exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -83,12 +83,9 @@ do {
     // Lessons: replay every one.
     if let directory = ["Lessons", "../Lessons"].first(where: { FileManager.default.fileExists(atPath: $0) }) {
         let lessons = Lesson.all(in: directory)
-        // Lesson 17's `model gpt2` opens the tiny GPT-2 of the test fixtures, as in the tests.
-        let environment = ProcessInfo.processInfo.environment.merging(
-            ["HF_HUB_CACHE": directory + "/../Tests/NotebookTests/Fixtures/lesson-hub"]) { $1 }
         let time = try median(runs: 3) {
             for lesson in lessons {
-                let replaySession = Session(environment: environment)
+                let replaySession = Session()
                 replaySession.lessonsDirectory = directory
                 try Runner.replay(replaySession, lesson: lesson) { _ in }
             }

@@ -16,11 +16,11 @@ struct LessonGoldenTests {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     static let lessons = Lesson.all(in: repository + "/Lessons")
 
-    /// The lessons' environment: `model gpt2` opens the tiny GPT-2 of the test fixtures, through
-    /// a Hugging Face cache whose `models--openai-community--gpt2` is a link to it, so that lesson
-    /// 17 replays the same on every machine, whatever GPT-2 the machine's own cache holds.
+    /// The lessons' environment: a Hugging Face cache that does not exist, so that lesson 17's
+    /// `model gpt2` opens the tiny GPT-2 beside the lessons (`# if-absent:`) on every machine,
+    /// whatever GPT-2 the machine's own cache holds.
     static let environment = ProcessInfo.processInfo.environment.merging(
-        ["HF_HUB_CACHE": repository + "/Tests/NotebookTests/Fixtures/lesson-hub"]) { $1 }
+        ["HF_HUB_CACHE": repository + "/Tests/NotebookTests/Fixtures/no-hub-cache"]) { $1 }
 
     @Test("there are lessons, each with at least one exercise")
     func present() {

@@ -1,6 +1,6 @@
 import AttnCore
 import Foundation
-import Notebook
+@testable import Notebook
 import Testing
 
 @Suite("attn lint: lessons checked as attn's own are")
@@ -56,6 +56,25 @@ struct LessonLintTests {
         #expect(throws: NotebookError.self) { try other.execute("lessons \(directory)/empty") }
         #expect(throws: NotebookError.self) { try other.execute("lesson \(directory)/none.md") }
         #expect(try other.execute("lessons").contains("Tokens and ids"))  // a refused directory changes nothing
+    }
+
+    @Test("lesson 17 opens the tiny GPT-2 beside it when no cache holds a GPT-2, from the start and when resumed")
+    func ifAbsent() throws {
+        let directory = NSTemporaryDirectory() + "attn-if-absent-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fresh = Self.session()
+        _ = try fresh.execute("lesson 17")
+        let start = try fresh.execute("next")
+        #expect(start.contains("no gpt2 in your caches: this lesson opens models/tiny-gpt2 beside it instead"), "\(start)")
+        #expect(fresh.modelName == "gpt2" && fresh.currentTrace?.count == 11)
+
+        try Data(#"{"17-three-blocks": 3}"#.utf8).write(to: URL(fileURLWithPath: directory + "/progress.json"))
+        let resumed = Self.session()
+        resumed.progressPath = directory + "/progress.json"
+        let text = try resumed.execute("lesson 17").replacingOccurrences(of: "\n  ", with: " ")
+        #expect(text.contains("set up for lesson 17: model gpt2"), "\(text)")
+        #expect(resumed.modelName == "gpt2" && resumed.model?.architecture == "GPT-2 decoder")
     }
 
     @Test("a broken lesson: each problem at its line, one per kind")

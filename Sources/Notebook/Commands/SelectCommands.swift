@@ -29,14 +29,7 @@ struct ModelCommand: NotebookCommand, Equatable {
     }
 
     func run(in session: Session) throws -> String {
-        let dropped = try session.loadModel(name: name, path: path)
-        var text = session.wrap("model \(name): \(session.describeModel())", indent: "  ") + "\n"
-        if let sentence = session.sentence {
-            let tokens = session.cachedTokens
-            text += session.wrap("sentence: \(tokens.count) tokens: \(tokens.joined(separator: " ")) (\(sentence.count) characters)", indent: "  ") + "\n"
-        }
-        if let dropped { text += session.wrap("sentence dropped: \(dropped)", indent: "  ") + "\n" }
-        return text
+        session.modelReport(name, dropped: try session.loadModel(name: name, path: path))
     }
 
     static func completions(_ request: CompletionRequest) -> Completion? {
@@ -140,6 +133,18 @@ struct HeadCommand: NotebookCommand, Equatable {
 // MARK: - What the commands do
 
 extension Session {
+    /// What `model NAME` says once the model is selected: its description, and the sentence read
+    /// again (or why it was dropped).
+    func modelReport(_ name: String, dropped: String?) -> String {
+        var text = wrap("model \(name): \(describeModel())", indent: "  ") + "\n"
+        if let sentence {
+            let tokens = cachedTokens
+            text += wrap("sentence: \(tokens.count) tokens: \(tokens.joined(separator: " ")) (\(sentence.count) characters)", indent: "  ") + "\n"
+        }
+        if let dropped { text += wrap("sentence dropped: \(dropped)", indent: "  ") + "\n" }
+        return text
+    }
+
     /// `models`: one line per model attn can open here, then what is absent or unreadable.
     func listModels() -> String {
         var lines: [String] = [], notes: [String] = []

@@ -2229,13 +2229,15 @@ between them. MiniLM (BERT) normalizes *after* each sub-layer. SmolLM2 normalize
 RMSNorm, and turns q and k by their positions instead (RoPE, lesson 12). You will check GPT-2's
 embeddings, its LayerNorm and its residual stream by hand, then the norm of the other two.
 
-This lesson needs a GPT-2 that Hugging Face's `from_pretrained("gpt2")` has already put in your
-cache (`models` lists it; attn never downloads from the hub). GPT-2 small has 12 layers of 12
-heads, d_model 768 and dₕ 64, and reads at most 1024 tokens. The test suite replays this lesson
-with a tiny GPT-2 that transformers built with random weights (3 layers of 5 heads, d_model 60),
-so the prose below quotes none of its numbers: look at yours.
+The lesson opens the GPT-2 that Hugging Face's `from_pretrained("gpt2")` has put in your cache
+(`models` lists it; attn never downloads from the hub). GPT-2 small has 12 layers of 12 heads,
+d_model 768 and dₕ 64, and reads at most 1024 tokens. Without one, it opens `models/tiny-gpt2`
+beside the lessons: a GPT-2 that transformers built with random weights (3 layers of 5 heads,
+d_model 60), whose predictions mean nothing but whose block is computed exactly as the real one's.
+Either way the prose below quotes none of its numbers: look at yours.
 
 ```attn
+# if-absent: models/tiny-gpt2
 model gpt2
 sentence The cat sat on the mat.
 tokens

@@ -22,7 +22,9 @@ import Foundation
 /// which the learner produces STEP and `check`s it, the block's own lines being the solution;
 /// `# hint: …` lines are shown one by one on `hint`. `# any-model: encoder` (or `decoder`) says
 /// the lesson is about that kind of model, so that `lesson N --model NAME` may run it on another
-/// one: its `model minilm` lines then select NAME. In an exercise, `# forbid: softmax` names
+/// one: its `model minilm` lines then select NAME. `# if-absent: models/tiny-gpt2` in a block
+/// whose `model gpt2` the learner's caches cannot satisfy opens that directory beside the lesson
+/// instead, and says so. In an exercise, `# forbid: softmax` names
 /// functions or names the checked expression may not use, itself or through the definitions of the
 /// learner's names in it, and `# require: MYMASK` those it must use; `check` enforces both while
 /// the exercise waits, and `attn replay` holds the solution to them. Other `#` lines are comments.
@@ -50,6 +52,9 @@ public struct Lesson: Sendable {
         /// `# any-model: decoder`: the lesson is about a kind of model, not about its own one, and
         /// `lesson N --model NAME` may run it on another model of that kind.
         public var anyModel: ModelKind? = nil
+        /// `# if-absent: models/tiny-gpt2`: the model, beside the lesson file, that this block's
+        /// `model NAME` opens when the learner has no NAME (the real GPT-2 is in few caches).
+        public var modelIfAbsent: String? = nil
         /// The line of the opening fence.
         public var line: Int
     }
@@ -155,6 +160,13 @@ public struct Lesson: Sendable {
                 block.required += Lesson.words(value)
             } else if let value = Lesson.directive(trimmed, "default-sentence") {
                 block.defaultSentence = value
+            } else if let value = Lesson.directive(trimmed, "if-absent") {
+                // A directory beside the lesson: no way out of it.
+                guard !value.isEmpty, !value.hasPrefix("/"), !value.split(separator: "/").contains("..") else {
+                    throw Runner.Failure(file: file, line: number, error: NotebookError.lesson(
+                        "# if-absent: names a directory beside the lesson, not '\(shown(value))'"))
+                }
+                block.modelIfAbsent = value
             } else if let value = Lesson.directive(trimmed, "any-model") {
                 guard let kind = ModelKind(rawValue: value) else {
                     throw Runner.Failure(file: file, line: number, error: NotebookError.lesson(

@@ -205,6 +205,30 @@ extension Session {
         return "model \(lessonModel)"
     }
 
+    /// Runs one line of a lesson's block as typed (after ``lessonLine(_:)``), except that the
+    /// block's `model NAME` follows its `# if-absent:` (see ``selectLessonModel(_:block:lessonPath:)``).
+    func runLessonLine(_ text: String, block: Lesson.Block, lessonPath: String, recorded: Bool = true) throws -> String {
+        let line = lessonLine(text)
+        if block.modelIfAbsent != nil, let command = Commands.command(line) as? ModelCommand, command.path == nil {
+            return try selectLessonModel(command.name, block: block, lessonPath: lessonPath)
+        }
+        return try recorded ? execute(line) : executeLine(line)
+    }
+
+    /// Selects `name` for a lesson as `model NAME` does; when the learner has no such model and
+    /// `block` names one beside the lesson (`# if-absent: models/tiny-gpt2`), that one, saying so.
+    func selectLessonModel(_ name: String, block: Lesson.Block?, lessonPath: String) throws -> String {
+        guard let fallback = block?.modelIfAbsent, ModelSource.named(name) == nil,
+              (try? locateModel(name: name, path: nil)) == nil else {
+            return modelReport(name, dropped: try loadModel(name: name, path: nil))
+        }
+        let location = resolve((lessonPath as NSString).deletingLastPathComponent) + "/" + fallback
+        let source = try ModelSource.checkpoint(name: name, title: fallback, location: location, origin: .lessons)
+        let dropped = try loadModel(source, at: location, named: true)
+        return wrap("no \(name) in your caches: this lesson opens \(fallback) beside it instead", indent: "  ") + "\n"
+            + modelReport(name, dropped: dropped)
+    }
+
     // MARK: Setting up
 
     /// Puts the session where a lesson's prose expects it before block `position`: the lesson's
@@ -223,7 +247,7 @@ extension Session {
         try selectOpeningModel(of: lesson, before: position)
         (layer, head, renderer.precision, temperature) = (0, 0, 4, 1)
         (topK, topP, seed) = (nil, nil, 0)
-        try replaySettings(of: lesson.blocks.prefix(position))
+        try replaySettings(of: lesson.blocks.prefix(position), lessonPath: lesson.path)
         let changes = LessonSettings(self).changes(since: was)
         guard !changes.isEmpty else { return "" }
         return wrap("set up for lesson \(lesson.number): " + changes.joined(separator: "; "), indent: "  ") + "\n"
@@ -239,13 +263,13 @@ extension Session {
         // With `--model NAME`, NAME stands for the lesson's model, named or the default.
         let name = lessonModel ?? opening ?? "minilm"
         if position > 0 || opening == nil, modelSource?.name != name || modelLocation != nil {
-            try loadModel(name: name, path: nil)
+            _ = try selectLessonModel(name, block: lesson.blocks.first, lessonPath: lesson.path)
         }
     }
 
     /// Runs, silently, what `blocks` select and bind: model, sentence, layer, head, precision,
     /// sampling, ablations and the learner's names; nothing they only show.
-    func replaySettings(of blocks: ArraySlice<Lesson.Block>) throws {
+    func replaySettings(of blocks: ArraySlice<Lesson.Block>, lessonPath: String) throws {
         var ablation: Set<Attention.HeadIndex> = []
         for block in blocks {
             if let text = block.defaultSentence, sentence == nil { _ = try executeLine("sentence \(text)") }
@@ -254,7 +278,7 @@ extension Session {
                 case let ablate as AblateCommand:
                     if let head = ablate.head { ablation.insert(head) } else { ablation = [] }
                 case let setting? where setting.setsLessonState:
-                    _ = try executeLine(lessonLine(command.text))
+                    _ = try runLessonLine(command.text, block: block, lessonPath: lessonPath, recorded: false)
                 case nil:
                     if case .assign? = try? MathParser.parse(command.text) { _ = try executeLine(command.text) }
                 default:
@@ -406,9 +430,8 @@ extension Session {
                 text += try execute("sentence \(sentence)")
             }
             for command in block.commands {
-                let line = lessonLine(command.text)
-                text += prompt + Self.echo(line) + "\n"
-                text += try execute(line)
+                text += prompt + Self.echo(lessonLine(command.text)) + "\n"
+                text += try runLessonLine(command.text, block: block, lessonPath: saved?.lesson.path ?? "")
             }
         }
         return text

@@ -101,7 +101,9 @@ public enum Runner {
             for command in commands {
                 write(session.prompt + Session.echo(command.text) + "\n")
                 do {
-                    last = try session.runningLessonBlock { try session.execute(command.text) }
+                    last = try session.runningLessonBlock {
+                        try session.runLessonLine(command.text, block: block, lessonPath: lesson.path)
+                    }
                     write(last)
                     commandOutput(last)
                 } catch {

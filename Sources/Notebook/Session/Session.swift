@@ -196,6 +196,12 @@ public final class Session {
     @discardableResult
     func loadModel(name: String, path: String?) throws -> String? {
         let (source, location) = try locateModel(name: name, path: path)
+        return try loadModel(source, at: location, named: path != nil)
+    }
+
+    /// Opens `source` at `location` and selects it; `named` when the learner gave the location.
+    @discardableResult
+    func loadModel(_ source: ModelSource, at location: String, named: Bool) throws -> String? {
         let loaded = try source.open(location)
         // The sentence is kept; it is traced again with the new weights (if it fits).
         var trace: Trace?
@@ -206,7 +212,7 @@ public final class Session {
         }
         model = loaded
         modelSource = source
-        modelLocation = path == nil ? nil : location
+        modelLocation = named ? location : nil
         cachedTrace = trace
         if trace == nil { sentence = nil }
         layer = min(layer, loaded.sizes.layers - 1)
@@ -285,6 +291,7 @@ public final class Session {
         switch source.origin {
         case .huggingFaceCache: return "the Hugging Face cache (\(source.title))"
         case .path: return path
+        case .lessons: return "the lessons' \(source.title)"
         case .attnCache: break
         }
         let directory = ModelStore.directory(for: source, environment: environment)
