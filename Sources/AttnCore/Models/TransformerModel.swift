@@ -61,9 +61,10 @@ public protocol TransformerModel: Sendable {
 
 /// A model that predicts the next token: the logits of the last position, with the keys and
 /// values of the positions before kept in a cache; generation is built on them. Its text is
-/// traced as its byte-level BPE tokenizer cuts it, with nothing added (the extension).
+/// traced as its tokenizer cuts it, after BOS where the model expects one (the extension).
 public protocol DecoderModel: TransformerModel {
-    var tokenizer: BPETokenizer { get }
+    associatedtype Tokenizer: DecoderTokenizer
+    var tokenizer: Tokenizer { get }
     /// The Jinja text that turns a conversation into a prompt, if the file has one.
     var chatTemplate: String? { get }
     /// RoPE's base θ: pair k of a head turns by p · θ^(−2k/dₕ) at position p; nil for a model
@@ -75,15 +76,22 @@ public protocol DecoderModel: TransformerModel {
 }
 
 extension DecoderModel {
-    /// A token as its byte-level label: `·` for a space (see ``BPETokenizer/visible(_:)``).
+    /// A token as its label: `·` for a space (see ``BPETokenizer/visible(_:)``).
     public func tokenLabel(_ id: Int) -> String { tokenizer.label(id) }
 
-    /// Tokenizes `text` (adding nothing: neither SmolLM2's nor GPT-2's Hugging Face tokenizer adds
-    /// a start token) and runs the forward pass.
+    /// The model's input for `text`: its tokens, after BOS where the model's tokenizer adds one
+    /// (Gemma's; neither SmolLM2's nor GPT-2's Hugging Face tokenizer adds a start token).
+    public func inputIds(_ text: String) -> [Int] {
+        let ids = tokenizer.encode(text)
+        guard tokenizer.addsBeginningToken, let bos = tokenizer.bosId else { return ids }
+        return [bos] + ids
+    }
+
+    /// Tokenizes `text` (``inputIds(_:)``) and runs the forward pass.
     /// - Throws: `.noTokens` for an empty text, `.sequenceTooLong` beyond ``tokenLimit``.
     public func trace(_ text: String, ablating ablated: Set<Attention.HeadIndex> = []) throws -> Trace {
-        let ids = tokenizer.encode(text)
-        guard !ids.isEmpty else { throw AttnError.noTokens }
+        let ids = inputIds(text)
+        guard !ids.isEmpty, ids != [tokenizer.bosId] else { throw AttnError.noTokens }
         guard ids.count <= tokenLimit else { throw AttnError.sequenceTooLong(tokens: ids.count, limit: tokenLimit) }
         return trace(ids: ids, ablating: ablated)
     }

@@ -512,47 +512,19 @@ public struct BPETokenizer: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Decodes ids one at a time, as a model generates them, giving back only whole characters.
-    ///
-    /// ```
-    /// 😀 is F0 9F 98 80, three tokens for SmolLM2: "ðŁ" (F0 9F), "ĺ" (98), "Ģ" (80)
-    /// var stream = BPETokenizer.StreamDecoder(tokenizer: tokenizer)
-    /// stream.push(10813)   →  ""
-    /// stream.push(242)     →  ""
-    /// stream.push(218)     →  "😀"
-    /// stream.finish()      →  ""
-    /// ```
-    /// What the pushes and `finish()` return, joined, is `decode` of all the ids.
-    public struct StreamDecoder: Sendable {
-        private let tokenizer: BPETokenizer
-        /// Bytes of a character that has not been completed yet (at most 3).
-        private var pending: [UInt8] = []
+    /// Decodes ids one at a time (see ``TokenStreamDecoder``).
+    public typealias StreamDecoder = TokenStreamDecoder
 
-        /// A decoder with nothing pushed yet.
-        public init(tokenizer: BPETokenizer) {
-            self.tokenizer = tokenizer
-        }
-
-        /// The text that `id` completes: `""` while a character is still incomplete.
-        ///
-        /// Bytes that can no longer become a character come out as U+FFFD, as in `decode`.
-        public mutating func push(_ id: Int) -> String {
-            guard tokenizer.vocabulary.indices.contains(id) else { return "" }
-            pending.append(contentsOf: tokenizer.tokenBytes[id])
-            let complete = UTF8Validation.incompleteSuffixStart(pending)
-            guard complete > 0 else { return "" }
-            let text = String(decoding: pending[..<complete], as: UTF8.self)
-            pending.removeFirst(complete)
-            return text
-        }
-
-        /// The rest: an incomplete character at the end becomes U+FFFD. The decoder is then empty.
-        public mutating func finish() -> String {
-            defer { pending.removeAll() }
-            return String(decoding: pending, as: UTF8.self)
-        }
+    /// The bytes token `id` stands for; empty outside the vocabulary.
+    public func bytes(of id: Int) -> [UInt8] {
+        vocabulary.indices.contains(id) ? tokenBytes[id] : []
     }
+
+    /// False: neither SmolLM2's nor GPT-2's Hugging Face tokenizer starts a text with BOS.
+    public var addsBeginningToken: Bool { false }
 }
+
+extension BPETokenizer: DecoderTokenizer {}
 
 // MARK: - BPE's working parts
 
@@ -635,7 +607,7 @@ private final class WordCache: @unchecked Sendable {
 
 /// The UTF-8 rules the decoders need: where a character ends, and whether bytes at the end could
 /// still become one.
-private enum UTF8Validation {
+enum UTF8Validation {
     /// The length of the valid character at `start`, or 0 if the bytes there are not one.
     static func characterLength(_ bytes: [UInt8], at start: Int) -> Int {
         let lead = bytes[start]

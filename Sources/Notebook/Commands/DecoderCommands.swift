@@ -304,7 +304,7 @@ extension Session {
     ///
     /// Ctrl-C is polled before every choice, so it stops before another token is shown.
     func write(prompt: String, ids: [Int], count: Int, rule: DecodingRule, decoder llama: any DecoderModel, echo: Bool) throws -> String {
-        var decoder = BPETokenizer.StreamDecoder(tokenizer: llama.tokenizer)
+        var decoder = TokenStreamDecoder(tokenizer: llama.tokenizer)
         var collected = ""
         func emit(_ text: String) {
             if let stream { stream(text) } else { collected += text }
