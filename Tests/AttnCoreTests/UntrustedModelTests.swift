@@ -114,6 +114,25 @@ private struct GGUFBytes {
     }
     static let llamaMetadataCount: UInt64 = 10
 
+    /// The metadata of a small Gemma 3 (d 64, 1 layer, 2 heads of 16 sharing one key/value head,
+    /// a window of 8, a 4-token vocabulary), with `changes` replacing numbers as in `llamaMetadata`.
+    static let gemmaNumbers: [(String, Double)] = [
+        ("gemma3.embedding_length", 64), ("gemma3.block_count", 1), ("gemma3.attention.head_count", 2),
+        ("gemma3.attention.head_count_kv", 1), ("gemma3.attention.key_length", 16), ("gemma3.attention.value_length", 16),
+        ("gemma3.feed_forward_length", 128), ("gemma3.context_length", 64), ("gemma3.attention.sliding_window", 8),
+        ("gemma3.attention.layer_norm_rms_epsilon", 1e-6), ("gemma3.rope.freq_base", 1e6),
+    ]
+    mutating func gemmaMetadata(_ changes: [String: Double] = [:], extra: (String, String)? = nil) {
+        entry("general.architecture", text: "gemma3")
+        for (key, value) in Self.gemmaNumbers {
+            let v = changes[key] ?? value
+            if key.hasSuffix("epsilon") || key.hasSuffix("freq_base") { entry(key, f32: Float(v)) } else { entry(key, u32: UInt32(v)) }
+        }
+        entry("tokenizer.ggml.tokens", strings: (0..<4).map { "t\($0)" })
+        if let extra { entry(extra.0, text: extra.1) }
+    }
+    static let gemmaMetadataCount: UInt64 = 13
+
     /// One tensor `t` of `type` and `dimensions` whose data is `data`.
     static func single(_ type: GGMLType, dimensions: [UInt64], data: [UInt8]) -> [UInt8] {
         var file = GGUFBytes()
@@ -362,6 +381,45 @@ struct ModelBudgetTests {
         try write(file.bytes, to: path)
         #expect(failure { _ = try LlamaConfiguration(gguf: GGUFFile(path: path)) }
                 == "\(path) is not a usable model configuration: \(reason)")
+    }
+
+    @Test("GGUF metadata: every Gemma 3 number out of its range, or a shape attn cannot compute, is named",
+          arguments: [("gemma3.block_count", 0.0, "gemma3.block_count is 0, outside 1…256"),
+                      ("gemma3.attention.key_length", 4096, "gemma3.attention.key_length is 4096, outside 2…1024"),
+                      ("gemma3.attention.key_length", 15, "gemma3.attention.key_length 15 and value_length 16 must be equal and even"),
+                      ("gemma3.attention.head_count_kv", 3, "2 query heads do not divide into 3 key/value groups"),
+                      ("gemma3.attention.sliding_window", 0, "gemma3.attention.sliding_window is 0, outside 1…1048576"),
+                      ("gemma3.attention.layer_norm_rms_epsilon", Double.nan, "gemma3.attention.layer_norm_rms_epsilon is nan, outside 0 < ε < 1"),
+                      ("gemma3.rope.freq_base", 0.5, "gemma3.rope.freq_base is 0.5, outside 1 < θ ≤ 1e9")])
+    func gemmaRanges(key: String, value: Double, reason: String) throws {
+        let scratch = ScratchDirectory("gemma-range")
+        defer { scratch.remove() }
+        var file = GGUFBytes()
+        file.header(tensors: 0, metadata: GGUFBytes.gemmaMetadataCount)
+        file.gemmaMetadata([key: value])
+        let path = scratch.path + "/m.gguf"
+        try write(file.bytes, to: path)
+        #expect(failure { _ = try Gemma3Configuration(gguf: GGUFFile(path: path)) }
+                == "\(path) is not a usable model configuration: \(reason)")
+    }
+
+    @Test("GGUF metadata: a Gemma 3 with RoPE scaling (the 4B and larger) or a Llama opened as Gemma 3 is refused in one line")
+    func gemmaKinds() throws {
+        let scratch = ScratchDirectory("gemma-kind")
+        defer { scratch.remove() }
+        var file = GGUFBytes()
+        file.header(tensors: 0, metadata: GGUFBytes.gemmaMetadataCount + 1)
+        file.gemmaMetadata(extra: ("gemma3.rope.scaling.type", "linear"))
+        let path = scratch.path + "/m.gguf"
+        try write(file.bytes, to: path)
+        #expect(failure { _ = try Gemma3Configuration(gguf: GGUFFile(path: path)) }
+                == "\(path) is not a usable model configuration: gemma3.rope.scaling.type is linear; attn reads Gemma 3 without RoPE scaling (270M, 1B)")
+        var llama = GGUFBytes()
+        llama.header(tensors: 0, metadata: GGUFBytes.llamaMetadataCount)
+        llama.llamaMetadata()
+        try write(llama.bytes, to: path)
+        #expect(failure { _ = try Gemma3Configuration(gguf: GGUFFile(path: path)) }
+                == "\(path) is not a usable model configuration: general.architecture is llama; attn reads gemma3 decoders")
     }
 
     @Test("GGUF metadata: a vocabulary of more than 2²⁰ tokens is refused, naming the count and the range")

@@ -21,12 +21,21 @@ public enum Attention {
         /// query `i` is at position `past + i` and sees keys `0…past + i`. Without a past, query
         /// `i` sees keys `0…i`: −∞ above the diagonal.
         case causal(past: Int)
+        /// A local layer (Gemma 3's sliding window): causal, and a query sees only the last `size`
+        /// positions, itself included. Query `i` is at position `queryStart + i`, key `j` at
+        /// `keyStart + j` (a KV cache keeps only the keys a window can still reach).
+        /// ```
+        /// allowed(i, j)  ⇔  0 ≤ p_q − p_k < size
+        /// ```
+        case slidingWindow(queryStart: Int, keyStart: Int, size: Int)
 
         /// Whether query `i` may attend to key `j`.
         public func allows(query i: Int, key j: Int) -> Bool {
             switch self {
             case let .padding(real): j < real.count ? real[j] : false
             case let .causal(past): j <= past + i
+            case let .slidingWindow(queryStart, keyStart, size):
+                (0..<size).contains((queryStart + i) - (keyStart + j))
             }
         }
     }

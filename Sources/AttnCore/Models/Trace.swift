@@ -4,6 +4,10 @@ public struct HeadTrace: Sendable {
     public var queriesBeforeRotation: Matrix? = nil
     /// Decoder only: the keys before the rotary position embedding.      (T × dₕ)
     public var keysBeforeRotation: Matrix? = nil
+    /// Gemma 3's QK-norm: the queries RMS-normalized per head, before RoPE. (T × dₕ)
+    public var queriesNormalized: Matrix? = nil
+    /// Gemma 3's QK-norm: the keys RMS-normalized per head, before RoPE.    (T × dₕ)
+    public var keysNormalized: Matrix? = nil
     /// `q = x · W_Qᵀ + b_Q`, this head's columns (decoder: after RoPE)     (T × dₕ)
     public var q: Matrix
     /// `k = x · W_Kᵀ + b_K`, this head's columns (decoder: its key/value head's, after RoPE)  (T × dₕ)
@@ -39,6 +43,8 @@ public struct LayerTrace: Sendable {
     public var concat: Matrix
     /// The output projection, `concat · W_Oᵀ + b_O`.                                       (T × d)
     public var attentionOutput: Matrix
+    /// Gemma 3: `RMSNorm(attn_out)`, what is added to the residual stream.                 (T × d)
+    public var attentionPostNorm: Matrix? = nil
     /// Encoder only: residual and LayerNorm, `LN(x + attn_out)`.                           (T × d)
     public var attentionNorm: Matrix? = nil
     /// Pre-norm models: the residual stream after attention, `x + attn_out`.               (T × d)
@@ -55,6 +61,8 @@ public struct LayerTrace: Sendable {
     public var feedForwardActivation: Matrix
     /// The feed-forward's second projection.                                               (T × d)
     public var feedForwardOutput: Matrix
+    /// Gemma 3: `RMSNorm(ffn_out)`, what is added to the residual stream.                  (T × d)
+    public var feedForwardPostNorm: Matrix? = nil
     /// The layer's output, the next layer's `x`.                                            (T × d)
     public var out: Matrix
 }
@@ -97,10 +105,13 @@ public enum Step: String, CaseIterable, Sendable {
     case typeEmbeddings = "type_embeddings", embeddings
     case x, rmsnorm, layerNorm1 = "ln_1"
     case queriesBeforeRotation = "q_prerope", keysBeforeRotation = "k_prerope"
+    case queriesNormalized = "q_norm", keysNormalized = "k_norm"
     case q, k, v, scores, scaled, masked, weights, z
-    case concat, attentionOutput = "attn_out", attentionNorm = "attn_norm", attentionResidual = "attn_residual"
+    case concat, attentionOutput = "attn_out", attentionNorm = "attn_norm", attentionPostNorm = "post_attn_norm"
+    case attentionResidual = "attn_residual"
     case feedForwardInput = "ffn_norm", layerNorm2 = "ln_2", feedForwardGate = "ffn_gate", feedForwardUp = "ffn_up"
     case feedForwardHidden = "ffn_hidden", feedForwardActivation = "ffn_act", feedForwardOutput = "ffn_out"
+    case feedForwardPostNorm = "post_ffn_norm"
     case out
     case finalNorm = "final_norm", logits
 
@@ -110,7 +121,8 @@ public enum Step: String, CaseIterable, Sendable {
     public var scope: Scope {
         switch self {
         case .tokenEmbeddings, .positionEmbeddings, .typeEmbeddings, .embeddings, .finalNorm, .logits: .sentence
-        case .queriesBeforeRotation, .keysBeforeRotation, .q, .k, .v, .scores, .scaled, .masked, .weights, .z: .head
+        case .queriesBeforeRotation, .keysBeforeRotation, .queriesNormalized, .keysNormalized, .q, .k, .v, .scores,
+             .scaled, .masked, .weights, .z: .head
         default: .layer
         }
     }
@@ -142,6 +154,7 @@ extension Trace {
             case .rmsnorm, .layerNorm1: return l.attentionInput
             case .concat: return l.concat
             case .attentionOutput: return l.attentionOutput
+            case .attentionPostNorm: return l.attentionPostNorm
             case .attentionNorm: return l.attentionNorm
             case .attentionResidual: return l.attentionResidual
             case .feedForwardInput, .layerNorm2: return l.feedForwardInput
@@ -150,6 +163,7 @@ extension Trace {
             case .feedForwardHidden: return l.feedForwardHidden
             case .feedForwardActivation: return l.feedForwardActivation
             case .feedForwardOutput: return l.feedForwardOutput
+            case .feedForwardPostNorm: return l.feedForwardPostNorm
             default: return l.out
             }
         case .head:
@@ -157,6 +171,8 @@ extension Trace {
             switch step {
             case .queriesBeforeRotation: return h.queriesBeforeRotation
             case .keysBeforeRotation: return h.keysBeforeRotation
+            case .queriesNormalized: return h.queriesNormalized
+            case .keysNormalized: return h.keysNormalized
             case .q: return h.q
             case .k: return h.k
             case .v: return h.v

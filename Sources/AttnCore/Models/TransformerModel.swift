@@ -30,6 +30,13 @@ public protocol TransformerModel: Sendable {
     /// The most tokens a trace may hold (see the extension).
     var tokenLimit: Int { get }
 
+    /// How many positions a query of `layer` sees, itself included, or nil for its whole past:
+    /// nil in every layer but Gemma 3's local ones (the extension's default).
+    func attentionWindow(layer: Int) -> Int?
+    /// RoPE's base θ in `layer`, nil without RoPE (Gemma 3's differs between local and global
+    /// layers; the extension's default is ``DecoderModel/ropeBase``).
+    func ropeBase(layer: Int) -> Float?
+
     /// The steps a trace of this model holds, in the order of the computation.
     static var steps: [Step] { get }
     /// The formula of each step where this model computes it differently from BERT (whose
@@ -143,6 +150,11 @@ extension TransformerModel {
             throw AttnError.fileUnreadable(path: location, reason: "not a directory holding \(what)")
         }
     }
+
+    /// Every layer sees the whole past.
+    public func attentionWindow(layer: Int) -> Int? { nil }
+    /// The decoder's one base, in every layer.
+    public func ropeBase(layer: Int) -> Float? { (self as? any DecoderModel)?.ropeBase }
 
     /// Whether each token sees only itself and the past.
     public var isCausal: Bool { self is any DecoderModel }

@@ -5,8 +5,11 @@ import Foundation
 ///
 /// The lessons explain the ideas; these lines point at where the ideas show in *this* sentence.
 enum Notice {
+    /// - Parameters:
+    ///   - window: the layer's sliding window, nil where a query sees its whole past.
+    ///   - gate: the gate's function in a gated feed-forward (`SiLU`, `GELU_tanh`).
     static func line(for step: Step, trace: Trace, layer: Int, head: Int, headDimension: Int,
-                     decoder: Bool = false) -> String? {
+                     decoder: Bool = false, window: Int? = nil, gate: String = "SiLU") -> String? {
         guard let m = trace.matrix(step, layer: layer, head: head) else { return nil }
         let tokens = trace.tokens
         switch step {
@@ -14,6 +17,13 @@ enum Notice {
         case .scores, .scaled: return spread(m, before: step == .scores, headDimension: headDimension)
         case .masked:
             let masked = m.values.filter { $0 == -.infinity }.count
+            if let window {
+                let t = m.rows, future = t * (t - 1) / 2
+                let far = masked - future
+                return far > 0
+                    ? "notice: \(masked) cells are −∞: \(future) in the future and \(far) more than \(window - 1) tokens back, outside this local layer's window of \(window); after the softmax they become exactly 0."
+                    : "notice: \(masked) cells are −∞, all in the future: with \(t) tokens every key is within this local layer's window of \(window) (a text of more than \(window) tokens shows the window)."
+            }
             return masked == 0
                 ? "notice: nothing is masked in one unpadded sentence, so masked equals scaled."
                 : "notice: \(masked) cells are −∞; after the softmax they become exactly 0."
@@ -28,7 +38,7 @@ enum Notice {
             let (low, high) = shortestAndLongestRows(m)
             return "notice: the residual stream is not normalized here; row lengths run from \(f(low.length)) (\(tokens[low.row])) to \(f(high.length)) (\(tokens[high.row]))."
         case .feedForwardActivation where trace.layers[layer].feedForwardGate != nil:
-            return "notice: SiLU(gate) ⊙ up: \(percentNearZero(m))% of the entries are within ±0.01 of 0."
+            return "notice: \(gate)(gate) ⊙ up: \(percentNearZero(m))% of the entries are within ±0.01 of 0."
         case .embeddings, .x, .attentionNorm, .out:
             let stats = (0..<m.rows).map { statistics(m.row($0)) }
             let deviations = stats.map(\.1)

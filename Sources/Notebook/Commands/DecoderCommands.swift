@@ -7,10 +7,11 @@ enum DecoderCommands: CommandGroup {
     static let title = "decoder"
     static let commands: [any NotebookCommand.Type] = [
         PredictCommand.self, TemperatureCommand.self, GenerateCommand.self, RopeCommand.self, KeyValueMapCommand.self,
+        WindowCommand.self,
         SampleCommand.self, GreedyCommand.self, TopKCommand.self, TopPCommand.self, SeedCommand.self, ChatCommand.self,
     ]
     static func notes(_ session: Session) -> [String] {
-        ["sentence + (prompt and what was generated)", "(these need a decoder: model smollm2, or a GPT-2)"]
+        ["sentence + (prompt and what was generated)", "(these need a decoder: model smollm2, model gemma3, or a GPT-2)"]
     }
 
     /// How many new tokens `sample N` and `greedy N` write: 1…1000.
@@ -23,7 +24,7 @@ enum DecoderCommands: CommandGroup {
 
 /// `predict [K]`: the K most likely next tokens.
 struct PredictCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["predict"], synopsis: ["predict [K]"], help: [("predict", "predict [K] (a decoder: smollm2, GPT-2): the K most likely next tokens after the sentence: softmax of the last row of logits, divided by the temperature.")])
+    static let definition = CommandDefinition(words: ["predict"], synopsis: ["predict [K]"], help: [("predict", "predict [K] (a decoder: smollm2, gemma3, GPT-2): the K most likely next tokens after the sentence: softmax of the last row of logits, divided by the temperature.")])
 
     var count: Int
 
@@ -58,7 +59,7 @@ struct TemperatureCommand: NotebookCommand, Equatable {
 
 /// `generate N`: up to N new tokens, greedy or sampled as the settings say.
 struct GenerateCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["generate"], synopsis: ["generate N"], help: [("generate", "generate N (a decoder: smollm2, GPT-2): up to N tokens after the sentence with a KV cache, streamed as they come; Ctrl-C stops before the next one. Greedy (the argmax) at temperature 0 and 1, else sampled as sample N; the first lines say which. sentence + then makes sentence and continuation the sentence.")])
+    static let definition = CommandDefinition(words: ["generate"], synopsis: ["generate N"], help: [("generate", "generate N (a decoder: smollm2, gemma3, GPT-2): up to N tokens after the sentence with a KV cache, streamed as they come; Ctrl-C stops before the next one. Greedy (the argmax) at temperature 0 and 1, else sampled as sample N; the first lines say which. sentence + then makes sentence and continuation the sentence.")])
 
     var count: Int
 
@@ -74,7 +75,7 @@ struct GenerateCommand: NotebookCommand, Equatable {
 
 /// `rope [PAIR]`: the rotation angles, or one pair of this head's q before and after RoPE.
 struct RopeCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["rope"], synopsis: ["rope [PAIR]"], help: [("rope", "rope [PAIR] (a decoder: smollm2, GPT-2): the rotation angle p · θₖ of every position and pair; with PAIR, this head's q before and after RoPE for that pair.")])
+    static let definition = CommandDefinition(words: ["rope"], synopsis: ["rope [PAIR]"], help: [("rope", "rope [PAIR] (a decoder: smollm2, gemma3, GPT-2): the rotation angle p · θₖ of every position and pair; with PAIR, this head's q before and after RoPE for that pair.")])
 
     var pair: Int?
 
@@ -87,16 +88,28 @@ struct RopeCommand: NotebookCommand, Equatable {
 
 /// `kvmap`: which query heads share each key/value head.
 struct KeyValueMapCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["kvmap"], synopsis: ["kvmap"], help: [("kvmap", "kvmap (a decoder: smollm2, GPT-2): which query heads share each key/value head (grouped-query attention), and what it saves.")])
+    static let definition = CommandDefinition(words: ["kvmap"], synopsis: ["kvmap"], help: [("kvmap", "kvmap (a decoder: smollm2, gemma3, GPT-2): which query heads share each key/value head (grouped-query attention), and what it saves.")])
 
     init(word: String, arguments: String) {}
 
     func run(in session: Session) throws -> String { try session.keyValueMap() }
 }
 
+/// `window`: which keys each query may see in the selected layer (a local layer's sliding
+/// window, or the whole past), and the kind of every layer.
+struct WindowCommand: NotebookCommand, Equatable {
+    static let definition = CommandDefinition(words: ["window"], synopsis: ["window"], help: [("window", "window (a decoder: gemma3, smollm2, GPT-2): which keys each query may see in the selected layer: in gemma3's local layers only the last 512 tokens (a sliding window), in its global layers and in every other decoder's the whole past; the kind of every layer, and what a window saves.")])
+
+    init(word: String, arguments: String) throws {
+        guard arguments.isEmpty else { throw NotebookError.usage(command: "window", usage: "window (no arguments: it shows the selected layer; layer N selects another)") }
+    }
+
+    func run(in session: Session) throws -> String { try session.window() }
+}
+
 /// `sample N`: up to N tokens drawn from softmax(logits / temperature).
 struct SampleCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["sample"], synopsis: ["sample N"], help: [("sample", "sample N (a decoder: smollm2, GPT-2): up to N tokens, each drawn from softmax(logits / temperature), kept to the top-k tokens and then to the top-p nucleus (as Hugging Face's generate), with a generator seeded by seed: the same seed gives the same text on every machine.")])
+    static let definition = CommandDefinition(words: ["sample"], synopsis: ["sample N"], help: [("sample", "sample N (a decoder: smollm2, gemma3, GPT-2): up to N tokens, each drawn from softmax(logits / temperature), kept to the top-k tokens and then to the top-p nucleus (as Hugging Face's generate), with a generator seeded by seed: the same seed gives the same text on every machine.")])
 
     var count: Int
 
@@ -109,7 +122,7 @@ struct SampleCommand: NotebookCommand, Equatable {
 
 /// `greedy N`: up to N tokens, each the argmax.
 struct GreedyCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["greedy"], synopsis: ["greedy N"], help: [("greedy", "greedy N (a decoder: smollm2, GPT-2): up to N tokens, each the argmax of the logits, whatever the temperature.")])
+    static let definition = CommandDefinition(words: ["greedy"], synopsis: ["greedy N"], help: [("greedy", "greedy N (a decoder: smollm2, gemma3, GPT-2): up to N tokens, each the argmax of the logits, whatever the temperature.")])
 
     var count: Int
 
@@ -122,7 +135,7 @@ struct GreedyCommand: NotebookCommand, Equatable {
 
 /// `top-k K`: sampling keeps the K largest logits.
 struct TopKCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["top-k"], synopsis: ["top-k K"], help: [("top-k", "top-k K (a decoder: smollm2, GPT-2): sampling keeps only the K tokens with the largest logits (ties with the K-th stay), after the temperature; top-k off (or 0) keeps all.")])
+    static let definition = CommandDefinition(words: ["top-k"], synopsis: ["top-k K"], help: [("top-k", "top-k K (a decoder: smollm2, gemma3, GPT-2): sampling keeps only the K tokens with the largest logits (ties with the K-th stay), after the temperature; top-k off (or 0) keeps all.")])
     var setsLessonState: Bool { true }
 
     /// nil: every token.
@@ -170,7 +183,7 @@ struct TopPCommand: NotebookCommand, Equatable {
 
 /// `seed N`: where sampling's random numbers start.
 struct SeedCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["seed"], synopsis: ["seed N"], help: [("seed", "seed N (a decoder: smollm2, GPT-2): where sampling's random numbers start (SplitMix64; 0 until set). Every sample, generate or chat starts from it, so the same seed and settings give the same text; another seed, another draw.")])
+    static let definition = CommandDefinition(words: ["seed"], synopsis: ["seed N"], help: [("seed", "seed N (a decoder: smollm2, gemma3, GPT-2): where sampling's random numbers start (SplitMix64; 0 until set). Every sample, generate or chat starts from it, so the same seed and settings give the same text; another seed, another draw.")])
     var setsLessonState: Bool { true }
 
     var seed: UInt64
@@ -189,7 +202,7 @@ struct SeedCommand: NotebookCommand, Equatable {
 
 /// `chat TEXT`: the text as the user's turn of the model's chat template, and the answer.
 struct ChatCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["chat"], synopsis: ["chat TEXT"], help: [("chat", "chat TEXT (a decoder: smollm2, GPT-2): your text as the user's turn in the model's own chat template (tokenizer.chat_template from the GGUF file), its tokens shown, then the assistant's answer, up to 200 tokens, until it ends its turn with <|im_end|>. Greedy or sampled as generate. sentence + then shows the attention over prompt and answer.")])
+    static let definition = CommandDefinition(words: ["chat"], synopsis: ["chat TEXT"], help: [("chat", "chat TEXT (a decoder: smollm2, gemma3, GPT-2): your text as the user's turn in the model's own chat template (tokenizer.chat_template from the GGUF file), its tokens shown, then the assistant's answer, up to 200 tokens, until it ends its turn with <|im_end|>. Greedy or sampled as generate. sentence + then shows the attention over prompt and answer.")])
 
     var text: String
 
@@ -378,7 +391,7 @@ extension Session {
     func rope(_ pair: Int?) throws -> String {
         let llama = try requireDecoder("rope")
         let trace = try requireTrace()
-        guard let base = llama.ropeBase else {
+        guard let base = llama.ropeBase(layer: layer) else {
             throw NotebookError.lesson("rope: \(modelName) has no rotary position embedding; its positions are learned vectors added to the input (show position_embeddings)")
         }
         let dh = llama.sizes.headDimension
@@ -393,13 +406,17 @@ extension Session {
         var text = ""
         if pair == nil {  // the table once; `rope PAIR` goes straight to the pair
             text += wrap("rope: position p turns pair k (dimensions k and k + \(half)) by the angle p · θₖ,  θₖ = \(formatScalar(base))^(−2k/\(dh))") + "\n"
+            if llama.ropeBase != base || (0..<llama.sizes.layers).contains(where: { llama.ropeBase(layer: $0) != base }) {
+                text += wrap("layer \(layer) is \(layerKind(layer)): its base is \(formatScalar(base)); the local layers turn with base \(formatScalar(llama.ropeBase(layer: 0) ?? base)), the global ones with \(formatScalar(llama.ropeBase ?? base)).") + "\n"
+            }
             text += "angles p · θₖ in radians   [\(trace.count) × \(half)]\n"
             text += renderer.render(angles, rowLabels: trace.tokens)
             text += "pair 0 turns fastest (θ₀ = 1 rad per position); pair \(half - 1) barely turns (θ = \(String(format: "%.2e", Double(rotation.frequencies[half - 1])))).\n\n"
         }
 
         let h = trace.layers[layer].heads[head]
-        guard let before = h.queriesBeforeRotation else { return text }
+        // What RoPE turns: the query after QK-norm where the model has it (Gemma 3).
+        guard let before = h.queriesNormalized ?? h.queriesBeforeRotation else { return text }
         var table = Matrix(rows: trace.count, columns: 5)
         for p in 0..<trace.count {
             table[p, 0] = angles[p, i]
@@ -416,6 +433,49 @@ extension Session {
         return text
     }
 
+    /// `window`: the keys each query of the selected layer may see, and every layer's kind.
+    ///
+    /// ```
+    /// local layer (window w):  query i sees keys max(0, i − w + 1) … i
+    /// global layer:            query i sees keys 0 … i
+    /// ```
+    func window() throws -> String {
+        let decoder = try requireDecoder("window")
+        let trace = try requireTrace()
+        let t = trace.count, layers = decoder.sizes.layers
+        guard hasLocalLayers else {
+            return wrap("window: every layer of \(modelName) is causal over the whole past: query i sees keys 0…i, so a text of \(t) tokens computes \(t * (t + 1) / 2) scores per head. gemma3 has local layers that see only the last 512 tokens.") + "\n"
+        }
+        var text = wrap("layers of \(modelName): L local (a sliding window), G global (the whole past); [ ] is layer \(layer)") + "\n  "
+        text += (0..<layers).map { l in
+            let kind = decoder.attentionWindow(layer: l) == nil ? "G" : "L"
+            return l == layer ? "[\(kind)]" : kind
+        }.joined(separator: " ") + "\n"
+        guard let w = decoder.attentionWindow(layer: layer) else {
+            text += wrap("layer \(layer) is global: query i sees keys 0…i, every earlier token however far back (RoPE base \(formatScalar(decoder.ropeBase(layer: layer) ?? 0))).") + "\n"
+            return text + "\n"
+        }
+        text += wrap("layer \(layer) is local: query i sees keys max(0, i − \(w - 1))…i, itself and the \(w - 1) tokens before it; the mask is −∞ outside (RoPE base \(formatScalar(decoder.ropeBase(layer: layer) ?? 0))).") + "\n"
+        // The rows where the window starts to cut, and the ends; every row for a short text.
+        let rows = t <= 12 ? Array(0..<t) : Array(Set([0, 1, w - 2, w - 1, w, w + 1, t - 2, t - 1].filter { (0..<t).contains($0) })).sorted()
+        var table = ["query  token" + String(repeating: " ", count: 10) + "sees keys"]
+        for i in rows {
+            let first = max(0, i - w + 1)
+            let label = MatrixRenderer.truncate(trace.tokens[i], to: 14)
+            table.append(MatrixRenderer.pad(String(i), 5) + "  " + MatrixRenderer.pad(label, 15, alignLeft: true)
+                + "\(first)…\(i)  (\(i - first + 1) key\(i == first ? "" : "s"))" + (first > 0 ? ", not 0…\(first - 1)" : ""))
+        }
+        text += table.joined(separator: "\n") + "\n"
+        let full = t * (t + 1) / 2
+        let seen = (0..<t).reduce(0) { $0 + min($1 + 1, w) }
+        if t <= w {
+            text += wrap("notice: with \(t) tokens the window cuts nothing: a text needs more than \(w) tokens before a local layer sees less than a global one.") + "\n"
+        } else {
+            text += wrap("notice: this layer computes \(seen) of the \(full) scores a global layer would (\(String(format: "%.0f", 100 * Double(seen) / Double(full)))%), and its KV cache keeps at most \(w - 1) past positions however long the text.") + "\n"
+        }
+        return text + "\n"
+    }
+
     /// `kvmap`: which query heads share each key/value head.
     func keyValueMap() throws -> String {
         let llama = try requireDecoder("kvmap")
@@ -423,7 +483,9 @@ extension Session {
         guard c.groupSize > 1 else {
             return wrap("\(modelName) has no grouped-query attention: each of its \(c.heads) query heads has its own key and value head, so the KV cache holds \(2 * c.heads * c.headDimension) numbers per token and layer. smollm2 shares each key/value head among 3 query heads.") + "\n"
         }
-        var text = "grouped-query attention: \(c.heads) query heads share \(c.keyValueHeads) key/value heads (groups of \(c.groupSize))\n"
+        var text = c.keyValueHeads == 1
+            ? "multi-query attention: all \(c.heads) query heads share one key/value head\n"
+            : "grouped-query attention: \(c.heads) query heads share \(c.keyValueHeads) key/value heads (groups of \(c.groupSize))\n"
         for j in 0..<c.keyValueHeads {
             let heads = (j * c.groupSize..<((j + 1) * c.groupSize)).map(String.init).joined(separator: ", ")
             text += "  key/value head \(j) ← query heads \(heads)\n"

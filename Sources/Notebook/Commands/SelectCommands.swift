@@ -11,8 +11,8 @@ enum SelectCommands: CommandGroup {
 /// `model NAME [PATH]`: selects a model, from attn's cache or from a path.
 struct ModelCommand: NotebookCommand, Equatable {
     static let definition = CommandDefinition(
-        words: ["model"], synopsis: ["model minilm|smollm2 [PATH]", "model ORG/NAME", "model PATH"],
-        help: [("model", "model minilm [PATH]: selects all-MiniLM-L6-v2, from the cache or from a directory holding config.json, model.safetensors and vocab.txt; model smollm2 [PATH] selects SmolLM2-135M-Instruct, or the .gguf at PATH. model ORG/NAME (or NAME) opens a checkpoint the Hugging Face cache already holds, as from_pretrained downloaded it: a GPT-2 (model gpt2) or a BERT (model bert-base-uncased, model sentence-transformers/all-MiniLM-L6-v2); nothing is downloaded. model PATH opens a checkpoint directory (config.json, safetensors in one file or shards, tokenizer.json or the legacy vocabulary files) or a .gguf file; its config.json's model_type (or the GGUF's general.architecture) says what it is. A bad PATH or NAME keeps the previous model.")])
+        words: ["model"], synopsis: ["model minilm|smollm2|gemma3 [PATH]", "model ORG/NAME", "model PATH"],
+        help: [("model", "model minilm [PATH]: selects all-MiniLM-L6-v2, from the cache or from a directory holding config.json, model.safetensors and vocab.txt; model smollm2 [PATH] selects SmolLM2-135M-Instruct, or the .gguf at PATH; model gemma3 [PATH] selects Gemma 3 270M (local and global layers, QK-norm), or the .gguf at PATH. model ORG/NAME (or NAME) opens a checkpoint the Hugging Face cache already holds, as from_pretrained downloaded it: a GPT-2 (model gpt2) or a BERT (model bert-base-uncased, model sentence-transformers/all-MiniLM-L6-v2); nothing is downloaded. model PATH opens a checkpoint directory (config.json, safetensors in one file or shards, tokenizer.json or the legacy vocabulary files) or a .gguf file; its config.json's model_type (or the GGUF's general.architecture) says what it is. A bad PATH or NAME keeps the previous model.")])
     var setsLessonState: Bool { true }
 
     var name: String
@@ -42,7 +42,7 @@ struct ModelCommand: NotebookCommand, Equatable {
 struct ModelsCommand: NotebookCommand, Equatable {
     static let definition = CommandDefinition(
         words: ["models"], synopsis: ["models"],
-        help: [("models", "models: the models on this machine that model NAME opens: attn's own (minilm, smollm2) and the checkpoints of the Hugging Face cache, each with its architecture, layers, heads and size on disk, and how to fetch attn's own when they are absent.")])
+        help: [("models", "models: the models on this machine that model NAME opens: attn's own (minilm, smollm2, gemma3) and the checkpoints of the Hugging Face cache, each with its architecture, layers, heads and size on disk, and how to fetch attn's own when they are absent.")])
 
     init(word: String, arguments: String) throws {}
 

@@ -208,7 +208,9 @@ extension Session {
                                 shade: step.isTokenByToken)
         if rows == nil, columns == nil, let notice = Notice.line(for: step, trace: trace, layer: layer, head: head,
                                                                  headDimension: model?.sizes.headDimension ?? 1,
-                                                                 decoder: trace.isCausal) {
+                                                                 decoder: trace.isCausal,
+                                                                 window: model?.attentionWindow(layer: layer),
+                                                                 gate: gateActivation) {
             text += wrap(notice) + "\n"
         }
         return text + "\n"  // a blank line between one matrix and the next command's output
@@ -224,6 +226,14 @@ extension Session {
             text += pendingWalk.first.map { "(Enter: next step, \($0.rawValue); any command ends the walk)\n" } ?? "(end of the walk)\n"
         }
         return text
+    }
+
+    /// The function of a gated feed-forward's gate, as the model's ffn_act formula names it:
+    /// `SiLU` (Llama) or `GELU_tanh` (Gemma 3).
+    var gateActivation: String {
+        guard let formula = model?.stepFormulas[.feedForwardActivation], let equals = formula.range(of: "= "),
+              let open = formula.range(of: "(", range: equals.upperBound..<formula.endIndex) else { return "SiLU" }
+        return String(formula[equals.upperBound..<open.lowerBound])
     }
 
     /// The steps the selected model has (the encoder's before a model is chosen).
@@ -249,6 +259,8 @@ extension Session {
             .replacingOccurrences(of: "{KV}", with: String(cachedTrace?.layers[layer].heads[head].keyValueHead ?? 0))
             .replacingOccurrences(of: "{L}", with: String(layer))
             .replacingOccurrences(of: "{LASTHEAD}", with: subscripted(model.sizes.heads - 1))
+            .replacingOccurrences(of: "{WINDOW}", with: model.attentionWindow(layer: layer).map {
+                "local layer: −∞ above the diagonal and more than \($0 - 1) back" } ?? "global layer: −∞ above the diagonal")
         if step == .x { formula += layer > 0 ? " = out of layer \(layer - 1)" : " = embeddings" }
         return "\(formula)   \(matrix.shapeDescription)"
     }

@@ -115,10 +115,24 @@ public final class Session {
         self.workingDirectory = workingDirectory
     }
 
-    /// The prompt: the model, layer and head, e.g. `minilm L2 H7> `.
+    /// The prompt: the model, layer and head, e.g. `minilm L2 H7> `; for a model whose layers
+    /// differ in what they see, the layer's kind: `gemma3 L5 (global) H2> `.
     public var prompt: String {
         let ablation = ablated.isEmpty ? "" : " −" + ablated.sorted().map { "L\($0.layer)H\($0.head)" }.joined(separator: ",")
-        return "\(modelName) L\(layer) H\(head)\(ablation)> "
+        let kind = hasLocalLayers ? " (\(model?.attentionWindow(layer: layer) == nil ? "global" : "local"))" : ""
+        return "\(modelName) L\(layer)\(kind) H\(head)\(ablation)> "
+    }
+
+    /// Whether some layers of the model see only a window of the past (Gemma 3's local layers).
+    var hasLocalLayers: Bool {
+        guard let model else { return false }
+        return (0..<model.sizes.layers).contains { model.attentionWindow(layer: $0) != nil }
+    }
+
+    /// `local (window 512)` or `global` for a model with local layers, else `full`.
+    func layerKind(_ layer: Int) -> String {
+        guard let model, hasLocalLayers else { return "full" }
+        return model.attentionWindow(layer: layer).map { "local (window \($0))" } ?? "global"
     }
 
     /// Runs the forward pass again for the current sentence (after the ablated heads changed).

@@ -45,12 +45,12 @@ public struct Llama: Sendable {
         self.path = file
     }
 
-    /// `path` itself, or for a directory the GGUF file in it (``fileName`` first).
-    static func ggufFile(at path: String) throws -> String {
+    /// `path` itself, or for a directory the GGUF file in it (`preferred` first).
+    static func ggufFile(at path: String, preferring preferred: String = fileName) throws -> String {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return path }
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".gguf") }.sorted()
-        guard let name = names.first(where: { $0 == Self.fileName }) ?? names.first else {
+        guard let name = names.first(where: { $0 == preferred }) ?? names.first else {
             throw AttnError.fileUnreadable(path: path, reason: "the directory holds no .gguf file")
         }
         return path + "/" + name

@@ -67,29 +67,13 @@ public struct LlamaWeights: Sendable {
                 jobs.append((field, l))
             }
         }
-        let used = Set(jobs.map { Self.checkpointName($0.0, layer: $0.1) })
-        // The output projection is tied to the embeddings in SmolLM2; a separate one is not read.
-        if let stray = file.tensors.keys.sorted().first(where: { !used.contains($0) }) {
-            throw AttnError.tensorUnexpected(name: stray, path: file.path)
-        }
-        // What dequantizing asks for, before any of it is allocated: the file's tensors as they
-        // are, and the configuration's (a header can promise a 4 GB tensor in a sparse file).
-        try ModelBudget.check(file.tensors.values.map(\.dimensions), path: file.path)
-        try ModelBudget.check(jobs.map { Self.expectedShape($0.0, c) }, path: file.path)
-        for (field, layer) in jobs {
-            let name = Self.checkpointName(field, layer: layer)
-            guard let info = file.tensors[name] else { throw AttnError.tensorMissing(name: name, path: file.path) }
-            let shape = info.dimensions.count == 1 ? [1, info.dimensions[0]] : info.dimensions.reversed()
-            let expected = Self.expectedShape(field, c)
-            guard shape == expected else { throw AttnError.tensorShape(name: name, expected: expected, found: Array(shape)) }
-        }
-
-        // Dequantize (GGUFFile spreads each tensor's blocks over the cores).
-        let matrices = try jobs.map { field, layer in
-            var matrix = try file.matrix(Self.checkpointName(field, layer: layer), requiringFinite: true)
-            if field == .query { matrix = Self.unpermute(matrix, heads: c.attentionHeads) }
-            if field == .key { matrix = Self.unpermute(matrix, heads: c.keyValueHeads) }
-            return matrix
+        let loaded = try GGUFWeightLoader.load(file, jobs.map { (Self.checkpointName($0.0, layer: $0.1), Self.expectedShape($0.0, c)) })
+        let matrices = zip(jobs, loaded).map { job, matrix in
+            switch job.0 {
+            case .query: Self.unpermute(matrix, heads: c.attentionHeads)
+            case .key: Self.unpermute(matrix, heads: c.keyValueHeads)
+            default: matrix
+            }
         }
         tokenEmbeddings = matrices[0]
         outputNorm = matrices[1].values

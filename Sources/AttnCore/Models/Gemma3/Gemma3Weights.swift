@@ -1,0 +1,91 @@
+/// One Gemma 3 layer's weights, in PyTorch layout (out × in). The norm gains are as the GGUF
+/// stores them: llama.cpp's converter folds Gemma's `1 + w` into the file, so each gain is the
+/// whole factor the normalized row is multiplied by (see ``Gemma3``).
+public struct Gemma3LayerWeights: Sendable {
+    public let attentionNorm: [Float]
+    public let query: Matrix, key: Matrix, value: Matrix, output: Matrix
+    /// QK-norm's gains, one per dimension of a head (dₕ), shared by every head.
+    public let queryNorm: [Float], keyNorm: [Float]
+    public let postAttentionNorm: [Float]
+    public let feedForwardNorm: [Float]
+    public let gate: Matrix, up: Matrix, down: Matrix
+    public let postFeedForwardNorm: [Float]
+}
+
+/// All the weights of a Gemma 3 GGUF checkpoint, dequantized to float32.
+///
+/// ``Gemma3Weights/checkpointName(_:layer:)`` maps fields to GGUF tensor names in one place.
+/// Unlike Llama's, the converter does not permute q and k: Gemma's RoPE rotates the halves
+/// `(i, i + dₕ/2)` in llama.cpp as in Hugging Face, so the rows are used as stored.
+public struct Gemma3Weights: Sendable {
+    public let tokenEmbeddings: Matrix      // vocabulary × d (also the output projection: tied)
+    public let layers: [Gemma3LayerWeights]
+    public let outputNorm: [Float]
+
+    public enum Field: Sendable, CaseIterable {
+        case tokenEmbeddings, outputNorm
+        case attentionNorm, query, key, value, output, queryNorm, keyNorm, postAttentionNorm
+        case feedForwardNorm, gate, up, down, postFeedForwardNorm
+    }
+
+    /// The fields of one layer, in the order they are read.
+    static let layerFields: [Field] = [.attentionNorm, .query, .key, .value, .output, .queryNorm, .keyNorm,
+                                       .postAttentionNorm, .feedForwardNorm, .gate, .up, .down, .postFeedForwardNorm]
+
+    /// The GGUF name of a field, e.g. `blk.2.attn_q_norm.weight`.
+    public static func checkpointName(_ field: Field, layer: Int = 0) -> String {
+        let b = "blk.\(layer)"
+        switch field {
+        case .tokenEmbeddings: return "token_embd.weight"
+        case .outputNorm: return "output_norm.weight"
+        case .attentionNorm: return "\(b).attn_norm.weight"
+        case .query: return "\(b).attn_q.weight"
+        case .key: return "\(b).attn_k.weight"
+        case .value: return "\(b).attn_v.weight"
+        case .output: return "\(b).attn_output.weight"
+        case .queryNorm: return "\(b).attn_q_norm.weight"
+        case .keyNorm: return "\(b).attn_k_norm.weight"
+        case .postAttentionNorm: return "\(b).post_attention_norm.weight"
+        case .feedForwardNorm: return "\(b).ffn_norm.weight"
+        case .gate: return "\(b).ffn_gate.weight"
+        case .up: return "\(b).ffn_up.weight"
+        case .down: return "\(b).ffn_down.weight"
+        case .postFeedForwardNorm: return "\(b).post_ffw_norm.weight"
+        }
+    }
+
+    /// The shape (rows × columns, PyTorch order) a field must have.
+    public static func expectedShape(_ field: Field, _ c: Gemma3Configuration) -> [Int] {
+        let d = c.hiddenSize, q = c.attentionHeads * c.headDimension, kv = c.keyValueHeads * c.headDimension
+        let f = c.intermediateSize
+        switch field {
+        case .tokenEmbeddings: return [c.vocabularySize, d]
+        case .outputNorm, .attentionNorm, .postAttentionNorm, .feedForwardNorm, .postFeedForwardNorm: return [1, d]
+        case .queryNorm, .keyNorm: return [1, c.headDimension]
+        case .query: return [q, d]
+        case .key, .value: return [kv, d]
+        case .output: return [d, q]
+        case .gate, .up: return [f, d]
+        case .down: return [d, f]
+        }
+    }
+
+    /// Dequantizes every tensor, checking names and shapes.
+    /// - Throws: `.tensorMissing`, `.tensorShape`, `.tensorUnexpected`, `.tensorNotFinite`,
+    ///   `.modelTooLarge` beyond ``ModelBudget/maximumWeightBytes``, or a GGUF error.
+    public init(file: GGUFFile, configuration c: Gemma3Configuration) throws {
+        var jobs: [(Field, Int)] = [(.tokenEmbeddings, 0), (.outputNorm, 0)]
+        for l in 0..<c.hiddenLayers { jobs += Self.layerFields.map { ($0, l) } }
+        let m = try GGUFWeightLoader.load(file, jobs.map { (Self.checkpointName($0.0, layer: $0.1), Self.expectedShape($0.0, c)) })
+        tokenEmbeddings = m[0]
+        outputNorm = m[1].values
+        let n = Self.layerFields.count
+        layers = (0..<c.hiddenLayers).map { l in
+            let w = Array(m[(2 + n * l)..<(2 + n * (l + 1))])
+            return Gemma3LayerWeights(attentionNorm: w[0].values, query: w[1], key: w[2], value: w[3], output: w[4],
+                                      queryNorm: w[5].values, keyNorm: w[6].values, postAttentionNorm: w[7].values,
+                                      feedForwardNorm: w[8].values, gate: w[9], up: w[10], down: w[11],
+                                      postFeedForwardNorm: w[12].values)
+        }
+    }
+}
