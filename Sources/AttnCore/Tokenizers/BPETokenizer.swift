@@ -460,7 +460,7 @@ public struct BPETokenizer: Sendable {
         var queue = MergeQueue()
         for position in 0..<symbols.count - 1 {
             if let (rank, merged) = merge(symbols[position].id, symbols[position + 1].id) {
-                queue.push(Candidate(rank: rank, position: Int32(position), merged: merged))
+                queue.push(Candidate(rank: Int64(rank), position: Int32(position), merged: merged))
             }
         }
 
@@ -480,11 +480,11 @@ public struct BPETokenizer: Sendable {
             // The new symbol forms new pairs with its neighbours.
             let previous = symbols[position].previous
             if previous >= 0, let (rank, merged) = merge(symbols[Int(previous)].id, symbols[position].id) {
-                queue.push(Candidate(rank: rank, position: previous, merged: merged))
+                queue.push(Candidate(rank: Int64(rank), position: previous, merged: merged))
             }
             let next = symbols[position].next
             if next >= 0, let (rank, merged) = merge(symbols[position].id, symbols[Int(next)].id) {
-                queue.push(Candidate(rank: rank, position: Int32(position), merged: merged))
+                queue.push(Candidate(rank: Int64(rank), position: Int32(position), merged: merged))
             }
         }
         return symbols.compactMap { $0.removed ? nil : Int($0.id) }
@@ -512,75 +512,54 @@ public struct BPETokenizer: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Decodes ids one at a time (see ``TokenStreamDecoder``).
-    public typealias StreamDecoder = TokenStreamDecoder
+    /// Decodes ids one at a time, as a model generates them, giving back only whole characters.
+    ///
+    /// ```
+    /// 😀 is F0 9F 98 80, three tokens for SmolLM2: "ðŁ" (F0 9F), "ĺ" (98), "Ģ" (80)
+    /// var stream = BPETokenizer.StreamDecoder(tokenizer: tokenizer)
+    /// stream.push(10813)   →  ""
+    /// stream.push(242)     →  ""
+    /// stream.push(218)     →  "😀"
+    /// stream.finish()      →  ""
+    /// ```
+    /// What the pushes and `finish()` return, joined, is `decode` of all the ids.
+    public struct StreamDecoder: TokenStream {
+        private let tokenizer: BPETokenizer
+        /// Bytes of a character that has not been completed yet (at most 3).
+        private var pending: [UInt8] = []
 
-    /// The bytes token `id` stands for; empty outside the vocabulary.
-    public func bytes(of id: Int) -> [UInt8] {
-        vocabulary.indices.contains(id) ? tokenBytes[id] : []
+        /// A decoder with nothing pushed yet.
+        public init(tokenizer: BPETokenizer) {
+            self.tokenizer = tokenizer
+        }
+
+        /// The text that `id` completes: `""` while a character is still incomplete.
+        ///
+        /// Bytes that can no longer become a character come out as U+FFFD, as in `decode`.
+        public mutating func push(_ id: Int) -> String {
+            guard tokenizer.vocabulary.indices.contains(id) else { return "" }
+            pending.append(contentsOf: tokenizer.tokenBytes[id])
+            let complete = UTF8Validation.incompleteSuffixStart(pending)
+            guard complete > 0 else { return "" }
+            let text = String(decoding: pending[..<complete], as: UTF8.self)
+            pending.removeFirst(complete)
+            return text
+        }
+
+        /// The rest: an incomplete character at the end becomes U+FFFD. The decoder is then empty.
+        public mutating func finish() -> String {
+            defer { pending.removeAll() }
+            return String(decoding: pending, as: UTF8.self)
+        }
     }
+
+    public func streamDecoder() -> any TokenStream { StreamDecoder(tokenizer: self) }
 
     /// False: neither SmolLM2's nor GPT-2's Hugging Face tokenizer starts a text with BOS.
     public var addsBeginningToken: Bool { false }
 }
 
 extension BPETokenizer: DecoderTokenizer {}
-
-// MARK: - BPE's working parts
-
-/// One symbol of a word during BPE: a token id in a doubly linked list over an array.
-private struct Symbol {
-    var id: Int32
-    var previous: Int32
-    var next: Int32
-    var removed = false
-}
-
-/// A possible merge of the symbol at `position` with the one after it.
-private struct Candidate {
-    let rank: Int32
-    let position: Int32
-    let merged: Int32
-
-    /// Lower rank first; of equal ranks, the leftmost.
-    func precedes(_ other: Candidate) -> Bool {
-        rank != other.rank ? rank < other.rank : position < other.position
-    }
-}
-
-/// A binary min-heap of candidates (`tokenizers` uses Rust's `BinaryHeap` the same way).
-private struct MergeQueue {
-    private var heap: [Candidate] = []
-
-    mutating func push(_ candidate: Candidate) {
-        heap.append(candidate)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].precedes(heap[parent]) else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> Candidate? {
-        guard let first = heap.first else { return nil }
-        let last = heap.removeLast()
-        if heap.isEmpty { return first }
-        heap[0] = last
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var best = parent
-            if left < heap.count, heap[left].precedes(heap[best]) { best = left }
-            if right < heap.count, heap[right].precedes(heap[best]) { best = right }
-            if best == parent { break }
-            heap.swapAt(parent, best)
-            parent = best
-        }
-        return first
-    }
-}
 
 /// Piece bytes → ids, shared by every copy of a tokenizer. Like `tokenizers`' cache it holds at
 /// most 10,000 pieces and stops adding when full; pieces longer than 256 bytes are not kept.
@@ -601,64 +580,6 @@ private final class WordCache: @unchecked Sendable {
             lock.lock()
             defer { lock.unlock() }
             if ids.count < capacity { ids[bytes] = newValue }
-        }
-    }
-}
-
-/// The UTF-8 rules the decoders need: where a character ends, and whether bytes at the end could
-/// still become one.
-enum UTF8Validation {
-    /// The length of the valid character at `start`, or 0 if the bytes there are not one.
-    static func characterLength(_ bytes: [UInt8], at start: Int) -> Int {
-        let lead = bytes[start]
-        let length = expectedLength(lead)
-        guard length > 0, start + length <= bytes.count else { return 0 }
-        for offset in 1..<length where !continues(lead, bytes[start + offset], offset: offset) {
-            return 0
-        }
-        return length
-    }
-
-    /// Where an incomplete but so far valid character at the end of `bytes` starts, or
-    /// `bytes.count` if there is none. Decoding `bytes[..<result]` on its own then gives the same
-    /// text as it does as part of all the bytes, because such a suffix starts with a lead byte,
-    /// which no earlier sequence can take as its continuation.
-    static func incompleteSuffixStart(_ bytes: [UInt8]) -> Int {
-        // A lead byte within the last 3 bytes, followed only by continuation bytes.
-        var start = bytes.count - 1
-        while start >= 0, start >= bytes.count - 3, bytes[start] & 0xC0 == 0x80 { start -= 1 }
-        guard start >= 0, start >= bytes.count - 3 else { return bytes.count }
-        let lead = bytes[start]
-        let length = expectedLength(lead)
-        guard length > bytes.count - start else { return bytes.count }  // ASCII, invalid or whole
-        for offset in 1..<(bytes.count - start) where !continues(lead, bytes[start + offset], offset: offset) {
-            return bytes.count
-        }
-        return start
-    }
-
-    /// The length of the sequence `lead` starts: 1…4, or 0 for a byte that starts none
-    /// (a continuation byte, 0xC0, 0xC1, 0xF5…0xFF).
-    private static func expectedLength(_ lead: UInt8) -> Int {
-        switch lead {
-        case 0x00...0x7F: 1
-        case 0xC2...0xDF: 2
-        case 0xE0...0xEF: 3
-        case 0xF0...0xF4: 4
-        default: 0
-        }
-    }
-
-    /// Whether `byte` may follow `lead` at `offset` (1…3). The second byte is narrower after
-    /// E0, ED, F0 and F4, which rules out overlong forms, surrogates and code points past U+10FFFF.
-    private static func continues(_ lead: UInt8, _ byte: UInt8, offset: Int) -> Bool {
-        guard offset == 1 else { return (0x80...0xBF).contains(byte) }
-        switch lead {
-        case 0xE0: return (0xA0...0xBF).contains(byte)
-        case 0xED: return (0x80...0x9F).contains(byte)
-        case 0xF0: return (0x90...0xBF).contains(byte)
-        case 0xF4: return (0x80...0x8F).contains(byte)
-        default: return (0x80...0xBF).contains(byte)
         }
     }
 }

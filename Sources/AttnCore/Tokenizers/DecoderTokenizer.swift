@@ -21,46 +21,15 @@ public protocol DecoderTokenizer: Sendable {
     func label(_ id: Int) -> String
     /// The text of `ids`, invalid UTF-8 as U+FFFD.
     func decode(_ ids: [Int]) -> String
-    /// The bytes a token adds to the decoded text (empty outside the vocabulary).
-    func bytes(of id: Int) -> [UInt8]
+    /// A decoder of ids one at a time, as a model generates them (see ``TokenStream``).
+    func streamDecoder() -> any TokenStream
 }
 
-/// Decodes ids one at a time, as a model generates them, giving back only whole characters.
-///
-/// ```
-/// 😀 is F0 9F 98 80, three tokens for SmolLM2: "ðŁ" (F0 9F), "ĺ" (98), "Ģ" (80)
-/// var stream = TokenStreamDecoder(tokenizer: tokenizer)
-/// stream.push(10813)   →  ""
-/// stream.push(242)     →  ""
-/// stream.push(218)     →  "😀"
-/// stream.finish()      →  ""
-/// ```
-/// What the pushes and `finish()` return, joined, is `decode` of all the ids.
-public struct TokenStreamDecoder: Sendable {
-    private let tokenizer: any DecoderTokenizer
-    /// Bytes of a character that has not been completed yet (at most 3).
-    private var pending: [UInt8] = []
-
-    /// A decoder with nothing pushed yet.
-    public init(tokenizer: any DecoderTokenizer) {
-        self.tokenizer = tokenizer
-    }
-
-    /// The text that `id` completes: `""` while a character is still incomplete.
-    ///
-    /// Bytes that can no longer become a character come out as U+FFFD, as in `decode`.
-    public mutating func push(_ id: Int) -> String {
-        pending.append(contentsOf: tokenizer.bytes(of: id))
-        let complete = UTF8Validation.incompleteSuffixStart(pending)
-        guard complete > 0 else { return "" }
-        let text = String(decoding: pending[..<complete], as: UTF8.self)
-        pending.removeFirst(complete)
-        return text
-    }
-
-    /// The rest: an incomplete character at the end becomes U+FFFD. The decoder is then empty.
-    public mutating func finish() -> String {
-        defer { pending.removeAll() }
-        return String(decoding: pending, as: UTF8.self)
-    }
+/// Decodes ids one at a time, as a model generates them: each push gives back the text the id
+/// completes (`""` while a character is still incomplete); what the pushes and `finish()` return,
+/// joined, is `decode` of all the ids.
+public protocol TokenStream: Sendable {
+    mutating func push(_ id: Int) -> String
+    /// The rest. The decoder is then empty.
+    mutating func finish() -> String
 }

@@ -317,7 +317,7 @@ extension Session {
     ///
     /// Ctrl-C is polled before every choice, so it stops before another token is shown.
     func write(prompt: String, ids: [Int], count: Int, rule: DecodingRule, decoder llama: any DecoderModel, echo: Bool) throws -> String {
-        var decoder = TokenStreamDecoder(tokenizer: llama.tokenizer)
+        var decoder = llama.tokenizer.streamDecoder()
         var collected = ""
         func emit(_ text: String) {
             if let stream { stream(text) } else { collected += text }
