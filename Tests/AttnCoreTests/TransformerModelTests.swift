@@ -9,14 +9,19 @@ struct TransformerModelTests {
     static let sentence = "The cat sat on the mat."
 
     static func models() throws -> [any TransformerModel] {
-        [try RealModel.load(), try RealDecoder.load(), try TinyCheckpoint.open("gpt2")]
+        [try RealModel.load(), try RealDecoder.load(), try RealGemma.load(), try TinyCheckpoint.open("gpt2")]
     }
 
     @Test("each source opens its own architecture, and the sizes are the configuration's")
     func sourcesAndSizes() throws {
-        #expect(ModelSource.all.map(\.name) == ["minilm", "smollm2"])
-        let bert = try RealModel.load(), llama = try RealDecoder.load()
-        #expect(ModelSource.all.map { $0.architecture.architecture } == ["BERT encoder", "Llama decoder"])
+        #expect(ModelSource.all.map(\.name) == ["minilm", "smollm2", "gemma3"])
+        let bert = try RealModel.load(), llama = try RealDecoder.load(), gemma = try RealGemma.load()
+        #expect(ModelSource.all.map { $0.architecture.architecture } == ["BERT encoder", "Llama decoder", "Gemma 3 decoder"])
+        #expect(gemma.sizes == ModelSizes(layers: 18, heads: 4, keyValueHeads: 1, headDimension: 256, modelDimension: 640,
+                                          feedForwardDimension: 2048, vocabulary: 262_144, context: 32_768))
+        #expect(gemma.sizes.groupSize == 4 && gemma.isCausal && gemma.normalizationEpsilon == 1e-6)
+        #expect((gemma.attentionWindow(layer: 4), gemma.attentionWindow(layer: 5), llama.attentionWindow(layer: 4)) == (512, nil, nil))
+        #expect((gemma.ropeBase(layer: 4), gemma.ropeBase(layer: 5), llama.ropeBase(layer: 4)) == (10_000, 1_000_000, 100_000))
         #expect(bert.sizes == ModelSizes(layers: 6, heads: 12, keyValueHeads: 12, headDimension: 32, modelDimension: 384,
                                          feedForwardDimension: 1536, vocabulary: 30522, context: 512))
         #expect(llama.sizes == ModelSizes(layers: 30, heads: 9, keyValueHeads: 3, headDimension: 64, modelDimension: 576,
@@ -42,7 +47,7 @@ struct TransformerModelTests {
             }
             for step in [Step.q, .k, .v] {
                 let lines = model.provenance(of: step, layer: 1, head: 2)
-                let tensor = ["Llama decoder": "blk.1.attn_", "BERT encoder": "encoder.layer.1.attention.self.",
+                let tensor = ["Llama decoder": "blk.1.attn_", "Gemma 3 decoder": "blk.1.attn_", "BERT encoder": "encoder.layer.1.attention.self.",
                               "GPT-2 decoder": "transformer.h.1.attn.c_attn.weight[:, "][model.architecture] ?? "?"
                 #expect(lines.joined().contains(tensor),
                         "\(model.architecture) \(step): \(lines)")
@@ -84,7 +89,12 @@ struct TransformerModelTests {
 
     @Test("a decoder generates through the protocol: the logits of forward are the trace's last row")
     func decoder() throws {
-        let decoder: any DecoderModel = try RealDecoder.load()
+        for decoder in [try RealDecoder.load(), try RealGemma.load()] as [any DecoderModel] {
+            try expectGenerates(decoder)
+        }
+    }
+
+    func expectGenerates(_ decoder: any DecoderModel) throws {
         let trace = try decoder.trace(Self.sentence, ablating: [])
         var cache = KeyValueCache(layers: decoder.sizes.layers)
         let logits = decoder.forward(trace.tokenIds, cache: &cache, ablating: [])
@@ -93,6 +103,9 @@ struct TransformerModelTests {
         #expect(cache.count == trace.count)
         let greedy = decoder.generate(prompt: trace.tokenIds, count: 3) { _ in }
         #expect(greedy.first == topTokens(logits: last, count: 1, temperature: 1).first?.id)
-        #expect(decoder.text(of: trace.tokenIds) == Self.sentence)
+        // Gemma's input starts with <bos>, which is no part of the text.
+        let bos = decoder.tokenizer.addsBeginningToken ? 1 : 0
+        #expect(trace.tokenIds.first == (bos == 1 ? decoder.tokenizer.bosId : trace.tokenIds.first))
+        #expect(decoder.text(of: Array(trace.tokenIds.dropFirst(bos))) == Self.sentence)
     }
 }

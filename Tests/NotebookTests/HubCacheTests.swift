@@ -153,7 +153,7 @@ struct HubCacheTests {
     }
 
     @Test("what the cache holds badly is one error line, and the previous model stays", arguments: [
-        ("t5-small", "t5", HubCacheFixture.commit, "its model_type is t5, and attn opens bert, gpt2 (config.json); llama (GGUF)"),
+        ("t5-small", "t5", HubCacheFixture.commit, "its model_type is t5, and attn opens bert, gpt2 (config.json); gemma3, llama (GGUF)"),
         ("bad-ref", "bert", "../../../../etc", "it does not hold a commit hash"),
         ("missing-snapshot", "bert", "0123456789abcdef0123456789abcdef01234567", "refs/main names a snapshot the cache does not hold"),
     ])

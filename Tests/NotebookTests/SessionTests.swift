@@ -104,7 +104,7 @@ struct SessionTests {
         #expect(s.failure("layer two") == "layer takes a whole number, not 'two'")
         #expect(s.failure("weigths") == "unknown command 'weigths': did you mean 'weights'? (type help for the list)")
         let unknown = s.failure("model gpt5") ?? ""
-        #expect(unknown.hasPrefix("unknown model 'gpt5': attn knows minilm, smollm2, and the Hugging Face cache (")
+        #expect(unknown.hasPrefix("unknown model 'gpt5': attn knows minilm, smollm2, gemma3, and the Hugging Face cache (")
                 && unknown.hasSuffix(") holds no repository of that name"), "\(unknown)")
         #expect(s.failure("sentence \"unterminated") == "the quoted sentence has no closing \": add one at the end")
         #expect(s.failure("sentence \"bad \\q escape\"") == "unknown escape \\q in the quoted sentence: use \\n \\t \\r \\\" or \\\\")
