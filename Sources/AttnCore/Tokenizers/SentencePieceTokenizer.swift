@@ -95,7 +95,8 @@ public struct SentencePieceTokenizer: Sendable {
     ///     `unknown_token_id`.
     ///   - addsBeginningToken: `tokenizer.ggml.add_bos_token`.
     ///   - source: where the arrays come from, for error messages.
-    /// - Throws: `AttnError.vocabularyInvalid` when there are no tokens, the types do not match the
+    /// - Throws: `AttnError.vocabularyInvalid` when there are no tokens (or more than 2³¹, or more
+    ///   than 2³¹ bytes of them), the types do not match the
     ///   tokens one for one or one is outside 0…6, an id is outside the vocabulary, a token is
     ///   listed twice (as transformers spells it), a control token is made of spaces, a BOS is asked
     ///   for without an id, or a byte has no token `<0xXX>` and there is no unknown token.
@@ -146,6 +147,8 @@ public struct SentencePieceTokenizer: Sendable {
             if bytes.count - start == 6 { byteValues[id] = Self.byteValue(bytes[start...]) }
             starts.append(bytes.count)
         }
+        // The trie of added tokens numbers its nodes in 32 bits.
+        guard bytes.count < Int(Int32.max) else { throw invalid("its tokens hold \(bytes.count) bytes, more than 2³¹") }
         let pieces = PackedVocabulary(bytes: bytes, starts: starts)
         if let (first, second) = pieces.duplicate {
             let spelled = String(decoding: pieces.tokenBytes(second), as: UTF8.self)
