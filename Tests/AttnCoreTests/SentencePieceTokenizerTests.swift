@@ -463,6 +463,8 @@ struct SentencePieceUntrustedTests {
         (["tokenizer.ggml.model": nil], "it has no tokenizer.ggml.model"),
         (["general.architecture": .string("llama")],
          "its architecture is \"llama\": attn reproduces the SentencePiece tokenizer transformers builds for gemma, gemma2, gemma3 only"),
+        (["general.architecture": nil],
+         "it names no architecture (general.architecture): attn reproduces the SentencePiece tokenizer transformers builds for gemma, gemma2, gemma3 only"),
         (["tokenizer.ggml.merges": .array([.string("a b")])],
          "it lists merges (tokenizer.ggml.merges); attn derives Gemma's merges from the token order, as transformers does when there are none"),
         (["tokenizer.ggml.pre": .string("llama3")], "its pre-tokenizer (tokenizer.ggml.pre) is \"llama3\"; attn reads \"default\""),

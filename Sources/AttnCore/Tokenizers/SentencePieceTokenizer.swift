@@ -275,11 +275,12 @@ public struct SentencePieceTokenizer: Sendable {
         guard model == "llama" else {
             throw invalid("its tokenizer is \"\(model)\", not SentencePiece (\"llama\")")
         }
-        let architecture = metadata["general.architecture"]?.string ?? "unnamed"
-        guard Self.architectures.contains(architecture) else {
+        let architecture = metadata["general.architecture"]?.string
+        guard let architecture, Self.architectures.contains(architecture) else {
+            let named = architecture.map { "its architecture is \"\($0)\"" } ?? "it names no architecture (general.architecture)"
             throw invalid("""
-                its architecture is \"\(architecture)\": attn reproduces the SentencePiece tokenizer \
-                transformers builds for \(Self.architectures.joined(separator: ", ")) only
+                \(named): attn reproduces the SentencePiece tokenizer transformers builds for \
+                \(Self.architectures.joined(separator: ", ")) only
                 """)
         }
         if metadata["tokenizer.ggml.merges"] != nil {
