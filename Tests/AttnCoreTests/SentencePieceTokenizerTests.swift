@@ -463,6 +463,8 @@ struct SentencePieceUntrustedTests {
         (["tokenizer.ggml.model": nil], "it has no tokenizer.ggml.model"),
         (["general.architecture": .string("llama")],
          "its architecture is \"llama\": attn reproduces the SentencePiece tokenizer transformers builds for gemma, gemma2, gemma3 only"),
+        (["general.architecture": nil],
+         "it names no architecture (general.architecture): attn reproduces the SentencePiece tokenizer transformers builds for gemma, gemma2, gemma3 only"),
         (["tokenizer.ggml.merges": .array([.string("a b")])],
          "it lists merges (tokenizer.ggml.merges); attn derives Gemma's merges from the token order, as transformers does when there are none"),
         (["tokenizer.ggml.pre": .string("llama3")], "its pre-tokenizer (tokenizer.ggml.pre) is \"llama3\"; attn reads \"default\""),
@@ -505,5 +507,148 @@ struct SentencePieceUntrustedTests {
         var stream = SentencePieceTokenizer.StreamDecoder(tokenizer: tokenizer)
         #expect(stream.push(Int.max) == "")
         #expect(stream.finish() == "")
+    }
+}
+
+// MARK: - Hugging Face tokenizer.json
+
+/// Ids and decoded texts that `tokenizers` gave two tiny SentencePiece tokenizer.json files, in
+/// Llama 2's shape and Gemma's (Tests/Reference/tiny_sentencepiece.py).
+fileprivate struct TinySentencePieceFixture: Decodable {
+    struct Tokenizer: Decodable {
+        let adds_bos: Bool
+        let bos_id: Int
+        let cases: [GemmaFixture.Case]
+        let decode_cases: [GemmaFixture.DecodeCase]
+    }
+
+    let tokenizers: String
+    let llama2: Tokenizer
+    let gemma: Tokenizer
+
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+
+    static let loaded: Result<TinySentencePieceFixture, any Error> = Result {
+        let path = fixtures + "/tiny-sentencepiece-tokenizer.json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw AttnError.fileUnreadable(path: path, reason: "there is no such file")
+        }
+        return try JSONDecoder().decode(TinySentencePieceFixture.self, from: data)
+    }
+
+    /// The fixture of tokenizer `name` ("llama2" or "gemma") and the directory of its tokenizer.json.
+    static func load(_ name: String) throws -> (tokenizer: Tokenizer, directory: String) {
+        let fixture = try loaded.get()
+        return (name == "llama2" ? fixture.llama2 : fixture.gemma, fixtures + "/tiny-sentencepiece/" + name)
+    }
+}
+
+/// A copy of the tiny Llama 2-shaped tokenizer.json with `change` applied to its JSON, in a
+/// temporary directory that `body` gets.
+fileprivate func withChangedTokenizerJSON(_ change: (inout [String: Any]) -> Void,
+                                          _ body: (String) throws -> Void) throws {
+    let source = TinySentencePieceFixture.fixtures + "/tiny-sentencepiece/llama2/tokenizer.json"
+    let data = try #require(FileManager.default.contents(atPath: source))
+    var json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    change(&json)
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("attn-sp-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: directory + "/tokenizer.json"))
+    try body(directory)
+}
+
+@Suite("SentencePiece tokenizer from a Hugging Face tokenizer.json")
+struct SentencePieceTokenizerJSONTests {
+    @Test("Every corpus text encodes and decodes as tokenizers does, in Llama 2's shape and Gemma's",
+          arguments: ["llama2", "gemma"])
+    func corpusMatchesPython(name: String) throws {
+        let (fixture, directory) = try TinySentencePieceFixture.load(name)
+        let tokenizer = try SentencePieceTokenizer(huggingFaceDirectory: directory)
+        #expect(fixture.cases.count >= 380)
+        try expectCorpusParity(fixture.cases.map { ($0.text, $0.ids) },
+                               tokenizers: try TinySentencePieceFixture.loaded.get().tokenizers,
+                               encode: tokenizer.encode, tokens: { $0.map(tokenizer.tokenText) })
+        for reference in fixture.cases + fixture.decode_cases.map({ .init(text: "", ids: $0.ids, decoded: $0.decoded) }) {
+            #expect(sameScalars(tokenizer.decode(reference.ids), reference.decoded), "ids \(reference.ids)")
+            var stream = SentencePieceTokenizer.StreamDecoder(tokenizer: tokenizer)
+            let streamed = reference.ids.map { stream.push($0) }.joined() + stream.finish()
+            #expect(sameScalars(streamed, reference.decoded), "streaming \(reference.ids)")
+        }
+        #expect(tokenizer.addsBeginningToken == fixture.adds_bos)
+        #expect(tokenizer.bosId == fixture.bos_id)
+    }
+
+    @Test("Llama 2's shape: a ▁ before each piece of text, one space stripped when decoding")
+    func llamaShape() throws {
+        let (_, directory) = try TinySentencePieceFixture.load("llama2")
+        let tokenizer = try SentencePieceTokenizer(huggingFaceDirectory: directory)
+        #expect(tokenizer.bosId == 1 && tokenizer.eosId == 2)
+        #expect(tokenizer.vocabulary[0] == "<unk>" && tokenizer.vocabulary[3] == "<0x00>")
+        let the = try #require(tokenizer.id(of: "▁the"))
+        #expect(tokenizer.encode("the") == [the])
+        #expect(tokenizer.encode("<s>the") == [1, the])
+        #expect(tokenizer.decode([the, the]) == "the the")
+        #expect(tokenizer.decode([1, the]) == "<s> the")
+        #expect(tokenizer.tokenText(the) == " the")
+        #expect(tokenizer.encode("") == [])
+    }
+
+    @Test("What attn does not reproduce is refused in one sentence naming the setting")
+    func refusals() throws {
+        func problem(_ change: (inout [String: Any]) -> Void) throws -> String? {
+            var reason: String?
+            try withChangedTokenizerJSON(change) { directory in
+                reason = vocabularyProblem { _ = try SentencePieceTokenizer(huggingFaceDirectory: directory) }
+            }
+            return reason
+        }
+        func model(_ edit: @escaping (inout [String: Any]) -> Void) -> (inout [String: Any]) -> Void {
+            { json in
+                var model = json["model"] as? [String: Any] ?? [:]
+                edit(&model)
+                json["model"] = model
+            }
+        }
+        #expect(try problem { _ in } == nil)
+        #expect(try problem { $0["pre_tokenizer"] = ["type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": false] }
+                == "its pre-tokenizer is \"Metaspace\"; attn reads none, or Split(\" \", merged_with_previous)")
+        #expect(try problem { $0["normalizer"] = ["type": "NFKC"] }
+                == "its normalizer is \"NFKC\"; attn reads Replace(\" \", \"▁\"), alone or after Prepend(\"▁\")")
+        #expect(try problem { $0["normalizer"] = NSNull() }
+                == "its normalizer is null; attn reads Replace(\" \", \"▁\"), alone or after Prepend(\"▁\")")
+        #expect(try problem(model { $0["byte_fallback"] = false })
+                == "its model has byte_fallback: false; attn reads SentencePiece's true")
+        #expect(try problem(model { $0["fuse_unk"] = false })
+                == "its model has fuse_unk: false; attn reads SentencePiece's true")
+        #expect(try problem(model { $0["dropout"] = 0.1 })
+                == "its model has dropout the number 0.1; attn reads null (dropout makes encoding random)")
+        #expect(try problem(model { $0["merges"] = [["▁", "zzz"]] })
+                == "merge 0 (\"▁\" \"zzz\") names \"zzz\", which is not a token")
+        #expect(try problem(model { $0["unk_token"] = "<nope>" })
+                == "its unk_token \"<nope>\" is not in its vocabulary")
+        #expect(try problem {
+            var decoder = $0["decoder"] as? [String: Any] ?? [:]
+            decoder["decoders"] = (decoder["decoders"] as? [Any] ?? []).dropLast().map { $0 }
+            $0["decoder"] = decoder
+        } == "its normalizer prepends ▁ but its decoder does not strip the space; attn reads both or neither")
+        #expect(try problem { $0["decoder"] = ["type": "Metaspace"] }
+                == "its decoder is \"Metaspace\"; attn reads Sequence[Replace(\"▁\", \" \"), ByteFallback, Fuse], then Strip(\" \", 1, 0) or not")
+        #expect(try problem {
+            $0["post_processor"] = ["type": "TemplateProcessing",
+                                    "single": [["SpecialToken": ["id": "<s>"]], ["Sequence": ["id": "A"]], ["SpecialToken": ["id": "</s>"]]]]
+        } == "its post-processor is \"TemplateProcessing adding other tokens\"; attn reads none, or a template adding at most a BOS before the text")
+        #expect(try problem {
+            var added = $0["added_tokens"] as? [[String: Any]] ?? []
+            added[1]["normalized"] = true
+            $0["added_tokens"] = added
+        }?.contains("added token \"<s>\" has normalized: true") == true)
+        // No BOS when the template adds none.
+        try withChangedTokenizerJSON({ $0["post_processor"] = NSNull() }) { directory in
+            let tokenizer = try SentencePieceTokenizer(huggingFaceDirectory: directory)
+            #expect(!tokenizer.addsBeginningToken && tokenizer.bosId == nil)
+        }
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("attn-sp-missing-\(UUID().uuidString)").path
+        #expect(throws: AttnError.self) { _ = try SentencePieceTokenizer(huggingFaceDirectory: missing) }
     }
 }

@@ -59,6 +59,7 @@ import transformers
 from transformers import AutoTokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
 from smollm2_tokenizer import CORPUS as SMOLLM2_CORPUS  # noqa: E402
 from smollm2_tokenizer import readable_json  # noqa: E402
 

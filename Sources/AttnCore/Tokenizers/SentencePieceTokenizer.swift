@@ -40,8 +40,13 @@
 /// a run of byte tokens into its bytes read as UTF-8, or, when they are not valid UTF-8, into one
 /// U+FFFD per byte token of the run.
 ///
+/// `init(huggingFaceDirectory:)` reads the same pipeline from a checkpoint's tokenizer.json, whose
+/// merges are listed and ranked by their order there, and Llama 2's variant of it, which puts a
+/// "▁" before each piece of text and strips one space when decoding.
+///
 /// The output matches Hugging Face id for id; the test suite checks that against a fixture of
-/// 949 texts (Tests/Reference/gemma3_tokenizer.py).
+/// 949 texts for Gemma 3 (Tests/Reference/gemma3_tokenizer.py) and of 388 for two tiny
+/// tokenizer.json files (tiny_sentencepiece.py).
 public struct SentencePieceTokenizer: Sendable {
     /// The tokens as the file stores them: `vocabulary[id]`, with "▁" for a space (`"▁Paris"`),
     /// `"<0xE4>"` for byte tokens, and Gemma's runs of spaces as real spaces.
@@ -68,6 +73,15 @@ public struct SentencePieceTokenizer: Sendable {
     private let unknownId: Int32
     /// Control and user-defined tokens, matched whole in the raw text.
     private let addedTokens: TokenTrie
+    /// The merges a tokenizer.json lists: each pair → its rank (its index in the list) and the id
+    /// it makes. `nil` for a Gemma GGUF, whose ranks follow from the ids (see `merge`).
+    private let mergeTable: [BytePair: (rank: Int32, merged: Int32)]?
+    /// Whether each piece of text between added tokens starts with "▁" (Llama 2's normalizer,
+    /// `Prepend("▁")`).
+    private let prependsSpace: Bool
+    /// Whether decoding drops one space at the start of the text (Llama 2's `Strip` decoder),
+    /// the one `prependsSpace` put there.
+    private let stripsLeadingSpace: Bool
 
     /// Tokens whose text is made only of spaces and other whitespace: transformers spells each
     /// of their characters "▁". These are the characters for which Python's `str.isspace()` holds.
@@ -95,12 +109,23 @@ public struct SentencePieceTokenizer: Sendable {
     ///     `unknown_token_id`.
     ///   - addsBeginningToken: `tokenizer.ggml.add_bos_token`.
     ///   - source: where the arrays come from, for error messages.
-    /// - Throws: `AttnError.vocabularyInvalid` when there are no tokens, the types do not match the
+    /// - Throws: `AttnError.vocabularyInvalid` when there are no tokens (or more than 2³¹, or more
+    ///   than 2³¹ bytes of them), the types do not match the
     ///   tokens one for one or one is outside 0…6, an id is outside the vocabulary, a token is
     ///   listed twice (as transformers spells it), a control token is made of spaces, a BOS is asked
     ///   for without an id, or a byte has no token `<0xXX>` and there is no unknown token.
     public init(tokens: [String], tokenTypes: [Int]?, bosId: Int?, eosId: Int?, unknownId: Int?,
                 addsBeginningToken: Bool, source: String = "the tokenizer metadata") throws {
+        try self.init(tokens: tokens, tokenTypes: tokenTypes, bosId: bosId, eosId: eosId, unknownId: unknownId,
+                      addsBeginningToken: addsBeginningToken, source: source, respellsSpaces: true,
+                      merges: nil, prependsSpace: false, stripsLeadingSpace: false)
+    }
+
+    /// The designated initializer's work, with what only a tokenizer.json has: listed merges, and
+    /// Llama 2's space in front. A GGUF's runs of spaces are respelled; a tokenizer.json's are not.
+    private init(tokens: [String], tokenTypes: [Int]?, bosId: Int?, eosId: Int?, unknownId: Int?,
+                 addsBeginningToken: Bool, source: String, respellsSpaces: Bool, merges: [(String, String)]?,
+                 prependsSpace: Bool, stripsLeadingSpace: Bool) throws {
         func invalid(_ reason: String) -> AttnError { .vocabularyInvalid(path: source, reason: reason) }
 
         guard !tokens.isEmpty else { throw invalid("it has no tokens") }
@@ -138,7 +163,7 @@ public struct SentencePieceTokenizer: Sendable {
             if token.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
                 bytes.append(contentsOf: token.utf8)
             }
-            if bytes[start...].contains(0x20), let length = Self.whitespaceLength(token) {
+            if respellsSpaces, bytes[start...].contains(0x20), let length = Self.whitespaceLength(token) {
                 bytes.removeSubrange(start...)
                 for _ in 0..<length { bytes += Self.metaspace }
                 respelled.append(id)
@@ -146,6 +171,8 @@ public struct SentencePieceTokenizer: Sendable {
             if bytes.count - start == 6 { byteValues[id] = Self.byteValue(bytes[start...]) }
             starts.append(bytes.count)
         }
+        // The trie of added tokens numbers its nodes in 32 bits.
+        guard bytes.count < Int(Int32.max) else { throw invalid("its tokens hold \(bytes.count) bytes, more than 2³¹") }
         let pieces = PackedVocabulary(bytes: bytes, starts: starts)
         if let (first, second) = pieces.duplicate {
             let spelled = String(decoding: pieces.tokenBytes(second), as: UTF8.self)
@@ -177,6 +204,26 @@ public struct SentencePieceTokenizer: Sendable {
                 """)
         }
 
+        var mergeTable: [BytePair: (rank: Int32, merged: Int32)]?
+        if let merges {
+            guard merges.count < Int(Int32.max) else { throw invalid("it has \(merges.count) merges, more than 2³¹") }
+            var table: [BytePair: (rank: Int32, merged: Int32)] = [:]
+            table.reserveCapacity(merges.count)
+            for (rank, (left, right)) in merges.enumerated() {
+                let pair = "merge \(rank) (\(JSONValue.quoted(left)) \(JSONValue.quoted(right)))"
+                for part in [left, right] where pieces.id(of: part) < 0 {
+                    throw invalid("\(pair) names \(JSONValue.quoted(part)), which is not a token")
+                }
+                let merged = pieces.id(of: left + right)
+                guard merged >= 0 else {
+                    throw invalid("\(pair) makes \(JSONValue.quoted(left + right)), which is not a token")
+                }
+                // A pair listed twice keeps its last rank, as in `tokenizers`.
+                table[BytePair(left: pieces.id(of: left), right: pieces.id(of: right))] = (Int32(rank), merged)
+            }
+            mergeTable = table
+        }
+
         var asciiIds = [Int32](repeating: -1, count: 128)
         for byte in 0..<128 {
             let character = byte == 0x20 ? Self.metaspace : [UInt8(byte)]
@@ -194,6 +241,9 @@ public struct SentencePieceTokenizer: Sendable {
         self.asciiIds = asciiIds
         self.unknownId = unknownId.map { Int32($0) } ?? -1
         addedTokens = TokenTrie(added)
+        self.mergeTable = mergeTable
+        self.prependsSpace = prependsSpace
+        self.stripsLeadingSpace = stripsLeadingSpace
     }
 
     /// The tokenizer of a Gemma GGUF file: its `tokenizer.ggml.*` metadata, read as transformers
@@ -225,11 +275,12 @@ public struct SentencePieceTokenizer: Sendable {
         guard model == "llama" else {
             throw invalid("its tokenizer is \"\(model)\", not SentencePiece (\"llama\")")
         }
-        let architecture = metadata["general.architecture"]?.string ?? "unnamed"
-        guard Self.architectures.contains(architecture) else {
+        let architecture = metadata["general.architecture"]?.string
+        guard let architecture, Self.architectures.contains(architecture) else {
+            let named = architecture.map { "its architecture is \"\($0)\"" } ?? "it names no architecture (general.architecture)"
             throw invalid("""
-                its architecture is \"\(architecture)\": attn reproduces the SentencePiece tokenizer \
-                transformers builds for \(Self.architectures.joined(separator: ", ")) only
+                \(named): attn reproduces the SentencePiece tokenizer transformers builds for \
+                \(Self.architectures.joined(separator: ", ")) only
                 """)
         }
         if metadata["tokenizer.ggml.merges"] != nil {
@@ -269,6 +320,183 @@ public struct SentencePieceTokenizer: Sendable {
                       unknownId: try optionalInt("tokenizer.ggml.unknown_token_id"),
                       addsBeginningToken: try optionalFlag("tokenizer.ggml.add_bos_token") ?? true,
                       source: file.path)
+    }
+
+    // MARK: - Loading a Hugging Face checkpoint
+
+    /// The tokenizer of a Hugging Face SentencePiece BPE checkpoint (Llama 2, Gemma): its
+    /// `tokenizer.json`.
+    ///
+    /// ```
+    /// model            BPE with byte_fallback and fuse_unk; merges as "a b" or ["a", "b"], ranked
+    ///                  by their order in the file
+    /// normalizer       Replace(" ", "▁")                       Gemma
+    ///                  Sequence[Prepend("▁"), Replace(" ", "▁")]  Llama 2: each piece of text
+    ///                                                          between added tokens starts with ▁
+    /// pre_tokenizer    none, or Split(" ", merged_with_previous), which finds no " " left
+    /// decoder          Sequence[Replace("▁", " "), ByteFallback, Fuse], and Strip(" ", 1, 0)
+    ///                  after them when the normalizer prepends
+    /// post_processor   none, or TemplateProcessing adding at most a BOS: "<s> $A"
+    /// added_tokens     matched whole in the raw text (normalized: false); special ones are
+    ///                  control tokens
+    /// ```
+    /// `bosId` is the token the template adds, `addsBeginningToken` whether it adds one; `eosId` is
+    /// the id of `</s>` or `<eos>`, if the vocabulary has either.
+    /// - Parameter directory: the checkpoint's directory (a snapshot of the Hugging Face cache).
+    /// - Throws: `AttnError.fileUnreadable` when there is no tokenizer.json or it cannot be read;
+    ///   `AttnError.vocabularyInvalid` naming the file and the setting when it is malformed or asks
+    ///   for something attn does not reproduce exactly (another model or pipeline step, Metaspace,
+    ///   no byte fallback, unfused unknowns, dropout, a template that adds more than a BOS, added
+    ///   tokens matched in the normalized text), in one sentence.
+    public init(huggingFaceDirectory directory: String) throws {
+        guard let json = try TokenizerJSON(directory: directory, modelType: "BPE") else {
+            throw AttnError.fileUnreadable(path: directory + "/tokenizer.json", reason: "there is no such file")
+        }
+        let model = json.model
+        let dropout = try model["dropout"]
+        if !dropout.isNull, JSONValue.number(dropout.value) != 0 {
+            throw json.root.invalid("its model has dropout \(dropout.kind); attn reads null (dropout makes encoding random)")
+        }
+        for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
+            if let affix = try model[key].optionalString(), !affix.isEmpty {
+                throw json.unsupported("model's \(key)", affix, reads: "none for SentencePiece BPE")
+            }
+        }
+        if try model["ignore_merges"].bool(default: false) {
+            throw json.root.invalid("its model has ignore_merges: true, which attn does not reproduce")
+        }
+        for key in ["byte_fallback", "fuse_unk"] where try !model[key].bool(default: false) {
+            throw json.root.invalid("its model has \(key): false; attn reads SentencePiece's true")
+        }
+        let vocabulary = json.vocabulary
+        // Compared byte for byte, as `tokenizers` does (see `TokenKey`).
+        func id(_ token: String) -> Int? { vocabulary.lastIndex { $0.utf8.elementsEqual(token.utf8) } }
+        var unknownId: Int?
+        if let unknown = try model["unk_token"].optionalString() {
+            guard let unknown = id(unknown) else {
+                throw json.root.invalid("its unk_token \(JSONValue.quoted(unknown)) is not in its vocabulary")
+            }
+            unknownId = unknown
+        }
+        let merges = try Self.mergePairs(model["merges"])
+        let prependsSpace = try Self.normalizerPrepends(json)
+        try Self.checkPreTokenizer(json)
+        let stripsLeadingSpace = try Self.decoderStrips(json)
+        guard stripsLeadingSpace == prependsSpace else {
+            throw json.root.invalid(prependsSpace
+                ? "its normalizer prepends ▁ but its decoder does not strip the space; attn reads both or neither"
+                : "its decoder strips a leading space the normalizer does not prepend; attn reads both or neither")
+        }
+        try json.checkAddedTokensMatchInRawText(normalizes: true)
+        let beginning = try Self.templateBeginning(json)
+        var bosId: Int?
+        if let beginning {
+            guard let found = id(beginning) else {
+                throw json.root.invalid("its post-processor adds \(JSONValue.quoted(beginning)), which is not in its vocabulary")
+            }
+            bosId = found
+        }
+
+        var types = [Int](repeating: 1, count: vocabulary.count)
+        for token in json.addedTokens { types[token.id] = token.special ? 3 : 4 }
+        try self.init(tokens: vocabulary, tokenTypes: types, bosId: bosId, eosId: id("</s>") ?? id("<eos>"),
+                      unknownId: unknownId, addsBeginningToken: bosId != nil, source: json.path,
+                      respellsSpaces: false, merges: merges, prependsSpace: prependsSpace,
+                      stripsLeadingSpace: stripsLeadingSpace)
+    }
+
+    /// `model.merges` as pairs, from either form `tokenizers` writes: `"a b"` or `["a", "b"]`.
+    private static func mergePairs(_ merges: JSONValue) throws -> [(String, String)] {
+        try merges.array().map { merge in
+            if merge.value is String {
+                let parts = try merge.string().split(separator: " ", omittingEmptySubsequences: false)
+                guard parts.count == 2 else { throw merge.invalid("\(merge.name) is not two tokens separated by a space") }
+                return (String(parts[0]), String(parts[1]))
+            }
+            let pair = try merge.array()
+            guard pair.count == 2 else { throw merge.invalid("\(merge.name) is not a pair of tokens") }
+            return (try pair[0].string(), try pair[1].string())
+        }
+    }
+
+    /// Whether the normalizer is Llama 2's, which puts "▁" in front, or Gemma's, which does not.
+    private static func normalizerPrepends(_ json: TokenizerJSON) throws -> Bool {
+        let known = "Replace(\" \", \"▁\"), alone or after Prepend(\"▁\")"
+        func isReplace(_ stage: JSONValue) throws -> Bool {
+            try stage["type"].string() == "Replace" && stage["pattern"]["String"].optionalString() == " "
+                && stage["content"].string() == "▁"
+        }
+        let stage = try json.root["normalizer"]
+        switch try json.stageType("normalizer") {
+        case "Replace" where try isReplace(stage):
+            return false
+        case "Sequence":
+            let steps = try stage["normalizers"].array()
+            if steps.count == 2, try steps[0]["type"].string() == "Prepend", try steps[0]["prepend"].string() == "▁",
+               try isReplace(steps[1]) {
+                return true
+            }
+            let types = try steps.map { try $0["type"].string() }
+            throw json.unsupported("normalizer", "Sequence[\(types.joined(separator: ", "))]", reads: known)
+        case let other:
+            throw json.unsupported("normalizer", other, reads: known)
+        }
+    }
+
+    /// No pre-tokenizer, or Gemma's Split on " ", which finds nothing once the normalizer has run.
+    private static func checkPreTokenizer(_ json: TokenizerJSON) throws {
+        let stage = try json.root["pre_tokenizer"]
+        switch try json.stageType("pre_tokenizer") {
+        case nil:
+            return
+        case "Split" where try stage["pattern"]["String"].optionalString() == " "
+                         && stage["behavior"].string() == "MergedWithPrevious" && !stage["invert"].bool(default: false):
+            return
+        case let other:
+            throw json.unsupported("pre-tokenizer", other, reads: "none, or Split(\" \", merged_with_previous)")
+        }
+    }
+
+    /// Whether the decoder ends with Llama 2's Strip of one leading space; the steps before it must
+    /// be Replace("▁", " "), ByteFallback and Fuse.
+    private static func decoderStrips(_ json: TokenizerJSON) throws -> Bool {
+        let known = "Sequence[Replace(\"▁\", \" \"), ByteFallback, Fuse], then Strip(\" \", 1, 0) or not"
+        guard try json.stageType("decoder") == "Sequence" else {
+            throw json.unsupported("decoder", try json.stageType("decoder"), reads: known)
+        }
+        let steps = try json.root["decoder"]["decoders"].array()
+        let types = try steps.map { try $0["type"].string() }
+        let replaces = try steps.first.map { try $0["pattern"]["String"].optionalString() == "▁" && $0["content"].string() == " " }
+        guard types.starts(with: ["Replace", "ByteFallback", "Fuse"]), replaces == true,
+              types.count == 3 || types == ["Replace", "ByteFallback", "Fuse", "Strip"] else {
+            throw json.unsupported("decoder", "Sequence[\(types.joined(separator: ", "))]", reads: known)
+        }
+        guard types.count == 4 else { return false }
+        let strip = steps[3]
+        guard try strip["content"].string() == " ", try strip["start"].index() == 1, try strip["stop"].index() == 0 else {
+            throw json.root.invalid("its Strip decoder is not Strip(\" \", 1, 0), which attn reads")
+        }
+        return true
+    }
+
+    /// The token the post-processor adds before the text, if any: none, or a template
+    /// `<s> $A` / `$A`.
+    private static func templateBeginning(_ json: TokenizerJSON) throws -> String? {
+        let known = "none, or a template adding at most a BOS before the text"
+        switch try json.stageType("post_processor") {
+        case nil:
+            return nil
+        case "TemplateProcessing":
+            let single = try json.root["post_processor"]["single"].array()
+            let isText = { (piece: JSONValue) in try piece["Sequence"]["id"].optionalString() == "A" }
+            if single.count == 1, try isText(single[0]) { return nil }
+            if single.count == 2, try isText(single[1]), let token = try single[0]["SpecialToken"]["id"].optionalString() {
+                return token
+            }
+            throw json.unsupported("post-processor", "TemplateProcessing adding other tokens", reads: known)
+        case let other:
+            throw json.unsupported("post-processor", other, reads: known)
+        }
     }
 
     /// The number of characters of `token` if they are all whitespace and one is a space (Python's
@@ -396,24 +624,30 @@ public struct SentencePieceTokenizer: Sendable {
         // that is a token (or the end), so that unknown characters next to each other share one
         // (fuse_unk); characters spelled in byte tokens meanwhile go in at once.
         var unknownPending = false
-        var start = range.lowerBound
-        while start < range.upperBound {
-            let lead = text[start]
-            let end = min(range.upperBound, start + max(1, UTF8Validation.expectedLength(lead)))
-            let id = lead < 0x80 ? asciiIds[Int(lead)] : pieces.id(of: UnsafeBufferPointer(rebasing: text[start..<end]))
+        func add(character id: Int32, _ character: @autoclosure () -> ArraySlice<UInt8>) {
             if id >= 0 {
                 if unknownPending { add(unknownId) }
                 unknownPending = false
                 add(id)
-            } else {
-                // The character as the normalizer left it: a space is "▁".
-                let character = lead == 0x20 ? Self.metaspace[...] : ArraySlice(text[start..<end])
-                if character.allSatisfy({ byteIds[Int($0)] >= 0 }) {
-                    for byte in character { add(byteIds[Int(byte)]) }
-                } else if unknownId >= 0 {
-                    unknownPending = true
-                }
+                return
             }
+            let character = character()
+            if character.allSatisfy({ byteIds[Int($0)] >= 0 }) {
+                for byte in character { add(byteIds[Int(byte)]) }
+            } else if unknownId >= 0 {
+                unknownPending = true
+            }
+        }
+        // The normalizer's work: a space is "▁" (the ASCII table holds "▁"'s id for it), and for
+        // Llama 2 each piece starts with one.
+        if prependsSpace { add(character: asciiIds[0x20], Self.metaspace[...]) }
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let lead = text[start]
+            let end = min(range.upperBound, start + max(1, UTF8Validation.expectedLength(lead)))
+            let character = UnsafeBufferPointer(rebasing: text[start..<end])
+            let id = lead < 0x80 ? asciiIds[Int(lead)] : pieces.id(of: character)
+            add(character: id, lead == 0x20 ? Self.metaspace[...] : ArraySlice(character))
             start = end
         }
         if unknownPending { add(unknownId) }
@@ -453,9 +687,13 @@ public struct SentencePieceTokenizer: Sendable {
         for symbol in symbols where !symbol.removed { ids.append(Int(symbol.id)) }
     }
 
-    /// The rank of the merge of `left` and `right`, and the id it makes, if their text together
-    /// is a token: `(id(left + right), −length(left))` packed into one number, lower first.
+    /// The rank of the merge of `left` and `right`, and the id it makes: from the listed merges,
+    /// or else, if their text together is a token, `(id(left + right), −length(left))` packed into
+    /// one number, lower first.
     private func merge(_ left: Int32, _ right: Int32, scratch: inout [UInt8]) -> (rank: Int64, merged: Int32)? {
+        if let mergeTable {
+            return mergeTable[BytePair(left: left, right: right)].map { (Int64($0.rank), $0.merged) }
+        }
         let leftBytes = pieces.tokenBytes(Int(left))
         scratch.removeAll(keepingCapacity: true)
         scratch.append(contentsOf: leftBytes)
@@ -524,6 +762,8 @@ public struct SentencePieceTokenizer: Sendable {
         private let tokenizer: SentencePieceTokenizer
         /// The bytes of the run of byte tokens not decoded yet.
         private var run: [UInt8] = []
+        /// Whether any text has come out (after which no space is stripped).
+        private var started = false
 
         /// A decoder with nothing pushed yet.
         public init(tokenizer: SentencePieceTokenizer) {
@@ -553,18 +793,29 @@ public struct SentencePieceTokenizer: Sendable {
                 return
             }
             finish(to: &bytes)
+            let start = bytes.count
             tokenizer.appendText(of: id, to: &bytes)
+            stripLeadingSpace(&bytes, from: start)
         }
 
         /// `finish`, appending the text's UTF-8 to `bytes`.
         mutating func finish(to bytes: inout [UInt8]) {
             guard !run.isEmpty else { return }
+            let start = bytes.count
             if String(validating: run, as: UTF8.self) != nil {
                 bytes += run
             } else {
                 for _ in run { bytes += [0xEF, 0xBF, 0xBD] }  // U+FFFD
             }
             run.removeAll(keepingCapacity: true)
+            stripLeadingSpace(&bytes, from: start)
+        }
+
+        /// Llama 2's `Strip` decoder: one space at the very start of the text goes.
+        private mutating func stripLeadingSpace(_ bytes: inout [UInt8], from start: Int) {
+            guard !started, bytes.count > start else { return }
+            started = true
+            if tokenizer.stripsLeadingSpace, bytes[start] == 0x20 { bytes.remove(at: start) }
         }
     }
 }
