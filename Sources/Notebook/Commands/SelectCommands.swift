@@ -72,7 +72,15 @@ struct SentenceCommand: NotebookCommand, Equatable {
         // Only a sentence with no tokens at all is refused: "" is [CLS] [SEP] on MiniLM, and
         // "   " one whitespace token on SmolLM2, as in Hugging Face.
         let trace = try session.setSentence(text)
-        return session.wrap("sentence: \(trace.count) token\(trace.count == 1 ? "" : "s"): \(trace.tokens.joined(separator: " "))", indent: "  ") + "\n"
+        return session.wrap("sentence: \(trace.count) token\(trace.count == 1 ? "" : "s"): \(Self.abbreviated(trace.tokens))", indent: "  ") + "\n"
+    }
+
+    /// The tokens, or for a long text its first 24 and last 8 with the count between: a
+    /// 600-token paragraph is not worth 40 lines of labels (`tokens` lists them all).
+    static func abbreviated(_ tokens: [String]) -> String {
+        guard tokens.count > 64 else { return tokens.joined(separator: " ") }
+        return tokens.prefix(24).joined(separator: " ") + " … (\(tokens.count - 32) more; tokens lists them all) … "
+            + tokens.suffix(8).joined(separator: " ")
     }
 
     static func completions(_ request: CompletionRequest) -> Completion? { .words([]) }

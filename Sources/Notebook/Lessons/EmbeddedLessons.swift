@@ -2350,5 +2350,255 @@ Three blocks, one attention: in all three models the head is the same function, 
 the mask, the softmax and the weighted sum of values. What differs is where the norms sit, how
 position gets in, and how the feed-forward is built.
 """####),
+        ("18-qk-norm.md", ####"""
+# 18. QK-norm
+
+**Goal:** meet a newer decoder, Google's Gemma 3, and the first thing it does differently inside
+attention: before the dot product, it normalizes every query and every key of every head (QK-norm).
+You will compute the normalization yourself, see that it throws away the length of q and k, and work
+out why that puts a ceiling on the scores that no input can raise.
+
+Gemma 3 270M has 18 layers. Each has 4 query heads of dₕ = 256 that all share one key/value head,
+and a residual stream of d_model = 640. Its vocabulary has 262,144 tokens, and every input starts
+with the token `<bos>`, which its tokenizer adds (SmolLM2's adds nothing). attn reads it from a
+240 MB GGUF file quantized to 4, 5, 6 and 8 bits, under Google's Gemma Terms of Use.
+
+```attn
+model gemma3
+sentence The capital of France is
+predict 3
+```
+
+The first token is `<bos>`, then the five of the sentence. After `·is` the model's top three are
+`·the` (0.1913), `·a` (0.1111) and `·Paris` (0.0840): a smaller model than SmolLM2 in its layers,
+and less sure of itself.
+
+## Queries before and after QK-norm
+
+In SmolLM2 a head's query was `q = RoPE(rmsnorm · W_Q)` (lesson 12). Gemma 3 puts one more step in
+between. `q_prerope` is still the projection `rmsnorm · W_Q`; `q_norm` is that, normalized:
+
+```attn
+layer 6
+head 0
+q_prerope
+norm(Q_pre, 1)
+q_norm
+norm(q_norm, 1)
+```
+
+`norm(A, 1)` is the length of each row. Before the norm, the rows run from 5.4589 (`<bos>`) to
+40.0109 (`The`): a factor of seven. After it they all lie between 12.3793 and 22.2635, close to 16.
+16 is √256: a row of 256 numbers whose root mean square is 1 has length √256.
+
+    q_norm = q_prerope / √(mean(q_prerope²) + ε) ⊙ g_q        per row, per head
+
+Each row is divided by its own root mean square, which gives it length 16 whatever it was before.
+Then each of the 256 dimensions is multiplied by a learned gain `g_q`. The gains are the same for
+the 4 heads and the same in every position; they are why the lengths are near 16 and not equal to
+it. Keys get the same treatment with their own gains, `k_norm = RMSNorm(k_prerope) ⊙ g_k`. Values
+are not normalized.
+
+## Your turn: QK-norm by hand
+
+`Q_pre` is this head's `q_prerope`, and `g_q` its gains, one row of 256. Compute `q_norm`. ε is
+1e-6. `mean(A, 1)` averages each row.
+
+```attn
+# exercise: q_norm
+# forbid: rmsnorm
+# require: Q_pre, g_q
+# hint: The root mean square of each row: sqrt(mean(Q_pre ** 2, 1) + 1e-6), a column of 6.
+# hint: Divide each row by it, then multiply by the gains: Q_pre / sqrt(mean(Q_pre ** 2, 1) + 1e-6) * g_q.
+check Q_pre / sqrt(mean(Q_pre ** 2, 1) + 1e-6) * g_q q_norm
+```
+
+The learner's `rmsnorm(A, g)` is the model's own function and gives the keys as well:
+
+```attn
+check rmsnorm(K_pre, g_k) k_norm
+```
+
+A caution for readers of the GGUF file: Gemma writes each gain as `1 + w`, and llama.cpp's converter
+stores the sum. attn shows `g` as stored, so `g_q` is the whole factor.
+
+## Why this bounds the scores
+
+RoPE turns pairs of dimensions and keeps the lengths (lesson 12), so the `q` that meets the keys
+has the lengths of `q_norm`:
+
+```attn
+norm(Q, 1)
+```
+
+Now remember what a score is: `q · k`, and `|q · k| ≤ ‖q‖ ‖k‖`. Normalizing made the length of q at
+most 16 times its largest gain, and the same for k. So however large the input grows, a scaled
+score can never exceed
+
+    16 · max|g_q| · 16 · max|g_k| / √256
+
+Compute it for this layer:
+
+```attn
+max(abs(g_q))
+max(abs(g_k))
+16 * max(abs(g_q)) * 16 * max(abs(g_k)) / 16
+```
+
+The ceiling is 1312.44: far above the largest score of this sentence, but fixed by 512 numbers
+of the model, not by the sentence. Scale the input by 1000 and nothing changes, because the
+normalization divides the 1000 out again:
+
+```attn
+check rmsnorm(1000 * Q_pre, g_q) q_norm
+scaled
+```
+
+The scaled scores of this head run from 2.8540 to 9.1996 (`·of` looking at `<bos>`).
+
+## SmolLM2 has no such ceiling
+
+In SmolLM2 the input of W_Q is normalized (rmsnorm), but the query is not: `q = rmsnorm · W_Q` is
+as long as W_Q makes it.
+
+```attn
+model smollm2
+sentence The capital of France is
+layer 6
+norm(Q, 1)
+max(abs(scaled))
+```
+
+The queries have lengths 6.67 to 12.41 here and the largest scaled score is 10.9605, about the same
+as Gemma's. The difference is not in this sentence but in what can change these numbers. During
+training, SmolLM2's scores can grow with every step that makes W_Q or W_K larger, and a score that
+grows large turns its softmax row into a one-hot vector whose gradient vanishes. Large models
+trained this way sometimes diverge: their attention logits grow without bound. With QK-norm, the
+only way to make the scores larger is to raise the gains, 256 numbers per side that the optimizer
+sees directly. That is why Gemma 3, like several recent models, normalizes q and k.
+
+Try other layers of Gemma: `layer 11`, `norm(Q_pre, 1)` and `norm(q_norm, 1)`. Which tokens have the
+longest queries before the norm, and does the order survive it?
+"""####),
+        ("19-local-global.md", ####"""
+# 19. Local and global attention
+
+**Goal:** see why most of Gemma 3's layers look only at the last 512 tokens, and how the model still
+remembers something said 600 tokens ago. You will find the sliding window in the mask, see a fact
+cross it in a global layer, and count what the window saves.
+
+In every model so far, every layer let a token attend to the whole past: at T tokens, each head of
+each layer computes T(T + 1)/2 scores and keeps T keys and values in its cache. For the long texts
+that chat models read, that grows too fast. Gemma 3 splits its 18 layers into two kinds. Five of
+every six are **local**: a query sees only itself and the 511 tokens before it, a window that
+slides along the text. Every sixth layer (5, 11 and 17) is **global** and sees everything.
+
+To see the difference you need a text longer than the window. Here is one of 611 tokens: a name,
+then 520 digits of π (Gemma reads each digit as a token of its own), then a question.
+
+```attn
+model gemma3
+sentence My name is Ada, and I keep a list of the digits of pi after 3.14: 1415926535 8979323846 2643383279 5028841971 6939937510 5820974944 5923078164 0628620899 8628034825 3421170679 8214808651 3282306647 0938446095 5058223172 5359408128 4811174502 8410270193 8521105559 6446229489 5493038196 4428810975 6659334461 2847564823 3786783165 2712019091 4564856692 3460348610 4543266482 1339360726 0249141273 7245870066 0631558817 4881520920 9628292540 9171536436 7892590360 0113305305 4882046652 1384146951 9415116094 3305727036 5759591953 0921861173 8193261179 3105118548 0744623799 6274956735 1885752724 8912279381 8301194912 9833673362 4406566430. That is the list. Hello, what is my name? My name is
+predict 3
+```
+
+`·Ada` comes first with 0.3227: the model has kept the name across the 600 tokens of digits.
+Where did it keep it?
+
+## The window in the mask
+
+```attn
+window
+```
+
+Layer 0 is local (`L`); the bracket marks the selected layer. The table shows what some queries may
+see. Up to query 511 the window holds the whole past. From query 512 on, the oldest key falls out:
+the last query, `·is` at 610, sees keys 99…610 and not 0…98. `·Ada` is key 4. No local layer lets
+the last token read it directly.
+
+The mask does it, as the causal mask did in lesson 11: −∞ where the query may not look.
+
+```attn
+layer 4
+masked[610, 97:102]
+weights[610, 97:102]
+sum(weights[610, 99:611])
+```
+
+Keys 97 and 98 are −∞ for `·is`, key 99 is the first it may see. After the softmax the weights of
+the window alone sum to 1.0000.
+
+## A fact crosses in a global layer
+
+Layer 5 is the first global layer. Look at the last query's weights on the first six tokens:
+
+```attn
+layer 5
+weights[610, 0:6]
+head 1
+weights[610, 0:6]
+```
+
+Head 0 gives 0.2712 of its attention to `·Ada`, 606 tokens back, and head 1 gives 0.2403. Both also
+give much to `<bos>` (0.1677 and 0.5541), a resting place that many heads use when they have
+nothing better to do. Only the global layers can make this jump.
+
+Information also travels in steps. A global layer writes what it read into the residual stream of
+the query's position, and the local layers above it read that stream from any position within
+their window. Look at which tokens near the end look back at the name in layer 5:
+
+```attn
+head 0
+weights[605:611, 4:5]
+```
+
+`·name` at 606 already gives 0.1791 to `·Ada`. After layer 5 the name is in the residual stream of
+the question's own tokens, well inside every later window.
+
+## Your turn: the local mask
+
+Go back to local layer 4 and build its mask yourself from `T` (611). Query i may see key j when
+0 ≤ i − j < 512. `triu(A, 1)` keeps the cells strictly above the diagonal (the future) and sets the
+others to 0; `tril(A, -512)` keeps the cells 512 or more below it (too far back). As in lesson 11,
+multiply by −10⁹, not by `-inf`, and call your mask `MYLOCAL`: the model's `M` and `masked` do not
+count.
+
+```attn
+layer 4
+```
+
+```attn
+# exercise: weights
+# require: MYLOCAL
+# forbid: M, masked
+# hint: triu(ones(T, T), 1) + tril(ones(T, T), -512) is 1 exactly where the query may not look.
+# hint: MYLOCAL = (triu(ones(T, T), 1) + tril(ones(T, T), -512)) * -1e9, then softmax(scaled + MYLOCAL).
+MYLOCAL = (triu(ones(T, T), 1) + tril(ones(T, T), -512)) * -1e9
+check softmax(scaled + MYLOCAL) weights
+```
+
+The match is exact. Without the `tril` part, your weights would be those of a global layer, and the
+last rows would differ: try `check softmax(scaled + triu(ones(T, T), 1) * -1e9) weights`.
+
+## What the window saves
+
+In a local layer every query computes at most 512 scores, and the cache keeps at most 511 old keys
+and values, however long the text. Gemma 3 reads up to 32,768 tokens. Count the scores one head
+computes over a text of that length, in a global layer and in a local one:
+
+```attn
+32768 * 32769 / 2
+512 * 32768
+512 * 32768 / (32768 * 32769 / 2)
+```
+
+A local layer computes about 3% of the scores of a global one, and keeps 512 positions of cache
+instead of 32,768. Fifteen of the 18 layers are local, so the whole model's cache at full length is
+about a fifth of what it would be with global layers only. The three global layers carry what must
+travel far, as `·Ada` did here.
+
+Try `window` on other layers, and `weights[610, 0:6]` in layers 11 and 17. Which global heads still
+look at `·Ada`?
+"""####),
     ]
 }
