@@ -25,12 +25,15 @@ let package = Package(
             name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
 
+        // Vector kernels Swift's baseline target cannot express (AVX2 chosen at run time).
+        .target(name: "CKernels", path: "Sources/CKernels"),
+
         // Tensors, weight formats, tokenizers, models and their step-by-step traces. No terminal code.
         // Optimized in debug builds too: the test suite runs real models (Gemma 3's 648-token
         // trace takes 22 s unoptimized, under 2 s optimized), and nothing here is stepped through
         // in a debugger more often than it is tested.
         .target(
-            name: "AttnCore", dependencies: ["COpenBLAS"],
+            name: "AttnCore", dependencies: ["COpenBLAS", "CKernels"],
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 
         // Commands, the expression language, lessons and matrix rendering. Reads lines from a protocol.
@@ -48,7 +51,7 @@ let package = Package(
         .executableTarget(name: "attn-bench", dependencies: ["Notebook", "AttnCore"]),
 
         .testTarget(
-            name: "AttnCoreTests", dependencies: ["AttnCore"],
+            name: "AttnCoreTests", dependencies: ["AttnCore", "CKernels"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "NotebookTests", dependencies: ["Notebook", "AttnCore"],

@@ -112,6 +112,29 @@ do {
     } else {
         print("SmolLM2 not fetched: run `attn fetch smollm2` to measure it")
     }
+
+    // Gemma 3: load and dequantize, the first matrix of a 16-token sentence (the whole trace),
+    // then greedy decoding with the KV cache.
+    let gemmaFile = ModelStore.directory(for: .gemma3) + "/" + Gemma3.fileName
+    if FileManager.default.fileExists(atPath: gemmaFile) {
+        var gemma: Gemma3?
+        let loadTime = try median(runs: 3) { gemma = try Gemma3(path: gemmaFile) }
+        report("Gemma 3 load and dequantize (GGUF → fp32)", loadTime, "ms", goal: "goal ≤ 500 ms")
+        if let gemma {
+            let sixteen = "The quick brown fox jumps over the lazy dog while the cat sleeps on"
+            let traceTime = try median(runs: 3) { _ = try gemma.trace(sixteen, ablating: []) }
+            report("Gemma 3 trace of \(gemma.inputIds(sixteen).count) tokens (every step kept)", traceTime, "ms", goal: "goal ≤ 1000 ms")
+            let prompt = gemma.inputIds("The capital of France is")
+            let count = 64
+            let start = now()
+            let produced = gemma.generateGreedy(prompt: prompt, count: count) { _ in true }.count
+            let seconds = now() - start
+            report("Gemma 3 greedy decoding (\(produced) tokens, KV cache)", Double(produced) / seconds, "tok/s", goal: "goal ≥ 20")
+            report("peak memory after Gemma 3", peakMemory(), "MB")
+        }
+    } else {
+        print("Gemma 3 not fetched: run `attn fetch gemma3` to measure it")
+    }
 } catch {
     print("attn-bench: error: \(error)")
     exit(1)

@@ -34,6 +34,8 @@ public struct GGUFFile: Sendable {
     /// The absolute offset of the data section.
     public let dataOffset: Int
     private let file: MappedFile
+    /// The file's mapping, for tensors read in place (``Q8Matrix``).
+    var mapping: MappedFile { file }
 
     /// Arrays nested deeper than this are refused: real files nest none, and a file of nothing
     /// but array headers could otherwise recurse deep enough to overflow the stack.

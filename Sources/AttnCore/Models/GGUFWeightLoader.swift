@@ -11,6 +11,14 @@ enum GGUFWeightLoader {
     ///   is allocated: a header can promise a 4 GB tensor in a sparse file), `.tensorMissing`,
     ///   `.tensorShape`, `.tensorNotFinite`, or a GGUF error.
     static func load(_ file: GGUFFile, _ wanted: [(name: String, shape: [Int])]) throws -> [Matrix] {
+        try check(file, wanted)
+        // GGUFFile spreads each tensor's blocks over the cores.
+        return try wanted.map { try file.matrix($0.name, requiringFinite: true) }
+    }
+
+    /// What ``load(_:_:)`` checks before it dequantizes anything: no stray tensor, the budget, every
+    /// wanted tensor present with its shape.
+    static func check(_ file: GGUFFile, _ wanted: [(name: String, shape: [Int])]) throws {
         let used = Set(wanted.map(\.name))
         if let stray = file.tensors.keys.sorted().first(where: { !used.contains($0) }) {
             throw AttnError.tensorUnexpected(name: stray, path: file.path)
@@ -22,7 +30,5 @@ enum GGUFWeightLoader {
             let shape = info.dimensions.count == 1 ? [1, info.dimensions[0]] : info.dimensions.reversed()
             guard shape == expected else { throw AttnError.tensorShape(name: name, expected: expected, found: Array(shape)) }
         }
-        // GGUFFile spreads each tensor's blocks over the cores.
-        return try wanted.map { try file.matrix($0.name, requiringFinite: true) }
     }
 }

@@ -153,7 +153,7 @@ extension Gemma3: DecoderModel {
         case "W_down": return w.down.transposed
         case "COS": let r = rope(); return Matrix.concatenateColumns([r.cosines, r.cosines])
         case "SIN": let r = rope(); return Matrix.concatenateColumns([r.sines, r.sines])
-        case "E": return weights.tokenEmbeddings
+        case "E": return weights.tokenEmbeddings.matrix
         case "g_final": return row(weights.outputNorm)
         default: return nil
         }

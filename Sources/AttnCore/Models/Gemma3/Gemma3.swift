@@ -77,7 +77,7 @@ public struct Gemma3: Sendable {
             x = layer.out
         }
         let finalNorm = rmsNorm(x, gain: weights.outputNorm, epsilon: c.rmsNormEpsilon)
-        let logits = finalNorm.multiplied(by: weights.tokenEmbeddings, transposeB: true)
+        let logits = weights.tokenEmbeddings.logits(finalNorm)
         return Trace(tokenIds: ids, tokens: ids.map(tokenLabel), tokenEmbeddings: rows,
                      embeddings: embeddings, layers: layers, finalNorm: finalNorm, logits: logits, isCausal: true,
                      steps: Set(Self.steps))
@@ -186,6 +186,6 @@ extension Gemma3 {
         }
         let last = x.rows(((x.rows - 1)..<x.rows))
         let finalNorm = rmsNorm(last, gain: weights.outputNorm, epsilon: c.rmsNormEpsilon)
-        return finalNorm.multiplied(by: weights.tokenEmbeddings, transposeB: true).values
+        return weights.tokenEmbeddings.logits(finalNorm).values
     }
 }
