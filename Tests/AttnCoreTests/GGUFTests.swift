@@ -575,9 +575,9 @@ private struct DequantFixture: Decodable {
     let gguf: String
     let cases: [Case]
 
-    static func load() throws -> DequantFixture {
+    static func load(_ name: String = "smollm2-dequant.json") throws -> DequantFixture {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/smollm2-dequant.json")
+            .appendingPathComponent("Fixtures/" + name)
         return try JSONDecoder().decode(DequantFixture.self, from: Data(contentsOf: url))
     }
 }
@@ -666,5 +666,34 @@ struct GGUFRealFileTests {
             total += values.count
         }
         #expect(total == 134_515_008)
+    }
+}
+
+@Suite("GGUF: Gemma 3 270M Q4_K_M")
+struct GGUFGemmaFileTests {
+    @Test("Rows of its Q8_0, Q5_0, Q4_K, Q6_K and F32 tensors equal the Python gguf package's, bit for bit (the embedding read in place)")
+    func parity() throws {
+        let file = try GGUFFile(path: ModelStore.directory(for: .gemma3) + "/" + Gemma3.fileName)
+        let fixture = try DequantFixture.load("gemma3-dequant.json")
+        #expect(fixture.cases.count == 15)
+        #expect(Set(fixture.cases.map(\.type)) == ["Q8_0", "Q5_0", "Q4_K", "Q6_K", "F32"])
+        let embedding = try #require(try file.q8Matrix("token_embd.weight"))
+        var matrices: [String: Matrix] = [:]
+        for reference in fixture.cases {
+            let info = try #require(file.tensors[reference.tensor])
+            #expect(info.type.name == reference.type)
+            #expect(info.dimensions == reference.dimensions)
+            let mine: [Float]
+            if reference.tensor == "token_embd.weight" {
+                mine = embedding.rows(at: [reference.row]).values
+            } else {
+                if matrices[reference.tensor] == nil { matrices[reference.tensor] = try file.matrix(reference.tensor) }
+                mine = try #require(matrices[reference.tensor]).row(reference.row)
+            }
+            let theirs = reference.values.map { Float($0) }
+            #expect(mine.count == theirs.count)
+            let differing = zip(mine, theirs).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "\(reference.tensor) row \(reference.row): \(differing) values differ")
+        }
     }
 }

@@ -1,4 +1,5 @@
-"""Dequantized rows of SmolLM2-135M-Instruct.Q4_1.gguf, for the Swift GGUF parity test.
+"""Dequantized rows of SmolLM2-135M-Instruct.Q4_1.gguf (and, with `--gemma3`, of
+gemma-3-270m-q4_k_m.gguf into Fixtures/gemma3-dequant.json), for the Swift GGUF parity tests.
 
 The Python `gguf` package (llama.cpp's own gguf-py) reads the file and dequantizes a few rows
 of tensors of every type in it with `gguf.quants.dequantize`, and the values go into
@@ -18,6 +19,7 @@ Usage, from the repository root (a venv outside the repository):
 
     python3 -m venv /tmp/ggufvenv && /tmp/ggufvenv/bin/pip install gguf==0.19.0
     /tmp/ggufvenv/bin/python Tests/Reference/smollm2_dequant.py [GGUF_FILE] [OUT_FILE]
+    /tmp/ggufvenv/bin/python Tests/Reference/smollm2_dequant.py --gemma3 [GGUF_FILE] [OUT_FILE]
 
 GGUF_FILE defaults to $ATTN_MODELS/smollm2/..., $XDG_CACHE_HOME/attn/models/smollm2/... or
 ~/.cache/attn/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf (where `attn fetch smollm2` puts it).
@@ -46,24 +48,45 @@ CASES = [
 ]
 
 
-def default_file() -> Path:
+# Gemma 3 270M Q4_K_M: the Q8_0 embedding, a Q5_0 query, Q4_K output, Q6_K and Q4_K feed-forward
+# downs, a Q8_0 and a Q5_0 value, and the F32 norms (as the converter stored them: 1 + w).
+GEMMA_FILE_NAME = "gemma-3-270m-q4_k_m.gguf"
+GEMMA_CASES = [
+    ("token_embd.weight", [0, 2, 1000, 262143]),
+    ("blk.0.attn_q.weight", [0, 1023]),
+    ("blk.0.attn_output.weight", [0, 639]),
+    ("blk.0.ffn_down.weight", [0, 639]),
+    ("blk.2.ffn_down.weight", [0]),
+    ("blk.0.attn_v.weight", [0]),
+    ("blk.2.attn_v.weight", [255]),
+    ("blk.0.attn_q_norm.weight", [0]),
+    ("blk.17.post_ffw_norm.weight", [0]),
+]
+
+
+def default_file(model: str = "smollm2", name: str = FILE_NAME) -> Path:
     if os.environ.get("ATTN_MODELS"):
         root = Path(os.environ["ATTN_MODELS"])
     elif os.environ.get("XDG_CACHE_HOME"):
         root = Path(os.environ["XDG_CACHE_HOME"]) / "attn" / "models"
     else:
         root = Path.home() / ".cache" / "attn" / "models"
-    return root / "smollm2" / FILE_NAME
+    return root / model / name
 
 
 def main() -> None:
-    source = Path(sys.argv[1]) if len(sys.argv) > 1 else default_file()
-    out = Path(sys.argv[2]) if len(sys.argv) > 2 else REPO / "Tests/AttnCoreTests/Fixtures/smollm2-dequant.json"
+    arguments = sys.argv[1:]
+    gemma = bool(arguments) and arguments[0] == "--gemma3"
+    if gemma:
+        arguments = arguments[1:]
+    source = Path(arguments[0]) if arguments else (default_file("gemma3", GEMMA_FILE_NAME) if gemma else default_file())
+    fixture_name = "gemma3-dequant.json" if gemma else "smollm2-dequant.json"
+    out = Path(arguments[1]) if len(arguments) > 1 else REPO / "Tests/AttnCoreTests/Fixtures" / fixture_name
 
     reader = GGUFReader(source)
     tensors = {t.name: t for t in reader.tensors}
     cases = []
-    for name, rows in CASES:
+    for name, rows in (GEMMA_CASES if gemma else CASES):
         tensor = tensors[name]
         dimensions = [int(n) for n in tensor.shape]  # ggml order: ne0 first
         # tensor.data holds the raw blocks, one numpy row per ggml row (ne1 rows for 2-D);
