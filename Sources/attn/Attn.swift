@@ -15,13 +15,14 @@ struct Attn: ParsableCommand {
         defaultSubcommand: Shell.self)
 
     /// attn's version: the number of the last issue it resolved, as a minor version.
-    static let version = "0.14.0"
+    static let version = "0.15.0"
 
     /// `attn --version`: the version and the models attn knows.
     static var versionText: String {
         let own = ModelSource.all.map { "\($0.name) (\($0.title), \($0.architecture.architecture))" }.joined(separator: ", ")
         let opened = ModelSource.checkpointArchitectures.keys.sorted().joined(separator: ", ")
-        return "attn \(version)\nmodels: \(own); and \(opened) checkpoints from the Hugging Face cache or a path"
+        let gguf = ModelSource.ggufArchitectures.keys.sorted().joined(separator: ", ")
+        return "attn \(version)\nmodels: \(own); and \(opened) checkpoints from the Hugging Face cache or a path, \(gguf) GGUF files from a path"
     }
 
     /// ArgumentParser's `main`, with its messages written through `Output`: help on a full disk

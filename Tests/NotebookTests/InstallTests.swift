@@ -43,7 +43,7 @@ struct InstallTests {
         let environment = AttnProcess.environment(home: home).filter { $0.key != "ATTN_LESSONS" }
         let version = try AttnProcess(["--version"], environment: environment)
         #expect(version.ending == .exited(0))
-        #expect(version.output.hasPrefix("attn 0.14.0\nmodels: minilm (all-MiniLM-L6-v2, BERT encoder), smollm2"), "\(version.output)")
+        #expect(version.output.hasPrefix("attn 0.15.0\nmodels: minilm (all-MiniLM-L6-v2, BERT encoder), smollm2"), "\(version.output)")
 
         // The binary copied into an empty directory, run from there: no Lessons/ anywhere near.
         let copy = home + "/bin/attn"
@@ -78,7 +78,7 @@ struct InstallTests {
             .replacingOccurrences(of: "\\-", with: "-")
         for word in ["replay", "lint", "fetch", "--version", "--no-color", "--width", "--lessons", "--generate-completion-script",
                      "ATTN_MODELS", "ATTN_LESSONS", "HF_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "NO_COLOR",
-                     "attn 0.14.0"] {
+                     "attn 0.15.0"] {
             #expect(page.contains(word), "attn.1 does not mention \(word)")
         }
     }
