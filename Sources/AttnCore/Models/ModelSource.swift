@@ -144,7 +144,7 @@ public struct ModelSource: Sendable {
         let architecture: any TransformerModel.Type
         if !isDirectory.boolValue || !manager.fileExists(atPath: location + "/config.json") {
             // A GGUF file, or a directory with one and no config.json.
-            let file = try Llama.ggufFile(at: location)
+            let file = try GGUFFile.location(location, preferring: Llama.fileName)
             let type = try GGUFFile(path: file).metadata["general.architecture"]?.string ?? "none"
             guard let known = ggufArchitectures[type] else {
                 throw AttnError.fileUnreadable(path: file, reason: "its general.architecture is \(type), and attn opens \(knownArchitectures)")

@@ -83,6 +83,9 @@ public protocol DecoderModel: TransformerModel {
 }
 
 extension DecoderModel {
+    /// The decoder's one base, in every layer (Gemma 3 has its own).
+    public func ropeBase(layer: Int) -> Float? { ropeBase }
+
     /// A token as its label: `·` for a space (see ``BPETokenizer/visible(_:)``).
     public func tokenLabel(_ id: Int) -> String { tokenizer.label(id) }
 
@@ -153,8 +156,8 @@ extension TransformerModel {
 
     /// Every layer sees the whole past.
     public func attentionWindow(layer: Int) -> Int? { nil }
-    /// The decoder's one base, in every layer.
-    public func ropeBase(layer: Int) -> Float? { (self as? any DecoderModel)?.ropeBase }
+    /// No RoPE (an encoder's positions are learned).
+    public func ropeBase(layer: Int) -> Float? { nil }
 
     /// Whether each token sees only itself and the past.
     public var isCausal: Bool { self is any DecoderModel }

@@ -91,8 +91,13 @@ public struct Q8Matrix: @unchecked Sendable {
                 Dequantization.run(.q8_0, source: bytes(lo..<hi), into: slice)
                 return x.multiplied(byTransposeOf: UnsafeBufferPointer(slice), rows: n, columns: columns)
             }
-            for t in 0..<x.rows {
-                for j in 0..<n { out.values[t * rows + lo + j] = part.values[t * n + j] }
+            out.values.withUnsafeMutableBufferPointer { target in
+                part.values.withUnsafeBufferPointer { source in
+                    for t in 0..<x.rows {
+                        _ = UnsafeMutableBufferPointer(rebasing: target[(t * rows + lo)..<(t * rows + hi)])
+                            .update(fromContentsOf: source[(t * n)..<((t + 1) * n)])
+                    }
+                }
             }
         }
         return out

@@ -150,11 +150,6 @@ public struct BPETokenizer: Sendable {
     public init(gguf file: GGUFFile) throws {
         let metadata = file.metadata
         func invalid(_ reason: String) -> AttnError { .vocabularyInvalid(path: file.path, reason: reason) }
-        func optionalInt(_ key: String) throws -> Int? {
-            guard let value = metadata[key] else { return nil }
-            guard let int = value.int else { throw invalid("\(key) is not an integer") }
-            return int
-        }
 
         guard let model = metadata["tokenizer.ggml.model"]?.string else {
             throw invalid("it has no tokenizer.ggml.model")
@@ -177,8 +172,8 @@ public struct BPETokenizer: Sendable {
             tokenTypes = types
         }
         try self.init(tokens: tokens, merges: merges, tokenTypes: tokenTypes,
-                      bosId: try optionalInt("tokenizer.ggml.bos_token_id"),
-                      eosId: try optionalInt("tokenizer.ggml.eos_token_id"),
+                      bosId: try file.tokenizerInt("tokenizer.ggml.bos_token_id"),
+                      eosId: try file.tokenizerInt("tokenizer.ggml.eos_token_id"),
                       preTokenizer: preTokenizer, source: file.path)
     }
 
@@ -261,15 +256,7 @@ public struct BPETokenizer: Sendable {
     /// Refuses the BPE options that change the output from plain byte-level BPE.
     private static func checkModelOptions(_ json: TokenizerJSON) throws {
         let model = json.model
-        let dropout = try model["dropout"]
-        if !dropout.isNull, JSONValue.number(dropout.value) != 0 {
-            throw json.root.invalid("its model has dropout \(dropout.kind); attn reads null (dropout makes encoding random)")
-        }
-        for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
-            if let affix = try model[key].optionalString(), !affix.isEmpty {
-                throw json.unsupported("model's \(key)", affix, reads: "none for byte-level BPE")
-            }
-        }
+        try json.refuseBPEVariations(kind: "byte-level BPE")
         for key in ["byte_fallback", "ignore_merges"] where try model[key].bool(default: false) {
             throw json.root.invalid("its model has \(key): true, which attn does not reproduce")
         }

@@ -33,3 +33,13 @@ public protocol TokenStream: Sendable {
     /// The rest. The decoder is then empty.
     mutating func finish() -> String
 }
+
+extension GGUFFile {
+    /// A whole number of the tokenizer's metadata (`tokenizer.ggml.bos_token_id`, …), nil when absent.
+    /// - Throws: `.vocabularyInvalid` when the value is not an integer.
+    func tokenizerInt(_ key: String) throws -> Int? {
+        guard let value = metadata[key] else { return nil }
+        guard let int = value.int else { throw AttnError.vocabularyInvalid(path: path, reason: "\(key) is not an integer") }
+        return int
+    }
+}

@@ -258,11 +258,6 @@ public struct SentencePieceTokenizer: Sendable {
     public init(gguf file: GGUFFile) throws {
         let metadata = file.metadata
         func invalid(_ reason: String) -> AttnError { .vocabularyInvalid(path: file.path, reason: reason) }
-        func optionalInt(_ key: String) throws -> Int? {
-            guard let value = metadata[key] else { return nil }
-            guard let int = value.int else { throw invalid("\(key) is not an integer") }
-            return int
-        }
         func optionalFlag(_ key: String) throws -> Bool? {
             guard let value = metadata[key] else { return nil }
             guard case let .bool(flag) = value else { throw invalid("\(key) is not true or false") }
@@ -310,14 +305,14 @@ public struct SentencePieceTokenizer: Sendable {
             guard let types = value.ints else { throw invalid("tokenizer.ggml.token_type is not a list of integers") }
             tokenTypes = types
         }
-        if let padding = try optionalInt("tokenizer.ggml.padding_token_id"), !tokens.indices.contains(padding) {
+        if let padding = try file.tokenizerInt("tokenizer.ggml.padding_token_id"), !tokens.indices.contains(padding) {
             throw invalid("its padding token id \(padding) is not in 0..<\(tokens.count)")
         }
         // transformers assumes a BOS for SentencePiece files that do not say, as llama.cpp does.
         try self.init(tokens: tokens, tokenTypes: tokenTypes,
-                      bosId: try optionalInt("tokenizer.ggml.bos_token_id"),
-                      eosId: try optionalInt("tokenizer.ggml.eos_token_id"),
-                      unknownId: try optionalInt("tokenizer.ggml.unknown_token_id"),
+                      bosId: try file.tokenizerInt("tokenizer.ggml.bos_token_id"),
+                      eosId: try file.tokenizerInt("tokenizer.ggml.eos_token_id"),
+                      unknownId: try file.tokenizerInt("tokenizer.ggml.unknown_token_id"),
                       addsBeginningToken: try optionalFlag("tokenizer.ggml.add_bos_token") ?? true,
                       source: file.path)
     }
@@ -353,15 +348,7 @@ public struct SentencePieceTokenizer: Sendable {
             throw AttnError.fileUnreadable(path: directory + "/tokenizer.json", reason: "there is no such file")
         }
         let model = json.model
-        let dropout = try model["dropout"]
-        if !dropout.isNull, JSONValue.number(dropout.value) != 0 {
-            throw json.root.invalid("its model has dropout \(dropout.kind); attn reads null (dropout makes encoding random)")
-        }
-        for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
-            if let affix = try model[key].optionalString(), !affix.isEmpty {
-                throw json.unsupported("model's \(key)", affix, reads: "none for SentencePiece BPE")
-            }
-        }
+        try json.refuseBPEVariations(kind: "SentencePiece BPE")
         if try model["ignore_merges"].bool(default: false) {
             throw json.root.invalid("its model has ignore_merges: true, which attn does not reproduce")
         }

@@ -71,6 +71,21 @@ struct TokenizerJSON {
         root.invalid("its \(what) is \(value.map(JSONValue.quoted) ?? "null"); attn reads \(known)")
     }
 
+    /// Refuses what makes a BPE model's output other than plain merging: dropout (random
+    /// encodings) and a continuing-subword prefix or end-of-word suffix (`kind`: the BPE attn
+    /// reads, for the message).
+    func refuseBPEVariations(kind: String) throws {
+        let dropout = try model["dropout"]
+        if !dropout.isNull, JSONValue.number(dropout.value) != 0 {
+            throw root.invalid("its model has dropout \(dropout.kind); attn reads null (dropout makes encoding random)")
+        }
+        for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
+            if let affix = try model[key].optionalString(), !affix.isEmpty {
+                throw unsupported("model's \(key)", affix, reads: "none for \(kind)")
+            }
+        }
+    }
+
     // MARK: - The vocabulary
 
     /// A `{token: id}` object as the list of tokens by id (`model.vocab`, or GPT-2's `vocab.json`).

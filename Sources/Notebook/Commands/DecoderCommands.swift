@@ -406,8 +406,12 @@ extension Session {
         var text = ""
         if pair == nil {  // the table once; `rope PAIR` goes straight to the pair
             text += wrap("rope: position p turns pair k (dimensions k and k + \(half)) by the angle p · θₖ,  θₖ = \(formatScalar(base))^(−2k/\(dh))") + "\n"
-            if llama.ropeBase != base || (0..<llama.sizes.layers).contains(where: { llama.ropeBase(layer: $0) != base }) {
-                text += wrap("layer \(layer) is \(layerKind(layer)): its base is \(formatScalar(base)); the local layers turn with base \(formatScalar(llama.ropeBase(layer: 0) ?? base)), the global ones with \(formatScalar(llama.ropeBase ?? base)).") + "\n"
+            if hasLocalLayers {
+                // The base of each kind, from a layer of that kind.
+                let layers = 0..<llama.sizes.layers
+                let local = layers.first { llama.attentionWindow(layer: $0) != nil }.flatMap(llama.ropeBase(layer:)) ?? base
+                let global = layers.first { llama.attentionWindow(layer: $0) == nil }.flatMap(llama.ropeBase(layer:)) ?? base
+                text += wrap("layer \(layer) is \(layerKind(layer)): its base is \(formatScalar(base)); the local layers turn with base \(formatScalar(local)), the global ones with \(formatScalar(global)).") + "\n"
             }
             text += "angles p · θₖ in radians   [\(trace.count) × \(half)]\n"
             text += renderer.render(angles, rowLabels: trace.tokens)

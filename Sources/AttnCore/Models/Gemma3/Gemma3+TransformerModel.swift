@@ -20,7 +20,7 @@ extension Gemma3: DecoderModel {
 
     /// From the GGUF file's metadata (a directory: its .gguf file), no tensor dequantized.
     public static func sizes(at location: String) throws -> ModelSizes {
-        sizes(try Gemma3Configuration(gguf: GGUFFile(path: Llama.ggufFile(at: location, preferring: fileName))))
+        sizes(try Gemma3Configuration(gguf: GGUFFile(path: GGUFFile.location(location, preferring: fileName))))
     }
 
     static func sizes(_ c: Gemma3Configuration) -> ModelSizes {
@@ -78,7 +78,7 @@ extension Gemma3: DecoderModel {
         case .tokenEmbeddings:
             return ["E = \(name(.tokenEmbeddings))  [\(c.vocabularySize) × \(c.hiddenSize)], \(stored(.tokenEmbeddings))"]
         case .embeddings:
-            return ["E = \(name(.tokenEmbeddings))  [\(c.vocabularySize) × \(c.hiddenSize)], \(stored(.tokenEmbeddings)), times √\(c.hiddenSize) = \(String(format: "%.4f", Double(c.hiddenSize).squareRoot()))"]
+            return ["E = \(name(.tokenEmbeddings))  [\(c.vocabularySize) × \(c.hiddenSize)], \(stored(.tokenEmbeddings)), times √\(c.hiddenSize) = \(String(format: "%.4f", Double(c.embeddingScale)))"]
         case .rmsnorm: return [gain(.attentionNorm)]
         case .queriesBeforeRotation:
             return ["layer \(layer), head \(head): W_Q = \(name(.query))[\(queryRows)]ᵀ  (\(stored(.query)))"]

@@ -36,7 +36,7 @@ public struct Gemma3: Sendable {
 
     /// Loads a GGUF file, or the GGUF file inside a directory.
     public init(path: String) throws {
-        let file = try Llama.ggufFile(at: path, preferring: Self.fileName)
+        let file = try GGUFFile.location(path, preferring: Self.fileName)
         let gguf = try GGUFFile(path: file)
         configuration = try Gemma3Configuration(gguf: gguf)
         weights = try Gemma3Weights(file: gguf, configuration: configuration)
@@ -45,11 +45,11 @@ public struct Gemma3: Sendable {
         self.path = file
     }
 
-    /// The embeddings the first layer reads: the token's row, times √d_model as transformers'
-    /// `Gemma3TextScaledWordEmbedding` computes it (√640 in double, rounded to float32).
+    /// The embeddings the first layer reads: the token's row, times √d_model
+    /// (``Gemma3Configuration/embeddingScale``).
     func scaledEmbeddings(_ ids: [Int]) -> (rows: Matrix, scaled: Matrix) {
         let rows = weights.tokenEmbeddings.rows(at: ids)
-        let scale = Float(Double(configuration.hiddenSize).squareRoot())
+        let scale = configuration.embeddingScale
         return (rows, rows.map { $0 * scale })
     }
 

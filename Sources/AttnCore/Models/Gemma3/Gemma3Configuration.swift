@@ -29,8 +29,9 @@ public struct Gemma3Configuration: Sendable, Equatable {
 
     /// How many query heads share one key/value head (4 for 270M: all of them).
     public var groupSize: Int { attentionHeads / keyValueHeads }
-    /// The embeddings are multiplied by √d_model before the first layer.
-    public var embeddingScale: Float { Float(hiddenSize).squareRoot() }
+    /// The embeddings are multiplied by √d_model before the first layer, as transformers'
+    /// `Gemma3TextScaledWordEmbedding` computes it: √640 in double, rounded to float32.
+    public var embeddingScale: Float { Float(Double(hiddenSize).squareRoot()) }
 
     /// Whether `layer` attends to the whole past (global) rather than the last ``slidingWindow``
     /// tokens (local): every sixth layer, as transformers' `layer_types` by default.
@@ -42,13 +43,11 @@ public struct Gemma3Configuration: Sendable, Equatable {
     /// The keys a query of `layer` may see: nil for all of its past (global), else the window.
     public func window(layer: Int) -> Int? { isGlobal(layer) ? nil : slidingWindow }
 
-    /// The values attn accepts for each whole-number key (`gemma3.NAME`): Gemma 3 27B has 5376,
-    /// 62, 32, 16, 128, 21504; narrow enough that no product of two of them overflows.
-    static let ranges: [String: ClosedRange<Int>] = [
-        "embedding_length": 1...16_384, "block_count": 1...256, "attention.head_count": 1...256,
-        "attention.head_count_kv": 1...256, "attention.key_length": 2...1024, "attention.value_length": 2...1024,
-        "feed_forward_length": 1...131_072, "context_length": 1...1_048_576, "attention.sliding_window": 1...1_048_576,
-    ]
+    /// The values attn accepts for each whole-number key (`gemma3.NAME`): every decoder's, and
+    /// Gemma's head width (27B: 128) and window.
+    static let ranges = GGUFMetadataReader.decoderRanges.merging([
+        "attention.key_length": 2...1024, "attention.value_length": 2...1024, "attention.sliding_window": 1...1_048_576,
+    ]) { $1 }
 
     /// Reads and checks the configuration of a GGUF file.
     /// - Throws: `.configInvalid` naming the missing or unusable key, and the range it must lie in.
@@ -70,7 +69,7 @@ public struct Gemma3Configuration: Sendable, Equatable {
         slidingWindowPattern = 6
         queryPreAttentionScalar = headDimension
         contextLength = try int("context_length")
-        vocabularySize = try metadata.vocabularySize(in: LlamaConfiguration.vocabularyRange)
+        vocabularySize = try metadata.vocabularySize(in: GGUFMetadataReader.vocabularyRange)
         guard valueLength == headDimension, headDimension % 2 == 0 else {
             throw fail("gemma3.attention.key_length \(headDimension) and value_length \(valueLength) must be equal and even")
         }
@@ -84,7 +83,7 @@ public struct Gemma3Configuration: Sendable, Equatable {
         guard rmsNormEpsilon > 0, rmsNormEpsilon < 1 else {
             throw fail("gemma3.attention.layer_norm_rms_epsilon is \(rmsNormEpsilon), outside 0 < ε < 1")
         }
-        guard globalRopeBase > 1, globalRopeBase <= LlamaConfiguration.ropeBaseLimit else {
+        guard globalRopeBase > 1, globalRopeBase <= GGUFMetadataReader.ropeBaseLimit else {
             throw fail("gemma3.rope.freq_base is \(globalRopeBase), outside 1 < θ ≤ 1e9")
         }
     }

@@ -85,11 +85,11 @@ public struct Gemma3Weights: Sendable {
         let embeddings = wanted[0].name
         tokenEmbeddings = try file.q8Matrix(embeddings).map(EmbeddingTable.q8_0)
             ?? .dense(file.matrix(embeddings, requiringFinite: true))
-        let m = [Matrix(rows: 0, columns: 0)] + (try wanted.dropFirst().map { try file.matrix($0.name, requiringFinite: true) })
-        outputNorm = m[1].values
+        let m = try wanted.dropFirst().map { try file.matrix($0.name, requiringFinite: true) }
+        outputNorm = m[0].values
         let n = Self.layerFields.count
         layers = (0..<c.hiddenLayers).map { l in
-            let w = Array(m[(2 + n * l)..<(2 + n * (l + 1))])
+            let w = Array(m[(1 + n * l)..<(1 + n * (l + 1))])
             return Gemma3LayerWeights(attentionNorm: w[0].values, query: w[1], key: w[2], value: w[3], output: w[4],
                                       queryNorm: w[5].values, keyNorm: w[6].values, postAttentionNorm: w[7].values,
                                       feedForwardNorm: w[8].values, gate: w[9], up: w[10], down: w[11],

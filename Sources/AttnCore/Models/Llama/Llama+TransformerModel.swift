@@ -19,7 +19,7 @@ extension Llama: DecoderModel {
 
     /// From the GGUF file's metadata (a directory: its .gguf file), no tensor dequantized.
     public static func sizes(at location: String) throws -> ModelSizes {
-        sizes(try LlamaConfiguration(gguf: GGUFFile(path: ggufFile(at: location))))
+        sizes(try LlamaConfiguration(gguf: GGUFFile(path: GGUFFile.location(location, preferring: fileName))))
     }
 
     static func sizes(_ c: LlamaConfiguration) -> ModelSizes {

@@ -35,7 +35,7 @@ public struct Llama: Sendable {
 
     /// Loads a GGUF file, or the GGUF file inside a directory.
     public init(path: String) throws {
-        let file = try Self.ggufFile(at: path)
+        let file = try GGUFFile.location(path, preferring: Self.fileName)
         let gguf = try GGUFFile(path: file)
         configuration = try LlamaConfiguration(gguf: gguf)
         weights = try LlamaWeights(file: gguf, configuration: configuration)
@@ -43,17 +43,6 @@ public struct Llama: Sendable {
         chatTemplate = gguf.metadata["tokenizer.chat_template"]?.string
         storedTypes = gguf.tensors.mapValues(\.type)
         self.path = file
-    }
-
-    /// `path` itself, or for a directory the GGUF file in it (`preferred` first).
-    static func ggufFile(at path: String, preferring preferred: String = fileName) throws -> String {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return path }
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".gguf") }.sorted()
-        guard let name = names.first(where: { $0 == preferred }) ?? names.first else {
-            throw AttnError.fileUnreadable(path: path, reason: "the directory holds no .gguf file")
-        }
-        return path + "/" + name
     }
 
     /// The forward pass over token ids, keeping every intermediate.

@@ -17,24 +17,12 @@ public struct LlamaConfiguration: Sendable, Equatable {
     /// How many query heads share one key/value head (3 for SmolLM2-135M).
     public var groupSize: Int { attentionHeads / keyValueHeads }
 
-    /// The values attn accepts for each whole-number key (`llama.NAME`): wide enough for the
-    /// Llama models of the hub (Llama-3-70B has 8192, 80, 64, 8, 28672, 131072), narrow enough
-    /// that no product of two of them overflows and a wrong file is caught here.
-    static let ranges: [String: ClosedRange<Int>] = [
-        "embedding_length": 1...16_384, "block_count": 1...256, "attention.head_count": 1...256,
-        "attention.head_count_kv": 1...256, "feed_forward_length": 1...131_072, "context_length": 1...1_048_576,
-    ]
-    /// How many tokens a vocabulary may have.
-    static let vocabularyRange = 1...1_048_576
-    /// `llama.rope.freq_base`: above 1 (θᵢ must fall with i), at most 10⁹ (Llama 3 uses 500000).
-    static let ropeBaseLimit: Float = 1e9
-
     /// Reads and checks the configuration of a GGUF file.
     /// - Throws: `.configInvalid` naming the missing or unusable key, and the range it must lie in.
     public init(gguf file: GGUFFile) throws {
         let metadata = try GGUFMetadataReader(file, architecture: "llama")
         func fail(_ reason: String) -> AttnError { metadata.fail(reason) }
-        func int(_ name: String) throws -> Int { try metadata.int(name, in: Self.ranges[name] ?? 1...1) }
+        func int(_ name: String) throws -> Int { try metadata.int(name, in: GGUFMetadataReader.decoderRanges[name] ?? 1...1) }
         hiddenSize = try int("embedding_length")
         hiddenLayers = try int("block_count")
         attentionHeads = try int("attention.head_count")
@@ -43,7 +31,7 @@ public struct LlamaConfiguration: Sendable, Equatable {
         rmsNormEpsilon = try metadata.float("attention.layer_norm_rms_epsilon")
         ropeBase = try metadata.float("rope.freq_base", default: 10000)
         contextLength = try int("context_length")
-        vocabularySize = try metadata.vocabularySize(in: Self.vocabularyRange)
+        vocabularySize = try metadata.vocabularySize(in: GGUFMetadataReader.vocabularyRange)
         guard hiddenSize % attentionHeads == 0, (hiddenSize / attentionHeads) % 2 == 0 else {
             throw fail("embedding length \(hiddenSize) does not split into \(attentionHeads) heads of even size")
         }
@@ -54,7 +42,7 @@ public struct LlamaConfiguration: Sendable, Equatable {
         guard rmsNormEpsilon > 0, rmsNormEpsilon < 1 else {
             throw fail("llama.attention.layer_norm_rms_epsilon is \(rmsNormEpsilon), outside 0 < ε < 1")
         }
-        guard ropeBase > 1, ropeBase <= Self.ropeBaseLimit else {
+        guard ropeBase > 1, ropeBase <= GGUFMetadataReader.ropeBaseLimit else {
             throw fail("llama.rope.freq_base is \(ropeBase), outside 1 < θ ≤ 1e9")
         }
     }
