@@ -13,6 +13,7 @@ PREFIX ?= /usr/local
 BINDIR = $(DESTDIR)$(PREFIX)/bin
 SHAREDIR = $(DESTDIR)$(PREFIX)/share
 LESSONS := $(notdir $(wildcard Lessons/[0-9]*.md))
+LESSONS_ZH := $(notdir $(wildcard Lessons/zh/[0-9]*.md))
 TINY_GPT2 := config.json model.safetensors tokenizer.json
 COMPLETIONS := bash-completion/completions/attn zsh/site-functions/_attn fish/vendor_completions.d/attn.fish
 
@@ -71,6 +72,8 @@ install: release
 	  $(SHAREDIR)/bash-completion/completions $(SHAREDIR)/zsh/site-functions $(SHAREDIR)/fish/vendor_completions.d
 	install -m 755 .build/release/attn $(BINDIR)/attn
 	install -m 644 $(addprefix Lessons/,$(LESSONS)) $(SHAREDIR)/attn/lessons/
+	install -d $(SHAREDIR)/attn/lessons/zh
+	install -m 644 $(addprefix Lessons/zh/,$(LESSONS_ZH)) $(SHAREDIR)/attn/lessons/zh/
 	install -d $(SHAREDIR)/attn/lessons/models/tiny-gpt2
 	install -m 644 $(addprefix Lessons/models/tiny-gpt2/,$(TINY_GPT2)) $(SHAREDIR)/attn/lessons/models/tiny-gpt2/
 	install -m 644 Documentation/attn.1 $(SHAREDIR)/man/man1/attn.1
@@ -80,8 +83,8 @@ install: release
 
 uninstall:
 	rm -f $(BINDIR)/attn $(SHAREDIR)/man/man1/attn.1 $(addprefix $(SHAREDIR)/,$(COMPLETIONS))
-	rm -f $(addprefix $(SHAREDIR)/attn/lessons/,$(LESSONS)) $(addprefix $(SHAREDIR)/attn/lessons/models/tiny-gpt2/,$(TINY_GPT2))
-	-rmdir $(SHAREDIR)/attn/lessons/models/tiny-gpt2 $(SHAREDIR)/attn/lessons/models $(SHAREDIR)/attn/lessons $(SHAREDIR)/attn 2>/dev/null
+	rm -f $(addprefix $(SHAREDIR)/attn/lessons/,$(LESSONS)) $(addprefix $(SHAREDIR)/attn/lessons/zh/,$(LESSONS_ZH)) $(addprefix $(SHAREDIR)/attn/lessons/models/tiny-gpt2/,$(TINY_GPT2))
+	-rmdir $(SHAREDIR)/attn/lessons/zh $(SHAREDIR)/attn/lessons/models/tiny-gpt2 $(SHAREDIR)/attn/lessons/models $(SHAREDIR)/attn/lessons $(SHAREDIR)/attn 2>/dev/null
 
 # After editing Lessons/: copies them into the binary's source (a test fails until this is run).
 lessons:

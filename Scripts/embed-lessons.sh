@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Writes Sources/Notebook/Lessons/EmbeddedLessons.swift: every Lessons/NN-*.md as a Swift string, so
+# Writes Sources/Notebook/Lessons/EmbeddedLessons.swift: every Lessons/NN-*.md and its translations (Lessons/zh/NN-*.md) as a Swift string, so
 # that a binary copied anywhere on its own still has its lessons. `make lessons` runs it; a test
 # fails while the file differs from Lessons/, so the two cannot drift apart unnoticed.
 set -euo pipefail
@@ -11,11 +11,12 @@ tmp=$(mktemp)
   echo ""
   echo "/// The lessons built into the binary, used when no Lessons directory is found."
   echo "enum EmbeddedLessons {"
-  echo "    /// Each lesson's file name and Markdown."
+  echo "    /// Each lesson's path in Lessons/ (05-why-scale.md, zh/05-why-scale.md) and Markdown."
   echo "    static let files: [(name: String, text: String)] = ["
-  for file in Lessons/[0-9]*.md; do
+  for file in Lessons/[0-9]*.md Lessons/*/[0-9]*.md; do
+    [ -e "$file" ] || continue
     if grep -q '"""####' "$file"; then echo "embed-lessons: $file contains \"\"\"####" >&2; exit 1; fi
-    echo "        (\"$(basename "$file")\", ####\"\"\""
+    echo "        (\"${file#Lessons/}\", ####\"\"\""
     cat "$file"
     echo "\"\"\"####),"
   done

@@ -117,6 +117,8 @@ struct Shell: ParsableCommand {
         let session = display.session(interactive: interactive)
         if interactive {
             session.progressPath = ReadlineLines.stateDirectory() + "/progress.json"
+            session.languagePath = ReadlineLines.stateDirectory() + "/language"
+            session.restoreLessonLanguage()
             var source = ReadlineLines(session: session)
             source.followsWidth = display.width == nil
             if source.isFirstStart {
@@ -127,6 +129,9 @@ struct Shell: ParsableCommand {
                     Type help for the commands, Tab to complete, quit (or Ctrl-D) to leave.
 
                     """)
+                if session.lessonLanguage == .zh {
+                    Output.standard("The lessons are in Simplified Chinese (课程为简体中文), as LANG asks;\nlessons --lang en follows them in English.\n\n")
+                }
             } else {
                 Output.standard("attn — type help for the commands, Ctrl-D to leave.\n")
             }

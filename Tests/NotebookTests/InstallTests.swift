@@ -12,8 +12,11 @@ struct InstallTests {
     @Test("the lessons built into the binary are Lessons/ byte for byte (make lessons copies them)")
     func embeddedLessonsAreCurrent() throws {
         let directory = Self.repository + "/Lessons"
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
-            .filter { $0.hasSuffix(".md") && $0.first?.isNumber == true }.sorted()
+        func lessons(in subdirectory: String) throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: directory + subdirectory)
+                .filter { $0.hasSuffix(".md") && $0.first?.isNumber == true }.sorted().map { (subdirectory.isEmpty ? "" : "zh/") + $0 }
+        }
+        let files = try lessons(in: "") + lessons(in: "/zh")
         #expect(EmbeddedLessons.files.map(\.name) == files, "run make lessons")
         for (name, text) in EmbeddedLessons.files {
             let file = try String(contentsOfFile: directory + "/" + name, encoding: .utf8)

@@ -15,6 +15,11 @@ struct LessonGoldenTests {
     static let repository = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     static let lessons = Lesson.all(in: repository + "/Lessons")
+    /// The translations (`Lessons/zh/`), replayed to their own transcripts (`Golden/zh/`).
+    static let translations = Lesson.all(in: repository + "/Lessons/zh")
+    /// Every lesson, by its path under Lessons/ without `.md`: `05-why-scale`, `zh/05-why-scale`.
+    static let allLessons: [(name: String, lesson: Lesson)] =
+        lessons.map { ($0.name, $0) } + translations.map { ("zh/" + $0.name, $0) }
 
     /// The lessons' environment: a Hugging Face cache that does not exist, so that lesson 17's
     /// `model gpt2` opens the tiny GPT-2 beside the lessons (`# if-absent:`) on every machine,
@@ -38,9 +43,9 @@ struct LessonGoldenTests {
         #expect(blasCoreName.lowercased() == asked.lowercased(), "asked for \(asked), OpenBLAS uses \(blasCoreName)")
     }
 
-    @Test("the replay equals the golden transcript", arguments: lessons.map(\.name))
+    @Test("the replay equals the golden transcript", arguments: allLessons.map(\.name))
     func golden(name: String) throws {
-        let lesson = try #require(Self.lessons.first { $0.name == name })
+        let lesson = try #require(Self.allLessons.first { $0.name == name }?.lesson)
         let session = Session(environment: Self.environment)
         session.lessonsDirectory = Self.repository + "/Lessons"
         var output = ""

@@ -15,8 +15,9 @@ struct LessonLintTests {
 
     @Test("attn's own lessons have no problem: every block runs, every solution passes, every quoted number is printed")
     func ownLessons() {
-        let problems = LessonLint.check(LessonGoldenTests.lessons, makeSession: Self.session)
+        let problems = LessonLint.check(LessonGoldenTests.lessons + LessonGoldenTests.translations, makeSession: Self.session)
         #expect(LessonGoldenTests.lessons.count >= 17)
+        #expect(LessonGoldenTests.translations.count >= 17)
         #expect(problems.isEmpty, "\(problems.map(\.description).joined(separator: "\n"))")
     }
 

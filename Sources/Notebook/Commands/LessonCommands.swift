@@ -11,21 +11,47 @@ enum LessonCommands: CommandGroup {
 
 /// `lessons [DIR]`: the lessons with the learner's progress; with DIR, someone else's lessons.
 struct LessonsCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["lessons"], synopsis: ["lessons [DIR]"], help: [("lessons", "lessons: the lessons with your progress; lesson N starts or resumes one. lessons DIR follows the lessons of another directory from now on (a teacher's: Lessons/README.md describes the format); lesson PATH.md starts a single lesson file.")])
+    static let definition = CommandDefinition(words: ["lessons"], synopsis: ["lessons [DIR] [--lang zh|en]"], help: [("lessons", "lessons: the lessons with your progress; lesson N starts or resumes one. lessons --lang zh follows them in Simplified Chinese (简体中文), lessons --lang en in English, from now on (remembered; at first attn follows LANG or LC_ALL: zh_CN.UTF-8 is Chinese). lessons DIR follows the lessons of another directory from now on (a teacher's: Lessons/README.md describes the format; their translations in DIR/zh); lesson PATH.md starts a single lesson file.")])
 
     /// The directory to follow from now on, if one was given.
     var directory: String?
+    /// `--lang CODE`: the language to follow them in from now on.
+    var language: LessonLanguage?
 
-    init(word: String, arguments: String) {
-        directory = arguments.isEmpty ? nil : arguments
+    static let usage = "lessons, lessons DIR, lessons --lang \(LessonLanguage.allCases.map(\.rawValue).joined(separator: "|"))"
+
+    init(word: String, arguments: String) throws {
+        var words = arguments.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        if let flag = words.firstIndex(of: "--lang") {
+            guard flag + 1 < words.count else { throw NotebookError.usage(command: "lessons", usage: Self.usage) }
+            guard let language = LessonLanguage(argument: words[flag + 1]) else {
+                throw NotebookError.lesson("lessons --lang \(shown(words[flag + 1])): the lessons are in \(LessonLanguage.choices) (zh: Simplified Chinese)")
+            }
+            self.language = language
+            words.removeSubrange(flag...(flag + 1))
+        }
+        // A directory's name may hold spaces: all that is left is the directory.
+        if !words.isEmpty {
+            guard language == nil || words.count == 1 else { throw NotebookError.usage(command: "lessons", usage: Self.usage) }
+            directory = language == nil ? arguments.trimmingWhitespace() : words[0]
+        }
     }
 
     func run(in session: Session) throws -> String {
         if let directory { try session.useLessons(in: directory) }
-        return session.listLessons()
+        var text = ""
+        if let language {
+            session.useLanguage(language)
+            text += "lessons in \(language.name) from now on\n"
+        }
+        return text + session.listLessons()
     }
 
-    static func completions(_ request: CompletionRequest) -> Completion? { .files }
+    static func completions(_ request: CompletionRequest) -> Completion? {
+        if request.previous.last == "--lang" { return request.matching(LessonLanguage.allCases.map(\.rawValue)) }
+        if request.word.hasPrefix("-") { return request.matching(["--lang"]) }
+        return .files
+    }
 }
 
 /// `lesson N` (or its name) starts or resumes a lesson; `lesson stop` leaves it.

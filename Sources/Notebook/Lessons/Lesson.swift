@@ -214,6 +214,12 @@ public struct Lesson: Sendable {
         text.split { $0 == "," || $0 == " " || $0 == "\t" }.map(String.init)
     }
 
+    /// Whether the lesson is a translation: its file is in a language's subdirectory (`zh/`).
+    public var isTranslation: Bool {
+        let directory = ((path as NSString).deletingLastPathComponent as NSString).lastPathComponent
+        return LessonLanguage.allCases.contains { $0.subdirectory == directory }
+    }
+
     /// The lessons in a directory, by number (the files that cannot be read as lessons left out).
     public static func all(in directory: String) -> [Lesson] {
         load(in: directory).lessons
@@ -222,32 +228,52 @@ public struct Lesson: Sendable {
     /// Where the built-in lessons say they come from, in messages: `(built in)/05-why-scale.md`.
     public static let builtInDirectory = "(built in)"
 
-    /// The lessons built into the binary (`Scripts/embed-lessons.sh` copies `Lessons/` into it).
-    public static func builtIn() -> (lessons: [Lesson], problems: [(name: String, error: Error)]) {
-        var lessons: [Lesson] = [], problems: [(name: String, error: Error)] = []
-        for (name, text) in EmbeddedLessons.files {
-            do {
-                lessons.append(try Lesson(text: text + "\n", path: builtInDirectory + "/" + name))
-            } catch {
-                problems.append(((name as NSString).deletingPathExtension, error))
+    /// The lessons built into the binary (`Scripts/embed-lessons.sh` copies `Lessons/` into it),
+    /// in `language` where they are translated.
+    public static func builtIn(language: LessonLanguage = .en) -> (lessons: [Lesson], problems: [(name: String, error: Error)]) {
+        func lessons(in subdirectory: String?) -> (lessons: [Lesson], problems: [(name: String, error: Error)]) {
+            var lessons: [Lesson] = [], problems: [(name: String, error: Error)] = []
+            for (path, text) in EmbeddedLessons.files {
+                let directory = (path as NSString).deletingLastPathComponent
+                guard directory == (subdirectory ?? "") else { continue }
+                do {
+                    lessons.append(try Lesson(text: text + "\n", path: builtInDirectory + "/" + path))
+                } catch {
+                    problems.append((((path as NSString).lastPathComponent as NSString).deletingPathExtension, error))
+                }
             }
+            return (lessons, problems)
         }
-        return (lessons, problems)
+        return inLanguage(language, english: lessons(in: nil), translated: language.subdirectory.map(lessons(in:)))
+    }
+
+    /// The English lessons with the translated ones in their place.
+    static func inLanguage(_ language: LessonLanguage, english: (lessons: [Lesson], problems: [(name: String, error: Error)]),
+                           translated: (lessons: [Lesson], problems: [(name: String, error: Error)])?)
+        -> (lessons: [Lesson], problems: [(name: String, error: Error)]) {
+        guard let translated else { return english }
+        let problems = english.problems + translated.problems.map { ("\(language.rawValue)/\($0.name)", $0.error) }
+        return (LessonLanguage.merge(english: english.lessons, translated: translated.lessons), problems)
     }
 
     /// The lessons in a directory, by number, and the files that failed to parse, each with its
-    /// name (`05-why-scale`) and why.
-    public static func load(in directory: String) -> (lessons: [Lesson], problems: [(name: String, error: Error)]) {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        var lessons: [Lesson] = [], problems: [(name: String, error: Error)] = []
-        for file in names.filter({ $0.hasSuffix(".md") && $0.first?.isNumber == true }).sorted() {
-            do {
-                lessons.append(try Lesson(path: directory + "/" + file))
-            } catch {
-                problems.append(((file as NSString).deletingPathExtension, error))
+    /// name (`05-why-scale`) and why; in `language`, those of its subdirectory (`zh/`) replace
+    /// the English ones they translate.
+    public static func load(in directory: String, language: LessonLanguage = .en) -> (lessons: [Lesson], problems: [(name: String, error: Error)]) {
+        func lessons(in directory: String) -> (lessons: [Lesson], problems: [(name: String, error: Error)]) {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            var lessons: [Lesson] = [], problems: [(name: String, error: Error)] = []
+            for file in names.filter({ $0.hasSuffix(".md") && $0.first?.isNumber == true }).sorted() {
+                do {
+                    lessons.append(try Lesson(path: directory + "/" + file))
+                } catch {
+                    problems.append(((file as NSString).deletingPathExtension, error))
+                }
             }
+            return (lessons, problems)
         }
-        return (lessons, problems)
+        return inLanguage(language, english: lessons(in: directory),
+                          translated: language.subdirectory.map { lessons(in: directory + "/" + $0) })
     }
 }
 
@@ -271,7 +297,7 @@ public struct ProseRenderer: Sendable {
         var inFence = false
         func flush() {
             guard !paragraph.isEmpty else { return }
-            let text = inlineCode(paragraph.joined(separator: " "))
+            let text = inlineCode(joinedParagraph(paragraph))
             // A list item keeps its marker and hangs its continuation lines.
             var indent = ""
             if let marker = text.range(of: #"^(\s*([-*]|\d+\.)\s+)"#, options: .regularExpression) {

@@ -3,7 +3,7 @@ import Foundation
 
 /// A lesson being followed: which block comes next, and the exercise state.
 struct ActiveLesson {
-    let lesson: Lesson
+    var lesson: Lesson
     /// The index of the block shown and waiting (== blocks.count at the end).
     var position: Int
     /// Hints shown for the current exercise.
@@ -22,8 +22,8 @@ extension Session {
     /// The lessons, and the files that are not lessons because of an error (with its line).
     func loadLessons() throws -> (lessons: [Lesson], problems: [(name: String, error: Error)]) {
         // Without a directory, the lessons built into the binary.
-        guard let directory = lessonsDirectory else { return Lesson.builtIn() }
-        return Lesson.load(in: directory)
+        guard let directory = lessonsDirectory else { return Lesson.builtIn(language: lessonLanguage) }
+        return Lesson.load(in: directory, language: lessonLanguage)
     }
 
     /// A lesson file's error as one sentence: `PATH:LINE: problem`.
@@ -129,6 +129,18 @@ extension Session {
         warn(message)
     }
 
+    /// The languages other than English that the lessons followed are translated into.
+    func translations() -> [LessonLanguage] {
+        LessonLanguage.allCases.filter { language in
+            guard let subdirectory = language.subdirectory else { return false }
+            guard let lessonsDirectory else {
+                return EmbeddedLessons.files.contains { $0.name.hasPrefix(subdirectory + "/") }
+            }
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: lessonsDirectory + "/" + subdirectory)) ?? []
+            return names.contains { $0.hasSuffix(".md") && $0.first?.isNumber == true }
+        }
+    }
+
     // MARK: Commands
 
     func listLessons() -> String {
@@ -146,10 +158,16 @@ extension Session {
             case let n? where n >= lesson.blocks.count: state = "✓ done"
             case let n?: state = "step \(n + 1) of \(lesson.blocks.count)"
             }
+            let untranslated = lessonLanguage != .en && !lesson.isTranslation ? " (in English)" : ""
             text += MatrixRenderer.pad(String(lesson.number), 3) + "  " + MatrixRenderer.pad(lesson.title, titleWidth, alignLeft: true)
-                + "  " + state + "\n"
+                + "  " + state + untranslated + "\n"
         }
         text += problems + "type lesson N to start or resume one\n"
+        if lessonLanguage != .en {
+            text += "lessons in \(lessonLanguage.name); lessons --lang en: in English\n"
+        } else if let other = translations().first {
+            text += "lessons --lang \(other.rawValue): the lessons in \(other.name)\n"
+        }
         let open = lessons.filter { $0.anyModel != nil }
         if let example = open.last {
             let numbers = open.map { String($0.number) }.joined(separator: ", ")
@@ -222,7 +240,13 @@ extension Session {
               (try? locateModel(name: name, path: nil)) == nil else {
             return modelReport(name, dropped: try loadModel(name: name, path: nil))
         }
-        let location = resolve((lessonPath as NSString).deletingLastPathComponent) + "/" + fallback
+        // A translation (Lessons/zh/17-….md) shares the models of the lessons it translates.
+        var directory = resolve((lessonPath as NSString).deletingLastPathComponent)
+        if !FileManager.default.fileExists(atPath: directory + "/" + fallback),
+           LessonLanguage.allCases.contains(where: { $0.subdirectory == (directory as NSString).lastPathComponent }) {
+            directory = (directory as NSString).deletingLastPathComponent
+        }
+        let location = directory + "/" + fallback
         let source = try ModelSource.checkpoint(name: name, title: fallback, location: location, origin: .lessons)
         let dropped = try loadModel(source, at: location, named: true)
         return wrap("no \(name) in your caches: this lesson opens \(fallback) beside it instead", indent: "  ") + "\n"

@@ -69,6 +69,11 @@ public final class Session {
     public var lessonsDirectory: String?
     /// Where lesson progress is remembered across sessions (nil: not remembered).
     public var progressPath: String?
+    /// The language of the lessons: the locale's (`LANG=zh_CN.UTF-8`), or what `lessons --lang`
+    /// chose and remembered at `languagePath` (see ``restoreLessonLanguage()``).
+    public var lessonLanguage: LessonLanguage
+    /// Where `lessons --lang` remembers its choice across sessions (nil: not remembered).
+    public var languagePath: String?
     /// Where a problem with a state file goes (the executable writes it to standard error):
     /// the notebook goes on without the state, and says so once per file.
     public var warn: (String) -> Void = { _ in }
@@ -113,6 +118,7 @@ public final class Session {
         self.renderer = renderer
         self.environment = environment
         self.workingDirectory = workingDirectory
+        lessonLanguage = LessonLanguage(environment: environment)
     }
 
     /// The prompt: the model, layer and head, e.g. `minilm L2 H7> `; for a model whose layers
