@@ -1272,7 +1272,7 @@ sqrt(sum(R * R, axis=1))
 ```
 
 For every query the `[CLS]` part has length about 0.05. For the six word queries, the part from
-the other tokens is 0.1675 to 0.4508 long, 3 to 9 times as long, although those tokens got only 5%
+the other tokens is 0.1675 to 0.4508 long, 3 to 10 times as long, although those tokens got only 5%
 to 14% of the attention. The attention map of this head says "`[CLS]`". Its output is mostly made
 of the words. Even this is not the
 whole story: what counts in the end is the head's piece of `attn_out`, z · W_O[rows of the head]
@@ -1437,7 +1437,7 @@ softmax(scaled)
 sum(softmax(scaled) * triu(ones(T, T), 1), axis=1)
 ```
 
-Unmasked, `The` would give 0.4540 to the `.` five tokens later. `·Paris` would give 0.4218 to that
+Unmasked, `The` would give 0.4540 to the `.` six positions later. `·Paris` would give 0.4218 to that
 same `.`, which is the very next token. Altogether `The` would spend 0.4770 of its attention on the
 future (the second matrix sums each row above the diagonal). These scores were never trained,
 because the model has never seen an unmasked row. The mask is not something the model learns; it
@@ -1875,8 +1875,8 @@ predict
 generate 10
 ```
 
-After `·Paris` comes `.` with 0.6838. `generate` always takes the most probable token (greedy
-decoding), and it keeps the keys and values of earlier tokens in a KV cache (lesson 13). Its first
+After `·Paris` comes `.` with 0.6838. At the default temperature `generate` takes the most probable token
+(greedy decoding), and it keeps the keys and values of earlier tokens in a KV cache (lesson 13). Its first
 choice after the story opening is `·small`, but look at how unsure the model is: only 0.0620, just
 ahead of `·town` at 0.0526. Here the temperature would matter. A sampler that draws from
 `softmax(logits / τ)` would pick `·small` only about 6 times in 100 at τ = 1, and a higher τ would
@@ -2218,7 +2218,8 @@ each report compares with the model just before that command. Layer 5 heads 11 a
 for example, bring the cosine with the whole model down to about 0.69, lower than either alone.
 
 Try it on your own sentences. Does layer 5 head 11 matter as much when the sentence has no
-animal? Which head of layer 0 does `·Paris` need in "The capital of Italy is"?
+animal? In "The capital of Italy is", where `·Rome` comes first, which head of layer 0 does it need, and what
+becomes of `·Paris`?
 """####),
         ("17-three-blocks.md", ####"""
 # 17. Three blocks: GPT-2, BERT and SmolLM2
@@ -2487,7 +2488,7 @@ longest queries before the norm, and does the order survive it?
 remembers something said 600 tokens ago. You will find the sliding window in the mask, see a fact
 cross it in a global layer, and count what the window saves.
 
-In every model so far, every layer let a token attend to the whole past: at T tokens, each head of
+In every decoder so far, every layer let a token attend to the whole past: at T tokens, each head of
 each layer computes T(T + 1)/2 scores and keeps T keys and values in its cache. For the long texts
 that chat models read, that grows too fast. Gemma 3 splits its 18 layers into two kinds. Five of
 every six are **local**: a query sees only itself and the 511 tokens before it, a window that
@@ -3909,7 +3910,7 @@ sqrt(sum(R * R, axis=1))
 ```
 
 对每个查询，来自 `[CLS]` 的部分长度都在 0.05 左右。而对六个词的查询，来自其他词元的部分长度是
-0.1675 到 0.4508，是前者的 3 到 9 倍，尽管这些词元只分到了 5% 到 14% 的注意力。这个头的注意力
+0.1675 到 0.4508，是前者的 3 到 10 倍，尽管这些词元只分到了 5% 到 14% 的注意力。这个头的注意力
 图说的是“`[CLS]`”，它的输出却主要由那些词构成。而这还不是全部：最终起作用的是这个头在
 `attn_out` 中的那一份，即 z · W_O[该头对应的行]（第 8 课），而这一份又会被加到长度为 8 到 12 的
 残差流上（第 9 课）。
@@ -5156,7 +5157,7 @@ norm(q_norm, 1)
 **目标：**弄清楚为什么 Gemma 3 的大多数层只看最近的 512 个词元，而模型又是怎样记住 600 个词元之前
 说过的话的。你将在掩码里找到滑动窗口，看到一条信息借助全局层越过窗口，并算一算窗口省下了多少计算。
 
-到目前为止的每个模型里，每一层都让一个词元关注它之前的全部内容：有 T 个词元时，每层的每个头要计算
+到目前为止的每个解码器里，每一层都让一个词元关注它之前的全部内容：有 T 个词元时，每层的每个头要计算
 T(T + 1)/2 个注意力分数，并在缓存里保存 T 个键和值。对于聊天模型要读的长文本，这个量增长得太快了。Gemma 3
 把它的 18 层分成两类。每六层中有五层是**局部**层：一个查询只能看到它自己和它前面的 511 个词元，这个
 窗口随着文本向前滑动。每组的第六层（layer 5、11 和 17）是**全局**层，能看到全部内容。
