@@ -154,7 +154,7 @@ struct Gemma3ParityTests {
         let trace = try RealGemma.trace(prompt)
         for (l, layer) in trace.layers.enumerated() {
             let w = gemma.configuration.window(layer: l)
-            let head = layer.heads[0]
+            let head = layer.heads[0].tokenByToken()
             for i in [0, 511, 512, 600, prompt.ids.count - 1] {
                 let first = w.map { max(0, i - $0 + 1) } ?? 0
                 let visible = (0..<head.masked.columns).filter { head.masked[i, $0] != -.infinity }

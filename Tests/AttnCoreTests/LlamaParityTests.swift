@@ -121,7 +121,7 @@ struct LlamaParityTests {
         let llama = try RealDecoder.load()
         let trace = llama.trace(ids: try #require(ReferencePrompt.all.first).ids)
         for layer in trace.layers {
-            for head in layer.heads {
+            for head in layer.heads.map({ $0.tokenByToken() }) {
                 for i in 0..<head.masked.rows {
                     for j in (i + 1)..<head.masked.columns {
                         #expect(head.masked[i, j] == -.infinity)

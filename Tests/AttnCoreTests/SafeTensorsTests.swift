@@ -954,9 +954,10 @@ struct TinyBertTests {
 
             // z = weights · v, from the library's own weights and v.
             var z = [[Float]](repeating: [Float](repeating: 0, count: dh), count: t)
+            let headWeights = head.weights
             for i in 0..<t {
                 for c in 0..<dh {
-                    for j in 0..<t { z[i][c] += head.weights[i, j] * head.v[j, c] }
+                    for j in 0..<t { z[i][c] += headWeights[i, j] * head.v[j, c] }
                 }
             }
             #expect(isClose(head.z, z), "head \(h): z")

@@ -27,7 +27,7 @@ struct DisplayTests {
         // The sink, measured here: the mean weight rows 1…T−1 of every head put on token 0.
         var sink = 0.0, count = 0.0
         for layer in trace.layers {
-            for head in layer.heads { for i in 1..<t { sink += Double(head.weights[i, 0]); count += 1 } }
+            for head in layer.heads.map(\.weights) { for i in 1..<t { sink += Double(head[i, 0]); count += 1 } }
         }
         #expect(text.contains("put \(String(format: "%.2f", sink / count)) of their weight on it"))
         #expect(text.contains("Multiplied through 30 layers"))

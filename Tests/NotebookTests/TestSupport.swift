@@ -85,11 +85,12 @@ func plainRollout(_ trace: Trace, ablated: Set<Attention.HeadIndex> = []) -> [[D
     var r = (0..<t).map { i in (0..<t).map { j in i == j ? 1.0 : 0.0 } }
     for (l, layer) in trace.layers.enumerated() {
         let live = layer.heads.indices.filter { !ablated.contains(Attention.HeadIndex(layer: l, head: $0)) }
+        let weights = layer.heads.map(\.weights)
         var a = [[Double]](repeating: [Double](repeating: 0, count: t), count: t)
         for i in 0..<t {
             for j in 0..<t {
                 var sum = 0.0
-                for h in live { sum += Double(layer.heads[h].weights[i, j]) }
+                for h in live { sum += Double(weights[h][i, j]) }
                 a[i][j] = sum / Double(live.count) + (i == j ? 1 : 0)
             }
             let total = a[i].reduce(0, +)

@@ -99,26 +99,42 @@ public enum Attention {
         ablated ? Matrix(rows: z.rows, columns: z.columns) : z
     }
 
-    /// One head, every step kept: the one head loop body of every model. An encoder passes its
-    /// head's own q, k and v; a decoder passes q and k after RoPE, and the k and v of the
-    /// key/value head its group shares (its only additions).
+    /// A head's four token × token steps.
+    public struct TokenByToken: Sendable {
+        public var scores: Matrix
+        public var scaled: Matrix
+        public var masked: Matrix
+        public var weights: Matrix
+    }
+
+    /// The token × token steps of one head, from its queries and keys.
     /// ```
     /// scores  = q · kᵀ                 (T × dₕ) · (dₕ × P+T) → (T × P+T)
     /// scaled  = scores / √dₕ
     /// masked  = scaled, −∞ where `mask` forbids
     /// weights = softmax(masked)        by rows
+    /// ```
+    public static func tokenByToken(query q: Matrix, key k: Matrix, mask: Mask) -> TokenByToken {
+        let scores = scores(queries: q, keys: k)
+        let scaled = scale(scores, headDimension: q.columns)
+        let masked = self.mask(scaled, mask)
+        return TokenByToken(scores: scores, scaled: scaled, masked: masked, weights: weights(masked))
+    }
+
+    /// One head: the one head loop body of every model. An encoder passes its head's own q, k and
+    /// v; a decoder passes q and k after RoPE, and the k and v of the key/value head its group
+    /// shares (its only additions). The trace keeps q, k, v, the mask and z; its T × T steps are
+    /// computed again from them when shown (``HeadTrace/tokenByToken()``).
+    /// ```
+    /// weights = softmax(q · kᵀ / √dₕ + mask)       (T × P+T)
     /// z       = weights · v            (T × P+T) · (P+T × dₕ) → (T × dₕ), zeros when ablated
     /// ```
     /// - Parameter keyValueHead: the key/value head `k` and `v` belong to, for the trace.
     public static func head(query q: Matrix, key k: Matrix, value v: Matrix, mask: Mask, ablated: Bool,
                             keyValueHead: Int) -> HeadTrace {
-        let scores = scores(queries: q, keys: k)
-        let scaled = scale(scores, headDimension: q.columns)
-        let masked = self.mask(scaled, mask)
-        let weights = weights(masked)
+        let weights = tokenByToken(query: q, key: k, mask: mask).weights
         let z = ablate(weightedSum(weights: weights, values: v), if: ablated)
-        return HeadTrace(q: q, k: k, v: v, scores: scores, scaled: scaled, masked: masked, weights: weights, z: z,
-                         keyValueHead: keyValueHead)
+        return HeadTrace(q: q, k: k, v: v, mask: mask, z: z, keyValueHead: keyValueHead)
     }
 
     /// Every head of a layer whose heads each have their own q, k and v (BERT, GPT-2), from the

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One attention head's intermediates, in the order they are computed.
 public struct HeadTrace: Sendable {
     /// Decoder only: the queries before the rotary position embedding.   (T × dₕ)
@@ -14,18 +16,32 @@ public struct HeadTrace: Sendable {
     public var k: Matrix
     /// `v = x · W_Vᵀ + b_V`, this head's columns (decoder: its key/value head's)  (T × dₕ)
     public var v: Matrix
-    /// `scores = q · kᵀ`                                  (T × T)
-    public var scores: Matrix
-    /// `scaled = scores / √dₕ`                            (T × T)
-    public var scaled: Matrix
-    /// `masked`: scaled with −∞ where the mask forbids    (T × T)
-    public var masked: Matrix
-    /// `weights = softmax(masked)` by rows                (T × T)
-    public var weights: Matrix
+    /// Which keys each query may attend to.
+    public var mask: Attention.Mask
     /// `z = weights · v`                                  (T × dₕ)
     public var z: Matrix
     /// The key/value head this query head reads (itself, without grouped-query attention).
     public var keyValueHead: Int
+
+    // The T × T steps are not kept: a trace of T tokens would hold layers · heads · 4 · T² floats
+    // (17 GB for SmolLM2 at 2048 tokens). They are computed again when asked for, from q, k and the
+    // mask, by the very functions the forward pass used (``Attention/tokenByToken(query:key:mask:)``),
+    // so they are the same bytes. Each property below computes its steps afresh: read
+    // ``tokenByToken()`` once for several of them, and ``Trace/tokenByToken(layer:head:)`` to keep
+    // the last heads shown.
+
+    /// All four T × T steps of this head, computed again.
+    public func tokenByToken() -> Attention.TokenByToken {
+        Attention.tokenByToken(query: q, key: k, mask: mask)
+    }
+    /// `scores = q · kᵀ`                                  (T × T)
+    public var scores: Matrix { Attention.scores(queries: q, keys: k) }
+    /// `scaled = scores / √dₕ`                            (T × T)
+    public var scaled: Matrix { tokenByToken().scaled }
+    /// `masked`: scaled with −∞ where the mask forbids    (T × T)
+    public var masked: Matrix { tokenByToken().masked }
+    /// `weights = softmax(masked)` by rows                (T × T)
+    public var weights: Matrix { tokenByToken().weights }
 }
 
 /// One layer's intermediates: its input, every head, and the rest of the block.
@@ -95,8 +111,49 @@ public struct Trace: Sendable {
     /// Llama's `rmsnorm` slot, and `show rmsnorm` on GPT-2 is an error). Nil: every step.
     public var steps: Set<Step>? = nil
 
+    /// The heads whose T × T steps were asked for last, shared by the copies of this trace.
+    let recentHeads = RecentHeads()
+
     /// The number of tokens, `T`.
     public var count: Int { tokenIds.count }
+
+    /// One head's T × T steps, computed again from its q and k (``HeadTrace/tokenByToken()``), or
+    /// kept from the last time: `scores`, then `weights`, then `check …` of the same head compute
+    /// them once.
+    public func tokenByToken(layer: Int, head: Int) -> Attention.TokenByToken {
+        recentHeads.steps(layer: layer, head: head) { layers[layer].heads[head].tokenByToken() }
+    }
+}
+
+/// The T × T steps of the last heads shown, within a budget of bytes: the most recent one always
+/// (at 8192 tokens its four matrices take 1 GiB), more while they fit in `budget`.
+final class RecentHeads: @unchecked Sendable {
+    /// The most bytes kept for heads other than the most recent.
+    static let budget = 256 << 20
+    private let lock = NSLock()
+    /// Most recent last.
+    private var kept: [(layer: Int, head: Int, steps: Attention.TokenByToken)] = []
+
+    func steps(layer: Int, head: Int, compute: () -> Attention.TokenByToken) -> Attention.TokenByToken {
+        lock.lock()
+        if let index = kept.firstIndex(where: { $0.layer == layer && $0.head == head }) {
+            let entry = kept.remove(at: index)
+            kept.append(entry)
+            lock.unlock()
+            return entry.steps
+        }
+        lock.unlock()
+        let steps = compute()
+        lock.lock()
+        defer { lock.unlock() }
+        kept.append((layer, head, steps))
+        // Drop the oldest until the others fit the budget; the newest stays whatever its size.
+        func bytes(_ s: Attention.TokenByToken) -> Int { 4 * MemoryLayout<Float>.size * s.weights.rows * s.weights.columns }
+        while kept.count > 1, kept.dropLast().reduce(0, { $0 + bytes($1.steps) }) > Self.budget {
+            kept.removeFirst()
+        }
+        return steps
+    }
 }
 
 /// The steps of a forward pass that are matrices, by the names the learner types.
@@ -176,10 +233,10 @@ extension Trace {
             case .q: return h.q
             case .k: return h.k
             case .v: return h.v
-            case .scores: return h.scores
-            case .scaled: return h.scaled
-            case .masked: return h.masked
-            case .weights: return h.weights
+            case .scores: return tokenByToken(layer: layer, head: head).scores
+            case .scaled: return tokenByToken(layer: layer, head: head).scaled
+            case .masked: return tokenByToken(layer: layer, head: head).masked
+            case .weights: return tokenByToken(layer: layer, head: head).weights
             default: return h.z
             }
         }

@@ -37,8 +37,9 @@ struct NeuronView {
         let products = zip(q, k).map { $0 * $1 }
         self.products = products
         sum = products.reduce(0.0) { $0 + Double($1) }
-        (score, scaled, weight) = (head.scores[i, j], head.scaled[i, j], head.weights[i, j])
-        isMasked = head.masked[i, j] == -.infinity
+        let steps = head.tokenByToken()
+        (score, scaled, weight) = (steps.scores[i, j], steps.scaled[i, j], steps.weights[i, j])
+        isMasked = steps.masked[i, j] == -.infinity
         isRotated = head.queriesBeforeRotation != nil
         // Largest first; equal products in the order of their dimension.
         let order = products.indices.sorted { products[$0] > products[$1] || (products[$0] == products[$1] && $0 < $1) }

@@ -32,7 +32,7 @@ enum Notice {
             // What the projections read: x itself (BERT), or its pre-norm copy.
             let input = [Step.layerNorm1, .rmsnorm].first { trace.steps?.contains($0) == true }?.rawValue ?? "x"
             return "notice: row lengths ‖\(step.rawValue)ᵢ‖ run from \(f(low.length)) (\(tokens[low.row])) to \(f(high.length)) (\(tokens[high.row])); every head reads the same \(input)."
-        case .z: return mix(trace.layers[layer].heads[head].weights, tokens)
+        case .z: return mix(trace.tokenByToken(layer: layer, head: head).weights, tokens)
         case .embeddings where decoder, .x where decoder, .out where decoder:
             // The decoder's residual stream is not normalized: its rows grow through the layers.
             let (low, high) = shortestAndLongestRows(m)

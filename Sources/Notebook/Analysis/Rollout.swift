@@ -51,7 +51,8 @@ enum Rollout {
         var sink: Float = 0, count = 0
         for (l, layerTrace) in trace.layers.enumerated() {
             for (h, head) in layerTrace.heads.enumerated() where !ablated.contains(Attention.HeadIndex(layer: l, head: h)) {
-                for i in 1..<t { sink += head.weights[i, 0] }
+                let weights = head.weights
+                for i in 1..<t { sink += weights[i, 0] }
                 count += t - 1
             }
         }

@@ -36,16 +36,16 @@ extension Session {
         set("Q", .matrix(h.q))
         set("K", .matrix(h.k))
         set("V", .matrix(h.v))
-        set("scores", .matrix(h.scores))
-        set("scaled", .matrix(h.scaled))
-        set("masked", .matrix(h.masked))
-        set("weights", .matrix(h.weights))
+        set("scores", .matrix(trace.tokenByToken(layer: layer, head: head).scores))
+        set("scaled", .matrix(trace.tokenByToken(layer: layer, head: head).scaled))
+        set("masked", .matrix(trace.tokenByToken(layer: layer, head: head).masked))
+        set("weights", .matrix(trace.tokenByToken(layer: layer, head: head).weights))
         set("Z", .matrix(h.z))
         set("dk", .scalar(Float(model.sizes.headDimension)))
         set("T", .scalar(Float(trace.count)))
         set("ids", .matrix(Matrix(rows: trace.count, columns: 1, values: trace.tokenIds.map(Float.init))))
         // The mask as a matrix: 0 where a query may look, −∞ where it may not.
-        set("M", .matrix(h.masked.map { $0 == -.infinity ? -.infinity : 0 }))
+        set("M", .matrix(trace.tokenByToken(layer: layer, head: head).masked.map { $0 == -.infinity ? -.infinity : 0 }))
         for name in model.boundNames where !traceNames.contains(name) {
             set(name, model.weight(named: name, layer: layer, head: head, trace: trace).map(MathValue.matrix))
         }
