@@ -30,7 +30,9 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
 
     // Tokenizer
     case vocabularyInvalid(path: String, reason: String)
-    case sequenceTooLong(tokens: Int, limit: Int)
+    /// More tokens than the model reads (`limit == context`), or than attn traces of it within
+    /// its memory budget (`limit < context`).
+    case sequenceTooLong(tokens: Int, limit: Int, context: Int)
 
     // Fetching
     case fetchFailed(reason: String)
@@ -88,8 +90,10 @@ public enum AttnError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the \(model) weights are not in \(directory): run `\(fetchCommand)` once to fetch them"
         case let .vocabularyInvalid(path, reason):
             return "\(path) is not a usable vocabulary: \(reason)"
-        case let .sequenceTooLong(tokens, limit):
+        case let .sequenceTooLong(tokens, limit, context) where limit >= context:
             return "the sentence has \(tokens) tokens but the model reads at most \(limit): shorten it"
+        case let .sequenceTooLong(tokens, limit, context):
+            return "the sentence has \(tokens) tokens but attn traces at most \(limit) of this model (it reads \(context); every step of more would take over \(ModelBudget.maximumTraceBytes >> 30) GB): shorten it"
         case let .fetchFailed(reason):
             return "fetch failed: \(reason)"
         case let .checksumMismatch(file, expected, found):

@@ -160,7 +160,7 @@ struct ParityTests {
     @Test("a sentence of more than 512 tokens is a clear error")
     func tooLong() throws {
         let bert = try RealModel.load()
-        #expect(throws: AttnError.sequenceTooLong(tokens: 602, limit: 512)) {
+        #expect(throws: AttnError.sequenceTooLong(tokens: 602, limit: 512, context: 512)) {
             try bert.trace(String(repeating: "cat ", count: 600))
         }
     }

@@ -983,7 +983,7 @@ struct TinyBertTests {
         #expect(fromText.tokenIds == fromIds.tokenIds)
         #expect(fromText.layers.first?.out == fromIds.layers.first?.out)
         // 16 positions: [CLS] + 15 words + [SEP] is one too many.
-        #expect(throws: AttnError.sequenceTooLong(tokens: 17, limit: 16)) {
+        #expect(throws: AttnError.sequenceTooLong(tokens: 17, limit: 16, context: 16)) {
             try bert.trace(Array(repeating: "the", count: 15).joined(separator: " "))
         }
     }

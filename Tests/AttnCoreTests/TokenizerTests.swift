@@ -242,10 +242,10 @@ struct WordPieceTokenizerTests {
         let fits = String(repeating: "a ", count: 510)        // 510 + [CLS] + [SEP] = 512
         #expect(try tokenizer.encode(fits).count == 512)
         let tooLong = String(repeating: "a ", count: 511)     // 513
-        #expect(throws: AttnError.sequenceTooLong(tokens: 513, limit: 512)) {
+        #expect(throws: AttnError.sequenceTooLong(tokens: 513, limit: 512, context: 512)) {
             try tokenizer.encode(tooLong)
         }
-        #expect(throws: AttnError.sequenceTooLong(tokens: 5, limit: 4)) {
+        #expect(throws: AttnError.sequenceTooLong(tokens: 5, limit: 4, context: 4)) {
             try tokenizer.encode("a a a", limit: 4)
         }
     }

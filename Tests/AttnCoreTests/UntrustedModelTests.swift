@@ -283,7 +283,7 @@ struct ModelBudgetTests {
                 == "\(scratch.path)/config.json is not a usable model configuration: vocab_size is 1e+30, outside 1…1048576")
     }
 
-    @Test("max_position_embeddings 65536 with a table to match loads, and a 60,000-token sentence is refused at BERT's 512, before any T × T matrix")
+    @Test("max_position_embeddings 65536 with a table to match loads, and a 60,000-token sentence is refused at the trace budget, before any forward pass")
     func bertPositions() throws {
         let scratch = ScratchDirectory("positions")
         defer { scratch.remove() }
@@ -298,9 +298,13 @@ struct ModelBudgetTests {
         try FileManager.default.removeItem(atPath: weights)
         try FileManager.default.moveItem(atPath: weights + ".new", toPath: weights)
         let bert = try Bert(directory: scratch.path)
-        #expect(bert.tokenLimit == 512)
+        let limit = bert.tokenLimit
+        #expect(limit > 512 && limit < 65536)
+        #expect(ModelBudget.traceBytes(bert.sizes, tokens: limit) <= Double(ModelBudget.maximumTraceBytes))
+        #expect(ModelBudget.traceBytes(bert.sizes, tokens: limit + 1) > Double(ModelBudget.maximumTraceBytes))
         let long = String(repeating: "a ", count: 60_000)
-        #expect(failure { _ = try bert.trace(long) } == "the sentence has 60002 tokens but the model reads at most 512: shorten it")
+        #expect(failure { _ = try bert.trace(long) }
+                == "the sentence has 60002 tokens but attn traces at most \(limit) of this model (it reads 65536; every step of more would take over 6 GB): shorten it")
         #expect(try bert.trace("the cat sat").count == 5)
     }
 
@@ -318,12 +322,26 @@ struct ModelBudgetTests {
                 == "\(scratch.path)/model.safetensors describes 4240 MB of float32 weights, more than the 4096 MB attn allows one model: use a smaller model")
     }
 
-    @Test("the token limit shrinks for a model with many heads, so that its T × T matrices stay within 1 GiB")
+    @Test("the token limit is the model's context, unless a trace that long would take more than 6 GiB; it grows with T, not T²")
     func tokenLimit() {
-        #expect(ModelBudget.tokenLimit(layers: 6, heads: 12, limit: 512) == 512)      // MiniLM
-        #expect(ModelBudget.tokenLimit(layers: 30, heads: 9, limit: 256) == 256)      // SmolLM2
-        #expect(ModelBudget.tokenLimit(layers: 256, heads: 256, limit: 512) == 28)    // 1 GiB / (65536 · 20 B) = 819 → 28²
-        #expect(ModelBudget.tokenLimit(layers: .max, heads: 256, limit: 512) == 1)
+        let minilm = ModelSizes(layers: 6, heads: 12, keyValueHeads: 12, headDimension: 32, modelDimension: 384,
+                                feedForwardDimension: 1536, vocabulary: 30522, context: 512)
+        #expect(ModelBudget.tokenLimit(minilm) == 512)
+        // 512 tokens of MiniLM: 6 · (3840 + 2304 + 4608) + 1536 floats a token, 12 T² for the heads shown: 40 MB.
+        #expect(abs(ModelBudget.traceBytes(minilm, tokens: 512) - 4 * (512 * 66_048 + 12 * 512 * 512)) < 1)
+        let smollm2 = ModelSizes(layers: 30, heads: 9, keyValueHeads: 3, headDimension: 64, modelDimension: 576,
+                                 feedForwardDimension: 1536, vocabulary: 49152, context: 8192)
+        let limit = ModelBudget.tokenLimit(smollm2)
+        #expect(limit >= 2048 && limit < 8192, "\(limit)")
+        #expect(ModelBudget.traceBytes(smollm2, tokens: limit) <= Double(ModelBudget.maximumTraceBytes))
+        #expect(ModelBudget.traceBytes(smollm2, tokens: limit + 1) > Double(ModelBudget.maximumTraceBytes))
+        // Twice the tokens, about twice the bytes (the T² term is small at these lengths).
+        let ratio = ModelBudget.traceBytes(smollm2, tokens: 2048) / ModelBudget.traceBytes(smollm2, tokens: 1024)
+        #expect(ratio > 2 && ratio < 2.1, "\(ratio)")
+        // An absurd model from an untrusted file: at least 1, no overflow, no hang.
+        let absurd = ModelSizes(layers: 1 << 20, heads: 1 << 10, keyValueHeads: 1, headDimension: 1 << 10,
+                                modelDimension: 1 << 20, feedForwardDimension: 1 << 20, vocabulary: 1, context: Int(Int32.max))
+        #expect(ModelBudget.tokenLimit(absurd) == 1)
     }
 
     @Test("GGUF: tensors that together need more bytes than the data section holds are refused, even when each fits")

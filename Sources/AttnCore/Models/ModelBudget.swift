@@ -10,21 +10,36 @@ public enum ModelBudget {
     /// GGUF weights are converted into memory.)
     public static let maximumWeightBytes = 4 << 30
 
-    /// The most bytes the step matrices of one trace may take. Every head of every layer keeps
-    /// about five T × T float matrices (scores, scaled, masked, weights and their neighbours), so
-    /// this caps the tokens of a model with many heads far below its positions.
-    public static let maximumTraceBytes = 1 << 30
+    /// The most bytes one trace may take. What a trace keeps grows with T: per layer a few T × d
+    /// and T × d_ff matrices and each head's q, k, v and z (T × dₕ). A head's T × T steps are
+    /// computed when shown (``Trace/tokenByToken(layer:head:)``), so only a few of them exist at
+    /// once: two heads' in the forward pass (one per core), the last heads shown.
+    public static let maximumTraceBytes = 6 << 30
 
-    /// The most tokens a model of `layers` layers of `heads` heads may trace: at most `limit`
-    /// (the model's own cap) and at most what keeps its T × T matrices within `maximumTraceBytes`.
+    /// The bytes a trace of `tokens` tokens of a model of these sizes takes, about, as float32:
     /// ```
-    /// layers · heads · 5 · 4 bytes · T² ≤ maximumTraceBytes
+    /// per layer:  T · (10·d + 6·heads·dₕ + 3·d_ff)     x, norms, residuals, out; q, k, v, z and q, k before RoPE; the feed-forward
+    /// T × T:      12 · T²                               4 steps of 2 heads computing, 4 of the head shown
     /// ```
-    public static func tokenLimit(layers: Int, heads: Int, limit: Int) -> Int {
-        let (perSquare, overflow) = layers.multipliedReportingOverflow(by: heads * 5 * 4)
-        guard !overflow, perSquare > 0 else { return 1 }
-        let byBudget = Int(Double(maximumTraceBytes / perSquare).squareRoot())
-        return max(1, min(limit, byBudget))
+    /// (The logits, T × vocabulary, are computed when asked for, one row for `predict`.)
+    public static func traceBytes(_ s: ModelSizes, tokens t: Int) -> Double {
+        let perLayer = Double(10 * s.modelDimension + 6 * s.heads * s.headDimension + 3 * s.feedForwardDimension)
+        let linear = Double(t) * (Double(s.layers) * perLayer + 4 * Double(s.modelDimension))
+        return 4 * (linear + 12 * Double(t) * Double(t))
+    }
+
+    /// The most tokens a model of these sizes may trace: its context, or fewer when a trace of
+    /// its context would take more than ``maximumTraceBytes`` (at least 1).
+    public static func tokenLimit(_ sizes: ModelSizes) -> Int {
+        guard sizes.context > 1 else { return 1 }
+        if traceBytes(sizes, tokens: sizes.context) <= Double(maximumTraceBytes) { return sizes.context }
+        // traceBytes grows with T: the largest T within the budget, by bisection.
+        var (fits, tooMany) = (1, sizes.context)
+        while tooMany - fits > 1 {
+            let middle = fits + (tooMany - fits) / 2
+            if traceBytes(sizes, tokens: middle) <= Double(maximumTraceBytes) { fits = middle } else { tooMany = middle }
+        }
+        return fits
     }
 
     /// The float32 bytes of tensors of the given shapes, nil when the product overflows.

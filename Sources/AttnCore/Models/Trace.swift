@@ -102,8 +102,9 @@ public struct Trace: Sendable {
     public var layers: [LayerTrace]
     /// Decoder only: the final norm of the last layer's `out`.               (T × d)
     public var finalNorm: Matrix? = nil
-    /// Decoder only: `final_norm · Eᵀ`, a score for every vocabulary entry. (T × vocabulary)
-    public var logits: Matrix? = nil
+    /// Decoder only: the model's own last step, `final_norm · Eᵀ` of the rows given
+    /// (``DecoderModel/logits(_:)``), from which ``logits`` is computed when asked for.
+    public var unembedding: (@Sendable (Matrix) -> Matrix)? = nil
     /// Whether each token attended only to itself and the past: a decoder's causal mask.
     public var isCausal = false
     /// The steps the model lists (its `steps`); ``matrix(_:layer:head:)`` has nothing for the
@@ -113,6 +114,24 @@ public struct Trace: Sendable {
 
     /// The heads whose T × T steps were asked for last, shared by the copies of this trace.
     let recentHeads = RecentHeads()
+    /// The logits, once asked for.
+    let keptLogits = KeptMatrix()
+
+    /// Decoder only: `final_norm · Eᵀ`, a score for every vocabulary entry. (T × vocabulary)
+    ///
+    /// Not computed by the forward pass: at 2048 tokens SmolLM2's would take 400 MB, and most
+    /// commands need one row. Computed by the model's own function the first time, then kept.
+    public var logits: Matrix? {
+        guard let unembedding, let finalNorm else { return nil }
+        return keptLogits.value { unembedding(finalNorm) }
+    }
+
+    /// Decoder only: the logits of position `i` alone (the next token after it), one row's product.
+    public func logits(row i: Int) -> [Float]? {
+        guard let unembedding, let finalNorm, finalNorm.rows > i, i >= 0 else { return nil }
+        if let kept = keptLogits.kept { return kept.row(i) }
+        return unembedding(finalNorm.rows(i..<(i + 1))).values
+    }
 
     /// The number of tokens, `T`.
     public var count: Int { tokenIds.count }
@@ -122,6 +141,27 @@ public struct Trace: Sendable {
     /// them once.
     public func tokenByToken(layer: Int, head: Int) -> Attention.TokenByToken {
         recentHeads.steps(layer: layer, head: head) { layers[layer].heads[head].tokenByToken() }
+    }
+}
+
+/// A matrix computed once, when first asked for, and shared by the copies of a trace.
+final class KeptMatrix: @unchecked Sendable {
+    private let lock = NSLock()
+    private var matrix: Matrix?
+
+    var kept: Matrix? {
+        lock.lock()
+        defer { lock.unlock() }
+        return matrix
+    }
+
+    func value(_ compute: () -> Matrix) -> Matrix {
+        if let kept { return kept }
+        let computed = compute()
+        lock.lock()
+        defer { lock.unlock() }
+        matrix = computed
+        return computed
     }
 }
 

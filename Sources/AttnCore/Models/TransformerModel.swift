@@ -24,9 +24,6 @@ public protocol TransformerModel: Sendable {
     /// The ε of the model's normalization (LayerNorm's or RMSNorm's), which the learner's
     /// `layernorm` and `rmsnorm` use too.
     var normalizationEpsilon: Float { get }
-    /// The most tokens attn traces with any model of this architecture, whatever its context:
-    /// every head keeps its T × T matrices.
-    static var traceLimit: Int { get }
     /// The most tokens a trace may hold (see the extension).
     var tokenLimit: Int { get }
 
@@ -80,6 +77,13 @@ public protocol DecoderModel: TransformerModel {
     /// Runs `ids` at positions `cache.count…`, extending the cache, and returns the logits of the
     /// last position.
     func forward(_ ids: [Int], cache: inout KeyValueCache, ablating ablated: Set<Attention.HeadIndex>) -> [Float]
+    /// The final norm of rows of the residual stream: what the unembedding reads.   (T × d)
+    func finalNorm(_ x: Matrix) -> Matrix
+    /// A score for every vocabulary entry, from rows the final norm gave.
+    /// ```
+    /// logits = final_norm · Eᵀ        (T × d) · (d × vocabulary) → (T × vocabulary)
+    /// ```
+    func logits(_ finalNorm: Matrix) -> Matrix
 }
 
 extension DecoderModel {
@@ -102,7 +106,7 @@ extension DecoderModel {
     public func trace(_ text: String, ablating ablated: Set<Attention.HeadIndex> = []) throws -> Trace {
         let ids = inputIds(text)
         guard !ids.isEmpty, ids != [tokenizer.bosId] else { throw AttnError.noTokens }
-        guard ids.count <= tokenLimit else { throw AttnError.sequenceTooLong(tokens: ids.count, limit: tokenLimit) }
+        guard ids.count <= tokenLimit else { throw AttnError.sequenceTooLong(tokens: ids.count, limit: tokenLimit, context: sizes.context) }
         return trace(ids: ids, ablating: ablated)
     }
 }
@@ -140,11 +144,9 @@ public struct ModelSizes: Sendable, Equatable {
 }
 
 extension TransformerModel {
-    /// The most tokens this model traces: ``traceLimit``, its context, and fewer for a model with
-    /// so many heads that their T × T matrices would outgrow ``ModelBudget/maximumTraceBytes``.
-    public var tokenLimit: Int {
-        ModelBudget.tokenLimit(layers: sizes.layers, heads: sizes.heads, limit: min(Self.traceLimit, sizes.context))
-    }
+    /// The most tokens this model traces: its context, or fewer when a trace that long would take
+    /// more than ``ModelBudget/maximumTraceBytes`` (see ``ModelBudget/tokenLimit(_:)``).
+    public var tokenLimit: Int { ModelBudget.tokenLimit(sizes) }
 
     /// Throws `.fileUnreadable` unless `location` is a directory, saying it should hold `what`.
     static func requireDirectory(_ location: String, holding what: String) throws {

@@ -334,7 +334,7 @@ public struct WordPieceTokenizer: Sendable {
         }
         ids.append(sepId)
         guard ids.count <= limit else {
-            throw AttnError.sequenceTooLong(tokens: ids.count, limit: limit)
+            throw AttnError.sequenceTooLong(tokens: ids.count, limit: limit, context: limit)
         }
         return ids
     }

@@ -25,8 +25,9 @@ struct NextTokenChange {
 
     /// Nil when either trace has no logits (an encoder's) or no positions.
     init?(before: Trace, after: Trace, temperature: Float, count: Int) {
-        guard let b = before.logits, let a = after.logits, b.rows > 0, a.rows > 0 else { return nil }
-        let logitsBefore = b.row(b.rows - 1), logitsAfter = a.row(a.rows - 1)
+        guard let logitsBefore = before.logits(row: before.count - 1), let logitsAfter = after.logits(row: after.count - 1) else {
+            return nil
+        }
         let pb = probabilities(logits: logitsBefore, temperature: temperature)
         let pa = probabilities(logits: logitsAfter, temperature: temperature)
         let idsBefore = topTokens(logits: logitsBefore, count: count, temperature: temperature).map(\.id)

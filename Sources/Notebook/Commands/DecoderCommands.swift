@@ -233,8 +233,7 @@ extension Session {
     func predict(_ count: Int) throws -> String {
         _ = try requireDecoder("predict")
         let trace = try requireTrace()
-        guard let logits = trace.logits, logits.rows > 0 else { throw NotebookError.noSentence }
-        let last = logits.row(logits.rows - 1)
+        guard let last = trace.logits(row: trace.count - 1) else { throw NotebookError.noSentence }
         let top = topTokens(logits: last, count: count, temperature: temperature)
         var text = "p(next token) = softmax(logits[\(trace.count - 1)] / \(String(format: "%g", Double(temperature))))   after \(trace.tokens.last ?? "")\n"
         let labels = top.map { label(for: $0.id) }

@@ -346,8 +346,8 @@ extension Session {
         guard trace.count > 1 else {
             throw NotebookError.usage(command: "importance", usage: "a sentence of at least two tokens (one is removed at a time)")
         }
-        guard let logits = trace.logits else { throw NotebookError.noSentence }
-        let next = topTokens(logits: logits.row(logits.rows - 1), count: 1, temperature: temperature)[0].id
+        guard let last = trace.logits(row: trace.count - 1) else { throw NotebookError.noSentence }
+        let next = topTokens(logits: last, count: 1, temperature: temperature)[0].id
         let (baseline, values) = showingProgress(of: trace.count) { progress in
             Occlusion.nextTokenProbability(decoder, trace, next: next, temperature: temperature, ablating: ablated,
                                            progress: progress, isInterrupted: isInterrupted)
@@ -446,7 +446,7 @@ extension Session {
         let atLast = last == first ? "" : ", \(String(format: "%.4f", Double(changes[last]))) at layer \(last)"
         text += wrap(unchanged + "out changes from layer \(first) on: max |Δ| \(String(format: "%.4f", Double(changes[first]))) at layer \(first)"
             + atLast + ".") + "\n"
-        if after.logits != nil {
+        if after.unembedding != nil {
             text += nextTokenChange(before: before, after: after)
         } else {
             let cosine = SentenceEmbedding.cosine(SentenceEmbedding.meanPooled(before), SentenceEmbedding.meanPooled(after))

@@ -20,11 +20,6 @@ public struct Bert: Sendable {
     /// The directory the model was loaded from.
     public let directory: String
 
-    /// The most tokens attn traces with any BERT, `[CLS]` and `[SEP]` included: BERT's own 512,
-    /// whatever a config.json claims (every head keeps its T × T matrices: 512 tokens of MiniLM
-    /// take about 400 MB).
-    public static let traceLimit = 512
-
     /// The files a model directory must hold.
     public static let requiredFiles = ["config.json", "model.safetensors", "vocab.txt"]
 
@@ -48,7 +43,13 @@ public struct Bert: Sendable {
     /// Tokenizes `text` and runs the forward pass.
     /// - Throws: `.sequenceTooLong` beyond ``tokenLimit``.
     public func trace(_ text: String, ablating ablated: Set<Attention.HeadIndex> = []) throws -> Trace {
-        let ids = try tokenizer.encode(text, limit: tokenLimit)
+        let ids: [Int]
+        do {
+            ids = try tokenizer.encode(text, limit: tokenLimit)
+        } catch AttnError.sequenceTooLong(let tokens, let limit, _) {
+            // The limit may be the trace budget's rather than the model's positions: say which.
+            throw AttnError.sequenceTooLong(tokens: tokens, limit: limit, context: sizes.context)
+        }
         return trace(ids: ids, ablating: ablated)
     }
 

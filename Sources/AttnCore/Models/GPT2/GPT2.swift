@@ -21,10 +21,6 @@ public struct GPT2: Sendable {
     /// The directory the model was loaded from.
     public let directory: String
 
-    /// The most tokens attn traces with any GPT-2 (its own context is 1024): every head keeps its
-    /// T × T matrices, as for BERT.
-    public static let traceLimit = 512
-
     /// Loads `config.json`, the safetensors weights (one file or shards) and the tokenizer
     /// (`tokenizer.json`, else `vocab.json` and `merges.txt`) from `directory`.
     /// - Throws: `AttnError` naming the file and the problem.
@@ -56,9 +52,9 @@ public struct GPT2: Sendable {
             layers.append(layer)
             x = layer.out
         }
-        let (finalNorm, logits) = unembed(x)
         return Trace(tokenIds: ids, tokens: ids.map(tokenLabel), tokenEmbeddings: token, positionEmbeddings: position,
-                     embeddings: embeddings, layers: layers, finalNorm: finalNorm, logits: logits, isCausal: true, steps: Set(Self.steps))
+                     embeddings: embeddings, layers: layers, finalNorm: finalNorm(x), unembedding: logits, isCausal: true,
+                     steps: Set(Self.steps))
     }
 
     /// The input of layer 0: each token's row of `wte` plus its position's row of `wpe`.
@@ -71,17 +67,19 @@ public struct GPT2: Sendable {
         return (token, position, token + position)
     }
 
-    /// After the last layer: `ln_f`, then a score for every token of the vocabulary.
+    /// After the last layer: `ln_f`.        (T × d)
+    public func finalNorm(_ x: Matrix) -> Matrix {
+        x.layerNormRows(gamma: weights.finalNorm.gamma, beta: weights.finalNorm.beta, epsilon: configuration.layerNormEpsilon)
+    }
+
+    /// A score for every token of the vocabulary: `wte` is the output projection too (tied).
     /// ```
     /// logits = LN(x) · wteᵀ        (T × d) · (d × vocabulary) → (T × vocabulary)
     /// ```
-    func unembed(_ x: Matrix) -> (finalNorm: Matrix, logits: Matrix) {
-        let c = configuration
-        let finalNorm = x.layerNormRows(gamma: weights.finalNorm.gamma, beta: weights.finalNorm.beta, epsilon: c.layerNormEpsilon)
-        let logits = weights.tokenEmbeddings.withUnsafeValues {
+    public func logits(_ finalNorm: Matrix) -> Matrix {
+        weights.tokenEmbeddings.withUnsafeValues {
             finalNorm.multiplied(byTransposeOf: $0, rows: weights.tokenEmbeddings.rows, columns: weights.tokenEmbeddings.columns)
         }
-        return (finalNorm, logits)
     }
 
     /// One GPT-2 block: LayerNorm, causal multi-head attention, residual; LayerNorm, MLP, residual.
@@ -135,6 +133,6 @@ public struct GPT2: Sendable {
             cache.layers[l] = (result.keys, result.values)
             x = result.trace.out
         }
-        return unembed(x.rows((x.rows - 1)..<x.rows)).logits.values
+        return logits(finalNorm(x.rows((x.rows - 1)..<x.rows))).values
     }
 }

@@ -26,11 +26,6 @@ public struct Gemma3: Sendable {
     /// How the file stores each tensor (Q8_0, Q5_0, Q4_K, …), by its GGUF name.
     public let storedTypes: [String: GGMLType]
 
-    /// The most tokens the notebook traces at once: enough for a text longer than the 512-token
-    /// window; the T × T matrices of 18 layers × 4 heads then take about 1 GB
-    /// (``ModelBudget/tokenLimit(layers:heads:limit:)`` caps it there).
-    public static let traceLimit = 1024
-
     /// The file name inside the model directory.
     public static let fileName = "gemma-3-270m-q4_k_m.gguf"
 
@@ -76,11 +71,22 @@ public struct Gemma3: Sendable {
             layers.append(layer)
             x = layer.out
         }
-        let finalNorm = rmsNorm(x, gain: weights.outputNorm, epsilon: c.rmsNormEpsilon)
-        let logits = weights.tokenEmbeddings.logits(finalNorm)
         return Trace(tokenIds: ids, tokens: ids.map(tokenLabel), tokenEmbeddings: rows,
-                     embeddings: embeddings, layers: layers, finalNorm: finalNorm, logits: logits, isCausal: true,
+                     embeddings: embeddings, layers: layers, finalNorm: finalNorm(x), unembedding: logits, isCausal: true,
                      steps: Set(Self.steps))
+    }
+
+    /// After the last layer: RMSNorm with the output gain (stored as 1 + w).        (T × d)
+    public func finalNorm(_ x: Matrix) -> Matrix {
+        rmsNorm(x, gain: weights.outputNorm, epsilon: configuration.rmsNormEpsilon)
+    }
+
+    /// A score for every token, from the Q8_0 embedding table as stored (tied).
+    /// ```
+    /// logits = final_norm · Eᵀ        (T × d) · (d × vocabulary) → (T × vocabulary)
+    /// ```
+    public func logits(_ finalNorm: Matrix) -> Matrix {
+        weights.tokenEmbeddings.logits(finalNorm)
     }
 
     /// One Gemma 3 layer: RMSNorm, attention with QK-norm and RoPE over the layer's window, RMSNorm
@@ -184,8 +190,6 @@ extension Gemma3 {
             cache.firstPositions[l] = first
             x = result.trace.out
         }
-        let last = x.rows(((x.rows - 1)..<x.rows))
-        let finalNorm = rmsNorm(last, gain: weights.outputNorm, epsilon: c.rmsNormEpsilon)
-        return weights.tokenEmbeddings.logits(finalNorm).values
+        return logits(finalNorm(x.rows(((x.rows - 1)..<x.rows)))).values
     }
 }

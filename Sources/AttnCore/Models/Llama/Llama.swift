@@ -26,10 +26,6 @@ public struct Llama: Sendable {
     /// says the numbers were dequantized from.
     public let storedTypes: [String: GGMLType]
 
-    /// The most tokens the notebook traces at once: every head of every layer keeps its T × T
-    /// matrices, so memory grows with T² (256 tokens: about 300 MB).
-    public static let traceLimit = 256
-
     /// The file name inside the model directory.
     public static let fileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -59,10 +55,22 @@ public struct Llama: Sendable {
             layers.append(layer)
             x = layer.out
         }
-        let finalNorm = rmsNorm(x, gain: weights.outputNorm, epsilon: c.rmsNormEpsilon)
-        let logits = finalNorm.multiplied(by: weights.tokenEmbeddings, transposeB: true)
         return Trace(tokenIds: ids, tokens: ids.map(tokenLabel), tokenEmbeddings: embeddings,
-                     embeddings: embeddings, layers: layers, finalNorm: finalNorm, logits: logits, isCausal: true, steps: Set(Self.steps))
+                     embeddings: embeddings, layers: layers, finalNorm: finalNorm(x), unembedding: logits, isCausal: true,
+                     steps: Set(Self.steps))
+    }
+
+    /// After the last layer: RMSNorm with the output gain.        (T × d)
+    public func finalNorm(_ x: Matrix) -> Matrix {
+        rmsNorm(x, gain: weights.outputNorm, epsilon: configuration.rmsNormEpsilon)
+    }
+
+    /// A score for every token: the embeddings are the output projection too (tied).
+    /// ```
+    /// logits = final_norm · Eᵀ        (T × d) · (d × vocabulary) → (T × vocabulary)
+    /// ```
+    public func logits(_ finalNorm: Matrix) -> Matrix {
+        finalNorm.multiplied(by: weights.tokenEmbeddings, transposeB: true)
     }
 
     /// One decoder layer: RMSNorm, grouped-query causal attention with RoPE, residual; RMSNorm,
@@ -142,8 +150,6 @@ extension Llama {
             cache.layers[l] = (result.keys, result.values)
             x = result.trace.out
         }
-        let last = x.rows(((x.rows - 1)..<x.rows))
-        let finalNorm = rmsNorm(last, gain: weights.outputNorm, epsilon: c.rmsNormEpsilon)
-        return finalNorm.multiplied(by: weights.tokenEmbeddings, transposeB: true).values
+        return logits(finalNorm(x.rows(((x.rows - 1)..<x.rows)))).values
     }
 }
