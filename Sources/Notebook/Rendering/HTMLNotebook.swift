@@ -30,11 +30,8 @@ struct HTMLNotebook {
         }
         for (index, entry) in entries.enumerated() {
             let trimmed = entry.line.trimmingWhitespace()
-            if entry.isCommand, trimmed.hasPrefix("#") {
-                // A comment's text after `# ` is Markdown; comments in a row are one text.
-                var text = trimmed.dropFirst()
-                if text.first == " " { text = text.dropFirst() }
-                comment.append(String(text))
+            if entry.isCommand, let text = Self.comment(entry.line) {
+                comment.append(text)
                 if entry.output.isEmpty { continue }
             }
             flushComment()
@@ -77,13 +74,15 @@ struct HTMLNotebook {
         return (page, figures)
     }
 
-    /// `attn notebook`, with the first top-level heading of the prose: the lesson's title.
+    /// `attn notebook`, with the first top-level heading of the prose or the comments: the
+    /// lesson's title.
     var title: String {
         for entry in entries {
-            let markdown = entry.parts.compactMap { part -> String? in
+            var markdown = entry.parts.compactMap { part -> String? in
                 if case let .prose(_, markdown) = part { return markdown }
                 return nil
             }
+            if entry.isCommand, let comment = Self.comment(entry.line) { markdown.append(comment) }
             for text in markdown {
                 for line in text.split(whereSeparator: \.isNewline) where MarkdownHTML.headingLevel(String(line)) == 1 {
                     return "attn notebook: " + String(line.dropFirst()).trimmingWhitespace()
@@ -91,6 +90,15 @@ struct HTMLNotebook {
             }
         }
         return "attn notebook"
+    }
+
+    /// A comment's Markdown: its text after `#` and one space (comments in a row are one text).
+    static func comment(_ line: String) -> String? {
+        let trimmed = line.trimmingWhitespace()
+        guard trimmed.hasPrefix("#") else { return nil }
+        var text = trimmed.dropFirst()
+        if text.first == " " { text = text.dropFirst() }
+        return String(text)
     }
 
     /// A command's output: its text in `<pre>` blocks, the parts found in it shown as themselves.

@@ -208,7 +208,16 @@ enum MarkdownHTML {
         // close nothing costs no more than a few passes over it.
         let lastStar = text.lastIndex(of: "*")
         var unclosedRuns: Set<Int> = []
+        // The first `]` and `)` at or after the `[` being read.
+        var nextClose = text.firstIndex(of: "]"), nextParenthesis = text.firstIndex(of: ")")
+        let markers: Set<Character> = ["\\", "`", "*", "["]
         while let c = rest.first {
+            guard markers.contains(c) else {
+                let plain = rest.prefix { !markers.contains($0) }
+                html += XMLText.escape(String(plain))
+                rest = rest[plain.endIndex...]
+                continue
+            }
             if c == "\\", let next = rest.dropFirst().first, "\\`*_[]()#|<>!".contains(next) {
                 html += XMLText.escape(String(next))
                 rest = rest.dropFirst(2)
@@ -241,7 +250,10 @@ enum MarkdownHTML {
                     continue
                 }
             }
-            if c == "[", let link = link(rest) {
+            if c == "[", let close = nextClose, close < rest.startIndex { nextClose = rest.firstIndex(of: "]") }
+            if c == "[", let end = nextParenthesis, end < rest.startIndex { nextParenthesis = rest.firstIndex(of: ")") }
+            if c == "[", let close = nextClose, let end = nextParenthesis, close < end,
+               text[text.index(after: close)...].hasPrefix("("), let link = link(rest, close: close, end: end) {
                 html += link.html
                 rest = rest.dropFirst(link.length)
                 continue
@@ -253,11 +265,9 @@ enum MarkdownHTML {
         return html
     }
 
-    /// `[text](https://…)` at the start of `text`: the link's HTML and how many characters it took.
-    static func link(_ text: Substring) -> (html: String, length: Int)? {
-        let near = text.prefix(2048)  // a link is short: no search through a whole long line
-        guard let close = near.firstIndex(of: "]"), near[near.index(after: close)...].hasPrefix("("),
-              let end = near[close...].firstIndex(of: ")") else { return nil }
+    /// `[text](https://…)` at the start of `text`, its `]` at `close` and its `)` at `end`: the
+    /// link's HTML and how many characters it took.
+    static func link(_ text: Substring, close: String.Index, end: String.Index) -> (html: String, length: Int)? {
         let label = text[text.index(after: text.startIndex)..<close]
         let url = String(text[text.index(close, offsetBy: 2)..<end]).trimmingWhitespace()
         let length = text.distance(from: text.startIndex, to: end) + 1
