@@ -309,8 +309,8 @@ struct HTMLNotebookTests {
     func target() throws {
         let s = ScriptedSession()
         defer { try? FileManager.default.removeItem(atPath: s.directory) }
-        FileManager.default.createFile(atPath: s.directory + "/mine.html", contents: Data("the learner's own\n".utf8))
-        FileManager.default.createFile(atPath: s.directory + "/victim.txt", contents: Data("precious\n".utf8))
+        #expect(FileManager.default.createFile(atPath: s.directory + "/mine.html", contents: Data("the learner's own\n".utf8)))
+        #expect(FileManager.default.createFile(atPath: s.directory + "/victim.txt", contents: Data("precious\n".utf8)))
         try FileManager.default.createSymbolicLink(atPath: s.directory + "/link.html", withDestinationPath: s.directory + "/victim.txt")
         s.run("sentence the cat sat on the mat\nweights")
         #expect(s.failure("save notebook mine.html") == "mine.html exists, and this session did not write it: to replace it, end the name with ! (save notebook mine.html!), or choose another name")
@@ -486,8 +486,8 @@ struct ReplayHTMLTests {
         environment["NO_COLOR"] = "1"
         process.environment = environment
         let out = directory + "/.stdout", err = directory + "/.stderr"
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: out)
         process.standardError = FileHandle(forWritingAtPath: err)
         try process.run()

@@ -178,12 +178,16 @@ extension Session {
     /// Checks a file name before anything is computed or written.
     /// - Parameters:
     ///   - path: as typed; a final `!` consents to replacing a file this session did not write.
+    ///   - replacing: consent given otherwise (`attn replay --html PATH`: the command line names it).
     ///   - wrongSuffix: the error for a name without one of `suffixes`.
-    func writeTarget(_ path: String, command: String, suffixes: [String],
+    func writeTarget(_ path: String, command: String, suffixes: [String], replacing: Bool = false,
                      wrongSuffix: (String) -> NotebookError) throws -> WriteTarget {
         var typed = path
-        let consent = typed.hasSuffix("!")
-        if consent { typed.removeLast() }
+        var consent = replacing
+        if typed.hasSuffix("!") {
+            consent = true
+            typed.removeLast()
+        }
         let resolved = resolve(typed)
         var info = stat()
         let kind = stat(resolved, &info) == 0 ? info.st_mode & S_IFMT : 0
@@ -400,7 +404,7 @@ extension Session {
     /// file, so a file that is there is replaced, as a shell's `>` replaces it; as everywhere, the
     /// page is written atomically, and a link at the name is replaced, not written through.
     public func saveReplayNotebook(to path: String) throws -> String {
-        let target = try writeTarget(path.hasSuffix("!") ? path : path + "!", command: "replay --html", suffixes: [".html", ".htm"]) {
+        let target = try writeTarget(path, command: "replay --html", suffixes: [".html", ".htm"], replacing: true) {
             NotebookError.fileType(path: $0, command: "replay --html", expected: "html")
         }
         return try writeNotebook(to: target)

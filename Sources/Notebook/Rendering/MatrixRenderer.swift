@@ -39,6 +39,12 @@ public struct MatrixRenderer: Sendable {
         if m.rows == 0 || m.columns == 0 { return "(empty \(m.shapeDescription))\n" }
         let (lines, range) = runs(m, rowLabels: rowLabels, columnLabels: columnLabels,
                                   rowOffset: rowOffset, columnOffset: columnOffset)
+        return text(lines, range: range, shade: shade)
+    }
+
+    /// The text of `runs`' lines: heat-shaded, with the legend line after them, when `shade` is
+    /// asked for and `color` is on.
+    func text(_ lines: [[Run]], range: ClosedRange<Float>, shade: Bool) -> String {
         let heat = color && shade
         var text = lines.map { Self.text(of: $0, shaded: heat) }
         if heat { text.append(Self.text(of: legendRuns(range), shaded: true)) }
@@ -46,13 +52,13 @@ public struct MatrixRenderer: Sendable {
     }
 
     /// A piece of a rendered line: text, and for a matrix's cell its shade.
-    public struct Run: Sendable, Equatable {
-        public var text: String
-        public var shade: Shade?
+    struct Run: Sendable, Equatable {
+        var text: String
+        var shade: Shade?
     }
 
     /// How a cell is shaded: a level of the 256-colour grey ramp, or dimmed when masked (−∞).
-    public enum Shade: Sendable, Equatable {
+    enum Shade: Sendable, Equatable {
         case level(Int)
         case masked
     }

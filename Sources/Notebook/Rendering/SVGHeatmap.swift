@@ -52,12 +52,6 @@ struct SVGHeatmap {
         return svg + "</svg>\n"
     }
 
-    /// The width and height of the drawing, in px.
-    var size: (width: Double, height: Double) {
-        let layout = Layout(self)
-        return (layout.width, layout.height)
-    }
-
     /// Where everything goes, in px: labels left of and above the grid, the legend to its right.
     struct Layout {
         static let fontSize = 12.0, characterWidth = 7.3, titleHeight = 52.0, legendWidth = 16.0

@@ -188,11 +188,13 @@ extension Session {
     ///   - location: where it was computed, for the heatmap's subtitle (`layer 2, head 7`).
     func renderTokenMatrix(_ m: Matrix, rowLabels: [String], columnLabels: [String], rowOffset: Int = 0,
                            columnOffset: Int = 0, title: String, location: String) -> String {
-        let text = renderer.render(m, rowLabels: rowLabels, columnLabels: columnLabels, rowOffset: rowOffset,
+        guard transcript.depth > 0, m.rows > 0, m.columns > 0 else {
+            return renderer.render(m, rowLabels: rowLabels, columnLabels: columnLabels, rowOffset: rowOffset,
                                    columnOffset: columnOffset, shade: true)
-        guard transcript.depth > 0, m.rows > 0, m.columns > 0 else { return text }
+        }
         let (lines, range) = renderer.runs(m, rowLabels: rowLabels, columnLabels: columnLabels,
                                            rowOffset: rowOffset, columnOffset: columnOffset)
+        let text = renderer.text(lines, range: range, shade: true)
         let heatmap = pageHeatmap(m, rowLabels: rowLabels, columnLabels: columnLabels, title: title, location: location)
         transcript.add(.matrix(text: Transcript.plain(text), lines: lines + [renderer.legendRuns(range)], heatmap: heatmap))
         return text
