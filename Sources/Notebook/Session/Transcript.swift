@@ -205,17 +205,15 @@ extension Session {
     /// prose), with its Markdown for `save notebook`. The page finds each by its text: what the
     /// command did not show (`weights` in a lesson shows no prose) is not found, and left out.
     func lessonProseParts(before: ActiveLesson?) -> [NotebookPart] {
-        guard before != nil || activeLesson != nil else { return [] }
-        let prose = ProseRenderer(width: renderer.width, color: renderer.color)
-        var markdown: [String] = []
+        let markdown: String
         if let active = activeLesson, active.position < active.lesson.blocks.count {
-            markdown.append(active.lesson.blocks[active.position].prose)
+            markdown = active.lesson.blocks[active.position].prose
         } else if let before {
-            markdown.append(before.lesson.closing)
+            markdown = before.lesson.closing
+        } else {
+            return []
         }
-        return markdown.compactMap { text in
-            let shown = Transcript.plain(prose.render(text))
-            return shown.isEmpty ? nil : .prose(text: shown, markdown: text)
-        }
+        let shown = Transcript.plain(ProseRenderer(width: renderer.width, color: renderer.color).render(markdown))
+        return shown.isEmpty ? [] : [.prose(text: shown, markdown: markdown)]
     }
 }
