@@ -17,7 +17,7 @@ LESSONS_ZH := $(notdir $(wildcard Lessons/zh/[0-9]*.md))
 TINY_GPT2 := config.json model.safetensors tokenizer.json
 COMPLETIONS := bash-completion/completions/attn zsh/site-functions/_attn fish/vendor_completions.d/attn.fish
 
-.PHONY: run test build release deps weights golden bench portability clean install uninstall lessons
+.PHONY: run test build release deps weights golden bench portability check-html clean install uninstall lessons
 
 run: deps release
 	.build/release/attn fetch --all
@@ -57,6 +57,12 @@ golden: build
 # (not part of make test or CI). Tests/portability.sh --lessons replays only the lessons.
 portability: deps weights
 	Tests/portability.sh
+
+# The HTML notebook as a browser draws it (not part of make test): a lesson and a script with plots
+# replayed to pages, checked as XML, rendered by headless Chromium (installed with apt-get when
+# missing) and the screenshots checked; they stay in .build/check-html.
+check-html: deps weights
+	Scripts/check-html.sh
 
 # Benchmarks (not part of make test): in-process timings, then the whole job against Python.
 bench: deps release

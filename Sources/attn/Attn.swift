@@ -153,8 +153,30 @@ struct Replay: ParsableCommand {
     @Argument(help: "Script files (one command per line, # starts a comment), lessons (.md), or - for standard input.")
     var files: [String]
 
+    @Option(help: ArgumentHelp("Also write the replay as one self-contained HTML page: the prose, every command with its output, shaded matrices and heatmaps (as save notebook writes it). Written only when every line ran; an existing file is replaced.", valueName: "PATH.html"))
+    var html: String?
+
+    func validate() throws {
+        if let html, !html.lowercased().hasSuffix(".html"), !html.lowercased().hasSuffix(".htm") {
+            throw ValidationError("--html writes an .html file: end the file name with .html (not \(html))")
+        }
+    }
+
     func run() throws {
         let session = display.session(interactive: false)
+        try replay(session)
+        guard let html else { return }
+        do {
+            let report = try session.saveReplayNotebook(to: html)
+            Output.error("attn: " + report)
+        } catch {
+            Output.error("attn: error: \(escapingControlCharacters("\(error)"))\n")
+            throw ExitCode(1)
+        }
+    }
+
+    /// Every file in turn, its commands and their output on standard output.
+    func replay(_ session: Session) throws {
         for file in files {
             if file.hasSuffix(".md") {
                 do {

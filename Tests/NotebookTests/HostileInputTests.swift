@@ -91,11 +91,11 @@ private struct HostileLines {
                         "sub/w.npy", "missing/w.npy", "afile/w.npy", "sub", ".", "~/h.npy", "~", "/dev/full",
                         "dir with space/x.npy", "注意.npy", "🐈.csv", String(repeating: "n", count: 300) + ".npy", "-",
                         "'q'.npy", "w.npy\0x", "\u{202E}ypn.csv", "a\tb.csv", "sub/../sub/w.csv", "../w.npy", "/etc/w.npy",
-                        "~/../w.npy", "//w.npy", "/tmp/w.npy"]
+                        "~/../w.npy", "//w.npy", "/tmp/w.npy", "n.html", "N.HTM"]
     static let goodLines = ["check softmax(Q @ K.T / sqrt(dk)) weights", "show q[0:4, 0:8]", "weights[2, :]",
                             "sentence \"the \\\"cat\\\"\\tsat\"", "neuron 1 2", "ablate head 1 2", "layer +1", "head -1",
                             "A = Q @ K.T", "softmax(scaled, axis=1) - weights", "export weights w.npy", "plot scores p.svg",
-                            "save transcript s.md", "heads", "precision 2", "help scores", "model minilm /nonexistent",
+                            "save transcript s.md", "save notebook s.html", "heads", "precision 2", "help scores", "model minilm /nonexistent",
                             "rollout", "walk", "names", "masked[-1]", "max(scores, axis=1)", "tokens",
                             "layer +9223372036854775807", "head -9223372036854775807", "Q[9223372036854775807]",
                             "Q[-9223372036854775808:]", "arange(1e30)", "ones(T, 10**10)", "1e400", "precision 10000"]
@@ -222,7 +222,7 @@ private struct HostileLines {
         case 82..<87:
             line = "\(pick(["model minilm", "model smollm2", "model", "model MINILM", "model minilm  "])) \(pick(modelPaths))"
         case 87..<92:
-            line = "\(pick(["export weights", "export tokens", "export rollout", "export q", "plot weights", "plot rollout", "plot q", "save transcript", "save"])) \(pick(Self.paths))"
+            line = "\(pick(["export weights", "export tokens", "export rollout", "export q", "plot weights", "plot rollout", "plot q", "save transcript", "save notebook", "save"])) \(pick(Self.paths))"
         case 92..<96:  // following lessons, two of which try to run lessons themselves
             line = pick(Self.lessonLines)
         default:
@@ -720,7 +720,7 @@ struct HostileSmolLM2Tests {
 
 @Suite("Hostile input: exports that cannot be written")
 struct HostileExportTests {
-    @Test("export, plot and save transcript to a path under a file, a directory, /dev/full: one clear error line, nothing left behind")
+    @Test("export, plot, save transcript and save notebook to a path under a file, a directory, /dev/full: one clear error line, nothing left behind")
     func unwritable() throws {
         let scratch = ScratchDirectory("export")
         defer { scratch.remove() }
@@ -744,6 +744,9 @@ struct HostileExportTests {
             ("plot weights adir/../afile/x.svg", "cannot write \(scratch.path)/adir/../afile/x.svg: Not a directory"),
             ("save transcript /etc/passwd/t.md", "cannot write /etc/passwd/t.md: Not a directory"),
             ("save transcript afile/t.md", "cannot write \(scratch.path)/afile/t.md: Not a directory"),
+            ("save notebook afile/n.html", "cannot write \(scratch.path)/afile/n.html: Not a directory"),
+            ("save notebook adir", "cannot write adir: it is a directory"),
+            ("save notebook /dev/full", "cannot write /dev/full: No space left on device"),
         ]
         for (line, error) in cases {
             #expect(runLine(session, line) == "error: \(error)\n", "\(line)")

@@ -81,7 +81,7 @@ struct InstallTests {
             .replacingOccurrences(of: "\\-", with: "-")
         for word in ["replay", "lint", "fetch", "--version", "--no-color", "--width", "--lessons", "--generate-completion-script",
                      "ATTN_MODELS", "ATTN_LESSONS", "HF_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "NO_COLOR",
-                     "attn 0.15.0"] {
+                     "attn 0.15.0", "--html", "save notebook"] {
             #expect(page.contains(word), "attn.1 does not mention \(word)")
         }
     }

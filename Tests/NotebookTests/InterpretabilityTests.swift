@@ -317,7 +317,7 @@ struct InterpretabilityTests {
         #expect(try String(contentsOfFile: s.directory + "/again.md", encoding: .utf8)
                 .contains("minilm L2 H0> save transcript t.md\nwrote 4 commands with their output to t.md\n```"))
         #expect(s.failure("save transcript t.txt") == "save transcript writes .md files: end the file name with .md (not t.txt)")
-        #expect(s.failure("save t.md") == "usage: save transcript PATH.md")
+        #expect(s.failure("save t.md") == "usage: save transcript PATH.md or save notebook PATH.html")
     }
 
     @Test("every new command has help, is in the overview, and its output is deterministic and fits 80 columns")

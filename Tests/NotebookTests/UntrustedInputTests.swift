@@ -283,6 +283,7 @@ struct UntrustedWriteTests {
         ("export rollout notes.conf!", "cannot tell the format of notes.conf: end the file name with .npy or .csv (or .tsv/.txt for tokens)"),
         ("plot weights notes.conf", "plot writes .svg files: end the file name with .svg (not notes.conf)"),
         ("save transcript notes.conf", "save transcript writes .md files: end the file name with .md (not notes.conf)"),
+        ("save notebook notes.conf", "save notebook writes .html files: end the file name with .html (not notes.conf)"),
     ])
     func suffixes(line: String, error: String) {
         let s = Scratch("suffix")
@@ -299,6 +300,7 @@ struct UntrustedWriteTests {
         ("export tokens", "t.tsv", "wrote 8 tokens to t.tsv"),
         ("plot weights", "p.svg", "wrote weights (layer 0, head 0) [8 × 8] as an SVG heatmap to p.svg"),
         ("save transcript", "t.md", "wrote 1 command with their output to t.md"),
+        ("save notebook", "n.html", "wrote 1 command with their output as a page to n.html"),
     ])
     func replacing(command: String, name: String, wrote: String) throws {
         let s = Scratch("replace")

@@ -253,14 +253,19 @@ extension Session {
         let model = try requireModel()
         let last = model.sizes.layers - 1
         let m = rolloutMatrix(trace)
-        let title = "rollout = Â\(last) · … · Â0,  Âₗ = rownorm(mean over heads of weightsₗ + I)   \(m.shapeDescription)"
-        var text = fit(title) + "\n"
+        var text = fit(Self.rolloutFormula(layers: model.sizes.layers) + "   \(m.shapeDescription)") + "\n"
         text += wrap("layers 0…\(last): row i says how much of each input token reaches token i through every layer's attention and residual (Abnar & Zuidema 2020)"
             + (ablated.isEmpty ? "" : "; ablated heads are left out of their layer's mean")) + "\n"
         if trace.isCausal, trace.count > 1 { text += wrap(causalRolloutNote(trace)) + "\n" }
-        text += renderer.render(m, rowLabels: trace.tokens, columnLabels: trace.tokens, shade: true)
+        text += renderTokenMatrix(m, rowLabels: trace.tokens, columnLabels: trace.tokens,
+                                  title: Self.rolloutFormula(layers: model.sizes.layers), location: "layers 0…\(last)")
         if let notice = rolloutNotice(m, tokens: trace.tokens, causal: trace.isCausal) { text += wrap(notice) + "\n" }
         return text + "\n"
+    }
+
+    /// `rollout = Â5 · … · Â0,  Âₗ = rownorm(mean over heads of weightsₗ + I)`
+    static func rolloutFormula(layers: Int) -> String {
+        "rollout = Â\(layers - 1) · … · Â0,  Âₗ = rownorm(mean over heads of weightsₗ + I)"
     }
 
     /// Why a decoder's rollout piles onto the first token, with the sink measured in this trace.

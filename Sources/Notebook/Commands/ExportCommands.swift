@@ -109,28 +109,39 @@ struct PlotCommand: NotebookCommand, Equatable {
     }
 }
 
-/// `save transcript PATH.md`: the session so far as Markdown.
+/// `save transcript PATH.md` and `save notebook PATH.html`: the session so far as Markdown, or as
+/// a page with its matrices shaded, its heatmaps and its lesson prose.
 struct SaveCommand: NotebookCommand, Equatable {
     static let definition = CommandDefinition(
-        words: ["save"], synopsis: ["save transcript PATH.md"],
-        help: [("save", "save transcript PATH.md: the session so far as Markdown: every command after its prompt, with its output, in fenced blocks; # comments become paragraphs. An existing file this session did not write needs ! after the name (save transcript t.md!)."), ("save transcript", "save transcript PATH.md: the session so far as Markdown, every command with its output.")])
+        words: ["save"], synopsis: ["save transcript PATH.md", "save notebook PATH.html"],
+        help: [("save", "save transcript PATH.md: the session so far as Markdown: every command after its prompt, with its output, in fenced blocks; # comments become paragraphs. save notebook PATH.html: the session so far as one self-contained HTML page to share, read offline in any browser: every command with its output, token × token matrices shaded as a colour terminal shades them and drawn as heatmaps (as plot draws them, each value on hover), every plot's heatmap, and a lesson's prose and # comments set from their Markdown. An existing file this session did not write needs ! after the name (save transcript t.md!)."),
+               ("save transcript", "save transcript PATH.md: the session so far as Markdown, every command with its output."),
+               ("save notebook", "save notebook PATH.html: the session so far as one HTML page: every command with its output, shaded matrices, heatmaps of the token × token steps shown and of every plot, a lesson's prose and # comments from their Markdown. No scripts, nothing fetched: it reads offline. Heatmaps of more than \(Session.maximumHeatmapSide) tokens are left out, and a page over \(HTMLNotebook.byteLimit / 1_000_000) MB is refused.")])
 
+    enum What: String { case transcript, notebook }
+
+    var what: What
     var path: String
 
     init(word: String, arguments: String) throws {
         let (what, path) = arguments.splitFirstWord()
-        guard what == "transcript", !path.isEmpty else {
-            throw NotebookError.usage(command: "save", usage: "save transcript PATH.md")
+        guard let kind = What(rawValue: what), !path.isEmpty else {
+            throw NotebookError.usage(command: "save", usage: "save transcript PATH.md or save notebook PATH.html")
         }
-        self.path = path
+        (self.what, self.path) = (kind, path)
     }
 
     var writtenPath: String? { path }
 
-    func run(in session: Session) throws -> String { try session.saveTranscript(to: path) }
+    func run(in session: Session) throws -> String {
+        switch what {
+        case .transcript: try session.saveTranscript(to: path)
+        case .notebook: try session.saveNotebook(to: path)
+        }
+    }
 
     static func completions(_ request: CompletionRequest) -> Completion? {
-        request.previous.isEmpty ? request.matching(["transcript"]) : .files
+        request.previous.isEmpty ? request.matching(["transcript", "notebook"]) : .files
     }
 }
 
@@ -167,12 +178,16 @@ extension Session {
     /// Checks a file name before anything is computed or written.
     /// - Parameters:
     ///   - path: as typed; a final `!` consents to replacing a file this session did not write.
+    ///   - replacing: consent given otherwise (`attn replay --html PATH`: the command line names it).
     ///   - wrongSuffix: the error for a name without one of `suffixes`.
-    func writeTarget(_ path: String, command: String, suffixes: [String],
+    func writeTarget(_ path: String, command: String, suffixes: [String], replacing: Bool = false,
                      wrongSuffix: (String) -> NotebookError) throws -> WriteTarget {
         var typed = path
-        let consent = typed.hasSuffix("!")
-        if consent { typed.removeLast() }
+        var consent = replacing
+        if typed.hasSuffix("!") {
+            consent = true
+            typed.removeLast()
+        }
         let resolved = resolve(typed)
         var info = stat()
         let kind = stat(resolved, &info) == 0 ? info.st_mode & S_IFMT : 0
@@ -346,23 +361,22 @@ extension Session {
         let matrix: Matrix, title: String, location: String
         if what == "rollout" {
             matrix = rolloutMatrix(trace)
-            title = "rollout = Â\(model.sizes.layers - 1) · … · Â0,  Âₗ = rownorm(mean over heads of weightsₗ + I)"
+            title = Self.rolloutFormula(layers: model.sizes.layers)
             location = "layers 0…\(model.sizes.layers - 1)"
         } else {
             guard let step = Step(rawValue: what) else { throw NotebookError.unknownStep(what, suggestion: nil) }
             let m = try stepMatrix(trace, step)
             guard step.isTokenByToken else { throw NotebookError.notTokenByToken(what, shape: m.shapeDescription) }
             matrix = m
-            title = header(step, m).components(separatedBy: "   [").first ?? step.rawValue
+            title = formula(step, m)
             location = "layer \(layer), head \(head)"
         }
-        var subtitle = "\(describeModelShort) · \(location) · \(trace.count) tokens"
-        if !ablated.isEmpty { subtitle += " · ablated \(ablationList)" }
-        let heatmap = SVGHeatmap(matrix: matrix, rowLabels: trace.tokens, columnLabels: trace.tokens,
-                                 title: "\(title)   \(matrix.shapeDescription)", subtitle: subtitle,
-                                 format: { [renderer] in renderer.format($0) })
+        let heatmap = heatmap(matrix, rowLabels: trace.tokens, columnLabels: trace.tokens, title: title, location: location)
         try write(Data(heatmap.render().utf8), to: target)
-        return "wrote \(what) (\(location)) \(matrix.shapeDescription) as an SVG heatmap to \(target.described)\n"
+        let report = "wrote \(what) (\(location)) \(matrix.shapeDescription) as an SVG heatmap to \(target.described)\n"
+        transcript.add(.plot(text: report, heatmap: pageHeatmap(matrix, rowLabels: trace.tokens, columnLabels: trace.tokens,
+                                                                title: title, location: location)))
+        return report
     }
 
     var describeModelShort: String { (modelSource ?? .minilm).title }
@@ -375,5 +389,33 @@ extension Session {
         let markdown = transcript.markdown(model: model.map { _ in describeModelShort })
         try write(Data(markdown.utf8), to: target)
         return "wrote \(transcript.commandCount) command\(transcript.commandCount == 1 ? "" : "s") with their output to \(target.described)\n"
+    }
+
+    /// `save notebook PATH.html`: every command so far with its output, shaded matrices, heatmaps
+    /// and lesson prose, as one HTML page (see ``HTMLNotebook``).
+    func saveNotebook(to path: String) throws -> String {
+        let target = try writeTarget(path, command: "save notebook", suffixes: [".html", ".htm"]) {
+            NotebookError.fileType(path: $0, command: "save notebook", expected: "html")
+        }
+        return try writeNotebook(to: target)
+    }
+
+    /// `attn replay --html PATH.html`: the page of everything replayed. The command line names the
+    /// file, so a file that is there is replaced, as a shell's `>` replaces it; as everywhere, the
+    /// page is written atomically, and a link at the name is replaced, not written through.
+    public func saveReplayNotebook(to path: String) throws -> String {
+        let target = try writeTarget(path, command: "replay --html", suffixes: [".html", ".htm"], replacing: true) {
+            NotebookError.fileType(path: $0, command: "replay --html", expected: "html")
+        }
+        return try writeNotebook(to: target)
+    }
+
+    func writeNotebook(to target: WriteTarget) throws -> String {
+        let page = HTMLNotebook(entries: transcript.entries, commandCount: transcript.commandCount,
+                                model: model.map { _ in describeModelShort })
+        let (html, figures) = try page.render()
+        try write(Data(html.utf8), to: target)
+        return "wrote \(transcript.commandCount) command\(transcript.commandCount == 1 ? "" : "s") with their output"
+            + (figures > 0 ? " and \(figures) heatmap\(figures == 1 ? "" : "s")" : "") + " as a page to \(target.described)\n"
     }
 }

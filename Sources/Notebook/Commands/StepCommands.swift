@@ -202,10 +202,16 @@ extension Session {
         if rows != nil || columns != nil {
             text += fit("showing rows \(rowRange.lowerBound)…\(rowRange.upperBound - 1), columns \(columnRange.lowerBound)…\(columnRange.upperBound - 1)") + "\n"
         }
-        let columnLabels = step.isTokenByToken ? Array(trace.tokens[columnRange]) : nil
-        text += renderer.render(matrix, rowLabels: Array(trace.tokens[rowRange]), columnLabels: columnLabels,
-                                rowOffset: rowRange.lowerBound, columnOffset: columnRange.lowerBound,
-                                shade: step.isTokenByToken)
+        let rowLabels = Array(trace.tokens[rowRange])
+        if step.isTokenByToken {
+            let sliced = rows != nil || columns != nil
+                ? ", rows \(rowRange.lowerBound)…\(rowRange.upperBound - 1), columns \(columnRange.lowerBound)…\(columnRange.upperBound - 1)" : ""
+            text += renderTokenMatrix(matrix, rowLabels: rowLabels, columnLabels: Array(trace.tokens[columnRange]),
+                                      rowOffset: rowRange.lowerBound, columnOffset: columnRange.lowerBound,
+                                      title: formula(step, full), location: "layer \(layer), head \(head)\(sliced)")
+        } else {
+            text += renderer.render(matrix, rowLabels: rowLabels, rowOffset: rowRange.lowerBound, columnOffset: columnRange.lowerBound)
+        }
         if rows == nil, columns == nil, let notice = Notice.line(for: step, trace: trace, layer: layer, head: head,
                                                                  headDimension: model?.sizes.headDimension ?? 1,
                                                                  decoder: trace.isCausal,
@@ -263,6 +269,11 @@ extension Session {
                 "local layer: −∞ above the diagonal and more than \($0 - 1) back" } ?? "global layer: −∞ above the diagonal")
         if step == .x { formula += layer > 0 ? " = out of layer \(layer - 1)" : " = embeddings" }
         return "\(formula)   \(matrix.shapeDescription)"
+    }
+
+    /// The header's formula without the shape: `weights = softmax(masked)`.
+    func formula(_ step: Step, _ matrix: Matrix) -> String {
+        header(step, matrix).components(separatedBy: "   [").first ?? step.rawValue
     }
 
     /// Where a step was computed: the layer and head, and the checkpoint tensors it used.

@@ -338,10 +338,16 @@ extension Session {
         case let .matrix(m) where m.rows == 1 && m.columns == 1:
             return "\(formatScalar(m.values[0]))\n"
         case let .matrix(m):
-            return "\(title)   \(m.shapeDescription)\n"
-                + renderer.render(m, rowLabels: labels.rows, columnLabels: labels.columns,
-                                  rowOffset: labels.rowOffset, columnOffset: labels.columnOffset,
-                                  shade: labels.shade) + "\n"
+            let body: String
+            if labels.shade, let columns = labels.columns {
+                body = renderTokenMatrix(m, rowLabels: labels.rows, columnLabels: columns, rowOffset: labels.rowOffset,
+                                         columnOffset: labels.columnOffset, title: title,
+                                         location: "your math at layer \(layer), head \(head)")
+            } else {
+                body = renderer.render(m, rowLabels: labels.rows, columnLabels: labels.columns,
+                                       rowOffset: labels.rowOffset, columnOffset: labels.columnOffset)
+            }
+            return "\(title)   \(m.shapeDescription)\n" + body + "\n"
         }
     }
 }

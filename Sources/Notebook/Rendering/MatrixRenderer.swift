@@ -37,6 +37,36 @@ public struct MatrixRenderer: Sendable {
     public func render(_ m: Matrix, rowLabels: [String], columnLabels: [String]? = nil,
                        rowOffset: Int = 0, columnOffset: Int = 0, shade: Bool = false) -> String {
         if m.rows == 0 || m.columns == 0 { return "(empty \(m.shapeDescription))\n" }
+        let (lines, range) = runs(m, rowLabels: rowLabels, columnLabels: columnLabels,
+                                  rowOffset: rowOffset, columnOffset: columnOffset)
+        return text(lines, range: range, shade: shade)
+    }
+
+    /// The text of `runs`' lines: heat-shaded, with the legend line after them, when `shade` is
+    /// asked for and `color` is on.
+    func text(_ lines: [[Run]], range: ClosedRange<Float>, shade: Bool) -> String {
+        let heat = color && shade
+        var text = lines.map { Self.text(of: $0, shaded: heat) }
+        if heat { text.append(Self.text(of: legendRuns(range), shaded: true)) }
+        return text.joined(separator: "\n") + "\n"
+    }
+
+    /// A piece of a rendered line: text, and for a matrix's cell its shade.
+    struct Run: Sendable, Equatable {
+        var text: String
+        var shade: Shade?
+    }
+
+    /// How a cell is shaded: a level of the 256-colour grey ramp, or dimmed when masked (−∞).
+    enum Shade: Sendable, Equatable {
+        case level(Int)
+        case masked
+    }
+
+    /// The lines of `render` (without the shade legend) as runs, each cell a run with its shade, and
+    /// the range of the finite values the shades span. The matrix is not empty.
+    func runs(_ m: Matrix, rowLabels: [String], columnLabels: [String]?, rowOffset: Int, columnOffset: Int)
+        -> (lines: [[Run]], range: ClosedRange<Float>) {
         let rowIndices = Self.summarize(count: m.rows, keep: maximumRows)
         let rowLabel: (Int) -> String = { i in i < rowLabels.count ? rowLabels[i] : String(i + rowOffset) }
         let columnLabel: (Int) -> String = { j in
@@ -56,29 +86,49 @@ public struct MatrixRenderer: Sendable {
                                        columnOffset: columnOffset, available: available)
         let columnIndices = Self.columnsThatFit(m.columns, perColumn: cellWidth + 2, available: available)
 
-        let heat = color && shade
-        var lines: [String] = []
+        var lines: [[Run]] = []
         var header = String(repeating: " ", count: labelWidth)
         for j in columnIndices {
             header += "  " + (j.map { Self.pad(Self.truncate(columnLabel($0), to: cellWidth), cellWidth) } ?? "…")
         }
-        lines.append(Self.trimTrailing(header))
+        lines.append([Run(text: Self.trimTrailing(header))])
         for i in rowIndices {
             guard let i else {
-                lines.append(Self.pad("⋮", labelWidth))
+                lines.append([Run(text: Self.pad("⋮", labelWidth))])
                 continue
             }
-            var line = Self.pad(rowLabel(i), labelWidth, alignLeft: true)
+            var line = [Run(text: Self.pad(rowLabel(i), labelWidth, alignLeft: true))]
             for j in columnIndices {
-                guard let j else { line += "  …"; continue }
+                guard let j else { line.append(Run(text: "  …")); continue }
                 let value = m[i, j]
-                let cell = Self.pad(format(value), cellWidth)
-                line += heat ? " " + Self.shaded(" " + cell, value, range) : "  " + cell
+                // One space apart, one inside the shaded cell: "  0.1234" either way in plain text.
+                line.append(Run(text: " "))
+                line.append(Run(text: " " + Self.pad(format(value), cellWidth), shade: Self.shade(value, range)))
             }
             lines.append(line)
         }
-        if heat { lines.append(legend(range)) }
-        return lines.joined(separator: "\n") + "\n"
+        return (lines.map(Self.merged), range)
+    }
+
+    /// Neighbouring runs without a shade joined into one.
+    static func merged(_ line: [Run]) -> [Run] {
+        var out: [Run] = []
+        for run in line {
+            if run.shade == nil, let last = out.last, last.shade == nil {
+                out[out.count - 1].text += run.text
+            } else {
+                out.append(run)
+            }
+        }
+        return out
+    }
+
+    /// A line of runs as terminal text: the shaded runs with ANSI backgrounds when `shaded`.
+    static func text(of line: [Run], shaded: Bool) -> String {
+        line.map { run in
+            guard shaded, let shade = run.shade else { return run.text }
+            return ansi(run.text, shade)
+        }.joined()
     }
 
     /// The width of every cell. The widest number decides it, so that columns align across the
@@ -117,26 +167,49 @@ public struct MatrixRenderer: Sendable {
     // MARK: Heat shading
 
     /// The 256-colour grey ramp runs from 232 (near black) to 255 (near white); larger values get
-    /// darker cells, so the strongest attention stands out. Text switches to white on dark cells.
-    static func shaded(_ text: String, _ value: Float, _ range: ClosedRange<Float>) -> String {
-        guard value.isFinite else { return "\u{1B}[2m" + text + "\u{1B}[0m" }  // masked: dim, unshaded
+    /// darker cells, so the strongest attention stands out: level 255 for the smallest value, 234
+    /// for the largest.
+    static func shade(_ value: Float, _ range: ClosedRange<Float>) -> Shade {
+        guard value.isFinite else { return .masked }
         let span = range.upperBound - range.lowerBound
         let t = span > 0 ? (value - range.lowerBound) / span : 0
         // t is NaN when the span overflows (−3e38…3e38): shade it as the lightest.
-        let level = 255 - (roundedInt(t * 21, in: 0...21) ?? 0)  // 255 … 234
-        let foreground = level < 244 ? 255 : 232
-        return "\u{1B}[48;5;\(level)m\u{1B}[38;5;\(foreground)m" + text + "\u{1B}[0m"
+        return .level(255 - (roundedInt(t * 21, in: 0...21) ?? 0))  // 255 … 234
+    }
+
+    /// The ramp's foreground for a background level: white text on the dark cells.
+    static func foreground(_ level: Int) -> Int { level < 244 ? 255 : 232 }
+
+    /// The colour of a level of the 256-colour grey ramp, as xterm draws it: 232 is #080808, each
+    /// level 10 lighter, 255 #eeeeee.
+    static func greyHex(_ level: Int) -> String {
+        let v = 8 + 10 * (min(max(level, 232), 255) - 232)
+        return String(format: "#%02x%02x%02x", v, v, v)
+    }
+
+    /// `text` on its shade, in ANSI: a grey background (masked cells dim, unshaded).
+    static func ansi(_ text: String, _ shade: Shade) -> String {
+        switch shade {
+        case .masked: return "\u{1B}[2m" + text + "\u{1B}[0m"
+        case let .level(level): return "\u{1B}[48;5;\(level)m\u{1B}[38;5;\(foreground(level))m" + text + "\u{1B}[0m"
+        }
+    }
+
+    /// `text` heat-shaded for `value` within `range`, in ANSI.
+    static func shaded(_ text: String, _ value: Float, _ range: ClosedRange<Float>) -> String {
+        ansi(text, shade(value, range))
     }
 
     /// One line: the shades from the smallest to the largest value.
-    func legend(_ range: ClosedRange<Float>) -> String {
+    func legendRuns(_ range: ClosedRange<Float>) -> [Run] {
         let steps = 8
-        var line = "shade: " + format(range.lowerBound) + " "
+        var line = [Run(text: "shade: " + format(range.lowerBound) + " ")]
         for k in 0..<steps {
             let value = range.lowerBound + (range.upperBound - range.lowerBound) * Float(k) / Float(steps - 1)
-            line += Self.shaded("  ", value, range)
+            line.append(Run(text: "  ", shade: Self.shade(value, range)))
         }
-        return line + " " + format(range.upperBound) + "   (darker = larger)"
+        line.append(Run(text: " " + format(range.upperBound) + "   (darker = larger)"))
+        return line
     }
 
     /// One number as the learner sees it: fixed precision; masked cells as −∞.

@@ -32,40 +32,23 @@ struct SVGHeatmap {
         return String(format: "#%02x%02x%02x", channel(a.0, b.0), channel(a.1, b.1), channel(a.2, b.2))
     }
 
-    /// Text as XML character data or an attribute value: `& < > " '` escaped, and the control
-    /// characters XML 1.0 forbids replaced by U+FFFD.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
-            default:
-                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF {
-                    out += "\u{FFFD}"
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out
-    }
-
     /// A coordinate with one decimal, so the same matrix gives the same bytes.
     static func n(_ x: Double) -> String { String(format: "%.1f", x) }
 
     /// The whole SVG document.
     func render() -> String {
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + element(id: "scale")
+    }
+
+    /// The `<svg>` element alone, for a page that holds several: `id` names its colour scale's
+    /// gradient, which must be unique in the page.
+    func element(id: String) -> String {
         let layout = Layout(self)
         let scale = Scale(range: MatrixRenderer.finiteRange(matrix.values))
         var svg = header(layout)
         svg += columnLabelGroup(layout) + rowLabelGroup(layout) + cellGroup(layout, scale)
         if layout.showsValues { svg += valueGroup(layout, scale) }
-        svg += legend(layout, scale)
+        svg += legend(layout, scale, id: id)
         return svg + "</svg>\n"
     }
 
@@ -110,18 +93,17 @@ struct SVGHeatmap {
         }
     }
 
-    /// The XML declaration, the `<svg>` element's start, a white background, title and subtitle.
+    /// The `<svg>` element's start, a white background, title and subtitle.
     func header(_ layout: Layout) -> String {
         let (width, height) = (Self.n(layout.width), Self.n(layout.height))
         return """
-            <?xml version="1.0" encoding="UTF-8"?>
             <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" \
             viewBox="0 0 \(width) \(height)" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" \
             font-size="\(Self.n(Layout.fontSize))">
-            <title>\(Self.escape(title))</title>
+            <title>\(XMLText.escape(title))</title>
             <rect x="0" y="0" width="\(width)" height="\(height)" fill="#ffffff"/>
-            <text x="16" y="22" font-size="15" font-family="sans-serif" font-weight="bold" xml:space="preserve">\(Self.escape(title))</text>
-            <text x="16" y="42" font-size="12" font-family="sans-serif" fill="#444444">\(Self.escape(subtitle)) · rows: queries, columns: keys</text>
+            <text x="16" y="22" font-size="15" font-family="sans-serif" font-weight="bold" xml:space="preserve">\(XMLText.escape(title))</text>
+            <text x="16" y="42" font-size="12" font-family="sans-serif" fill="#444444">\(XMLText.escape(subtitle)) · rows: queries, columns: keys</text>
 
             """
     }
@@ -131,7 +113,7 @@ struct SVGHeatmap {
         var svg = "<g class=\"column-labels\">\n"
         for j in 0..<layout.columns {
             let x = layout.left + layout.cell * (Double(j) + 0.5) + Layout.fontSize / 3, y = layout.top - 6
-            svg += "<text transform=\"translate(\(Self.n(x)),\(Self.n(y))) rotate(-90)\">\(Self.escape(columnLabels[j]))<title>key \(j): \(Self.escape(columnLabels[j]))</title></text>\n"
+            svg += "<text transform=\"translate(\(Self.n(x)),\(Self.n(y))) rotate(-90)\">\(XMLText.escape(columnLabels[j]))<title>key \(j): \(XMLText.escape(columnLabels[j]))</title></text>\n"
         }
         return svg + "</g>\n"
     }
@@ -141,7 +123,7 @@ struct SVGHeatmap {
         var svg = "<g class=\"row-labels\" text-anchor=\"end\">\n"
         for i in 0..<layout.rows {
             let y = layout.top + layout.cell * (Double(i) + 0.5) + Layout.fontSize / 3
-            svg += "<text x=\"\(Self.n(layout.left - 6))\" y=\"\(Self.n(y))\">\(Self.escape(rowLabels[i]))<title>query \(i): \(Self.escape(rowLabels[i]))</title></text>\n"
+            svg += "<text x=\"\(Self.n(layout.left - 6))\" y=\"\(Self.n(y))\">\(XMLText.escape(rowLabels[i]))<title>query \(i): \(XMLText.escape(rowLabels[i]))</title></text>\n"
         }
         return svg + "</g>\n"
     }
@@ -155,7 +137,7 @@ struct SVGHeatmap {
                 let fill = v.isFinite ? Self.colour(scale.position(v)) : Self.maskedColour
                 let hover = "[\(i), \(j)] query \(rowLabels[i]) → key \(columnLabels[j]): \(v == -.infinity ? "−∞ (masked)" : format(v))"
                 svg += "<rect class=\"cell\" x=\"\(Self.n(layout.left + layout.cell * Double(j)))\" y=\"\(Self.n(layout.top + layout.cell * Double(i)))\" "
-                    + "width=\"\(Self.n(layout.cell))\" height=\"\(Self.n(layout.cell))\" fill=\"\(fill)\"><title>\(Self.escape(hover))</title></rect>\n"
+                    + "width=\"\(Self.n(layout.cell))\" height=\"\(Self.n(layout.cell))\" fill=\"\(fill)\"><title>\(XMLText.escape(hover))</title></rect>\n"
             }
         }
         return svg + "</g>\n"
@@ -169,7 +151,7 @@ struct SVGHeatmap {
                 let v = matrix[i, j]
                 let dark = v.isFinite && scale.position(v) < 0.55
                 let x = layout.left + layout.cell * (Double(j) + 0.5), y = layout.top + layout.cell * (Double(i) + 0.5) + 3
-                svg += "<text x=\"\(Self.n(x))\" y=\"\(Self.n(y))\" fill=\"\(dark ? "#ffffff" : "#000000")\">\(Self.escape(v == -.infinity ? "−∞" : format(v)))</text>\n"
+                svg += "<text x=\"\(Self.n(x))\" y=\"\(Self.n(y))\" fill=\"\(dark ? "#ffffff" : "#000000")\">\(XMLText.escape(v == -.infinity ? "−∞" : format(v)))</text>\n"
             }
         }
         return svg + "</g>\n"
@@ -177,21 +159,21 @@ struct SVGHeatmap {
 
     /// The colour scale from the largest value (top) to the smallest (bottom), and the masked
     /// cells' grey when there are any.
-    func legend(_ layout: Layout, _ scale: Scale) -> String {
+    func legend(_ layout: Layout, _ scale: Scale, id: String) -> String {
         let (x, top, width, height) = (layout.legendX, layout.top, Layout.legendWidth, layout.legendHeight)
-        var svg = "<defs><linearGradient id=\"scale\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">\n"
+        var svg = "<defs><linearGradient id=\"\(id)\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">\n"
         for (k, _) in Self.stops.enumerated() {
             let offset = Double(k) / Double(Self.stops.count - 1)
             svg += "<stop offset=\"\(Self.n(offset * 100))%\" stop-color=\"\(Self.colour(offset))\"/>\n"
         }
         svg += "</linearGradient></defs>\n<g class=\"legend\">\n"
-        svg += "<rect x=\"\(Self.n(x))\" y=\"\(Self.n(top))\" width=\"\(Self.n(width))\" height=\"\(Self.n(height))\" fill=\"url(#scale)\" stroke=\"#888888\" stroke-width=\"0.5\"/>\n"
+        svg += "<rect x=\"\(Self.n(x))\" y=\"\(Self.n(top))\" width=\"\(Self.n(width))\" height=\"\(Self.n(height))\" fill=\"url(#\(id))\" stroke=\"#888888\" stroke-width=\"0.5\"/>\n"
         let range = scale.range
         let ticks: [(Double, Float)] = [(0, range.upperBound), (0.5, (range.lowerBound + range.upperBound) / 2), (1, range.lowerBound)]
         for (fraction, value) in ticks {
             let y = top + height * fraction
             svg += "<line x1=\"\(Self.n(x + width))\" y1=\"\(Self.n(y))\" x2=\"\(Self.n(x + width + 4))\" y2=\"\(Self.n(y))\" stroke=\"#888888\"/>\n"
-            svg += "<text x=\"\(Self.n(x + width + 7))\" y=\"\(Self.n(y + 4))\">\(Self.escape(format(value)))</text>\n"
+            svg += "<text x=\"\(Self.n(x + width + 7))\" y=\"\(Self.n(y + 4))\">\(XMLText.escape(format(value)))</text>\n"
         }
         if matrix.values.contains(where: { $0 == -.infinity }) {
             let y = top + height + 12

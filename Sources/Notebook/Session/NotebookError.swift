@@ -44,6 +44,8 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
     case needsNumPy(command: String, path: String, shape: String)
     /// `STEP all` cannot show this sentence in this width.
     case overviewDoesNotFit(step: String, reason: String)
+    /// `save notebook`: the page would hold more than a browser opens comfortably.
+    case pageTooLarge(limit: Int)
 
     public var description: String {
         switch self {
@@ -98,6 +100,8 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
             return "there is no help on '\(shown(topic))'" + (suggestion.map { ": did you mean help \($0)?" } ?? ": help lists the commands, help math the math")
         case let .overviewDoesNotFit(step, reason):
             return "\(step) all cannot show every head here: \(reason); export \(step) all PATH.npy writes every layer and head, and heads all sums them up"
+        case let .pageTooLarge(limit):
+            return "the notebook would be larger than \(limit / 1_000_000) MB, more than a page should hold: save transcript PATH.md writes its text, plot and export its matrices"
         case let .notPerLayer(step):
             return "\(step) is one matrix for the whole sentence, not one per layer: \(step) shows it and export \(step) PATH writes it"
         case let .needsNumPy(command, path, shape):

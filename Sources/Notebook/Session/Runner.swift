@@ -86,13 +86,19 @@ public enum Runner {
         do {
             let setUp = try session.setUpLesson(lesson, before: 0)
             if !setUp.isEmpty { write(setUp + "\n") }
+            session.transcript.recordProse(setUp)
         } catch {
             throw Failure(file: lesson.path, line: lesson.blocks.first?.line ?? 1, error: error)
         }
         for block in lesson.blocks {
             let text = prose.render(block.prose)
             if !text.isEmpty { write(text + "\n") }
-            if let step = block.exercise { write("✎ exercise: compute \(escapingControlCharacters(step)) yourself. The solution:\n") }
+            // The prose goes to the transcript as Markdown, for `--html`; the commands record themselves.
+            session.transcript.recordProse(block.prose)
+            if let step = block.exercise {
+                write("✎ exercise: compute \(escapingControlCharacters(step)) yourself. The solution:\n")
+                session.transcript.recordProse("✎ exercise: compute `\(step.replacingOccurrences(of: "`", with: ""))` yourself. The solution:")
+            }
             var commands = block.commands
             if let sentence = block.defaultSentence, session.sentence == nil {
                 commands.insert(("sentence \(sentence)", block.line), at: 0)
@@ -125,5 +131,6 @@ public enum Runner {
             if !last.hasSuffix("\n\n") { write("\n") }
         }
         write(prose.render(lesson.closing))
+        session.transcript.recordProse(lesson.closing)
     }
 }
