@@ -10,6 +10,9 @@ import AttnCore
 import Foundation
 import Notebook
 
+// The kernels the CPU has, as attn itself runs with (see startAgainWithBetterBLASKernels).
+startAgainWithBetterBLASKernels()
+
 /// Seconds since an arbitrary start, monotonic.
 func now() -> Double {
     var t = timespec()

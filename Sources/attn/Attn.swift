@@ -22,12 +22,17 @@ struct Attn: ParsableCommand {
         let own = ModelSource.all.map { "\($0.name) (\($0.title), \($0.architecture.architecture))" }.joined(separator: ", ")
         let opened = ModelSource.checkpointArchitectures.keys.sorted().joined(separator: ", ")
         let gguf = ModelSource.ggufArchitectures.keys.sorted().joined(separator: ", ")
+        let environment = ProcessInfo.processInfo.environment
+        let chosen = environment[blasFallbackVariable].map { " (chosen by attn from the CPU's flags: OpenBLAS took it for a \($0))" }
+            ?? (environment["OPENBLAS_CORETYPE"].map { _ in " (OPENBLAS_CORETYPE)" } ?? "")
         return "attn \(version)\nmodels: \(own); and \(opened) checkpoints from the Hugging Face cache or a path, \(gguf) GGUF files from a path"
+            + "\nOpenBLAS kernels: \(blasCoreName)\(chosen)"
     }
 
     /// ArgumentParser's `main`, with its messages written through `Output`: help on a full disk
     /// or a closed pipe is an error too, not a trap or a silent success.
     static func main() {
+        startAgainWithBetterBLASKernels()
         Output.reserveStandardDescriptors()
         do {
             var command = try parseAsRoot()

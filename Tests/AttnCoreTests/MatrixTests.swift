@@ -313,3 +313,32 @@ struct MatrixNumericsTests {
         #expect(gelu(0) == 0)
     }
 }
+
+@Suite("OpenBLAS's kernels: attn replaces a pre-AVX fallback with the kernels the CPU's flags allow")
+struct BLASKernelChoiceTests {
+    static let avx512: Set<String> = ["sse3", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"]
+
+    @Test("a CPU OpenBLAS took for a Pentium 4 gets the kernels of its flags; a recognized one, or OPENBLAS_CORETYPE, is left alone")
+    func choice() {
+        #expect(betterBLASKernels(current: "Prescott", flags: Self.avx512, vendor: "GenuineIntel", environment: [:]) == "SkylakeX")
+        #expect(betterBLASKernels(current: "Prescott", flags: ["avx", "avx2", "fma"], vendor: "GenuineIntel", environment: [:]) == "Haswell")
+        #expect(betterBLASKernels(current: "Core2", flags: ["avx", "avx2", "fma"], vendor: "AuthenticAMD", environment: [:]) == "Zen")
+        #expect(betterBLASKernels(current: "Prescott", flags: ["avx"], vendor: "GenuineIntel", environment: [:]) == "Sandybridge")
+        #expect(betterBLASKernels(current: "Prescott", flags: ["sse3"], vendor: "GenuineIntel", environment: [:]) == nil)
+        #expect(betterBLASKernels(current: "Haswell", flags: Self.avx512, vendor: "GenuineIntel", environment: [:]) == nil)
+        #expect(betterBLASKernels(current: "SkylakeX", flags: Self.avx512, vendor: "GenuineIntel", environment: [:]) == nil)
+        #expect(betterBLASKernels(current: "Prescott", flags: Self.avx512, vendor: "GenuineIntel",
+                                  environment: ["OPENBLAS_CORETYPE": "Prescott"]) == nil)
+    }
+
+    @Test("the flags and vendor are read from /proc/cpuinfo's first CPU")
+    func cpuinfo() throws {
+        let path = NSTemporaryDirectory() + "attn-cpuinfo-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu sse3 avx2 fma\n\nprocessor\t: 1\nflags\t\t: fpu\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let found = cpuFeatures(cpuinfo: path)
+        #expect(found.vendor == "GenuineIntel" && found.flags == ["fpu", "sse3", "avx2", "fma"])
+        #expect(cpuFeatures(cpuinfo: path + "-missing").flags.isEmpty)
+    }
+}

@@ -47,6 +47,19 @@ struct InstallTests {
         let version = try AttnProcess(["--version"], environment: environment)
         #expect(version.ending == .exited(0))
         #expect(version.output.hasPrefix("attn 0.15.0\nmodels: minilm (all-MiniLM-L6-v2, BERT encoder), smollm2"), "\(version.output)")
+        // The kernels: OpenBLAS's own, unless it took this CPU for a pre-AVX one (this test process
+        // runs with OpenBLAS's choice), when attn starts again with the ones the CPU's flags allow.
+        // (Under `OPENBLAS_CORETYPE`, as in Tests/portability.sh, this process cannot know
+        // OpenBLAS's own choice, which the child makes: only the line is checked.)
+        let (flags, vendor) = cpuFeatures()
+        if !(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "").isEmpty {
+            #expect(version.output.contains("\nOpenBLAS kernels: "), "\(version.output)")
+        } else if let better = betterBLASKernels(current: blasCoreName, flags: flags, vendor: vendor, environment: [:]) {
+            #expect(version.output.hasSuffix("\nOpenBLAS kernels: \(better) (chosen by attn from the CPU's flags: OpenBLAS took it for a \(blasCoreName))\n"),
+                    "\(version.output)")
+        } else {
+            #expect(version.output.hasSuffix("\nOpenBLAS kernels: \(blasCoreName)\n"), "\(version.output)")
+        }
 
         // The binary copied into an empty directory, run from there: no Lessons/ anywhere near.
         let copy = home + "/bin/attn"
