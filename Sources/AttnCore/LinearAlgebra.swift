@@ -129,29 +129,11 @@ extension Matrix {
     /// `exp` from overflowing; a cell of −∞ (masked) becomes exactly 0. A row with a nan is nan.
     public func softmaxRows() -> Matrix {
         var out = self
-        for i in 0..<rows {
-            let base = i * columns
-            // find the max value (for numerical stability); a nan is the max, so that its row
-            // comes out nan as in NumPy (Swift.max would skip it)
-            var maximum = -Float.infinity
-            for j in 0..<columns {
-                let v = values[base + j]
-                if v.isNaN { maximum = v; break }
-                maximum = Swift.max(maximum, v)
+        let columns = columns
+        out.values.withUnsafeMutableBufferPointer { cells in
+            for i in 0..<rows {
+                softmaxRow(UnsafeMutableBufferPointer(rebasing: cells[(i * columns)..<((i + 1) * columns)]))
             }
-            if maximum == -.infinity {  // a fully masked row has no distribution; leave zeros
-                for j in 0..<columns { out.values[base + j] = 0 }
-                continue
-            }
-            // exponentiate and sum
-            var sum: Float = 0
-            for j in 0..<columns {
-                let e = expf(values[base + j] - maximum)
-                out.values[base + j] = e
-                sum += e
-            }
-            // normalize
-            for j in 0..<columns { out.values[base + j] /= sum }
         }
         return out
     }
@@ -248,4 +230,32 @@ extension Matrix {
         }
         return out
     }
+}
+
+/// A softmax over one row, in place: the one softmax of attn (``Matrix/softmaxRows()``, the
+/// attention weights, the learner's `softmax`).
+/// ```
+/// softmax(s)ⱼ = exp(sⱼ − max s) / Σₖ exp(sₖ − max s)
+/// ```
+func softmaxRow(_ row: UnsafeMutableBufferPointer<Float>) {
+    // find the max value (for numerical stability); a nan is the max, so that its row comes out
+    // nan as in NumPy (Swift.max would skip it)
+    var maximum = -Float.infinity
+    for v in row {
+        if v.isNaN { maximum = v; break }
+        maximum = Swift.max(maximum, v)
+    }
+    if maximum == -.infinity {  // a fully masked row has no distribution; leave zeros
+        for j in row.indices { row[j] = 0 }
+        return
+    }
+    // exponentiate and sum, left to right; a masked cell (−∞) is exactly 0 without calling exp
+    var sum: Float = 0
+    for j in row.indices {
+        let e = row[j] == -.infinity && maximum.isFinite ? 0 : expf(row[j] - maximum)
+        row[j] = e
+        sum += e
+    }
+    // normalize
+    for j in row.indices { row[j] /= sum }
 }

@@ -342,3 +342,33 @@ struct BLASKernelChoiceTests {
         #expect(cpuFeatures(cpuinfo: path + "-missing").flags.isEmpty)
     }
 }
+
+@Suite("Attention masks: the run of allowed keys is the cells allows(query:key:) allows")
+struct MaskRunTests {
+    @Test("causal and sliding-window masks, with and without a past, against the cell-by-cell rule")
+    func runs() {
+        var masks: [Attention.Mask] = []
+        for past in [0, 1, 5, 40] { masks.append(.causal(past: past)) }
+        for (queryStart, keyStart, size) in [(0, 0, 4), (10, 3, 4), (7, 0, 1), (30, 20, 512), (0, 0, 100)] {
+            masks.append(.slidingWindow(queryStart: queryStart, keyStart: keyStart, size: size))
+        }
+        for mask in masks {
+            for queries in [1, 3, 12] {
+                for keys in [1, 7, 20, 45] {
+                    let scaled = Matrix(rows: queries, columns: keys, values: (0..<(queries * keys)).map { Float($0 % 7) - 3 })
+                    let masked = Attention.mask(scaled, mask)
+                    for i in 0..<queries {
+                        for j in 0..<keys {
+                            let expected = mask.allows(query: i, key: j) ? scaled[i, j] : -.infinity
+                            #expect(masked[i, j] == expected, "\(mask) \(queries)×\(keys) [\(i), \(j)]")
+                        }
+                    }
+                }
+            }
+        }
+        // A padding mask keeps its holes.
+        let padded = Attention.mask(Matrix(rows: 2, columns: 4, values: Array(repeating: 1, count: 8)), .padding([true, false, true, false]))
+        let holes: [Float] = [1, -.infinity, 1, -.infinity, 1, -.infinity, 1, -.infinity]
+        #expect(padded.values == holes)
+    }
+}

@@ -109,3 +109,40 @@ struct TransformerModelTests {
         #expect(decoder.text(of: Array(trace.tokenIds.dropFirst(bos))) == Self.sentence)
     }
 }
+
+/// The T × T steps a trace shows are computed again when asked for (a trace keeps q, k, v, the
+/// mask and z): they must be the very weights the forward pass multiplied by v, bit for bit.
+@Suite("The weights shown are the weights the forward pass used")
+struct RecomputedStepsTests {
+    /// z = weights · v exactly, for every head of every layer: a `weights` that differed in one
+    /// bit from the forward pass's would give another z.
+    static func check(_ trace: Trace, _ name: String) {
+        for (l, layer) in trace.layers.enumerated() {
+            for (h, head) in layer.heads.enumerated() {
+                let steps = head.tokenByToken()
+                #expect(Attention.weightedSum(weights: steps.weights, values: head.v).values == head.z.values, "\(name) L\(l)H\(h)")
+                #expect(Attention.weights(Attention.mask(Attention.scale(steps.scores, headDimension: head.q.columns), head.mask)).values
+                        == steps.weights.values, "\(name) L\(l)H\(h)")
+            }
+        }
+    }
+
+    @Test("MiniLM, SmolLM2 and Gemma 3 (its local and global layers): z = weights · v to the bit")
+    func zFromShownWeights() throws {
+        Self.check(try RealModel.load().trace(ids: [101, 1996, 4937, 2938, 2006, 1996, 13523, 102]), "minilm")
+        let llama = try RealDecoder.load()
+        Self.check(llama.trace(ids: llama.inputIds("The capital of France is Paris, and the capital of Italy is")), "smollm2")
+        let gemma = try RealGemma.load()
+        Self.check(gemma.trace(ids: gemma.inputIds("The capital of France is Paris, and the capital of Italy is")), "gemma3")
+    }
+
+    @Test("a trace keeps the last heads shown, and gives the same steps again")
+    func recentHeads() throws {
+        let trace = try RealModel.load().trace(ids: [101, 1996, 4937, 2938, 2006, 1996, 13523, 102])
+        let first = trace.tokenByToken(layer: 2, head: 7)
+        _ = trace.tokenByToken(layer: 0, head: 0)
+        let again = trace.tokenByToken(layer: 2, head: 7)
+        #expect(first.weights.values == again.weights.values && first.scores.values == again.scores.values)
+        #expect(trace.matrix(.weights, layer: 2, head: 7)?.values == first.weights.values)
+    }
+}

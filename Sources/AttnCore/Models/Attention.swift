@@ -29,6 +29,20 @@ public enum Attention {
         /// ```
         case slidingWindow(queryStart: Int, keyStart: Int, size: Int)
 
+        /// The keys query `i` may attend to when they are one run of `0..<keys` (a causal mask,
+        /// a window); nil for a padding mask, which may have holes.
+        public func allowedKeys(query i: Int, keys: Int) -> Range<Int>? {
+            switch self {
+            case .padding: return nil
+            case let .causal(past): return 0..<min(keys, max(0, past + i + 1))
+            case let .slidingWindow(queryStart, keyStart, size):
+                // 0 ≤ (queryStart + i) − (keyStart + j) < size  ⇔  p − size < j ≤ p, p = queryStart + i − keyStart
+                let p = queryStart + i - keyStart
+                let lower = min(keys, max(0, p - size + 1)), upper = min(keys, max(lower, p + 1))
+                return lower..<upper
+            }
+        }
+
         /// Whether query `i` may attend to key `j`.
         public func allows(query i: Int, key j: Int) -> Bool {
             switch self {
@@ -62,24 +76,51 @@ public enum Attention {
     /// scaled = scores / √dₕ
     /// ```
     public static func scale(_ scores: Matrix, headDimension: Int) -> Matrix {
-        let root = Float(headDimension).squareRoot()
-        return scores.map { $0 / root }
+        eachRow(of: scores) { row, _ in scaleRow(row, headDimension: headDimension) }
     }
 
     /// Sets the cells a query may not attend to to −∞, so that `exp` makes them exactly 0.
     public static func mask(_ scaled: Matrix, _ mask: Mask) -> Matrix {
-        var out = scaled
-        for i in 0..<scaled.rows {
-            for j in 0..<scaled.columns where !mask.allows(query: i, key: j) {
-                out[i, j] = -.infinity
-            }
-        }
-        return out
+        eachRow(of: scaled) { row, i in maskRow(row, query: i, mask) }
     }
 
     /// The attention weights: a softmax over each row (each query's keys).
     public static func weights(_ masked: Matrix) -> Matrix {
         masked.softmaxRows()
+    }
+
+    // The steps, row by row: the functions above apply each to a copy of the matrix, to show it;
+    // the forward pass applies all three to one buffer in place (``head(query:key:value:mask:ablated:keyValueHead:)``).
+    // Each cell goes through the same operations either way, so the weights are the same bytes.
+
+    /// One row of `scaled = scores / √dₕ`, in place.
+    static func scaleRow(_ row: UnsafeMutableBufferPointer<Float>, headDimension: Int) {
+        let root = Float(headDimension).squareRoot()
+        for j in row.indices { row[j] = row[j] / root }
+    }
+
+    /// One row of the mask, in place: −∞ in the cells query `i` may not attend to.
+    static func maskRow(_ row: UnsafeMutableBufferPointer<Float>, query i: Int, _ mask: Mask) {
+        let columns = row.count
+        if let allowed = mask.allowedKeys(query: i, keys: columns) {
+            // One run of allowed keys: −∞ before it and after it.
+            for j in 0..<allowed.lowerBound { row[j] = -.infinity }
+            for j in allowed.upperBound..<columns { row[j] = -.infinity }
+        } else {
+            for j in 0..<columns where !mask.allows(query: i, key: j) { row[j] = -.infinity }
+        }
+    }
+
+    /// A copy of `matrix` with `body` applied to each row (and its index).
+    static func eachRow(of matrix: Matrix, _ body: (UnsafeMutableBufferPointer<Float>, Int) -> Void) -> Matrix {
+        var out = matrix
+        let columns = matrix.columns
+        out.values.withUnsafeMutableBufferPointer { cells in
+            for i in 0..<matrix.rows {
+                body(UnsafeMutableBufferPointer(rebasing: cells[(i * columns)..<((i + 1) * columns)]), i)
+            }
+        }
+        return out
     }
 
     /// A head whose output is removed: its `z` becomes zeros, so nothing it computed reaches the
@@ -132,7 +173,18 @@ public enum Attention {
     /// - Parameter keyValueHead: the key/value head `k` and `v` belong to, for the trace.
     public static func head(query q: Matrix, key k: Matrix, value v: Matrix, mask: Mask, ablated: Bool,
                             keyValueHead: Int) -> HeadTrace {
-        let weights = tokenByToken(query: q, key: k, mask: mask).weights
+        // The steps of tokenByToken, row by row in one T × T buffer: scale, mask, softmax.
+        let dh = q.columns
+        var weights = scores(queries: q, keys: k)
+        let columns = weights.columns
+        weights.values.withUnsafeMutableBufferPointer { cells in
+            for i in 0..<weights.rows {
+                let row = UnsafeMutableBufferPointer(rebasing: cells[(i * columns)..<((i + 1) * columns)])
+                scaleRow(row, headDimension: dh)
+                maskRow(row, query: i, mask)
+                softmaxRow(row)
+            }
+        }
         let z = ablate(weightedSum(weights: weights, values: v), if: ablated)
         return HeadTrace(q: q, k: k, v: v, mask: mask, z: z, keyValueHead: keyValueHead)
     }
