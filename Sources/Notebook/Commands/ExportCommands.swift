@@ -83,7 +83,7 @@ struct ExportCommand: NotebookCommand, Equatable {
 
 /// `plot STEP PATH.svg`: an SVG heatmap of a token × token step or of rollout.
 struct PlotCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["plot"], synopsis: ["plot STEP PATH.svg"], help: [("plot", "plot STEP PATH.svg: an SVG heatmap of a token × token step (scores, scaled, masked, weights) or of rollout, with the tokens on both axes, a colour legend, the formula, layer and head in the title and every cell's value on hover; opens in any browser. An existing file this session did not write needs ! after the name (plot weights w.svg!).")])
+    static let definition = CommandDefinition(words: ["plot"], synopsis: ["plot STEP PATH.svg"], help: [("plot", "plot STEP PATH.svg: an SVG heatmap of a token × token step (scores, scaled, masked, weights) or of rollout, with the tokens on both axes, a colour legend, the formula, layer and head in the title and every cell's value on hover; opens in any browser. Beyond 256 tokens the grid is one image (a pixel per cell, or per block of cells beyond 1024, their mean) with every n-th token labelled. An existing file this session did not write needs ! after the name (plot weights w.svg!).")])
 
     var what: String
     var path: String

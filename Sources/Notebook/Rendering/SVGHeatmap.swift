@@ -6,7 +6,15 @@ import Foundation
 ///
 /// The colours are viridis (dark purple for the smallest value, yellow for the largest), which
 /// reads the same in greyscale and to colour-blind eyes; masked cells (−∞) are light grey.
+///
+/// A matrix of more than ``rasterThreshold`` rows or columns (a long text) would take a million
+/// `<rect>`s that no browser opens quickly: its grid is one `<image>`, a palette PNG of a pixel
+/// per cell, or per block of cells (their mean) beyond ``maximumPixels`` a side, with every n-th
+/// token labelled and the same colour scale.
 struct SVGHeatmap {
+    static let rasterThreshold = 256
+    static let maximumPixels = 1024
+
     let matrix: Matrix
     let rowLabels: [String]
     let columnLabels: [String]
@@ -46,7 +54,8 @@ struct SVGHeatmap {
         let layout = Layout(self)
         let scale = Scale(range: MatrixRenderer.finiteRange(matrix.values))
         var svg = header(layout)
-        svg += columnLabelGroup(layout) + rowLabelGroup(layout) + cellGroup(layout, scale)
+        svg += columnLabelGroup(layout) + rowLabelGroup(layout)
+        svg += layout.raster == nil ? cellGroup(layout, scale) : imageGroup(layout, scale)
         if layout.showsValues { svg += valueGroup(layout, scale) }
         svg += legend(layout, scale, id: id)
         return svg + "</svg>\n"
@@ -56,7 +65,12 @@ struct SVGHeatmap {
     struct Layout {
         static let fontSize = 12.0, characterWidth = 7.3, titleHeight = 52.0, legendWidth = 16.0
         let rows: Int, columns: Int
+        /// The side of a cell in px (below 1 for a raster of many cells).
         let cell: Double
+        /// For a large matrix: the cells per pixel a side (1 or more) and the pixels it takes.
+        let raster: (block: Int, width: Int, height: Int)?
+        /// Every how many rows and columns a label is written (1: all).
+        let labelStep: Int
         let left: Double, top: Double
         let legendX: Double, legendHeight: Double
         let width: Double, height: Double
@@ -68,9 +82,23 @@ struct SVGHeatmap {
         init(_ heatmap: SVGHeatmap) {
             rows = heatmap.matrix.rows
             columns = heatmap.matrix.columns
-            cell = min(40, max(10, (640 / Double(max(rows, columns, 1))).rounded(.down)))
-            let rowLabelWidth = (heatmap.rowLabels.map(Self.textWidth).max() ?? 0) + 10
-            let columnLabelHeight = (heatmap.columnLabels.map(Self.textWidth).max() ?? 0) + 10
+            let side = max(rows, columns, 1)
+            if side > SVGHeatmap.rasterThreshold {
+                let block = (side + SVGHeatmap.maximumPixels - 1) / SVGHeatmap.maximumPixels
+                let raster = (block: block, width: (columns + block - 1) / block, height: (rows + block - 1) / block)
+                self.raster = raster
+                // Each pixel drawn 1 px, or 2 px for a matrix of up to 512 cells a side.
+                let pixelSide = max(raster.width, raster.height) <= 512 ? 2.0 : 1.0
+                cell = pixelSide / Double(block)
+                labelStep = Int((Self.fontSize * 1.5 / cell).rounded(.up))
+            } else {
+                raster = nil
+                cell = min(40, max(10, (640 / Double(side)).rounded(.down)))
+                labelStep = 1
+            }
+            let step = labelStep
+            let rowLabelWidth = (heatmap.rowLabels.enumerated().map { Layout.textWidth(heatmap.label($1, index: $0, step: step)) }.max() ?? 0) + 10
+            let columnLabelHeight = (heatmap.columnLabels.enumerated().map { Layout.textWidth(heatmap.label($1, index: $0, step: step)) }.max() ?? 0) + 10
             left = 16 + rowLabelWidth
             top = Self.titleHeight + columnLabelHeight
             let gridWidth = cell * Double(columns), gridHeight = cell * Double(rows)
@@ -108,12 +136,19 @@ struct SVGHeatmap {
             """
     }
 
+    /// A token's label as drawn: itself, or, when only every n-th token is labelled, its position
+    /// and at most 16 columns of it (`1200 ·the`).
+    func label(_ token: String, index: Int, step: Int) -> String {
+        step == 1 ? token : "\(index) " + MatrixRenderer.truncate(token, to: 16)
+    }
+
     /// The keys' labels, turned to read upwards, ending just above their column.
     func columnLabelGroup(_ layout: Layout) -> String {
         var svg = "<g class=\"column-labels\">\n"
-        for j in 0..<layout.columns {
+        for j in stride(from: 0, to: layout.columns, by: layout.labelStep) {
             let x = layout.left + layout.cell * (Double(j) + 0.5) + Layout.fontSize / 3, y = layout.top - 6
-            svg += "<text transform=\"translate(\(Self.n(x)),\(Self.n(y))) rotate(-90)\">\(XMLText.escape(columnLabels[j]))<title>key \(j): \(XMLText.escape(columnLabels[j]))</title></text>\n"
+            let text = label(columnLabels[j], index: j, step: layout.labelStep)
+            svg += "<text transform=\"translate(\(Self.n(x)),\(Self.n(y))) rotate(-90)\">\(XMLText.escape(text))<title>key \(j): \(XMLText.escape(columnLabels[j]))</title></text>\n"
         }
         return svg + "</g>\n"
     }
@@ -121,11 +156,57 @@ struct SVGHeatmap {
     /// The queries' labels, right-aligned left of their row.
     func rowLabelGroup(_ layout: Layout) -> String {
         var svg = "<g class=\"row-labels\" text-anchor=\"end\">\n"
-        for i in 0..<layout.rows {
+        for i in stride(from: 0, to: layout.rows, by: layout.labelStep) {
             let y = layout.top + layout.cell * (Double(i) + 0.5) + Layout.fontSize / 3
-            svg += "<text x=\"\(Self.n(layout.left - 6))\" y=\"\(Self.n(y))\">\(XMLText.escape(rowLabels[i]))<title>query \(i): \(XMLText.escape(rowLabels[i]))</title></text>\n"
+            let text = label(rowLabels[i], index: i, step: layout.labelStep)
+            svg += "<text x=\"\(Self.n(layout.left - 6))\" y=\"\(Self.n(y))\">\(XMLText.escape(text))<title>query \(i): \(XMLText.escape(rowLabels[i]))</title></text>\n"
         }
         return svg + "</g>\n"
+    }
+
+    /// The grid of a large matrix as one image: a palette PNG of a pixel per cell or per block of
+    /// cells (the mean of its finite values; masked when all of them are), drawn without smoothing.
+    func imageGroup(_ layout: Layout, _ scale: Scale) -> String {
+        guard let raster = layout.raster else { return "" }
+        let png = PNGImage(width: raster.width, height: raster.height, pixels: Self.pixels(matrix, raster, scale),
+                           palette: Self.palette).encoded()
+        let (width, height) = (layout.cell * Double(layout.columns), layout.cell * Double(layout.rows))
+        let what = raster.block == 1 ? "one pixel per cell" : "one pixel per \(raster.block) × \(raster.block) cells, their mean"
+        return """
+            <g class="cells"><image x="\(Self.n(layout.left))" y="\(Self.n(layout.top))" width="\(Self.n(width))" height="\(Self.n(height))" \
+            preserveAspectRatio="none" image-rendering="pixelated" style="image-rendering: pixelated" \
+            href="data:image/png;base64,\(Data(png).base64EncodedString())"><title>\(layout.rows) × \(layout.columns) cells, \(what); export the step for its values</title></image></g>
+
+            """
+    }
+
+    /// The palette: 255 viridis levels (index 0 the smallest value, 254 the largest), then the
+    /// masked cells' grey (255).
+    static let palette: [(UInt8, UInt8, UInt8)] = (0..<255).map { k -> (UInt8, UInt8, UInt8) in
+        let hex = colour(Double(k) / 254)
+        let value = UInt32(hex.dropFirst(), radix: 16) ?? 0
+        return (UInt8(value >> 16), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF))
+    } + [(0xd9, 0xd9, 0xd9)]
+
+    /// Each pixel's palette index: the mean of its block's finite values on the scale, 255 when
+    /// every cell of the block is masked.
+    static func pixels(_ matrix: Matrix, _ raster: (block: Int, width: Int, height: Int), _ scale: Scale) -> [UInt8] {
+        var pixels = [UInt8](repeating: 255, count: raster.width * raster.height)
+        for y in 0..<raster.height {
+            for x in 0..<raster.width {
+                var sum = 0.0, count = 0
+                for i in (y * raster.block)..<min(matrix.rows, (y + 1) * raster.block) {
+                    for j in (x * raster.block)..<min(matrix.columns, (x + 1) * raster.block) {
+                        let v = matrix[i, j]
+                        if v.isFinite { sum += Double(v); count += 1 }
+                    }
+                }
+                guard count > 0 else { continue }
+                let t = min(max(scale.position(Float(sum / Double(count))), 0), 1)
+                pixels[y * raster.width + x] = UInt8((t * 254).rounded())
+            }
+        }
+        return pixels
     }
 
     /// A coloured square per cell, its value on hover.
