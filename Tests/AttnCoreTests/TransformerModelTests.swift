@@ -146,3 +146,28 @@ struct RecomputedStepsTests {
         #expect(trace.matrix(.weights, layer: 2, head: 7)?.values == first.weights.values)
     }
 }
+
+@Suite("A key/value cache's prefix is the cache of the first tokens alone")
+struct CachePrefixTests {
+    @Test("SmolLM2 and Gemma 3: a pass from the prefix of a longer run gives the logits of a fresh pass")
+    func prefix() throws {
+        let llama = try RealDecoder.load()
+        let gemma = try RealGemma.load()
+        for decoder in [llama as any DecoderModel, gemma] {
+            let ids = decoder.inputIds("The capital of France is Paris, and the capital of Italy is")
+            var full = KeyValueCache(layers: decoder.sizes.layers)
+            _ = decoder.forward(ids, cache: &full, ablating: [])
+            #expect(full.count == ids.count)
+            for n in [0, 1, 5, ids.count - 1] {
+                var cache = try #require(full.prefix(n))
+                #expect(cache.count == n)
+                let resumed = decoder.forward(Array(ids[n...]), cache: &cache, ablating: [])
+                var fresh = KeyValueCache(layers: decoder.sizes.layers)
+                let expected = decoder.forward(ids, cache: &fresh, ablating: [])
+                let scale = expected.map(abs).max() ?? 1
+                #expect(zip(resumed, expected).allSatisfy { abs($0 - $1) <= 1e-4 * scale }, "\(decoder.sizes.layers) layers, prefix \(n)")
+            }
+            #expect(full.prefix(ids.count + 1) == nil && full.prefix(-1) == nil)
+        }
+    }
+}

@@ -44,16 +44,26 @@ enum Occlusion {
     static func nextTokenProbability(_ decoder: any DecoderModel, _ trace: Trace, next: Int, temperature: Float,
                                      ablating ablated: Set<Attention.HeadIndex>,
                                      progress: (Int) -> Void, isInterrupted: () -> Bool) -> (baseline: Double, values: [Value]) {
-        // One forward pass with a fresh cache: the logits of the last position only.
-        func probability(_ ids: [Int]) -> Double {
-            var cache = KeyValueCache(layers: decoder.sizes.layers)
-            let logits = decoder.forward(ids, cache: &cache, ablating: ablated)
-            return Double(probabilities(logits: logits, temperature: temperature)[next])
+        func probability(_ logits: [Float]) -> Double {
+            Double(probabilities(logits: logits, temperature: temperature)[next])
         }
         progress(0)
-        let baseline = probability(trace.tokenIds)
-        let values = removing(Array(0..<trace.count), from: trace, progress: progress, isInterrupted: isInterrupted) { ids in
-            baseline - probability(ids)
+        // The whole sentence once, keeping its keys and values: without token i, positions
+        // 0…i−1 are what they were, so a pass starts from their cache (a prefix of this one) and
+        // runs only the tokens after i, half the work on average.
+        let ids = trace.tokenIds
+        var full = KeyValueCache(layers: decoder.sizes.layers)
+        let baseline = probability(decoder.forward(ids, cache: &full, ablating: ablated))
+        let values = removing(Array(0..<trace.count), from: trace, progress: progress, isInterrupted: isInterrupted) { reduced in
+            // The first removed position: where `reduced` starts to differ from `ids`.
+            let i = reduced.indices.first { reduced[$0] != ids[$0] } ?? reduced.count
+            // At least one token to run: without the last token, run the one before it again.
+            let start = min(i, reduced.count - 1)
+            if var cache = full.prefix(start) {
+                return baseline - probability(decoder.forward(Array(reduced[start...]), cache: &cache, ablating: ablated))
+            }
+            var cache = KeyValueCache(layers: decoder.sizes.layers)
+            return baseline - probability(decoder.forward(reduced, cache: &cache, ablating: ablated))
         }
         return (baseline, values)
     }
