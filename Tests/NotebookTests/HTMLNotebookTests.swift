@@ -438,8 +438,9 @@ struct HTMLNotebookLessonTests {
 struct MarkdownHTMLTests {
     @Test("headings, paragraphs, lists, code, formulas, tables and quotes", arguments: [
         ("## Two words", "<h2>Two words</h2>\n"),
-        ("a line\nand the next", "<p>a line\nand the next</p>\n"),
-        ("- one\n- two `x < y`\n  goes on\n\n1. first", "<ul>\n<li>one</li>\n<li>two <code>x &lt; y</code>\ngoes on</li>\n</ul>\n<ol>\n<li>first</li>\n</ol>\n"),
+        ("a line\nand the next", "<p>a line and the next</p>\n"),
+        ("中文的一行\n接着下一行，\nand English", "<p>中文的一行接着下一行，and English</p>\n"),
+        ("- one\n- two `x < y`\n  goes on\n\n1. first", "<ul>\n<li>one</li>\n<li>two <code>x &lt; y</code> goes on</li>\n</ul>\n<ol>\n<li>first</li>\n</ol>\n"),
         ("text\n\n    Q = X · W_Q\n    K = X · W_K\n\nmore", "<p>text</p>\n<pre class=\"formula\">Q = X · W_Q\nK = X · W_K</pre>\n<p>more</p>\n"),
         ("```sh\nmake <run>\n```", "<pre class=\"code\"><code>make &lt;run&gt;</code></pre>\n"),
         ("| a | b |\n|---|:-:|\n| `x|y` | **2** |", "<table>\n<thead><tr><th>a</th><th>b</th></tr></thead>\n<tbody>\n<tr><td><code>x|y</code></td><td><strong>2</strong></td></tr>\n</tbody>\n</table>\n"),

@@ -28,7 +28,8 @@ enum MarkdownHTML {
 
         func flushParagraph() {
             guard !paragraph.isEmpty else { return }
-            html += "<p>" + inline(paragraph.joined(separator: "\n")) + "</p>\n"
+            // Joined as the terminal joins them: no space between Chinese characters.
+            html += "<p>" + inline(joinedParagraph(paragraph)) + "</p>\n"
             paragraph = []
         }
         func flushList() {
@@ -123,7 +124,7 @@ enum MarkdownHTML {
             }
             // Until a blank line, a line after a list item continues it, as Markdown has it.
             if var open = list, let last = open.items.popLast() {
-                open.items.append(last + "\n" + trimmed)
+                open.items.append(joinedParagraph([last, trimmed]))
                 list = open
                 continue
             }
