@@ -136,6 +136,20 @@ struct RecomputedStepsTests {
         Self.check(gemma.trace(ids: gemma.inputIds("The capital of France is Paris, and the capital of Italy is")), "gemma3")
     }
 
+    @Test("SmolLM2's feed-forward steps, computed again, are the ones its ffn_out came from, to the bit")
+    func feedForwardAgain() throws {
+        let llama = try RealDecoder.load()
+        let trace = llama.trace(ids: llama.inputIds("The capital of France is"))
+        for (l, layer) in trace.layers.enumerated() {
+            let steps = trace.feedForwardSteps(layer: l)
+            let w = llama.weights.layers[l]
+            #expect(steps.activation.multiplied(by: w.down, transposeB: true).values == layer.feedForwardOutput.values, "layer \(l)")
+            let gate = try #require(steps.gate), up = try #require(steps.up)
+            #expect(gate.columns == llama.sizes.feedForwardDimension && up.rows == trace.count)
+            #expect(trace.matrix(.feedForwardActivation, layer: l, head: 0)?.values == steps.activation.values)
+        }
+    }
+
     @Test("a trace keeps the last heads shown, and gives the same steps again")
     func recentHeads() throws {
         let trace = try RealModel.load().trace(ids: [101, 1996, 4937, 2938, 2006, 1996, 13523, 102])

@@ -11,20 +11,22 @@ public enum ModelBudget {
     public static let maximumWeightBytes = 4 << 30
 
     /// The most bytes one trace may take. What a trace keeps grows with T: per layer a few T × d
-    /// and T × d_ff matrices and each head's q, k, v and z (T × dₕ). A head's T × T steps are
-    /// computed when shown (``Trace/tokenByToken(layer:head:)``), so only a few of them exist at
-    /// once: two heads' in the forward pass (one per core), the last heads shown.
+    /// matrices and each head's q, k, v and z (T × dₕ). A head's T × T steps and a layer's
+    /// T × d_ff feed-forward steps are computed when shown (``Trace/tokenByToken(layer:head:)``,
+    /// ``Trace/feedForwardSteps(layer:)``), so only a few of them exist at once: two heads' in the
+    /// forward pass (one per core), the last heads and the last layer shown.
     public static let maximumTraceBytes = 6 << 30
 
     /// The bytes a trace of `tokens` tokens of a model of these sizes takes, about, as float32:
     /// ```
-    /// per layer:  T · (10·d + 6·heads·dₕ + 3·d_ff)     x, norms, residuals, out; q, k, v, z and q, k before RoPE; the feed-forward
-    /// T × T:      12 · T²                               4 steps of 2 heads computing, 4 of the head shown
+    /// per layer:  T · (10·d + 6·heads·dₕ)     x, norms, residuals, out; q, k, v, z and q, k before RoPE
+    /// once:       T · (4·d + 3·d_ff)          embeddings, final norm; one layer's feed-forward steps
+    /// T × T:      12 · T²                     4 steps of 2 heads computing, 4 of the head shown
     /// ```
     /// (The logits, T × vocabulary, are computed when asked for, one row for `predict`.)
     public static func traceBytes(_ s: ModelSizes, tokens t: Int) -> Double {
-        let perLayer = Double(10 * s.modelDimension + 6 * s.heads * s.headDimension + 3 * s.feedForwardDimension)
-        let linear = Double(t) * (Double(s.layers) * perLayer + 4 * Double(s.modelDimension))
+        let perLayer = Double(10 * s.modelDimension + 6 * s.heads * s.headDimension)
+        let linear = Double(t) * (Double(s.layers) * perLayer + 4 * Double(s.modelDimension) + 3 * Double(s.feedForwardDimension))
         return 4 * (linear + 12 * Double(t) * Double(t))
     }
 

@@ -68,19 +68,41 @@ public struct LayerTrace: Sendable {
     /// Pre-norm models: `RMSNorm(attn_residual)` or `LN(attn_residual)` (ln_2), what the
     /// feed-forward reads.                                                                  (T × d)
     public var feedForwardInput: Matrix? = nil
-    /// Decoder only: the SwiGLU gate and up projections.                                   (T × d_ff)
-    public var feedForwardGate: Matrix? = nil
-    public var feedForwardUp: Matrix? = nil
-    /// BERT and GPT-2: the feed-forward's first projection, before its activation.           (T × d_ff)
-    public var feedForwardHidden: Matrix? = nil
-    /// After the non-linearity: GELU (BERT, GPT-2) or SiLU(gate) ⊙ up (Llama).               (T × d_ff)
-    public var feedForwardActivation: Matrix
+    /// The feed-forward's intermediates (T × d_ff each), computed again from its input by the
+    /// model's own function (the one its forward pass called) when asked for: kept, they would
+    /// be a third of a trace. ``Trace/feedForwardSteps(layer:)`` keeps the last layer's.
+    public var computeFeedForward: @Sendable () -> FeedForwardSteps
     /// The feed-forward's second projection.                                               (T × d)
     public var feedForwardOutput: Matrix
     /// Gemma 3: `RMSNorm(ffn_out)`, what is added to the residual stream.                  (T × d)
     public var feedForwardPostNorm: Matrix? = nil
     /// The layer's output, the next layer's `x`.                                            (T × d)
     public var out: Matrix
+
+    /// Computes the feed-forward's intermediates again (each call afresh).
+    public func feedForwardSteps() -> FeedForwardSteps { computeFeedForward() }
+    /// Decoder only: the gate and up projections.                                          (T × d_ff)
+    public var feedForwardGate: Matrix? { feedForwardSteps().gate }
+    public var feedForwardUp: Matrix? { feedForwardSteps().up }
+    /// BERT and GPT-2: the feed-forward's first projection, before its activation.           (T × d_ff)
+    public var feedForwardHidden: Matrix? { feedForwardSteps().hidden }
+    /// After the non-linearity: GELU (BERT, GPT-2), SiLU(gate) ⊙ up (Llama), GELU_tanh(gate) ⊙ up (Gemma 3). (T × d_ff)
+    public var feedForwardActivation: Matrix { feedForwardSteps().activation }
+}
+
+/// A feed-forward's T × d_ff intermediates.
+public struct FeedForwardSteps: Sendable {
+    /// Gated feed-forwards (Llama, Gemma 3): the gate and up projections.
+    public var gate: Matrix? = nil
+    public var up: Matrix? = nil
+    /// BERT and GPT-2: the first projection, before the activation.
+    public var hidden: Matrix? = nil
+    /// What the second projection reads.
+    public var activation: Matrix
+
+    public init(gate: Matrix? = nil, up: Matrix? = nil, hidden: Matrix? = nil, activation: Matrix) {
+        (self.gate, self.up, self.hidden, self.activation) = (gate, up, hidden, activation)
+    }
 }
 
 /// Every intermediate of one forward pass over one sentence.
@@ -116,6 +138,14 @@ public struct Trace: Sendable {
     let recentHeads = RecentHeads()
     /// The logits, once asked for.
     let keptLogits = KeptMatrix()
+    /// The feed-forward steps of the layer asked for last.
+    let recentFeedForward = RecentFeedForward()
+
+    /// One layer's feed-forward intermediates, computed again (``LayerTrace/feedForwardSteps()``)
+    /// or kept from the last time the same layer was asked for.
+    public func feedForwardSteps(layer: Int) -> FeedForwardSteps {
+        recentFeedForward.steps(layer: layer) { layers[layer].feedForwardSteps() }
+    }
 
     /// Decoder only: `final_norm · Eᵀ`, a score for every vocabulary entry. (T × vocabulary)
     ///
@@ -141,6 +171,23 @@ public struct Trace: Sendable {
     /// them once.
     public func tokenByToken(layer: Int, head: Int) -> Attention.TokenByToken {
         recentHeads.steps(layer: layer, head: head) { layers[layer].heads[head].tokenByToken() }
+    }
+}
+
+/// The feed-forward steps of the last layer asked for, shared by the copies of a trace.
+final class RecentFeedForward: @unchecked Sendable {
+    private let lock = NSLock()
+    private var kept: (layer: Int, steps: FeedForwardSteps)?
+
+    func steps(layer: Int, compute: () -> FeedForwardSteps) -> FeedForwardSteps {
+        lock.lock()
+        if let kept, kept.layer == layer { lock.unlock(); return kept.steps }
+        lock.unlock()
+        let steps = compute()
+        lock.lock()
+        defer { lock.unlock() }
+        kept = (layer, steps)
+        return steps
     }
 }
 
@@ -255,10 +302,10 @@ extension Trace {
             case .attentionNorm: return l.attentionNorm
             case .attentionResidual: return l.attentionResidual
             case .feedForwardInput, .layerNorm2: return l.feedForwardInput
-            case .feedForwardGate: return l.feedForwardGate
-            case .feedForwardUp: return l.feedForwardUp
-            case .feedForwardHidden: return l.feedForwardHidden
-            case .feedForwardActivation: return l.feedForwardActivation
+            case .feedForwardGate: return feedForwardSteps(layer: layer).gate
+            case .feedForwardUp: return feedForwardSteps(layer: layer).up
+            case .feedForwardHidden: return feedForwardSteps(layer: layer).hidden
+            case .feedForwardActivation: return feedForwardSteps(layer: layer).activation
             case .feedForwardOutput: return l.feedForwardOutput
             case .feedForwardPostNorm: return l.feedForwardPostNorm
             default: return l.out

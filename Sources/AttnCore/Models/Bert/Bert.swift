@@ -100,14 +100,23 @@ public struct Bert: Sendable {
             gamma: w.attentionNorm.gamma, beta: w.attentionNorm.beta, epsilon: c.layerNormEpsilon)
 
         // Feed-forward: widen to d_ff, GELU (or the configuration's activation), narrow back to d_model.
-        let hidden = w.intermediate(attentionNorm)
-        let activation = c.activation(hidden)
-        let feedForwardOutput = w.output(activation)
+        let feedForwardOutput = w.output(feedForward(attentionNorm, w).activation)
         let out = (attentionNorm + feedForwardOutput).layerNormRows(
             gamma: w.outputNorm.gamma, beta: w.outputNorm.beta, epsilon: c.layerNormEpsilon)
 
         return LayerTrace(x: x, heads: heads, concat: concat, attentionOutput: attentionOutput,
-                          attentionNorm: attentionNorm, feedForwardHidden: hidden,
-                          feedForwardActivation: activation, feedForwardOutput: feedForwardOutput, out: out)
+                          attentionNorm: attentionNorm, computeFeedForward: { [self] in feedForward(attentionNorm, w) },
+                          feedForwardOutput: feedForwardOutput, out: out)
+    }
+
+    /// The feed-forward's intermediates: the layer computes its output from them, and a trace
+    /// computes them again when they are shown.
+    /// ```
+    /// ffn_hidden = attn_norm · W₁ + b₁        (T × d) → (T × d_ff)
+    /// ffn_act    = GELU(ffn_hidden)           (the configuration's activation)
+    /// ```
+    func feedForward(_ attentionNorm: Matrix, _ w: BertLayerWeights) -> FeedForwardSteps {
+        let hidden = w.intermediate(attentionNorm)
+        return FeedForwardSteps(hidden: hidden, activation: configuration.activation(hidden))
     }
 }

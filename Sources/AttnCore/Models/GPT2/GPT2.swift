@@ -82,6 +82,17 @@ public struct GPT2: Sendable {
         }
     }
 
+    /// The MLP's intermediates: the layer computes its output from them, and a trace computes
+    /// them again when they are shown.
+    /// ```
+    /// ffn_hidden = ln_2 · W_fc + b_fc        (T × d) → (T × d_ff)
+    /// ffn_act    = GELU(ffn_hidden)          (the configuration's activation)
+    /// ```
+    func feedForward(_ n: Matrix, _ w: GPT2LayerWeights) -> FeedForwardSteps {
+        let hidden = w.feedForwardIn(n)
+        return FeedForwardSteps(hidden: hidden, activation: configuration.activation(hidden))
+    }
+
     /// One GPT-2 block: LayerNorm, causal multi-head attention, residual; LayerNorm, MLP, residual.
     ///
     /// The one layer function of the model: ``trace(ids:ablating:)`` calls it with no past, and a
@@ -111,14 +122,12 @@ public struct GPT2: Sendable {
 
         // The MLP: widen to d_ff, GELU (tanh form), narrow back; then the second residual.
         let n = residual.layerNormRows(gamma: w.feedForwardNorm.gamma, beta: w.feedForwardNorm.beta, epsilon: c.layerNormEpsilon)
-        let hidden = w.feedForwardIn(n)
-        let activation = c.activation(hidden)
-        let feedForwardOutput = w.feedForwardOut(activation)
+        let feedForwardOutput = w.feedForwardOut(feedForward(n, w).activation)
         let out = residual + feedForwardOutput
 
         let trace = LayerTrace(x: x, attentionInput: h, heads: heads, concat: concat, attentionOutput: attentionOutput,
-                               attentionResidual: residual, feedForwardInput: n, feedForwardHidden: hidden,
-                               feedForwardActivation: activation, feedForwardOutput: feedForwardOutput, out: out)
+                               attentionResidual: residual, feedForwardInput: n,
+                               computeFeedForward: { [self] in feedForward(n, w) }, feedForwardOutput: feedForwardOutput, out: out)
         return (trace, keys, values)
     }
 

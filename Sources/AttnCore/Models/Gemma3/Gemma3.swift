@@ -89,6 +89,18 @@ public struct Gemma3: Sendable {
         weights.tokenEmbeddings.logits(finalNorm)
     }
 
+    /// The gated feed-forward's intermediates: the layer computes its output from them, and a
+    /// trace computes them again when they are shown.
+    /// ```
+    /// ffn_gate = ffn_norm · W_gateᵀ,  ffn_up = ffn_norm · W_upᵀ     (T × d) → (T × d_ff)
+    /// ffn_act  = GELU_tanh(ffn_gate) ⊙ ffn_up
+    /// ```
+    func feedForward(_ n: Matrix, _ w: Gemma3LayerWeights) -> FeedForwardSteps {
+        let gate = n.multiplied(by: w.gate, transposeB: true)
+        let up = n.multiplied(by: w.up, transposeB: true)
+        return FeedForwardSteps(gate: gate, up: up, activation: gatedGELU(gate: gate, up: up))
+    }
+
     /// One Gemma 3 layer: RMSNorm, attention with QK-norm and RoPE over the layer's window, RMSNorm
     /// of its output, residual; RMSNorm, gated GELU feed-forward, RMSNorm of its output, residual.
     ///
@@ -143,16 +155,13 @@ public struct Gemma3: Sendable {
 
         // The gated GELU: GELU_tanh(gate) ⊙ up, then down, then its own norm.
         let n = rmsNorm(residual, gain: w.feedForwardNorm, epsilon: eps)
-        let gate = n.multiplied(by: w.gate, transposeB: true)
-        let up = n.multiplied(by: w.up, transposeB: true)
-        let activation = gatedGELU(gate: gate, up: up)
-        let down = activation.multiplied(by: w.down, transposeB: true)
+        let down = feedForward(n, w).activation.multiplied(by: w.down, transposeB: true)
         let feedForwardPostNorm = rmsNorm(down, gain: w.postFeedForwardNorm, epsilon: eps)
         let out = residual + feedForwardPostNorm
 
         var trace = LayerTrace(x: x, attentionInput: h, heads: heads, concat: concat, attentionOutput: attentionOutput,
-                               attentionResidual: residual, feedForwardInput: n, feedForwardGate: gate,
-                               feedForwardUp: up, feedForwardActivation: activation, feedForwardOutput: down, out: out)
+                               attentionResidual: residual, feedForwardInput: n,
+                               computeFeedForward: { [self] in feedForward(n, w) }, feedForwardOutput: down, out: out)
         trace.attentionPostNorm = attentionPostNorm
         trace.feedForwardPostNorm = feedForwardPostNorm
         return (trace, allKeys, allValues)

@@ -121,16 +121,25 @@ public struct Llama: Sendable {
 
         // SwiGLU: SiLU(gate) ⊙ up, then down.
         let n = rmsNorm(residual, gain: w.feedForwardNorm, epsilon: c.rmsNormEpsilon)
-        let gate = n.multiplied(by: w.gate, transposeB: true)
-        let up = n.multiplied(by: w.up, transposeB: true)
-        let activation = swiGLU(gate: gate, up: up)
-        let down = activation.multiplied(by: w.down, transposeB: true)
+        let down = feedForward(n, w).activation.multiplied(by: w.down, transposeB: true)
         let out = residual + down
 
         let trace = LayerTrace(x: x, attentionInput: h, heads: heads, concat: concat, attentionOutput: attentionOutput,
-                               attentionResidual: residual, feedForwardInput: n, feedForwardGate: gate,
-                               feedForwardUp: up, feedForwardActivation: activation, feedForwardOutput: down, out: out)
+                               attentionResidual: residual, feedForwardInput: n,
+                               computeFeedForward: { [self] in feedForward(n, w) }, feedForwardOutput: down, out: out)
         return (trace, allKeys, allValues)
+    }
+
+    /// The feed-forward's intermediates: the layer computes its output from them, and a trace
+    /// computes them again when they are shown.
+    /// ```
+    /// ffn_gate = ffn_norm · W_gateᵀ,  ffn_up = ffn_norm · W_upᵀ     (T × d) → (T × d_ff)
+    /// ffn_act  = SiLU(ffn_gate) ⊙ ffn_up
+    /// ```
+    func feedForward(_ n: Matrix, _ w: LlamaLayerWeights) -> FeedForwardSteps {
+        let gate = n.multiplied(by: w.gate, transposeB: true)
+        let up = n.multiplied(by: w.up, transposeB: true)
+        return FeedForwardSteps(gate: gate, up: up, activation: swiGLU(gate: gate, up: up))
     }
 }
 
