@@ -45,11 +45,59 @@ func report(_ name: String, _ value: Double, _ unit: String, goal: String = "") 
     print(text)
 }
 
+/// A whole job of the attn executable beside this one (`attn replay` of `lines`), as a learner
+/// runs it: its wall time in seconds and its peak resident memory in MB (the child's own, from
+/// wait4), or nil when it cannot run or fails.
+func job(_ lines: [String]) -> (seconds: Double, megabytes: Double)? {
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("attn").path
+    let script = NSTemporaryDirectory() + "attn-bench-\(getpid()).txt"
+    defer { unlink(script) }
+    guard (try? (lines.joined(separator: "\n") + "\n").write(toFile: script, atomically: true, encoding: .utf8)) != nil else { return nil }
+    var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let arguments = [executable, "replay", script]
+    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    var pid: pid_t = 0
+    let start = now()
+    guard posix_spawn(&pid, executable, &actions, nil, &argv, environ) == 0 else { return nil }
+    var status: Int32 = 0
+    var usage = rusage()
+    guard wait4(pid, &status, 0, &usage) == pid, status == 0 else { return nil }
+    return (now() - start, Double(usage.ru_maxrss) / 1024)
+}
+
+/// `count` words, about a token each for every tokenizer here, the same every run.
+func words(_ count: Int) -> String {
+    let vocabulary = "the cat sat on a mat and then it ran to the old house where many people lived in small rooms with books".split(separator: " ")
+    return (0..<count).map { vocabulary[($0 * 7 + $0 / 3) % vocabulary.count] }.joined(separator: " ")
+}
+
 let sixteen = "the quick brown fox jumps over the lazy dog near the old river bank"  // 16 tokens with [CLS], [SEP]
 let long = Array(repeating: "attention lets every token look at every other token", count: 14).joined(separator: " ")
 
 do {
     print("attn-bench: medians; \(ProcessInfo.processInfo.activeProcessorCount) cores; OpenBLAS kernels: \(blasCoreName)\n")
+
+    // Long texts and many-pass tools (issue 18), each a whole job in a process of its own, so
+    // that its peak memory is its own: first, while this process is small (a child started by
+    // posix_spawn begins with its parent's peak).
+    let longJobs: [(name: String, lines: [String], goal: String)] = [
+        ("MiniLM 510 words: trace, weights (whole job)", ["sentence " + words(510), "weights"], "goal ≤ 0.5 s, ≤ 300 MB"),
+        ("MiniLM importance, 250 words (whole job)", ["sentence " + words(250), "importance"], "goal ≤ 10 s"),
+        ("SmolLM2 2047 words: trace, weights, predict (whole job)", ["model smollm2", "sentence " + words(2047), "weights", "predict"],
+         "goal ≤ 10 s, ≤ 2048 MB"),
+        ("SmolLM2 importance, 250 words (whole job)", ["model smollm2", "sentence " + words(250), "importance"], "goal ≤ 30 s"),
+    ]
+    for (name, lines, goal) in longJobs {
+        guard let result = job(lines) else { print("\(name): did not run (attn beside attn-bench, models fetched?)"); continue }
+        report(name, result.seconds, "s", goal: goal)
+        report("  its peak memory", result.megabytes, "MB")
+    }
+    print("")
 
     // MiniLM: load, then the forward pass with every intermediate.
     let minilmDirectory = ModelStore.directory(for: .minilm)
@@ -138,6 +186,7 @@ do {
     } else {
         print("Gemma 3 not fetched: run `attn fetch gemma3` to measure it")
     }
+
 } catch {
     print("attn-bench: error: \(error)")
     exit(1)

@@ -159,8 +159,10 @@ enum NotebookPart {
 }
 
 extension Session {
-    /// The most rows or columns a heatmap in a page draws: 256 × 256 cells are about 10 MB of SVG.
-    static let maximumHeatmapSide = 256
+    /// The most rows or columns a heatmap in a page draws. Beyond 256 its grid is one image of at
+    /// most 1024 × 1024 pixels (``SVGHeatmap/rasterThreshold``), about 1.4 MB in the page; this is
+    /// a bound for matrices no trace makes.
+    static let maximumHeatmapSide = 16_384
 
     /// A heatmap of `matrix` as `plot` draws it: the title, then the model, `location` and the
     /// sentence's length, with the ablated heads.
