@@ -185,7 +185,7 @@ extension Session {
             guard let logits = trace.logits, logits.rows > 0 else { throw NotebookError.noSentence }
             let next = topTokens(logits: logits.row(logits.rows - 1), count: 1, temperature: temperature)[0].id
             let t = label(for: next)
-            return TargetMeasure(formula: "p(\(t))", definition: "the probability of the top next token after the sentence, \(t) (id \(next)), \(probabilityFormula) at the last position: the default (target top)",
+            return TargetMeasure(formula: "p(\(t))", definition: "the probability of the next token the model ranks first after the sentence (id \(next)), \(probabilityFormula) at the last position: the default (target top)",
                                  input: plain, value: tokens(next), knownSentenceValue: nil, runsWithoutWords: runsEmpty)
         case let .token(a):
             let id = try tokenId(a, decoder)
@@ -514,6 +514,25 @@ extension Session {
         }
         let source = name.hasPrefix("lime_") ? "lime" : "classify LABELS"
         return NotebookError.math("\(name) holds what \(source) computes, and there is nothing yet: \(source) first")
+    }
+
+    /// The column labels of an explanation name, or of a slice of one: lime's words for lime_masks
+    /// and lime_coef, the labels for class_p and label_p, none for the others (sample numbers
+    /// label their rows). Nil when `expression` is not one.
+    func explanationLabels(_ expression: MathExpression, columns: Int) -> [String]?? {
+        var base = expression
+        if case let .index(inner, _, _) = expression { base = inner }
+        guard case let .name(name) = base, Self.explanationNames.contains(name), learnerNames[name] == nil else { return nil }
+        switch name {
+        case "lime_masks", "lime_coef":
+            guard let words = lastLime?.words.features, words.count == columns else { return .some(nil) }
+            return .some(words)
+        case "class_p", "label_p":
+            guard let labels = classifier?.labels, labels.count == columns else { return .some(nil) }
+            return .some(labels)
+        default:
+            return .some(nil)
+        }
     }
 
     /// The names of ``explanationNames`` there are values for now.

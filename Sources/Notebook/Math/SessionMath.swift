@@ -153,6 +153,10 @@ extension Session {
         let tokens = cachedTokens
         let whole = slice?.whole ?? m
         let rows = slice?.rows ?? 0..<m.rows, columns = slice?.columns ?? 0..<m.columns
+        // lime's and classify's numbers are labelled by words and labels, never by tokens.
+        if let explained = explanationLabels(expression, columns: whole.columns) {
+            return MathLabels(columns: explained.map { Array($0[columns]) }, rowOffset: rows.lowerBound, columnOffset: columns.lowerBound)
+        }
         let columnLabels = whole.columns == tokens.count ? Array(tokens[columns]) : nil
         return MathLabels(rows: whole.rows == tokens.count ? Array(tokens[rows]) : [], columns: columnLabels,
                           rowOffset: rows.lowerBound, columnOffset: columns.lowerBound,
