@@ -332,4 +332,24 @@ struct LimeSessionTests {
         #expect(s.session.classifier == nil && s.session.explanationTarget == .top)
         for line in ["lime 0", "classify positive", "target ·Parisian", "target a b"] { #expect(!error(line).contains("\n")) }
     }
+
+    @Test("lesson 20 resumed at its last exercise sets up the classifier, the target and lime's numbers again")
+    func lessonResumes() throws {
+        let directory = NSTemporaryDirectory() + "attn-lime-lesson-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Data(#"{"20-lime": 5}"#.utf8).write(to: URL(fileURLWithPath: directory + "/progress.json"))
+        let session = LessonLintTests.session()
+        session.progressPath = directory + "/progress.json"
+        let text = try session.execute("lesson 20").replacingOccurrences(of: "\n  ", with: " ")
+        #expect(text.contains("set up for lesson 20: model smollm2; sentence Not a bad film at all; classify positive|negative; target class positive"), "\(text)")
+        #expect(session.lastLime?.masks.count == 500 && session.lastLime?.seed == 0)
+        let check = try session.execute("check sqrt(exp(-(100 * (1 - sqrt(sum(lime_masks, axis=1) / 6))) ** 2 / 25 ** 2)) lime_weights")
+        #expect(check.hasPrefix("✓ matches lime_weights [500 × 1]"), "\(check)")
+        // Starting again from the top sets none of it up.
+        _ = try session.execute("lesson stop")
+        try Data(#"{"20-lime": 0}"#.utf8).write(to: URL(fileURLWithPath: directory + "/progress.json"))
+        _ = try session.execute("lesson 20")
+        #expect(session.classifier == nil && session.explanationTarget == .top && session.lastLime == nil)
+    }
 }
