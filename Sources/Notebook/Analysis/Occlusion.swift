@@ -1,10 +1,11 @@
 import AttnCore
 
 /// Occlusion, in the spirit of LIME: each token is removed in turn, the model runs again on the
-/// rest, and a measure says how far the output moved.
+/// rest, and the target (``TargetMeasure``) says how far the output moved.
 /// ```
-/// encoder:  importance(i) = 1 − cos(embedding(all tokens), embedding(all but i))
-/// decoder:  importance(i) = p(next | all tokens) − p(next | all but i)
+/// importance(i) = y(all tokens) − y(all but i)
+/// encoder, by default:  y = cos(embedding(·), embedding(all tokens)),  so  1 − cos(…, all but i)
+/// decoder, by default:  y = p(next | ·),  next the top token after all tokens
 /// ```
 /// It costs one forward pass per token, so each function reports how far it has come and stops
 /// early when asked to, with the values of the tokens done.
@@ -28,9 +29,10 @@ enum Occlusion {
     static func sentenceEmbedding(_ model: any TransformerModel, _ trace: Trace, ablating ablated: Set<Attention.HeadIndex>,
                                   progress: (Int) -> Void, isInterrupted: () -> Bool) -> [Value] {
         let full = SentenceEmbedding.meanPooled(trace)
-        return removing(wordPieces(of: trace), from: trace, progress: progress, isInterrupted: isInterrupted) { ids in
-            1 - SentenceEmbedding.cosine(full, SentenceEmbedding.meanPooled(model.trace(ids: ids, ablating: ablated)))
-        }
+        let input = ModelInput(ids: trace.tokenIds, removable: wordPieces(of: trace))
+        return measured(input, known: 1, progress: progress, isInterrupted: isInterrupted) { ids in
+            SentenceEmbedding.cosine(full, TargetMath.embedding(model, ids, ablated: ablated))
+        }.values
     }
 
     /// Decoder: how much the probability of the token `next` falls without each token; `baseline`
@@ -44,26 +46,30 @@ enum Occlusion {
     static func nextTokenProbability(_ decoder: any DecoderModel, _ trace: Trace, next: Int, temperature: Float,
                                      ablating ablated: Set<Attention.HeadIndex>,
                                      progress: (Int) -> Void, isInterrupted: () -> Bool) -> (baseline: Double, values: [Value]) {
-        func probability(_ logits: [Float]) -> Double {
-            Double(probabilities(logits: logits, temperature: temperature)[next])
+        let input = ModelInput(ids: trace.tokenIds, removable: Array(0..<trace.count))
+        // The whole sentence first (the baseline), then each pass from its cache cut before the removed token.
+        let passes = SharedPrefixPasses(decoder, ablated: ablated)
+        return measured(input, known: nil, progress: progress, isInterrupted: isInterrupted) { ids in
+            Double(probabilities(logits: passes.nextLogits(ids), temperature: temperature)[next])
         }
-        progress(0)
-        // The whole sentence once, keeping its keys and values: without token i, positions
-        // 0…i−1 are what they were, so a pass starts from their cache (a prefix of this one) and
-        // runs only the tokens after i, half the work on average.
-        let ids = trace.tokenIds
-        var full = KeyValueCache(layers: decoder.sizes.layers)
-        let baseline = probability(decoder.forward(ids, cache: &full, ablating: ablated))
-        let values = removing(Array(0..<trace.count), from: trace, progress: progress, isInterrupted: isInterrupted) { reduced in
-            // The first removed position: where `reduced` starts to differ from `ids`.
-            let i = reduced.indices.first { reduced[$0] != ids[$0] } ?? reduced.count
-            // At least one token to run: without the last token, run the one before it again.
-            let start = min(i, reduced.count - 1)
-            if var cache = full.prefix(start) {
-                return baseline - probability(decoder.forward(Array(reduced[start...]), cache: &cache, ablating: ablated))
-            }
-            var cache = KeyValueCache(layers: decoder.sizes.layers)
-            return baseline - probability(decoder.forward(reduced, cache: &cache, ablating: ablated))
+    }
+
+    /// Any target: its value for the whole input (`known`, or one forward pass after
+    /// `progress(0)`), and how far it falls without each of the input's removable tokens.
+    /// ```
+    /// importance(i) = y(ids) − y(ids without i),   i in input.removable
+    /// ```
+    static func measured(_ input: ModelInput, known: Double?, progress: (Int) -> Void, isInterrupted: () -> Bool,
+                         value: ([Int]) -> Double) -> (baseline: Double, values: [Value]) {
+        let baseline: Double
+        if let known {
+            baseline = known
+        } else {
+            progress(0)
+            baseline = value(input.ids)
+        }
+        let values = removing(input.removable, from: input.ids, progress: progress, isInterrupted: isInterrupted) { ids in
+            baseline - value(ids)
         }
         return (baseline, values)
     }
@@ -72,13 +78,19 @@ enum Occlusion {
     /// early when `isInterrupted` says so.
     static func removing(_ candidates: [Int], from trace: Trace, progress: (Int) -> Void, isInterrupted: () -> Bool,
                          measure: ([Int]) -> Double) -> [Value] {
+        removing(candidates, from: trace.tokenIds, progress: progress, isInterrupted: isInterrupted, measure: measure)
+    }
+
+    /// `measure` of `ids` without each of `candidates` in turn.
+    static func removing(_ candidates: [Int], from ids: [Int], progress: (Int) -> Void, isInterrupted: () -> Bool,
+                         measure: ([Int]) -> Double) -> [Value] {
         var values: [Value] = []
         for i in candidates {
             if isInterrupted() { break }
             progress(values.count)
-            var ids = trace.tokenIds
-            ids.remove(at: i)
-            values.append((i, measure(ids)))
+            var without = ids
+            without.remove(at: i)
+            values.append((i, measure(without)))
         }
         return values
     }

@@ -7,13 +7,14 @@ import AttnCore
 /// model minilm [PATH]   sentence TEXT | sentence "…"   layer N   head N   tokens   walk
 /// STEP   STEP[rows, cols]   STEP all   show STEP[rows, cols]   export STEP PATH   precision N
 /// check EXPR STEP   names   del NAME   heads [all]   neuron I J   rollout   ablate head L H
+/// importance   target [WHAT]   classify LABELS   lime [N]
 /// predict [K]   generate N   sample N   chat TEXT   lessons   lesson N   next   help [TOPIC]   quit
 /// ```
 public enum Commands {
     /// The groups in the order `help` shows them.
     static let groups: [any CommandGroup.Type] = [
         SelectCommands.self, StepCommands.self, DecoderCommands.self, MathCommands.self,
-        LessonCommands.self, ExploreCommands.self, ExportCommands.self, ViewCommands.self, OtherCommands.self,
+        LessonCommands.self, ExploreCommands.self, ExplainCommands.self, ExportCommands.self, ViewCommands.self, OtherCommands.self,
     ]
 
     /// Every command.

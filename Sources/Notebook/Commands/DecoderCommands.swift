@@ -183,7 +183,7 @@ struct TopPCommand: NotebookCommand, Equatable {
 
 /// `seed N`: where sampling's random numbers start.
 struct SeedCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["seed"], synopsis: ["seed N"], help: [("seed", "seed N (a decoder: smollm2, gemma3, GPT-2): where sampling's random numbers start (SplitMix64; 0 until set). Every sample, generate or chat starts from it, so the same seed and settings give the same text; another seed, another draw.")])
+    static let definition = CommandDefinition(words: ["seed"], synopsis: ["seed N"], help: [("seed", "seed N (a decoder: smollm2, gemma3, GPT-2): where sampling's random numbers start (SplitMix64; 0 until set). Every sample, generate or chat starts from it, so the same seed and settings give the same text; another seed, another draw. lime draws its samples from it too, on any model.")])
     var setsLessonState: Bool { true }
 
     var seed: UInt64

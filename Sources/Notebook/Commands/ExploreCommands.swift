@@ -305,62 +305,61 @@ extension Session {
 
     // MARK: importance
 
-    /// `importance`: occlusion (see ``Occlusion``). Each token is removed in turn and the model
-    /// runs again on the rest; the bar is how much the output moved.
+    /// `importance`: occlusion (see ``Occlusion``) of the target (`target`, `classify`). Each token
+    /// of the sentence is removed in turn and the model runs again on the rest; the bar is how
+    /// much the target moved.
+    /// ```
+    /// importance(i) = y(all tokens) − y(all but token i)
+    /// ```
+    /// The default target gives what importance always gave: on an encoder 1 − cos of the sentence
+    /// embedding with and without the token, on a decoder the drop of the top next token's p.
     func importance() throws -> String {
-        let trace = try requireTrace()
+        _ = try requireTrace()
+        guard let sentence else { throw NotebookError.noSentence }
         let model = try requireModel()
-        let occlusion = if let decoder = model as? any DecoderModel {
-            try decoderImportance(decoder, trace)
-        } else {
-            try encoderImportance(model, trace)
+        let measure = try targetMeasure(explanationTarget)
+        let input = try measure.input(sentence)
+        let isDecoder = model is any DecoderModel
+        guard !input.removable.isEmpty else {
+            throw NotebookError.usage(command: "importance", usage: "a sentence with at least one word piece between [CLS] and [SEP]")
         }
-        let values = occlusion.values
-        var text = occlusion.heading
-        text += bars(values.map { (trace.tokens[$0.index], $0.index, $0.value) })
-        if values.count < occlusion.total {
-            text += "importance stopped (Ctrl-C) after \(values.count) of \(occlusion.total) tokens: the bars above are theirs\n"
+        guard input.ids.count > 1 else {
+            throw NotebookError.usage(command: "importance", usage: "a sentence of at least two tokens (one is removed at a time)")
+        }
+        let (baseline, values) = showingProgress(of: input.removable.count) { progress in
+            Occlusion.measured(input, known: measure.knownSentenceValue, progress: progress, isInterrupted: isInterrupted,
+                               value: measure.value)
+        }
+        var text = importanceHeading(measure, baseline: baseline, decoder: isDecoder, template: input.ids.count > input.removable.count && isDecoder)
+        text += bars(values.map { (model.tokenLabel(input.ids[$0.index]), $0.index, $0.value) })
+        if values.count < input.removable.count {
+            text += "importance stopped (Ctrl-C) after \(values.count) of \(input.removable.count) tokens: the bars above are theirs\n"
         }
         if let top = values.max(by: { $0.value < $1.value }), top.value > 0 {
-            text += wrap("notice: removing \(trace.tokens[top.index]) (\(top.index)) changes the most.") + "\n"
+            text += wrap("notice: removing \(model.tokenLabel(input.ids[top.index])) (\(top.index)) changes the most.") + "\n"
         }
         return text + "\n"
     }
 
-    /// What `importance` measured: the lines before the bars, each token's value (fewer than
-    /// `total` when Ctrl-C stopped it).
-    typealias Importance = (heading: String, values: [Occlusion.Value], total: Int)
-
-    /// An encoder's importance: how far the sentence embedding turns without each word piece.
-    func encoderImportance(_ model: any TransformerModel, _ trace: Trace) throws -> Importance {
-        let candidates = Occlusion.wordPieces(of: trace)
-        guard !candidates.isEmpty else {
-            throw NotebookError.usage(command: "importance", usage: "a sentence with at least one word piece between [CLS] and [SEP]")
+    /// The lines before importance's bars: the formula and how to read the bars. The default
+    /// targets keep the words importance has always printed.
+    func importanceHeading(_ measure: TargetMeasure, baseline: Double, decoder: Bool, template: Bool) -> String {
+        let y = measure.formula
+        switch (explanationTarget, decoder) {
+        case (.top, false):
+            return fit("importance = 1 − cos(sentence embedding, the same without token i)   (occlusion)") + "\n"
+                + wrap("each word piece removed in turn ([CLS] and [SEP] stay), the model run again; a long bar: the sentence's meaning leans on that token.") + "\n"
+        case (.top, true), (.token, true):
+            let next = String(y.dropFirst(2).dropLast())  // the token of p(·Paris)
+            return fit("importance = p(\(next)) − p(\(next) without token i)   (occlusion)") + "\n"
+                + wrap("p(\(next)) = \(String(format: "%.4f", baseline)) after the whole sentence; each token removed in turn, the model run again. █: removing the token lowers p (it supports \(next)); ░: removing it raises p.") + "\n"
+        default:
+            let formula = y.hasPrefix("p(") && !y.contains(" − ")
+                ? "\(y) − \(y.dropLast()) without token i)" : "y − y(without token i),   y = \(y)"
+            let kept = decoder ? (template ? " (the template stays)" : "") : " ([CLS] and [SEP] stay)"
+            return fit("importance = \(formula)   (occlusion)") + "\n"
+                + wrap("\(y) = \(String(format: "%.4f", baseline)) for the whole sentence; each of its tokens removed in turn\(kept), the model run again. █: removing the token lowers it; ░: removing it raises it.") + "\n"
         }
-        let values = showingProgress(of: candidates.count) { progress in
-            Occlusion.sentenceEmbedding(model, trace, ablating: ablated, progress: progress, isInterrupted: isInterrupted)
-        }
-        let heading = fit("importance = 1 − cos(sentence embedding, the same without token i)   (occlusion)") + "\n"
-            + wrap("each word piece removed in turn ([CLS] and [SEP] stay), the model run again; a long bar: the sentence's meaning leans on that token.") + "\n"
-        return (heading, values, candidates.count)
-    }
-
-    /// A decoder's importance: how much the probability of today's top next token falls without
-    /// each token.
-    func decoderImportance(_ decoder: any DecoderModel, _ trace: Trace) throws -> Importance {
-        guard trace.count > 1 else {
-            throw NotebookError.usage(command: "importance", usage: "a sentence of at least two tokens (one is removed at a time)")
-        }
-        guard let last = trace.logits(row: trace.count - 1) else { throw NotebookError.noSentence }
-        let next = topTokens(logits: last, count: 1, temperature: temperature)[0].id
-        let (baseline, values) = showingProgress(of: trace.count) { progress in
-            Occlusion.nextTokenProbability(decoder, trace, next: next, temperature: temperature, ablating: ablated,
-                                           progress: progress, isInterrupted: isInterrupted)
-        }
-        let nextLabel = label(for: next)
-        let heading = fit("importance = p(\(nextLabel)) − p(\(nextLabel) without token i)   (occlusion)") + "\n"
-            + wrap("p(\(nextLabel)) = \(String(format: "%.4f", baseline)) after the whole sentence; each token removed in turn, the model run again. █: removing the token lowers p (it supports \(nextLabel)); ░: removing it raises p.") + "\n"
-        return (heading, values, trace.count)
     }
 
     /// Runs `body` with importance's progress line up, `tokens` to go; the line is blanked after.

@@ -15,8 +15,8 @@ struct ExportCommand: NotebookCommand, Equatable {
     static let definition = CommandDefinition(
         words: ["export"],
         synopsis: ["export STEP PATH.npy | PATH.csv", "export tokens PATH.tsv | PATH.txt", "export STEP all PATH.npy",
-                   "export NAME PATH", "export R[2, :] PATH", "export rollout PATH"],
-        help: [("export", "export STEP PATH: writes the whole step as .npy (float32, C order) or .csv (%.9g); export tokens PATH writes id<TAB>token lines to .tsv or .txt; a device such as /dev/stdout gets text. A file that is there and that this session did not write is replaced only when the name ends with ! (export weights w.npy!); a lesson never replaces one. export STEP all PATH.npy writes every layer and head as one array: [layers, heads, T, T] for scores, scaled, masked and weights (what torch.stack(outputs.attentions)[:, 0] gives), [layers, heads, T, dₕ] for q, k, v and z, [layers, T, d] for x, attn_out, out and the other steps of a layer; .csv holds only two dimensions. export NAME PATH writes one of your names or the model's (export R r.csv, export W_Q wq.npy), export weights[2, :] PATH a slice, evaluated as the math evaluates it.")])
+                   "export NAME PATH", "export R[2, :] PATH", "export rollout PATH", "export lime PATH.csv"],
+        help: [("export", "export STEP PATH: writes the whole step as .npy (float32, C order) or .csv (%.9g); export tokens PATH writes id<TAB>token lines to .tsv or .txt; a device such as /dev/stdout gets text. A file that is there and that this session did not write is replaced only when the name ends with ! (export weights w.npy!); a lesson never replaces one. export STEP all PATH.npy writes every layer and head as one array: [layers, heads, T, T] for scores, scaled, masked and weights (what torch.stack(outputs.attentions)[:, 0] gives), [layers, heads, T, dₕ] for q, k, v and z, [layers, T, d] for x, attn_out, out and the other steps of a layer; .csv holds only two dimensions. export NAME PATH writes one of your names or the model's (export R r.csv, export W_Q wq.npy), export weights[2, :] PATH a slice, evaluated as the math evaluates it. export lime PATH.csv writes the last lime's words and coefficients (word,coefficient, in the sentence's order).")])
 
     var what: String
     var path: String
@@ -41,7 +41,7 @@ struct ExportCommand: NotebookCommand, Equatable {
             return
         }
         let name = String(what.prefix { $0 != "[" })
-        guard what == "tokens" || what == "rollout" || Step(rawValue: what) != nil || MathSyntax.isName(name) else {
+        guard what == "tokens" || what == "rollout" || what == "lime" || Step(rawValue: what) != nil || MathSyntax.isName(name) else {
             throw NotebookError.unknownStep(what, suggestion: closest(to: what, in: ["tokens", "rollout"] + StepInfo.names))
         }
         self.init(what: what, path: path)
@@ -64,6 +64,7 @@ struct ExportCommand: NotebookCommand, Equatable {
 
     func run(in session: Session) throws -> String {
         if all, let step = Step(rawValue: what) { return try session.exportAll(step, to: path) }
+        if what == "lime" { return try session.exportLime(to: path) }
         return try session.export(what, to: path)
     }
 
@@ -71,7 +72,7 @@ struct ExportCommand: NotebookCommand, Equatable {
         let session = request.session
         switch request.previous.count {
         case 0:
-            return request.matching(["tokens", "rollout"] + session.availableSteps.map(\.rawValue) + session.learnerNames.keys.sorted())
+            return request.matching(["tokens", "rollout", "lime"] + session.availableSteps.map(\.rawValue) + session.learnerNames.keys.sorted())
         case 1 where !request.word.isEmpty && "all".hasPrefix(request.word)
             && Step(rawValue: request.previous[0]).map({ $0.scope != .sentence }) == true:
             return request.matching(["all"])
@@ -83,7 +84,7 @@ struct ExportCommand: NotebookCommand, Equatable {
 
 /// `plot STEP PATH.svg`: an SVG heatmap of a token × token step or of rollout.
 struct PlotCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["plot"], synopsis: ["plot STEP PATH.svg"], help: [("plot", "plot STEP PATH.svg: an SVG heatmap of a token × token step (scores, scaled, masked, weights) or of rollout, with the tokens on both axes, a colour legend, the formula, layer and head in the title and every cell's value on hover; opens in any browser. Beyond 256 tokens the grid is one image (a pixel per cell, or per block of cells beyond 1024, their mean) with every n-th token labelled. An existing file this session did not write needs ! after the name (plot weights w.svg!).")])
+    static let definition = CommandDefinition(words: ["plot"], synopsis: ["plot STEP PATH.svg", "plot lime PATH.svg"], help: [("plot", "plot STEP PATH.svg: an SVG heatmap of a token × token step (scores, scaled, masked, weights) or of rollout, with the tokens on both axes, a colour legend, the formula, layer and head in the title and every cell's value on hover; opens in any browser. Beyond 256 tokens the grid is one image (a pixel per cell, or per block of cells beyond 1024, their mean) with every n-th token labelled. plot lime PATH.svg draws the last lime's coefficients as a bar chart, one bar per word. An existing file this session did not write needs ! after the name (plot weights w.svg!).")])
 
     var what: String
     var path: String
@@ -93,8 +94,8 @@ struct PlotCommand: NotebookCommand, Equatable {
         let split = arguments.split(separator: " ", maxSplits: 1).map(String.init)
         guard split.count == 2 else { throw NotebookError.usage(command: "plot", usage: usage) }
         what = split[0]
-        guard what == "rollout" || Step(rawValue: what) != nil else {
-            let plottable = ["rollout"] + Step.allCases.filter(\.isTokenByToken).map(\.rawValue)
+        guard what == "rollout" || what == "lime" || Step(rawValue: what) != nil else {
+            let plottable = ["rollout", "lime"] + Step.allCases.filter(\.isTokenByToken).map(\.rawValue)
             throw NotebookError.unknownStep(what, suggestion: closest(to: what, in: plottable))
         }
         path = split[1].trimmingWhitespace()
@@ -102,10 +103,12 @@ struct PlotCommand: NotebookCommand, Equatable {
 
     var writtenPath: String? { path }
 
-    func run(in session: Session) throws -> String { try session.plot(what, to: path) }
+    func run(in session: Session) throws -> String {
+        what == "lime" ? try session.plotLime(to: path) : try session.plot(what, to: path)
+    }
 
     static func completions(_ request: CompletionRequest) -> Completion? {
-        request.previous.isEmpty ? request.matching(Step.allCases.filter(\.isTokenByToken).map(\.rawValue) + ["rollout"]) : .files
+        request.previous.isEmpty ? request.matching(Step.allCases.filter(\.isTokenByToken).map(\.rawValue) + ["rollout", "lime"]) : .files
     }
 }
 

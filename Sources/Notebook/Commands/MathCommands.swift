@@ -11,7 +11,7 @@ enum MathCommands: CommandGroup {
 /// `check EXPR STEP`: the learner's expression against the model's step.
 struct CheckCommand: NotebookCommand, Equatable {
     static let definition = CommandDefinition(
-        words: ["check"], synopsis: ["NAME = EXPR    EXPR    check EXPR STEP"], help: [("check", "check EXPR STEP: computes EXPR with the names of this layer and head (names lists them) and compares it with the model's STEP: ✓ when the shapes agree and max|Δ| ≤ 1e-4, else ✗ with where the difference is largest. STEP may be a slice of a step: check weights[1] @ V z[1] checks one row.")])
+        words: ["check"], synopsis: ["NAME = EXPR    EXPR    check EXPR STEP"], help: [("check", "check EXPR STEP: computes EXPR with the names of this layer and head (names lists them) and compares it with the model's STEP: ✓ when the shapes agree and max|Δ| ≤ 1e-4, else ✗ with where the difference is largest. STEP may be a slice of a step: check weights[1] @ V z[1] checks one row. STEP may also be a number lime or classify computed: lime_weights, lime_coef, class_p, ….")])
 
     var expression: String
     /// The step's name, perhaps with a slice: `z[1]`, `scores[3, 2]`.
@@ -22,8 +22,8 @@ struct CheckCommand: NotebookCommand, Equatable {
         (expression, step) = Arguments.splitCheck(arguments)
         guard !expression.isEmpty, !step.isEmpty else { throw NotebookError.usage(command: "check", usage: usage) }
         let name = String(step.prefix { $0 != "[" })
-        guard Step(rawValue: name) != nil else {
-            throw NotebookError.unknownStep(name, suggestion: closest(to: name, in: StepInfo.names))
+        guard Step(rawValue: name) != nil || Session.explanationNames.contains(name) else {
+            throw NotebookError.unknownStep(name, suggestion: closest(to: name, in: StepInfo.names + Session.explanationNames))
         }
     }
 

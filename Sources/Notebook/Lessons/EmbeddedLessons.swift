@@ -2601,6 +2601,148 @@ travel far, as `·Ada` did here.
 Try `window` on other layers, and `weights[610, 0:6]` in layers 11 and 17. Which global heads still
 look at `·Ada`?
 """####),
+        ("20-lime.md", ####"""
+# 20. Explaining a prediction: occlusion, then LIME
+
+**Goal:** explain one number the model computes: how sure SmolLM2 is that a short review is
+positive, and which words make it so. You will turn the language model into a sentiment
+classifier, explain its answer first by occlusion (remove one token at a time), then by LIME
+(remove many words at random and fit a line to what happens), count the forward passes each
+method takes, and compute LIME's weights yourself.
+
+## One number to explain
+
+Every method in this lesson explains one number, the **target**. Until you choose one, it is the
+probability of the token the model ranks first after the sentence:
+
+```attn
+model smollm2
+sentence Not a bad film at all
+target
+```
+
+After "Not a bad film at all" SmolLM2 expects a comma, with p = 0.3653. That is a number one could
+explain, but not the one we care about: we want to know whether the model reads the review as
+positive.
+
+## A classifier made from the model
+
+SmolLM2 was never trained to sort reviews, but it can be asked. Put the sentence into a prompt
+that stops where an answer would come, and compare how likely each answer's first token is:
+
+    Review: Not a bad film at all
+    Sentiment:
+
+```attn
+classify positive|negative
+```
+
+After `Sentiment:` the model gives `·positive` 0.0211 and `·negative` 0.0050. Together they hold
+only 0.0261 of the next token's probability: the model would rather go on with something else.
+The classifier leaves the rest out and renormalizes the two:
+
+    p(positive) = p(·positive) / (p(·positive) + p(·negative))
+
+That gives 0.8097: positive. This is now the target (`target` shows it; `target class negative`
+would explain the other label). On an encoder such as MiniLM, `classify` compares the sentence
+embedding with the embeddings of "this is positive" and "this is negative" instead.
+
+## Your turn: renormalizing
+
+`classify` leaves two rows for your math, both 1 × 2 (positive, negative): `label_p`, the
+probabilities of the labels' first tokens, and `class_p`, the classifier's answer. Compute
+`class_p` from `label_p`.
+
+```attn
+# exercise: class_p
+# hint: label_p holds p(·positive) and p(·negative), the p(token) column above.
+# hint: Divide each by their sum: label_p / sum(label_p).
+check label_p / sum(label_p) class_p
+```
+
+## Occlusion: one token at a time
+
+Lesson 16's `importance` removes each token in turn and runs the model again. It explains the
+target, so now it measures p(positive), and it removes only the review's tokens: the template
+stays.
+
+```attn
+importance
+```
+
+That took 7 forward passes: one for the whole review and one per token. Removing `·Not` lowers
+p(positive) by 0.7220, removing `·bad` by 0.6791: each alone seems to decide almost everything.
+Added up, the bars come to much more than p(positive) itself, 0.8097, so they cannot be shares of
+it. Without `Not` the review reads as negative (p(positive) about 0.09), and without `bad` too
+(about 0.13): the model reads "not bad" as one thing. Occlusion sees each word only in the company
+of all the others.
+
+## LIME: many words at once, and a line
+
+LIME (Ribeiro, Singh and Guestrin, 2016) asks many more questions. Each sample i keeps some of the
+words and removes the others: its mask mᵢ has a 1 for each word kept. Its text is the kept words
+joined by spaces, and its target is yᵢ. Then LIME fits a line through those points,
+
+    yᵢ ≈ b + β₁ mᵢ₁ + … + β₆ mᵢ₆
+
+by least squares, where samples close to the whole review count more. The distance is the cosine
+distance of the mask from the all-ones mask, times 100, and the weight is √exp(−D² / 25²); a
+small penalty on the β (ridge, α = 1) keeps them from growing wild. βⱼ is what word j adds to the
+target on average over the samples, near the whole review. attn computes what the `lime` package
+computes (its LimeTextExplainer), with the words split at spaces and the samples drawn from the
+seed (`seed N`).
+
+```attn
+lime
+```
+
+500 samples, but six words can be kept or removed in only 2⁶ = 64 ways, so attn ran 64 forward
+passes and reused them. LIME agrees with occlusion on the two words that matter, `Not` (+0.2945)
+and `bad` (+0.1902), and finds `film` a little negative (−0.0925). Now look at the fit: its
+weighted R² is only 0.4003, and at the whole review the line says b + Σβ = 0.5168 where the model
+says 0.8097. A sum of one number per word cannot say "Not and bad together": when both are there
+the review is positive, when either is missing it is not. LIME's β is an average over many
+contexts; occlusion's bar is an effect in one context. Neither is the model. Both summarize
+experiments on it, and R² says how much this one leaves out.
+
+## Your turn: the weight of each sample
+
+`lime` leaves its numbers for your math too: `lime_masks` (500 × 6, one row per sample),
+`lime_targets`, `lime_distances`, `lime_weights`, `lime_coef` and `lime_intercept`. Compute every
+sample's weight from its mask alone:
+
+```attn
+# exercise: lime_weights
+# hint: A mask that keeps k of the 6 words has cosine k / (√k · √6) = √(k / 6) with the all-ones mask, and k is its row's sum: sum(lime_masks, axis=1).
+# hint: D = 100 * (1 - sqrt(sum(lime_masks, axis=1) / 6)); the weight is sqrt(exp(-D ** 2 / 25 ** 2)).
+# forbid: lime_distances
+D = 100 * (1 - sqrt(sum(lime_masks, axis=1) / 6))
+check sqrt(exp(-D ** 2 / 25 ** 2)) lime_weights
+```
+
+Here are the first four samples and their weights:
+
+```attn
+lime_masks[0:4]
+lime_weights[0:4]
+```
+
+Sample 0 is the whole review, weight 1. Sample 1 removed every word (its prompt is
+`Review: \nSentiment:`): D = 100, and its weight is e⁻⁸ = 0.0003. It barely counts. Sample 3 kept two words of six, `Not` and `bad`: √(2/6) = 0.58, D = 42, and a
+weight of 0.2395. The kernel width, 25, decides how fast the weight falls with the distance, and
+with it how local the explanation is.
+
+A few things to try:
+
+- `target class negative`, then `lime`: with two labels p(negative) = 1 − p(positive), so every
+  β changes its sign, b becomes 1 − b, and R² stays.
+- `seed 1`, then `lime 30`: fewer samples, another draw. How much do the coefficients move?
+- A longer review. Twelve words can be kept or removed in 4096 ways, and 500 samples are then
+  nearly all different: about 500 forward passes. A word that comes twice is removed everywhere
+  at once, as LIME's bag of words does.
+- `plot lime lime.svg` draws the coefficients, `export lime lime.csv` writes them.
+- `model minilm`, a sentence, `classify positive|negative`: the same methods on an encoder.
+"""####),
         ("zh/01-tokens.md", ####"""
 # 1. 词元与 id
 
@@ -5283,6 +5425,137 @@ weights[605, 0:6]
 你，最后一个查询（位于 605 的 `叫`）在局部层里只能看到键 94…605，名字早已在窗口之外；而在全局层
 layer 5 中，head 1 把大约 0.35 的注意力直接投向了 602 个词元之前的 `王`。换成 head 0、head 2、
 head 3，或者全局层 layer 11 和 layer 17，它们又分别看向哪里？
+"""####),
+        ("zh/20-lime.md", ####"""
+# 20. 解释一个预测：先遮挡，再用 LIME
+
+**目标：**解释模型算出的一个数：SmolLM2 有多确信一条简短的影评是正面的，又是哪些词让它这样认为。
+你将把这个语言模型变成一个情感分类器，先用遮挡法（occlusion，每次去掉一个词元）解释它的答案，
+再用 LIME（随机去掉许多词，然后拟合一条直线）解释；数一数每种方法要做多少次前向传播，
+最后亲手算出 LIME 给每个样本的权重。
+
+## 要解释的那个数
+
+这一课里的每种方法都只解释一个数，叫作**目标**（target）。在你选定之前，它是模型在句子之后
+排第一的那个词元的概率：
+
+```attn
+model smollm2
+sentence Not a bad film at all
+target
+```
+
+读完 “Not a bad film at all”（“一点也不差的电影”）之后，SmolLM2 最想接一个逗号，概率为 0.3653。
+这个数当然也可以解释，但它不是我们关心的：我们想知道的是，模型是否把这条影评读成正面评价。
+
+## 用模型做一个分类器
+
+SmolLM2 从没被训练过给影评分类，但可以问它。把句子放进一段提示词里，让提示词恰好停在答案
+该出现的地方，再比较每个答案的第一个词元有多大可能出现：
+
+    Review: Not a bad film at all
+    Sentiment:
+
+```attn
+classify positive|negative
+```
+
+在 `Sentiment:` 之后，模型给 `·positive` 的概率是 0.0211，给 `·negative` 的是 0.0050。两者加起来
+只占下一个词元概率的 0.0261：模型其实更想接别的内容。分类器不管其余的词元，只把这两个概率
+重新归一化：
+
+    p(positive) = p(·positive) / (p(·positive) + p(·negative))
+
+结果是 0.8097：正面。现在它就是目标了（`target` 会显示它；`target class negative` 则改为解释另一个
+标签）。如果换成 MiniLM 这样的编码器，`classify` 会改为比较句向量与 “this is positive”、
+“this is negative” 这两句话的句向量。
+
+## 练习：重新归一化
+
+`classify` 给你的数学留下两行数，都是 1 × 2（positive、negative）：`label_p` 是两个标签第一个词元的
+概率，`class_p` 是分类器的答案。请用 `label_p` 算出 `class_p`。
+
+```attn
+# exercise: class_p
+# hint: label_p 装的是 p(·positive) 和 p(·negative)，也就是上面 p(token) 那一列。
+# hint: 把每个数除以两者之和：label_p / sum(label_p)。
+check label_p / sum(label_p) class_p
+```
+
+## 遮挡法：每次去掉一个词元
+
+第 16 课的 `importance` 依次去掉每个词元，再把模型运行一遍。它解释的是目标，所以现在测量的是
+p(positive)；而且它只去掉影评本身的词元，模板保持不动。
+
+```attn
+importance
+```
+
+这用了 7 次前向传播：整条影评一次，每个词元各一次。去掉 `·Not`，p(positive) 下降 0.7220；去掉
+`·bad`，下降 0.6791：单看每一个，似乎都几乎决定了一切。把这些条形加起来，远远超过 p(positive)
+本身的 0.8097，所以它们不可能是 p(positive) 的各个组成部分。没有 `Not`，影评读起来是负面的
+（p(positive) 约为 0.09）；没有 `bad` 也是（约为 0.13）：模型把 “not bad” 当作一个整体来读。
+遮挡法看到的每个词，都只处在其余所有词的陪伴之下。
+
+## LIME：一次去掉许多词，再拟合一条直线
+
+LIME（Ribeiro、Singh 和 Guestrin，2016）问的问题要多得多。每个样本 i 保留一部分词，去掉其余的词：
+它的掩码 mᵢ 在每个保留的词上记 1。样本的文本就是保留下来的词用空格连起来，它的目标值是 yᵢ。
+然后 LIME 穿过这些点拟合一条直线：
+
+    yᵢ ≈ b + β₁ mᵢ₁ + … + β₆ mᵢ₆
+
+用的是最小二乘法，离整条影评越近的样本分量越重。距离是掩码与全 1 掩码之间的余弦距离乘以 100，
+权重是 √exp(−D² / 25²)；再对 β 加一个小小的惩罚项（岭回归，α = 1），免得它们变得太大。βⱼ 就是
+第 j 个词在整条影评附近、对所有样本平均而言给目标加上的量。attn 算的正是 `lime` 这个 Python 包
+（它的 LimeTextExplainer）所算的东西：词按空格切分，样本由随机种子（`seed N`）抽取。
+
+```attn
+lime
+```
+
+共 500 个样本，但六个词的保留与去掉只有 2⁶ = 64 种组合，所以 attn 只做了 64 次前向传播，其余的
+直接复用。在真正重要的两个词上，LIME 与遮挡法一致：`Not`（+0.2945）和 `bad`（+0.1902）；它还认为
+`film` 略带负面（−0.0925）。再看拟合的质量：加权 R² 只有 0.4003；在整条影评处，这条直线给出
+b + Σβ = 0.5168，而模型给出的是 0.8097。每个词一个数、再相加，这种形式说不出 “Not 和 bad 要一起
+出现” 这种关系：两个词都在时影评是正面的，缺了任何一个就不是。LIME 的 β 是许多上下文的平均效果；
+遮挡法的条形是某一个上下文里的效果。两者都不是模型本身，它们都只是对模型所做实验的总结，
+而 R² 告诉我们这一份总结漏掉了多少。
+
+## 练习：每个样本的权重
+
+`lime` 也给你的数学留下了它的数：`lime_masks`（500 × 6，每个样本一行）、`lime_targets`、
+`lime_distances`、`lime_weights`、`lime_coef` 和 `lime_intercept`。请只根据掩码算出每个样本的权重：
+
+```attn
+# exercise: lime_weights
+# hint: 保留了 6 个词中 k 个的掩码，与全 1 掩码的余弦为 k / (√k · √6) = √(k / 6)，而 k 就是它那一行的和：sum(lime_masks, axis=1)。
+# hint: D = 100 * (1 - sqrt(sum(lime_masks, axis=1) / 6))；权重是 sqrt(exp(-D ** 2 / 25 ** 2))。
+# forbid: lime_distances
+D = 100 * (1 - sqrt(sum(lime_masks, axis=1) / 6))
+check sqrt(exp(-D ** 2 / 25 ** 2)) lime_weights
+```
+
+下面是前四个样本和它们的权重：
+
+```attn
+lime_masks[0:4]
+lime_weights[0:4]
+```
+
+样本 0 是整条影评，权重为 1。样本 1 去掉了所有的词（它的提示词是 `Review: \nSentiment:`）：D = 100，
+权重是 e⁻⁸ = 0.0003，几乎不起作用。样本 3 在六个词中保留了两个，`Not` 和 `bad`：√(2/6) = 0.58，
+D = 42，权重为 0.2395。核宽度 25 决定了权重随距离下降得有多快，也就决定了这个解释有多 “局部”。
+
+可以再试试这些：
+
+- `target class negative`，然后 `lime`：只有两个标签时，p(negative) = 1 − p(positive)，所以每个 β
+  都变号，b 变成 1 − b，R² 不变。
+- `seed 1`，然后 `lime 30`：样本更少，抽样也不同。系数会变动多少？
+- 换一条更长的影评。十二个词的保留与去掉有 4096 种组合，500 个样本几乎各不相同：大约要做 500 次
+  前向传播。出现两次的词会在所有位置同时被去掉，这就是 LIME 的词袋（bag of words）做法。
+- `plot lime lime.svg` 会把系数画成图，`export lime lime.csv` 会把它们写进文件。
+- `model minilm`，输入一句话，再 `classify positive|negative`：在编码器上用同样的方法。
 """####),
     ]
 }

@@ -61,6 +61,7 @@ public enum LessonLint {
         for block in lesson.blocks {
             for word in block.forbidden + block.required
             where MathSyntax.function(named: word) == nil && !Session.boundNames.contains(word)
+                && !Session.explanationNames.contains(word)
                 && !StepInfo.names.contains(word) && !bound.contains(word) {
                 problems.append(Problem(file: lesson.path, line: block.line, message:
                     "# forbid: or # require: names \(word), which is no function, model name, step or name the lesson binds"))

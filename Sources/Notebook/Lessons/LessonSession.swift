@@ -257,9 +257,9 @@ extension Session {
 
     /// Puts the session where a lesson's prose expects it before block `position`: the lesson's
     /// model (a fresh notebook's MiniLM unless its first block selects another), layer 0, head 0,
-    /// precision 4, temperature 1, no ablation; then, silently, what the blocks before `position`
-    /// selected and bound (model, sentence, layer, head, precision, temperature, ablations and the
-    /// learner's names). Without it, `lesson 4` after `model smollm2` would show SmolLM2's numbers
+    /// precision 4, temperature 1, no ablation, target top and no classifier; then, silently, what
+    /// the blocks before `position` selected and bound (model, sentence, layer, head, precision,
+    /// temperature, ablations, target, classifier, lime's numbers and the learner's names). Without it, `lesson 4` after `model smollm2` would show SmolLM2's numbers
     /// under prose about MiniLM's.
     ///
     /// - Returns: one line naming what changed ("" when nothing did, as in a fresh session).
@@ -271,6 +271,7 @@ extension Session {
         try selectOpeningModel(of: lesson, before: position)
         (layer, head, renderer.precision, temperature) = (0, 0, 4, 1)
         (topK, topP, seed) = (nil, nil, 0)
+        (explanationTarget, classifier, lastLime) = (.top, nil, nil)
         try replaySettings(of: lesson.blocks.prefix(position), lessonPath: lesson.path)
         let changes = LessonSettings(self).changes(since: was)
         guard !changes.isEmpty else { return "" }

@@ -8,6 +8,8 @@ struct LessonSettings {
     let ablated: Set<Attention.HeadIndex>
     /// top-k, top-p and seed in one line.
     let sampling: String
+    let target: ExplanationTarget
+    let classifier: Classifier?
 
     init(_ session: Session) {
         model = session.modelSource?.name
@@ -16,6 +18,7 @@ struct LessonSettings {
         (layer, head, precision, temperature) = (session.layer, session.head, session.renderer.precision, session.temperature)
         ablated = session.ablated
         sampling = "\(session.topK.map(String.init) ?? "-") \(session.topP.map { "\($0)" } ?? "-") \(session.seed)"
+        (target, classifier) = (session.explanationTarget, session.classifier)
     }
 
     /// What differs from `was`, each as the setting to show: `model smollm2`, `layer 0, head 0`.
@@ -27,6 +30,10 @@ struct LessonSettings {
         if was.precision != precision { changes.append("precision \(precision)") }
         if was.sampling != sampling { changes.append("no top-k or top-p, seed 0") }
         if was.temperature != temperature { changes.append("temperature \(String(format: "%g", Double(temperature)))") }
+        if was.classifier != classifier {
+            changes.append(classifier.map { "classify " + $0.labels.joined(separator: "|") } ?? "no classifier")
+        }
+        if was.target != target { changes.append(target.command) }
         if was.ablated != ablated {
             changes.append(ablated.isEmpty ? "no ablated heads"
                            : "ablated " + ablated.sorted().map { "L\($0.layer)H\($0.head)" }.joined(separator: ","))

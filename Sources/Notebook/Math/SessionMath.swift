@@ -5,7 +5,7 @@ import Foundation
 extension Session {
     /// Every name the learner can use now: the model's (for this layer and head) and their own.
     var mathNames: [String] {
-        modelNames + availableSteps.map(\.rawValue) + learnerNames.keys.sorted()
+        modelNames + availableSteps.map(\.rawValue) + availableExplanationNames + learnerNames.keys.sorted()
     }
 
     /// The names the selected model binds (the encoder's before a model is chosen).
@@ -20,7 +20,9 @@ extension Session {
         let head = otherHead ?? self.head  // head(A, h) binds another head's names
         // Math that names nothing of the model (2 ** 10, arange(5), the learner's own names)
         // needs no sentence.
-        if let needed, needed.isDisjoint(with: Self.boundNames + StepInfo.names) { return learnerNames }
+        if let needed, needed.isDisjoint(with: Self.boundNames + StepInfo.names) {
+            return try explanationValues(needed: needed).merging(learnerNames) { $1 }
+        }
         let trace = try requireTrace()
         guard let model else { return [:] }
         var names: [String: MathValue] = [:]
@@ -49,6 +51,10 @@ extension Session {
         for name in model.boundNames where !traceNames.contains(name) {
             set(name, model.weight(named: name, layer: layer, head: head, trace: trace).map(MathValue.matrix))
         }
+        // Every name (needed nil: `names`, or an unknown name's suggestions) without failing on a
+        // classifier this model cannot run; a line that names class_p hears why.
+        let explained = needed == nil ? ((try? explanationValues(needed: nil)) ?? [:]) : try explanationValues(needed: needed)
+        for (name, value) in explained { names[name] = value }
         for (name, value) in learnerNames { names[name] = value }
         return names
     }
@@ -76,6 +82,9 @@ extension Session {
         case let .assign(name, expression):
             guard !modelNames.contains(name), Step(rawValue: name) == nil else {
                 throw NotebookError.math("\(name) is the model's own name: choose another, e.g. my_\(name)")
+            }
+            guard !Self.explanationNames.contains(name) else {
+                throw NotebookError.math("\(name) holds what lime or classify computed: choose another name, e.g. my_\(name)")
             }
             let value = try evaluate(expression, line: line)
             try checkRoom(for: name, value)
@@ -118,7 +127,7 @@ extension Session {
     /// `del NAME …`: forgets names the learner bound, freeing what they hold.
     func deleteNames(_ names: [String]) throws -> String {
         for name in names where learnerNames[name] == nil {
-            if modelNames.contains(name) || Step(rawValue: name) != nil {
+            if modelNames.contains(name) || Step(rawValue: name) != nil || Self.explanationNames.contains(name) {
                 throw NotebookError.math("\(shown(name)) is the model's own name: del forgets only the names you bound (names lists them)")
             }
             let suggestion = closestName(to: name, in: learnerNames.keys.sorted()).map { ": did you mean \($0)?" } ?? " (names lists yours)"
@@ -144,6 +153,10 @@ extension Session {
         let tokens = cachedTokens
         let whole = slice?.whole ?? m
         let rows = slice?.rows ?? 0..<m.rows, columns = slice?.columns ?? 0..<m.columns
+        // lime's and classify's numbers are labelled by words and labels, never by tokens.
+        if let explained = explanationLabels(expression, columns: whole.columns) {
+            return MathLabels(columns: explained.map { Array($0[columns]) }, rowOffset: rows.lowerBound, columnOffset: columns.lowerBound)
+        }
         let columnLabels = whole.columns == tokens.count ? Array(tokens[columns]) : nil
         return MathLabels(rows: whole.rows == tokens.count ? Array(tokens[rows]) : [], columns: columnLabels,
                           rowOffset: rows.lowerBound, columnOffset: columns.lowerBound,
@@ -185,8 +198,12 @@ extension Session {
     /// Evaluates with the names the line mentions; when one is unknown, again with every name, so
     /// that the error can suggest the closest.
     func evaluate(_ expression: MathExpression, line: String) throws -> MathValue {
+        let needed = identifiers(in: line)
+        let available = availableExplanationNames
+        if let missing = Self.explanationNames.first(where: { needed.contains($0) && !available.contains($0) }) {
+            throw explanationMissing(missing)
+        }
         do {
-            let needed = identifiers(in: line)
             return try mathEvaluator(try boundValues(needed: needed), needed: needed).evaluate(expression)
         } catch let NotebookError.math(message) where message.hasPrefix("unknown name") {
             return try mathEvaluator(try boundValues(), needed: nil).evaluate(expression)
@@ -210,8 +227,15 @@ extension Session {
     func check(_ expression: String, against stepName: String) throws -> String {
         let trace = try requireTrace()
         let name = String(stepName.prefix { $0 != "[" })
-        guard let step = Step(rawValue: name) else { throw NotebookError.unknownStep(name, suggestion: nil) }
-        var reference = try stepMatrix(trace, step)
+        var reference: Matrix
+        if let step = Step(rawValue: name) {
+            reference = try stepMatrix(trace, step)
+        } else if Self.explanationNames.contains(name) {
+            guard let value = try explanationValues(needed: [name])[name] else { throw explanationMissing(name) }
+            reference = value.asMatrix
+        } else {
+            throw NotebookError.unknownStep(name, suggestion: nil)
+        }
         var referenceExpression = MathExpression.name(name)
         if name != stepName, case let .evaluate(slice) = try MathParser.parse(stepName) {
             // The slice is the math's own: the step is bound under its name.
@@ -276,6 +300,7 @@ extension Session {
         }
         for word in block.required where !all.contains(word) {
             let isModels = modelNames.contains(word) || Step(rawValue: word) != nil || MathSyntax.function(named: word) != nil
+                || Self.explanationNames.contains(word)
             let what = isModels ? word : "your \(word)"
             let missing = isModels || learnerNames[word] != nil
                 ? "your expression does not \(verb(word) == "calls" ? "call" : "use") \(word)"
@@ -309,6 +334,10 @@ extension Session {
         let model = modelNames.compactMap { name in values[name].map { "\(name) \(describe($0))" } }
         var text = "the model's (layer \(layer), head \(head)):\n" + wrap(model.joined(separator: ",  "), indent: "  ") + "\n"
         text += "every step under its own name, e.g. scores, attn_out, out\n"
+        let explained = ((try? explanationValues(needed: nil)) ?? [:]).sorted { $0.key < $1.key }
+        if !explained.isEmpty {
+            text += "from lime and classify:\n" + wrap(explained.map { "\($0.key) \(describe($0.value))" }.joined(separator: ",  "), indent: "  ") + "\n"
+        }
         if !learnerNames.isEmpty {
             let mine = learnerNames.sorted { $0.key.compare($1.key, options: .numeric) == .orderedAscending }.map { "\($0.key) \(describe($0.value))" }
             text += "yours (\(megabytes(cells: Double(learnerCells))) of \(megabytes(cells: Double(Self.maximumLearnerCells))); del NAME forgets one):\n"

@@ -63,6 +63,12 @@ public final class Session {
     public internal(set) var ablated: Set<Attention.HeadIndex> = []
     /// The steps `walk` has still to show, when walking interactively.
     public internal(set) var pendingWalk: [Step] = []
+    /// What `importance` and `lime` explain (`target`), and the classifier `classify` made of the
+    /// model (nil: none).
+    var explanationTarget: ExplanationTarget = .top
+    var classifier: Classifier?
+    /// The last `lime`, for `export lime`, `plot lime` and the math's `lime_` names.
+    var lastLime: LimeExplanation?
 
     /// Where lessons are found (`Lessons/` of the repository, or `--lessons`); nil: the lessons
     /// built into the binary.
@@ -184,7 +190,7 @@ public final class Session {
     /// Whether a line that is no command is the learner's math: it looks like math, or it is a
     /// lone word that looks like a mistyped name (capitalised, or close to a name and to no command).
     func isMath(_ line: String, word: String) -> Bool {
-        if MathSyntax.looksLikeMath(line, knownNames: mathNames) { return true }
+        if MathSyntax.looksLikeMath(line, knownNames: mathNames + Self.explanationNames) { return true }
         guard MathSyntax.isName(word), line.trimmingWhitespace() == word else { return false }
         return word.first?.isUppercase == true
             || (closest(to: word, in: Commands.words) == nil && closest(to: word, in: mathNames) != nil)
