@@ -3,8 +3,8 @@
 //   swift build -c release && .build/release/attn-bench
 //
 // It times the forward pass with every intermediate (16 and 128 tokens), every step command of
-// the notebook, SmolLM2's load and greedy decoding, and reports the peak memory of a MiniLM
-// session. The whole-job comparison with Python lives in Tests/Benchmarks/compare.py.
+// the notebook, lime 500 on MiniLM and SmolLM2, SmolLM2's load and greedy decoding, and reports
+// the peak memory of a MiniLM session. The whole-job comparison with Python lives in Tests/Benchmarks/compare.py.
 
 import AttnCore
 import Foundation
@@ -131,6 +131,22 @@ do {
     report("peak memory so far (several MiniLM loads)", peakMemory(), "MB",
            goal: "one session: /usr/bin/time -v attn")
 
+    // LIME: 500 samples of a 20-token sentence, one forward pass per distinct sample. A batch of
+    // samples would be one product of more rows; what a row costs in a long sentence bounds what
+    // batching could save, since every product already runs near the cores' speed.
+    let review = "the film was slow at first but the acting was wonderful and the ending made me smile at last"
+    let limeSession = Session()
+    _ = try limeSession.execute("sentence \(review)")
+    let limeTime = try median(runs: 3) { _ = try limeSession.execute("lime 500") }
+    let minilmTokens = limeSession.currentTrace?.count ?? 0
+    report("MiniLM lime 500, \(minilmTokens) tokens (\(review.split(separator: " ").count) words)", limeTime, "ms")
+    let ids320 = Array(try bert.tokenizer.encode(Array(repeating: review, count: 20).joined(separator: " ")).prefix(320))
+    let ids20 = try bert.tokenizer.encode(review)
+    let perRow20 = median(runs: 20) { _ = bert.trace(ids: ids20) } / Double(ids20.count)
+    let perRow320 = median(runs: 5) { _ = bert.trace(ids: ids320) } / Double(ids320.count)
+    report("  MiniLM forward per token, \(ids20.count) tokens", perRow20 * 1000, "µs")
+    report("  MiniLM forward per token, \(ids320.count) tokens (a batch's rows)", perRow320 * 1000, "µs")
+
     // Lessons: replay every one.
     if let directory = ["Lessons", "../Lessons"].first(where: { FileManager.default.fileExists(atPath: $0) }) {
         let lessons = Lesson.all(in: directory)
@@ -158,6 +174,28 @@ do {
             produced = llama.generateGreedy(prompt: prompt, count: count) { _ in true }.count
             let seconds = now() - start
             report("SmolLM2 greedy decoding (\(produced) tokens, KV cache)", Double(produced) / seconds, "tok/s", goal: "goal ≥ 20")
+            // LIME on SmolLM2: the default target, then the classifier's (its template adds 7 tokens).
+            let decoderReview = "The film was slow at first, but the acting was wonderful and the ending made me smile"
+            let decoderSession = Session()
+            _ = try decoderSession.execute("model smollm2")
+            _ = try decoderSession.execute("sentence \(decoderReview)")
+            let tokens = decoderSession.currentTrace?.count ?? 0
+            let words = decoderReview.split(separator: " ").count
+            var limeStart = now()
+            _ = try decoderSession.execute("lime 500")
+            report("SmolLM2 lime 500, \(tokens) tokens (\(words) words), target top", (now() - limeStart) * 1000, "ms")
+            _ = try decoderSession.execute("classify positive|negative")
+            limeStart = now()
+            _ = try decoderSession.execute("lime 500")
+            report("SmolLM2 lime 500, the same under classify (\(tokens + 7) tokens)", (now() - limeStart) * 1000, "ms")
+            let ids = llama.tokenizer.encode(decoderReview)
+            let long = Array(llama.tokenizer.encode(Array(repeating: decoderReview, count: 20).joined(separator: " ")).prefix(320))
+            func forward(_ ids: [Int]) {
+                var cache = KeyValueCache(layers: llama.configuration.hiddenLayers)
+                _ = llama.forward(ids, cache: &cache)
+            }
+            report("  SmolLM2 forward per token, \(ids.count) tokens", median(runs: 10) { forward(ids) } / Double(ids.count) * 1000, "µs")
+            report("  SmolLM2 forward per token, \(long.count) tokens (a batch's rows)", median(runs: 3) { forward(long) } / Double(long.count) * 1000, "µs")
             report("peak memory after SmolLM2", peakMemory(), "MB")
         }
     } else {

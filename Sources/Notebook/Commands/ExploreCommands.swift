@@ -71,7 +71,7 @@ struct RolloutCommand: NotebookCommand, Equatable {
 
 /// `importance`: occlusion, one forward pass per token.
 struct ImportanceCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["importance"], synopsis: ["importance"], help: [("importance", "importance: occlusion, in the spirit of LIME: each token is removed in turn and the model runs again. minilm: 1 − cosine between the sentence embedding with and without the token ([CLS] and [SEP] stay); smollm2: how much the probability of the predicted next token drops without it. Drawn as a bar chart. One forward pass per token: it shows how far it has come, and Ctrl-C stops it with the tokens done.")])
+    static let definition = CommandDefinition(words: ["importance"], synopsis: ["importance"], help: [("importance", "importance: occlusion, in the spirit of LIME: each token of the sentence is removed in turn and the model runs again; the bar is how far the target (target, classify) falls without it. By default, minilm: 1 − cosine between the sentence embedding with and without the token ([CLS] and [SEP] stay); smollm2: how much the probability of the predicted next token drops without it. Under classify only the sentence's tokens go, the template stays. Drawn as a bar chart. One forward pass per token: it shows how far it has come, and Ctrl-C stops it with the tokens done.")])
 
     init(word: String, arguments: String) throws {
         try ExploreCommands.noArguments(word, arguments)
