@@ -6,7 +6,7 @@ import Foundation
 /// group) explains the same target.
 enum ExplainCommands: CommandGroup {
     static let title = "explain"
-    static let commands: [any NotebookCommand.Type] = [TargetCommand.self, ClassifyCommand.self, LimeCommand.self]
+    static let commands: [any NotebookCommand.Type] = [TargetCommand.self, ClassifyCommand.self, LimeCommand.self, LensCommand.self]
     static func notes(_ session: Session) -> [String] { ["(importance and lime explain the target)"] }
 }
 
