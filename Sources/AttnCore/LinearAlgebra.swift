@@ -129,13 +129,19 @@ extension Matrix {
     /// `exp` from overflowing; a cell of −∞ (masked) becomes exactly 0. A row with a nan is nan.
     public func softmaxRows() -> Matrix {
         var out = self
-        let columns = columns
-        out.values.withUnsafeMutableBufferPointer { cells in
+        out.updateRows { row, _ in softmaxRow(row) }
+        return out
+    }
+
+    /// Applies `body` to each row in place, with the row's index: the one loop of the row-wise
+    /// steps (the softmax; attention's scale, mask and softmax, ``Attention``).
+    mutating func updateRows(_ body: (UnsafeMutableBufferPointer<Float>, Int) -> Void) {
+        let (rows, columns) = (rows, columns)
+        values.withUnsafeMutableBufferPointer { cells in
             for i in 0..<rows {
-                softmaxRow(UnsafeMutableBufferPointer(rebasing: cells[(i * columns)..<((i + 1) * columns)]))
+                body(UnsafeMutableBufferPointer(rebasing: cells[(i * columns)..<((i + 1) * columns)]), i)
             }
         }
-        return out
     }
 
     /// Layer normalization of each row, with a learned scale `gamma` and shift `beta`.

@@ -146,7 +146,7 @@ struct EncoderAnalysisTests {
         let trace = try Loaded.bertTrace.get()
         let ids = trace.tokenIds
         var seen: [[Int]] = [], reported: [Int] = []
-        let values = Occlusion.removing([1, 3, 4], from: trace, progress: { reported.append($0) }, isInterrupted: { seen.count == 2 }) { without in
+        let values = Occlusion.removing([1, 3, 4], from: trace.tokenIds, progress: { reported.append($0) }, isInterrupted: { seen.count == 2 }) { without in
             seen.append(without)
             return Double(without.count)
         }

@@ -76,12 +76,16 @@ public enum Attention {
     /// scaled = scores / √dₕ
     /// ```
     public static func scale(_ scores: Matrix, headDimension: Int) -> Matrix {
-        eachRow(of: scores) { row, _ in scaleRow(row, headDimension: headDimension) }
+        var scaled = scores
+        scaled.updateRows { row, _ in scaleRow(row, headDimension: headDimension) }
+        return scaled
     }
 
     /// Sets the cells a query may not attend to to −∞, so that `exp` makes them exactly 0.
     public static func mask(_ scaled: Matrix, _ mask: Mask) -> Matrix {
-        eachRow(of: scaled) { row, i in maskRow(row, query: i, mask) }
+        var masked = scaled
+        masked.updateRows { row, i in maskRow(row, query: i, mask) }
+        return masked
     }
 
     /// The attention weights: a softmax over each row (each query's keys).
@@ -111,17 +115,6 @@ public enum Attention {
         }
     }
 
-    /// A copy of `matrix` with `body` applied to each row (and its index).
-    static func eachRow(of matrix: Matrix, _ body: (UnsafeMutableBufferPointer<Float>, Int) -> Void) -> Matrix {
-        var out = matrix
-        let columns = matrix.columns
-        out.values.withUnsafeMutableBufferPointer { cells in
-            for i in 0..<matrix.rows {
-                body(UnsafeMutableBufferPointer(rebasing: cells[(i * columns)..<((i + 1) * columns)]), i)
-            }
-        }
-        return out
-    }
 
     /// A head whose output is removed: its `z` becomes zeros, so nothing it computed reaches the
     /// rest of the model. Everything downstream is recomputed (ablation).
@@ -176,14 +169,10 @@ public enum Attention {
         // The steps of tokenByToken, row by row in one T × T buffer: scale, mask, softmax.
         let dh = q.columns
         var weights = scores(queries: q, keys: k)
-        let columns = weights.columns
-        weights.values.withUnsafeMutableBufferPointer { cells in
-            for i in 0..<weights.rows {
-                let row = UnsafeMutableBufferPointer(rebasing: cells[(i * columns)..<((i + 1) * columns)])
-                scaleRow(row, headDimension: dh)
-                maskRow(row, query: i, mask)
-                softmaxRow(row)
-            }
+        weights.updateRows { row, i in
+            scaleRow(row, headDimension: dh)
+            maskRow(row, query: i, mask)
+            softmaxRow(row)
         }
         let z = ablate(weightedSum(weights: weights, values: v), if: ablated)
         return HeadTrace(q: q, k: k, v: v, mask: mask, z: z, keyValueHead: keyValueHead)

@@ -135,16 +135,18 @@ public struct Trace: Sendable {
     public var steps: Set<Step>? = nil
 
     /// The heads whose T × T steps were asked for last, shared by the copies of this trace.
-    let recentHeads = RecentHeads()
+    let recentHeads = RecentValues<Attention.HeadIndex, Attention.TokenByToken>(budget: 256 << 20) {
+        4 * MemoryLayout<Float>.size * $0.weights.rows * $0.weights.columns
+    }
     /// The logits, once asked for.
-    let keptLogits = KeptMatrix()
+    let keptLogits = RecentValues<Bool, Matrix>()
     /// The feed-forward steps of the layer asked for last.
-    let recentFeedForward = RecentFeedForward()
+    let recentFeedForward = RecentValues<Int, FeedForwardSteps>()
 
     /// One layer's feed-forward intermediates, computed again (``LayerTrace/feedForwardSteps()``)
     /// or kept from the last time the same layer was asked for.
     public func feedForwardSteps(layer: Int) -> FeedForwardSteps {
-        recentFeedForward.steps(layer: layer) { layers[layer].feedForwardSteps() }
+        recentFeedForward.value(layer) { layers[layer].feedForwardSteps() }
     }
 
     /// Decoder only: `final_norm · Eᵀ`, a score for every vocabulary entry. (T × vocabulary)
@@ -153,13 +155,13 @@ public struct Trace: Sendable {
     /// commands need one row. Computed by the model's own function the first time, then kept.
     public var logits: Matrix? {
         guard let unembedding, let finalNorm else { return nil }
-        return keptLogits.value { unembedding(finalNorm) }
+        return keptLogits.value(true) { unembedding(finalNorm) }
     }
 
     /// Decoder only: the logits of position `i` alone (the next token after it), one row's product.
     public func logits(row i: Int) -> [Float]? {
         guard let unembedding, let finalNorm, finalNorm.rows > i, i >= 0 else { return nil }
-        if let kept = keptLogits.kept { return kept.row(i) }
+        if let kept = keptLogits.kept(true) { return kept.row(i) }
         return unembedding(finalNorm.rows(i..<(i + 1))).values
     }
 
@@ -170,76 +172,55 @@ public struct Trace: Sendable {
     /// kept from the last time: `scores`, then `weights`, then `check …` of the same head compute
     /// them once.
     public func tokenByToken(layer: Int, head: Int) -> Attention.TokenByToken {
-        recentHeads.steps(layer: layer, head: head) { layers[layer].heads[head].tokenByToken() }
+        recentHeads.value(Attention.HeadIndex(layer: layer, head: head)) { layers[layer].heads[head].tokenByToken() }
     }
 }
 
-/// The feed-forward steps of the last layer asked for, shared by the copies of a trace.
-final class RecentFeedForward: @unchecked Sendable {
+/// Values computed when first asked for and kept for the next time, shared by the copies of a
+/// trace: the newest always, older ones while they take at most `budget` bytes together. A
+/// trace keeps the T × T steps of the last heads shown (256 MB beside the newest: at 8192 tokens
+/// one head's four matrices take 1 GiB), the last layer's feed-forward steps and its logits.
+final class RecentValues<Key: Equatable, Value>: @unchecked Sendable {
+    // @unchecked: every access holds the lock.
     private let lock = NSLock()
-    private var kept: (layer: Int, steps: FeedForwardSteps)?
-
-    func steps(layer: Int, compute: () -> FeedForwardSteps) -> FeedForwardSteps {
-        lock.lock()
-        if let kept, kept.layer == layer { lock.unlock(); return kept.steps }
-        lock.unlock()
-        let steps = compute()
-        lock.lock()
-        defer { lock.unlock() }
-        kept = (layer, steps)
-        return steps
-    }
-}
-
-/// A matrix computed once, when first asked for, and shared by the copies of a trace.
-final class KeptMatrix: @unchecked Sendable {
-    private let lock = NSLock()
-    private var matrix: Matrix?
-
-    var kept: Matrix? {
-        lock.lock()
-        defer { lock.unlock() }
-        return matrix
-    }
-
-    func value(_ compute: () -> Matrix) -> Matrix {
-        if let kept { return kept }
-        let computed = compute()
-        lock.lock()
-        defer { lock.unlock() }
-        matrix = computed
-        return computed
-    }
-}
-
-/// The T × T steps of the last heads shown, within a budget of bytes: the most recent one always
-/// (at 8192 tokens its four matrices take 1 GiB), more while they fit in `budget`.
-final class RecentHeads: @unchecked Sendable {
-    /// The most bytes kept for heads other than the most recent.
-    static let budget = 256 << 20
-    private let lock = NSLock()
+    private let budget: Int
+    private let bytes: (Value) -> Int
     /// Most recent last.
-    private var kept: [(layer: Int, head: Int, steps: Attention.TokenByToken)] = []
+    private var kept: [(key: Key, value: Value)] = []
 
-    func steps(layer: Int, head: Int, compute: () -> Attention.TokenByToken) -> Attention.TokenByToken {
+    /// - Parameters:
+    ///   - budget: the most bytes kept besides the newest value (0: the newest alone).
+    ///   - bytes: what a value takes.
+    init(budget: Int = 0, bytes: @escaping (Value) -> Int = { _ in 0 }) {
+        (self.budget, self.bytes) = (budget, bytes)
+    }
+
+    /// The value kept for `key`, if any.
+    func kept(_ key: Key) -> Value? {
         lock.lock()
-        if let index = kept.firstIndex(where: { $0.layer == layer && $0.head == head }) {
+        defer { lock.unlock() }
+        return kept.last { $0.key == key }?.value
+    }
+
+    /// The value for `key`: kept, or computed (outside the lock) and kept.
+    func value(_ key: Key, compute: () -> Value) -> Value {
+        lock.lock()
+        if let index = kept.firstIndex(where: { $0.key == key }) {
             let entry = kept.remove(at: index)
             kept.append(entry)
             lock.unlock()
-            return entry.steps
+            return entry.value
         }
         lock.unlock()
-        let steps = compute()
+        let value = compute()
         lock.lock()
         defer { lock.unlock() }
-        kept.append((layer, head, steps))
+        kept.append((key, value))
         // Drop the oldest until the others fit the budget; the newest stays whatever its size.
-        func bytes(_ s: Attention.TokenByToken) -> Int { 4 * MemoryLayout<Float>.size * s.weights.rows * s.weights.columns }
-        while kept.count > 1, kept.dropLast().reduce(0, { $0 + bytes($1.steps) }) > Self.budget {
+        while kept.count > 1, kept.dropLast().reduce(0, { $0 + bytes($1.value) }) > budget {
             kept.removeFirst()
         }
-        return steps
+        return value
     }
 }
 

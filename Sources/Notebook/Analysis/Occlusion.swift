@@ -74,14 +74,8 @@ enum Occlusion {
         return (baseline, values)
     }
 
-    /// `measure` of the sentence's token ids without each of `candidates` in turn, in order; stops
-    /// early when `isInterrupted` says so.
-    static func removing(_ candidates: [Int], from trace: Trace, progress: (Int) -> Void, isInterrupted: () -> Bool,
-                         measure: ([Int]) -> Double) -> [Value] {
-        removing(candidates, from: trace.tokenIds, progress: progress, isInterrupted: isInterrupted, measure: measure)
-    }
-
-    /// `measure` of `ids` without each of `candidates` in turn.
+    /// `measure` of `ids` without each of `candidates` in turn, in order; stops early when
+    /// `isInterrupted` says so.
     static func removing(_ candidates: [Int], from ids: [Int], progress: (Int) -> Void, isInterrupted: () -> Bool,
                          measure: ([Int]) -> Double) -> [Value] {
         var values: [Value] = []

@@ -41,15 +41,13 @@ extension Session {
         var firstTop: Int?
         for (l, layer) in trace.layers.enumerated() {
             let logits = decoder.logits(decoder.finalNorm(layer.out.rows(positions)))
+            let tops = (0..<shown).map { topTokens(logits: logits.row($0), count: 1, temperature: 1)[0].id }
             var line = MatrixRenderer.pad(String(l), 5) + "  "
-            for r in 0..<shown {
-                let top = topTokens(logits: logits.row(r), count: 1, temperature: 1)[0].id
+            for top in tops {
                 line += MatrixRenderer.pad(MatrixRenderer.truncate(label(for: top), to: cellWidth - 1), cellWidth - 1, alignLeft: true) + " "
             }
-            let lastRow = logits.row(shown - 1)
-            let p = probabilities(logits: lastRow, temperature: temperature)[next]
-            let isTop = topTokens(logits: lastRow, count: 1, temperature: 1)[0].id == next
-            if isTop { firstTop = firstTop ?? l } else { firstTop = nil }
+            let p = probabilities(logits: logits.row(shown - 1), temperature: temperature)[next]
+            if tops.last == next { firstTop = firstTop ?? l } else { firstTop = nil }
             text += MatrixRenderer.trimTrailing(line + " " + String(format: "%.4f", Double(p))) + "\n"
         }
         if let firstTop {

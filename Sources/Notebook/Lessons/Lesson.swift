@@ -232,19 +232,25 @@ public struct Lesson: Sendable {
     /// in `language` where they are translated.
     public static func builtIn(language: LessonLanguage = .en) -> (lessons: [Lesson], problems: [(name: String, error: Error)]) {
         func lessons(in subdirectory: String?) -> (lessons: [Lesson], problems: [(name: String, error: Error)]) {
-            var lessons: [Lesson] = [], problems: [(name: String, error: Error)] = []
-            for (path, text) in EmbeddedLessons.files {
-                let directory = (path as NSString).deletingLastPathComponent
-                guard directory == (subdirectory ?? "") else { continue }
-                do {
-                    lessons.append(try Lesson(text: text + "\n", path: builtInDirectory + "/" + path))
-                } catch {
-                    problems.append((((path as NSString).lastPathComponent as NSString).deletingPathExtension, error))
-                }
-            }
-            return (lessons, problems)
+            let files = EmbeddedLessons.files.filter { ($0.name as NSString).deletingLastPathComponent == (subdirectory ?? "") }
+            return parsed(files, name: \.name) { try Lesson(text: $0.text + "\n", path: builtInDirectory + "/" + $0.name) }
         }
         return inLanguage(language, english: lessons(in: nil), translated: language.subdirectory.map(lessons(in:)))
+    }
+
+    /// Each of `files` read as a lesson by `read`, or, when it cannot be, a problem named after the
+    /// file (`05-why-scale`) with why.
+    static func parsed<File>(_ files: [File], name: (File) -> String, read: (File) throws -> Lesson)
+        -> (lessons: [Lesson], problems: [(name: String, error: Error)]) {
+        var lessons: [Lesson] = [], problems: [(name: String, error: Error)] = []
+        for file in files {
+            do {
+                lessons.append(try read(file))
+            } catch {
+                problems.append((((name(file) as NSString).lastPathComponent as NSString).deletingPathExtension, error))
+            }
+        }
+        return (lessons, problems)
     }
 
     /// The English lessons with the translated ones in their place.
@@ -262,15 +268,8 @@ public struct Lesson: Sendable {
     public static func load(in directory: String, language: LessonLanguage = .en) -> (lessons: [Lesson], problems: [(name: String, error: Error)]) {
         func lessons(in directory: String) -> (lessons: [Lesson], problems: [(name: String, error: Error)]) {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-            var lessons: [Lesson] = [], problems: [(name: String, error: Error)] = []
-            for file in names.filter({ $0.hasSuffix(".md") && $0.first?.isNumber == true }).sorted() {
-                do {
-                    lessons.append(try Lesson(path: directory + "/" + file))
-                } catch {
-                    problems.append(((file as NSString).deletingPathExtension, error))
-                }
-            }
-            return (lessons, problems)
+            let files = names.filter { $0.hasSuffix(".md") && $0.first?.isNumber == true }.sorted()
+            return parsed(files, name: { $0 }) { try Lesson(path: directory + "/" + $0) }
         }
         return inLanguage(language, english: lessons(in: directory),
                           translated: language.subdirectory.map { lessons(in: directory + "/" + $0) })
