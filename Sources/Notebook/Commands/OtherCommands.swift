@@ -1,10 +1,10 @@
 import AttnCore
 import Foundation
 
-/// How numbers are shown.
+/// How numbers are shown, and which rows of a long step.
 enum ViewCommands: CommandGroup {
     static let title = "view"
-    static let commands: [any NotebookCommand.Type] = [PrecisionCommand.self]
+    static let commands: [any NotebookCommand.Type] = [PrecisionCommand.self, FocusCommand.self]
 }
 
 /// Help and leaving.

@@ -53,17 +53,36 @@ struct ShowCommand: NotebookCommand, Equatable {
     var columns: Slice?
     /// `STEP all`: every layer and head.
     var all = false
+    /// `STEP top K` and `STEP band W`: views of a long token × token step.
+    var view: View?
 
-    init(step: Step, rows: Slice? = nil, columns: Slice? = nil, all: Bool = false) {
-        (self.step, self.rows, self.columns, self.all) = (step, rows, columns, all)
+    enum View: Equatable {
+        case top(Int)
+        case band(Int)
+    }
+
+    init(step: Step, rows: Slice? = nil, columns: Slice? = nil, all: Bool = false, view: View? = nil) {
+        (self.step, self.rows, self.columns, self.all, self.view) = (step, rows, columns, all, view)
+    }
+
+    /// `top K` or `band W` after a step's name, or nil when the words are neither.
+    static func view(_ words: String, step: Step) throws -> View? {
+        let (word, number) = words.splitFirstWord()
+        guard word == "top" || word == "band" else { return nil }
+        let usage = word == "top" ? "\(step.rawValue) top K, the K largest keys of each query" : "\(step.rawValue) band W, the keys within W of each query"
+        let n = try Arguments.number(number, command: word, usage: usage)
+        return word == "top" ? .top(n) : .band(n)
     }
 
     init(word: String, arguments: String) throws {
         guard !arguments.isEmpty else {
             throw NotebookError.usage(command: "show", usage: "show STEP or show STEP[rows, columns], e.g. show q[0:4, 0:8]")
         }
-        if case let (name, "all") = arguments.splitFirstWord(), let step = Step(rawValue: name) {
+        let (name, rest) = arguments.splitFirstWord()
+        if rest == "all", let step = Step(rawValue: name) {
             self.init(step: step, all: true)
+        } else if let step = Step(rawValue: name), let view = try Self.view(rest, step: step) {
+            self.init(step: step, view: view)
         } else {
             try self.init(slice: arguments)
         }
@@ -75,6 +94,10 @@ struct ShowCommand: NotebookCommand, Equatable {
         let (word, rest) = line.splitFirstWord()
         if let step = Step(rawValue: word), rest.isEmpty || rest == "all" {
             self.init(step: step, all: rest == "all")
+            return
+        }
+        if let step = Step(rawValue: word), let view = try? Self.view(rest, step: step) {
+            self.init(step: step, view: view)
             return
         }
         guard word.contains("["), let command = try? ShowCommand(slice: line) else { return nil }
@@ -111,7 +134,11 @@ struct ShowCommand: NotebookCommand, Equatable {
     }
 
     func run(in session: Session) throws -> String {
-        all ? try session.showAll(step) : try session.show(step, rows: rows, columns: columns)
+        switch view {
+        case let .top(k)?: try session.showTop(step, keys: k)
+        case let .band(w)?: try session.showBand(step, width: w)
+        case nil: all ? try session.showAll(step) : try session.show(step, rows: rows, columns: columns)
+        }
     }
 
     /// The steps the model has, then how to show them.
@@ -122,7 +149,7 @@ struct ShowCommand: NotebookCommand, Equatable {
     static func completions(_ request: CompletionRequest) -> Completion? {
         switch request.previous.count {
         case 0: request.matching(request.session.availableSteps.map(\.rawValue))
-        case 1 where Step(rawValue: request.previous[0]) != nil: request.matching(["all"])
+        case 1 where Step(rawValue: request.previous[0]) != nil: request.matching(["all", "band", "top"])
         default: nil
         }
     }
@@ -203,7 +230,9 @@ extension Session {
             text += fit("showing rows \(rowRange.lowerBound)…\(rowRange.upperBound - 1), columns \(columnRange.lowerBound)…\(columnRange.upperBound - 1)") + "\n"
         }
         let rowLabels = Array(trace.tokens[rowRange])
-        if step.isTokenByToken {
+        if step.isTokenByToken, rows == nil, columns == nil, let focused = focusedTokenMatrix(step, full, trace: trace) {
+            text += focused
+        } else if step.isTokenByToken {
             let sliced = rows != nil || columns != nil
                 ? ", rows \(rowRange.lowerBound)…\(rowRange.upperBound - 1), columns \(columnRange.lowerBound)…\(columnRange.upperBound - 1)" : ""
             text += renderTokenMatrix(matrix, rowLabels: rowLabels, columnLabels: Array(trace.tokens[columnRange]),
@@ -218,6 +247,10 @@ extension Session {
                                                                  window: model?.attentionWindow(layer: layer),
                                                                  gate: gateActivation) {
             text += wrap(notice) + "\n"
+        }
+        if step.isTokenByToken, rows == nil, columns == nil, focus.isEmpty, trace.count > renderer.maximumRows {
+            text += wrap("too long to show whole: focus TOKEN shows the rows and columns around a token, \(step.rawValue) top 3 "
+                + "each query's largest keys, \(step.rawValue) band 4 the keys near the diagonal, plot \(step.rawValue) PATH.svg all of it") + "\n"
         }
         return text + "\n"  // a blank line between one matrix and the next command's output
     }

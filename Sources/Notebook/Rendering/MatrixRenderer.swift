@@ -34,12 +34,37 @@ public struct MatrixRenderer: Sendable {
     ///   - columnLabels: one label per column (tokens, or dimension indices when `nil`).
     ///   - rowOffset / columnOffset: the index of the first row/column (for slices).
     ///   - shade: heat-shade the cells (when `color` is on), with a legend line after the matrix.
+    ///   - layout: where rows or columns were left out before the matrix was given (a `focus`), and
+    ///     whether NaN is a cell that does not exist (a band's beyond the sentence), shown blank.
     public func render(_ m: Matrix, rowLabels: [String], columnLabels: [String]? = nil,
-                       rowOffset: Int = 0, columnOffset: Int = 0, shade: Bool = false) -> String {
+                       rowOffset: Int = 0, columnOffset: Int = 0, shade: Bool = false, layout: Layout = Layout()) -> String {
         if m.rows == 0 || m.columns == 0 { return "(empty \(m.shapeDescription))\n" }
         let (lines, range) = runs(m, rowLabels: rowLabels, columnLabels: columnLabels,
-                                  rowOffset: rowOffset, columnOffset: columnOffset)
+                                  rowOffset: rowOffset, columnOffset: columnOffset, layout: layout)
         return text(lines, range: range, shade: shade)
+    }
+
+    /// How a matrix gathered from a larger one is laid out: a gap (`⋮`, `…`) before each of
+    /// `rowGaps` and `columnGaps` (indices into the gathered matrix), where the rows or columns
+    /// between were left out; NaN blank when `blankNaN`.
+    public struct Layout: Sendable, Equatable {
+        public var rowGaps: Set<Int> = []
+        public var columnGaps: Set<Int> = []
+        public var blankNaN = false
+        public init(rowGaps: Set<Int> = [], columnGaps: Set<Int> = [], blankNaN: Bool = false) {
+            (self.rowGaps, self.columnGaps, self.blankNaN) = (rowGaps, columnGaps, blankNaN)
+        }
+    }
+
+    /// `indices` with a gap (nil) before each index in `gaps`, unless one is already there.
+    static func withGaps(_ indices: [Int?], _ gaps: Set<Int>) -> [Int?] {
+        guard !gaps.isEmpty else { return indices }
+        var out: [Int?] = []
+        for index in indices {
+            if let index, gaps.contains(index), let last = out.last, last != nil { out.append(nil) }
+            out.append(index)
+        }
+        return out
     }
 
     /// The text of `runs`' lines: heat-shaded, with the legend line after them, when `shade` is
@@ -65,9 +90,9 @@ public struct MatrixRenderer: Sendable {
 
     /// The lines of `render` (without the shade legend) as runs, each cell a run with its shade, and
     /// the range of the finite values the shades span. The matrix is not empty.
-    func runs(_ m: Matrix, rowLabels: [String], columnLabels: [String]?, rowOffset: Int, columnOffset: Int)
-        -> (lines: [[Run]], range: ClosedRange<Float>) {
-        let rowIndices = Self.summarize(count: m.rows, keep: maximumRows)
+    func runs(_ m: Matrix, rowLabels: [String], columnLabels: [String]?, rowOffset: Int, columnOffset: Int,
+              layout: Layout = Layout()) -> (lines: [[Run]], range: ClosedRange<Float>) {
+        let rowIndices = Self.withGaps(Self.summarize(count: m.rows, keep: maximumRows), layout.rowGaps)
         let rowLabel: (Int) -> String = { i in i < rowLabels.count ? rowLabels[i] : String(i + rowOffset) }
         let columnLabel: (Int) -> String = { j in
             if let columnLabels, j < columnLabels.count { return columnLabels[j] }
@@ -78,13 +103,17 @@ public struct MatrixRenderer: Sendable {
         // Whole numbers (indices from argmax, ids, counts) print without decimals.
         let whole = m.values.allSatisfy { !$0.isFinite || ($0 == $0.rounded() && abs($0) < 1e7) }
         let format: (Float) -> String = { (value: Float) -> String in
-            whole && value.isFinite ? String(Int(value)) : self.format(value)
+            if layout.blankNaN, value.isNaN { return "" }
+            return whole && value.isFinite ? String(Int(value)) : self.format(value)
         }
         let range = Self.finiteRange(m.values)
         let available = width - labelWidth
         let cellWidth = self.cellWidth(m, range: range, format: format, columnLabels: columnLabels.map { _ in (0..<m.columns).map(columnLabel) },
                                        columnOffset: columnOffset, available: available)
-        let columnIndices = Self.columnsThatFit(m.columns, perColumn: cellWidth + 2, available: available)
+        // Each gap a focus left between columns takes a "  …" of its own.
+        let columnIndices = Self.withGaps(Self.columnsThatFit(m.columns, perColumn: cellWidth + 2,
+                                                              available: available - 3 * layout.columnGaps.count),
+                                          layout.columnGaps)
 
         var lines: [[Run]] = []
         var header = String(repeating: " ", count: labelWidth)
@@ -103,7 +132,8 @@ public struct MatrixRenderer: Sendable {
                 let value = m[i, j]
                 // One space apart, one inside the shaded cell: "  0.1234" either way in plain text.
                 line.append(Run(text: " "))
-                line.append(Run(text: " " + Self.pad(format(value), cellWidth), shade: Self.shade(value, range)))
+                line.append(Run(text: " " + Self.pad(format(value), cellWidth),
+                                shade: layout.blankNaN && value.isNaN ? nil : Self.shade(value, range)))
             }
             lines.append(line)
         }

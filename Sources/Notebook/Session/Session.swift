@@ -66,6 +66,8 @@ public final class Session {
     /// What `importance` and `lime` explain (`target`), and the classifier `classify` made of the
     /// model (nil: none).
     var explanationTarget: ExplanationTarget = .top
+    /// What `focus` names (tokens or positions): the rows and columns a long step shows.
+    var focus: [String] = []
     var classifier: Classifier?
     /// The last `lime`, for `export lime`, `plot lime` and the math's `lime_` names.
     var lastLime: LimeExplanation?

@@ -189,13 +189,14 @@ extension Session {
     ///   - title: the heatmap's title (the formula), without the shape.
     ///   - location: where it was computed, for the heatmap's subtitle (`layer 2, head 7`).
     func renderTokenMatrix(_ m: Matrix, rowLabels: [String], columnLabels: [String], rowOffset: Int = 0,
-                           columnOffset: Int = 0, title: String, location: String) -> String {
+                           columnOffset: Int = 0, title: String, location: String,
+                           layout: MatrixRenderer.Layout = MatrixRenderer.Layout()) -> String {
         guard transcript.depth > 0, m.rows > 0, m.columns > 0 else {
             return renderer.render(m, rowLabels: rowLabels, columnLabels: columnLabels, rowOffset: rowOffset,
-                                   columnOffset: columnOffset, shade: true)
+                                   columnOffset: columnOffset, shade: true, layout: layout)
         }
         let (lines, range) = renderer.runs(m, rowLabels: rowLabels, columnLabels: columnLabels,
-                                           rowOffset: rowOffset, columnOffset: columnOffset)
+                                           rowOffset: rowOffset, columnOffset: columnOffset, layout: layout)
         let text = renderer.text(lines, range: range, shade: true)
         let heatmap = pageHeatmap(m, rowLabels: rowLabels, columnLabels: columnLabels, title: title, location: location)
         transcript.add(.matrix(text: Transcript.plain(text), lines: lines + [renderer.legendRuns(range)], heatmap: heatmap))
