@@ -4,7 +4,10 @@
 
 Alternates the two commands RUNS times (default 15): the release `attn` reading
 `sentence …` and `weights` from a pipe, and hf_job.py with transformers on PyTorch (CPU).
-Reports each one's median wall time and the ratio. Standard library only.
+Then LIME, 500 samples of a review on MiniLM and on SmolLM2 as whole jobs: `attn` reading
+`sentence …` and `lime 500`, against lime_job.py, the `lime` package over transformers
+(LIME_RUNS alternating runs each, default 3). Reports each one's median wall time and the
+ratio. Standard library only.
 """
 import os
 import statistics
@@ -15,6 +18,7 @@ import time
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(os.path.dirname(here))
 runs = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+lime_runs = int(os.environ.get("LIME_RUNS", "3"))
 python = subprocess.run(["bash", os.path.join(here, "setup.sh")], check=True,
                         capture_output=True, text=True).stdout.strip().splitlines()[-1]
 
@@ -40,3 +44,22 @@ print(f"whole job, median of {runs} alternating runs:")
 print(f"  attn (Swift, release)          {a * 1000:8.1f} ms   goal ≤ 100 ms")
 print(f"  transformers + PyTorch (CPU)   {h * 1000:8.1f} ms")
 print(f"  attn is {h / a:.1f}× faster     goal ≥ 20×")
+
+# LIME: the reviews lime_job.py explains, each attn's default target.
+reviews = {
+    "minilm": "the film was slow at first but the acting was wonderful and the ending made me smile at last",
+    "smollm2": "The film was slow at first, but the acting was wonderful and the ending made me smile",
+}
+goals = {"minilm": "goal ≤ 2 s", "smollm2": "goal ≤ 10 s"}
+for model, review in reviews.items():
+    lime_script = (f"model {model}\n" if model != "minilm" else "") + f"sentence {review}\nlime 500\n"
+    lime_job = hf[:1] + [os.path.join(here, "lime_job.py"), model]
+    attn_times, py_times = [], []
+    for _ in range(lime_runs):
+        attn_times.append(timed(attn, lime_script.encode()))
+        py_times.append(timed(lime_job))
+    a, p = statistics.median(attn_times), statistics.median(py_times)
+    print(f"{model} lime 500 (whole job), median of {lime_runs} alternating runs:")
+    print(f"  attn (Swift, release)          {a:8.2f} s    {goals[model]}")
+    print(f"  lime + transformers (CPU)      {p:8.2f} s")
+    print(f"  attn is {p / a:.1f}× faster     goal ≥ 10×")

@@ -114,10 +114,50 @@ struct LimeReferenceTests {
         // parity tests allow 2e-3 of the largest logit): 1.5e-4 measured, 3e-4 allowed.
         let tolerance = name == "smollm2-difference" ? 3e-4 : 1e-4
         #expect(worst < tolerance, "\(name): largest relative difference \(worst)")
+        // The batched passes lime runs (an encoder's inputs side by side) give the same targets.
+        let batched = measure.values(c.ids)
+        let worstBatched = zip(batched, c.targets).map { abs($0 - $1) / max(abs($1), 1e-2) }.max() ?? 0
+        #expect(worstBatched < tolerance, "\(name): batched, largest relative difference \(worstBatched)")
+        if name.hasPrefix("minilm") { #expect(measure.batchValues != nil) }
         let fit = Lime.ridge(c.doubleMasks, targets, weights: c.weights)
         let difference = largest(fit.coefficients, c.coefficients)
         #expect(difference < 1e-4, "\(name): coefficients differ by \(difference)")
         #expect(close(fit.intercept, c.intercept, 1e-4) && close(fit.score, c.score, 1e-3), "\(name)")
+    }
+}
+
+@Suite("An encoder's inputs side by side in one pass")
+struct BatchedEncoderTests {
+    @Test("each input's last layer out equals its own trace's, however the batch is cut; no input sees another")
+    func sideBySide() throws {
+        let bert = try Bert(directory: ModelStore.directory(for: .minilm))
+        let inputs = ["the cat sat on the mat", "a quiet film about grief that left me in tears", "hello", "the plot was thin"]
+            .map { try! bert.tokenizer.encode($0) }
+        let alone = inputs.map { bert.trace(ids: $0).layers[5].out }
+        let together = bert.finalHiddenStates(batch: inputs)
+        #expect(together.count == inputs.count)
+        for (a, b) in zip(alone, together) {
+            #expect(a.rows == b.rows && a.columns == b.columns)
+            #expect((a.maxAbsoluteDifference(b) ?? 1) < 2e-5, "\(a.maxAbsoluteDifference(b) ?? -1)")
+        }
+        // Another neighbour changes nothing beyond float32's last bits: the mask keeps inputs apart.
+        let swapped = bert.finalHiddenStates(batch: [inputs[2], inputs[0]])
+        #expect((swapped[1].maxAbsoluteDifference(alone[0]) ?? 1) < 2e-5)
+        // With a head ablated, the batch follows the trace.
+        let ablated: Set<Attention.HeadIndex> = [.init(layer: 2, head: 7)]
+        let ablatedAlone = bert.trace(ids: inputs[1], ablating: ablated).layers[5].out
+        #expect((bert.finalHiddenStates(batch: inputs, ablating: ablated)[1].maxAbsoluteDifference(ablatedAlone) ?? 1) < 2e-5)
+        #expect((ablatedAlone.maxAbsoluteDifference(alone[1]) ?? 0) > 1e-3)
+    }
+
+    @Test("the sentences mask: a query's keys are its own input's, one run")
+    func mask() {
+        let mask = Attention.Mask.sentences(starts: [0, 3, 4, 9])
+        #expect(mask.allowedKeys(query: 0, keys: 12) == 0..<3)
+        #expect(mask.allowedKeys(query: 3, keys: 12) == 3..<4)
+        #expect(mask.allowedKeys(query: 8, keys: 12) == 4..<9)
+        #expect(mask.allowedKeys(query: 11, keys: 12) == 9..<12)
+        #expect(mask.allows(query: 5, key: 4) && !mask.allows(query: 5, key: 3) && !mask.allows(query: 5, key: 9))
     }
 }
 
@@ -196,7 +236,11 @@ struct LimeSessionTests {
         #expect(r.targets[0] == 1 && r.formula == "cos(e(x), e(sentence))")
         // Forward passes: one per distinct sample but m₀, whose cosine is 1 without one.
         #expect(r.forwardPasses == Set(r.masks).count - 1)
-        #expect(output.contains("\(r.forwardPasses) forward passes for 60 samples"))
+        let words = output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(words.contains("\(r.forwardPasses) of the 60 samples through the model"))
+        // An encoder runs them side by side: a few passes of at most 512 tokens.
+        let batches = try #require(r.batches)
+        #expect(batches >= 1 && batches < r.forwardPasses && words.contains("in \(batches) forward pass"), "\(output)")
         // The math's names hold the same numbers.
         #expect(s.run("lime_coef").contains(String(format: "%.4f", r.fit.coefficients[0])))
         #expect(s.run("check lime_intercept + 0 * lime_coef[0, 0] lime_intercept").hasPrefix("✓"))

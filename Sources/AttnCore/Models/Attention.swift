@@ -28,12 +28,32 @@ public enum Attention {
         /// allowed(i, j)  ⇔  0 ≤ p_q − p_k < size
         /// ```
         case slidingWindow(queryStart: Int, keyStart: Int, size: Int)
+        /// Several sentences side by side in one batched pass (an encoder's, for LIME's samples):
+        /// a query sees only the keys of its own sentence. `starts` holds each sentence's first
+        /// position, in order, the first 0.
+        /// ```
+        /// allowed(i, j)  ⇔  i and j lie in the same sentence
+        /// ```
+        case sentences(starts: [Int])
+
+        /// The sentence of position `i` in a ``sentences(starts:)`` batch of `count` positions.
+        static func sentence(of i: Int, starts: [Int], count: Int) -> Range<Int> {
+            // The last start at or before i, by bisection.
+            var low = 0, high = starts.count
+            while high - low > 1 {
+                let middle = (low + high) / 2
+                if starts[middle] <= i { low = middle } else { high = middle }
+            }
+            let end = low + 1 < starts.count ? starts[low + 1] : count
+            return min(starts.isEmpty ? 0 : starts[low], count)..<min(max(end, 0), count)
+        }
 
         /// The keys query `i` may attend to when they are one run of `0..<keys` (a causal mask,
         /// a window); nil for a padding mask, which may have holes.
         public func allowedKeys(query i: Int, keys: Int) -> Range<Int>? {
             switch self {
             case .padding: return nil
+            case let .sentences(starts): return Self.sentence(of: i, starts: starts, count: keys)
             case let .causal(past): return 0..<min(keys, max(0, past + i + 1))
             case let .slidingWindow(queryStart, keyStart, size):
                 // 0 ≤ (queryStart + i) − (keyStart + j) < size  ⇔  p − size < j ≤ p, p = queryStart + i − keyStart
@@ -47,6 +67,7 @@ public enum Attention {
         public func allows(query i: Int, key j: Int) -> Bool {
             switch self {
             case let .padding(real): j < real.count ? real[j] : false
+            case let .sentences(starts): Self.sentence(of: i, starts: starts, count: Int.max).contains(j)
             case let .causal(past): j <= past + i
             case let .slidingWindow(queryStart, keyStart, size):
                 (0..<size).contains((queryStart + i) - (keyStart + j))

@@ -57,6 +57,10 @@ public protocol TransformerModel: Sendable {
     func trace(_ text: String, ablating ablated: Set<Attention.HeadIndex>) throws -> Trace
     /// The forward pass over token ids, with the heads in `ablated` zeroed.
     func trace(ids: [Int], ablating ablated: Set<Attention.HeadIndex>) -> Trace
+    /// The last layer's `out` of each of several inputs: an encoder runs them side by side in
+    /// one pass (``Bert/finalHiddenStates(batch:ablating:)``); the extension's default traces
+    /// each in turn.
+    func finalHiddenStates(batch: [[Int]], ablating ablated: Set<Attention.HeadIndex>) -> [Matrix]
     /// A token as the notebook shows it (a decoder's spaces as ·).
     func tokenLabel(_ id: Int) -> String
     /// The text a run of tokens stands for (a decoder's bytes joined into characters).
@@ -153,6 +157,14 @@ extension TransformerModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: location, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw AttnError.fileUnreadable(path: location, reason: "not a directory holding \(what)")
+        }
+    }
+
+    /// Each input traced in turn, its last layer's `out` kept.
+    public func finalHiddenStates(batch: [[Int]], ablating ablated: Set<Attention.HeadIndex>) -> [Matrix] {
+        batch.map { ids in
+            let trace = trace(ids: ids, ablating: ablated)
+            return trace.layers.last?.out ?? trace.embeddings
         }
     }
 

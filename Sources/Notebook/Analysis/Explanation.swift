@@ -107,6 +107,14 @@ struct TargetMeasure {
     let knownSentenceValue: Double?
     /// Whether an empty text still gives an input to run (a template, [CLS] and [SEP], a BOS).
     let runsWithoutWords: Bool
+    /// The targets of several inputs from batched forward passes, where the model has them (an
+    /// encoder's inputs side by side); nil: `value` of each in turn.
+    var batchValues: (([[Int]]) -> [Double])? = nil
+
+    /// The targets of `inputs`, batched when the measure can.
+    func values(_ inputs: [[Int]]) -> [Double] {
+        batchValues?(inputs) ?? inputs.map(value)
+    }
 }
 
 /// The pieces targets are made of: an encoder's sentence embedding, a decoder's next-token
@@ -116,6 +124,28 @@ enum TargetMath {
     static func embedding(_ model: any TransformerModel, _ ids: [Int], ablated: Set<Attention.HeadIndex>) -> [Float] {
         SentenceEmbedding.meanPooled(model.trace(ids: ids, ablating: ablated))
     }
+
+    /// The sentence embeddings of several inputs, side by side in passes of at most
+    /// ``batchRows`` rows (one input alone when it is longer).
+    static func embeddings(_ model: any TransformerModel, _ batch: [[Int]], ablated: Set<Attention.HeadIndex>) -> [[Float]] {
+        var out: [[Float]] = [], pending: [[Int]] = [], rows = 0
+        func run() {
+            if !pending.isEmpty { out += model.finalHiddenStates(batch: pending, ablating: ablated).map(SentenceEmbedding.meanPooled) }
+            pending = []
+            rows = 0
+        }
+        for ids in batch {
+            if rows + ids.count > batchRows { run() }
+            pending.append(ids)
+            rows += ids.count
+        }
+        run()
+        return out
+    }
+
+    /// The most rows of one batched pass: products of 512 rows run near the cores' speed, while a
+    /// pass's token × token buffers (Σ Tᵢ)² per head stay near 1 MB (Tests/Benchmarks/README.md).
+    static let batchRows = 512
 
     /// The logits of the next token after `ids`, from a fresh KV cache.
     static func nextLogits(_ decoder: any DecoderModel, _ ids: [Int], ablated: Set<Attention.HeadIndex>) -> [Float] {

@@ -9,7 +9,13 @@ enum SentenceEmbedding {
     /// e = (1/T) Σᵢ out_{L−1}[i]          (d)
     /// ```
     static func meanPooled(_ trace: Trace) -> [Float] {
-        guard let out = trace.layers.last?.out, out.rows > 0 else { return [] }
+        guard let out = trace.layers.last?.out else { return [] }
+        return meanPooled(out)
+    }
+
+    /// The mean of the rows of a last layer's `out`; empty without rows.
+    static func meanPooled(_ out: Matrix) -> [Float] {
+        guard out.rows > 0 else { return [] }
         var mean = [Float](repeating: 0, count: out.columns)
         for i in 0..<out.rows { for j in 0..<out.columns { mean[j] += out[i, j] } }
         return mean.map { $0 / Float(out.rows) }

@@ -143,7 +143,10 @@ struct LimeExplanation: Sendable {
     let fit: Lime.Fit
     /// The target's formula: `p(positive)`.
     let formula: String
+    /// Inputs run through the model: one per distinct sample (but m₀ where its y is known).
     let forwardPasses: Int
+    /// The passes they took, when an encoder ran them side by side in batches; nil one by one.
+    var batches: Int? = nil
     let seed: UInt64
     /// How many samples were asked for (more than `masks.count` when Ctrl-C stopped it).
     let requested: Int
@@ -228,12 +231,14 @@ extension Session {
             return TargetMeasure(formula: "cos(e(x), e(sentence))",
                                  definition: "the cosine of \(e) of the text x with that of the sentence as it is: 1 for the sentence itself: the default (target top)",
                                  input: input, value: { SentenceEmbedding.cosine(reference, TargetMath.embedding(model, $0, ablated: ablated)) },
-                                 knownSentenceValue: 1, runsWithoutWords: true)
+                                 knownSentenceValue: 1, runsWithoutWords: true,
+                                 batchValues: { TargetMath.embeddings(model, $0, ablated: ablated).map { SentenceEmbedding.cosine(reference, $0) } })
         case let .like(other):
             let reference = TargetMath.embedding(model, try model.inputIds(for: other), ablated: ablated)
             return TargetMeasure(formula: "cos(e(x), e(\(quoted(other))))", definition: "the cosine of \(e) of the text x with that of \(quoted(other))",
                                  input: input, value: { SentenceEmbedding.cosine(reference, TargetMath.embedding(model, $0, ablated: ablated)) },
-                                 knownSentenceValue: nil, runsWithoutWords: true)
+                                 knownSentenceValue: nil, runsWithoutWords: true,
+                                 batchValues: { TargetMath.embeddings(model, $0, ablated: ablated).map { SentenceEmbedding.cosine(reference, $0) } })
         case .token, .difference:
             throw NotebookError.lesson("\(modelName) is an encoder and predicts no next token: on an encoder, target like \"…\" (the cosine with another sentence's embedding), target top or classify LABELS")
         case let .label(name):
@@ -243,7 +248,8 @@ extension Session {
                 formula: "p(\(name))",
                 definition: "the probability of \(name) when \(modelName) classifies the sentence: softmax over the labels of \(Int(Classifier.scale)) · cos(e(x), e(\"this is LABEL\")), \(e)",
                 input: input, value: { TargetMath.encoderClasses(TargetMath.embedding(model, $0, ablated: ablated), labels: labels).probabilities[k] },
-                knownSentenceValue: nil, runsWithoutWords: true)
+                knownSentenceValue: nil, runsWithoutWords: true,
+                batchValues: { TargetMath.embeddings(model, $0, ablated: ablated).map { TargetMath.encoderClasses($0, labels: labels).probabilities[k] } })
         }
     }
 
@@ -436,26 +442,41 @@ extension Session {
         var generator = SplitMix64(seed: seed)
         let masks = Lime.masks(features: d, samples: n, removable: removable, generator: &generator)
         let sentenceIds = try measure.input(sentence).ids
+        // Each distinct text once, in the order of first use; an encoder runs them in batches.
         var known: [String: Double] = [:]
-        var targets: [Double] = []
-        var passes = 0
-        var line = ProgressLine(self, command: "lime", unit: "samples", total: n)
-        for (i, mask) in masks.enumerated() {
-            if isInterrupted() { break }
-            line.update(i)
+        var texts: [String] = []
+        var pending: [(text: String, ids: [Int])] = []
+        var queued = Set<String>()
+        for mask in masks {
             let text = words.text(keeping: mask)
-            if let value = known[text] { targets.append(value); continue }
-            let ids = try measure.input(text).ids
-            let value: Double
-            if let sentenceValue = measure.knownSentenceValue, ids == sentenceIds {
-                value = sentenceValue
-            } else {
-                value = measure.value(ids)
-                passes += 1
-            }
-            known[text] = value
-            targets.append(value)
+            texts.append(text)
+            if queued.insert(text).inserted { pending.append((text, try measure.input(text).ids)) }
         }
+        var passes = 0, batches = 0
+        var line = ProgressLine(self, command: "lime", unit: "samples", total: n)
+        var start = 0, covered = 0
+        while start < pending.count, !isInterrupted() {
+            line.update(covered)
+            // One batch: up to batchRows rows of an encoder's inputs, else one input.
+            var end = start + 1
+            if measure.batchValues != nil {
+                var rows = pending[start].ids.count
+                while end < pending.count, rows + pending[end].ids.count <= TargetMath.batchRows {
+                    rows += pending[end].ids.count
+                    end += 1
+                }
+            }
+            var toRun: [(text: String, ids: [Int])] = []
+            for (text, ids) in pending[start..<end] {
+                if let sentenceValue = measure.knownSentenceValue, ids == sentenceIds { known[text] = sentenceValue } else { toRun.append((text, ids)) }
+            }
+            for ((text, _), value) in zip(toRun, measure.values(toRun.map(\.ids))) { known[text] = value }
+            passes += toRun.count
+            batches += toRun.isEmpty ? 0 : 1
+            start = end
+            while covered < texts.count, known[texts[covered]] != nil { covered += 1 }
+        }
+        let targets = texts.prefix { known[$0] != nil }.map { known[$0] ?? 0 }
         line.finish()
         let done = Array(masks.prefix(targets.count))
         guard !done.isEmpty else { return "lime stopped (Ctrl-C) before its first sample\n" }
@@ -463,7 +484,8 @@ extension Session {
         let weights = distances.map { Lime.kernel($0) }
         let fit = Lime.ridge(done.map { $0.map { $0 ? 1.0 : 0.0 } }, targets, weights: weights)
         let result = LimeExplanation(words: words, masks: done, targets: targets, distances: distances, weights: weights,
-                                     fit: fit, formula: measure.formula, forwardPasses: passes, seed: seed, requested: n)
+                                     fit: fit, formula: measure.formula, forwardPasses: passes,
+                                     batches: measure.batchValues != nil ? batches : nil, seed: seed, requested: n)
         lastLime = result
         return limeReport(result, removable: removable, sentenceValue: measure.knownSentenceValue)
     }
@@ -484,7 +506,12 @@ extension Session {
         text += fit(MatrixRenderer.pad(weight, column, alignLeft: true) + "the weight of sample i (kernel width 25)") + "\n"
         text += fit("  b, β = argmin Σᵢ πᵢ (yᵢ − b − mᵢ · β)² + ‖β‖²   weighted ridge, α = 1") + "\n"
         let skipped = Set(r.masks).count - r.forwardPasses
-        text += wrap("\(r.forwardPasses) forward pass\(r.forwardPasses == 1 ? "" : "es") for \(n) samples: one per distinct sample" + (skipped > 0 ? ", but m₀, whose y is 1 by definition" : ""), indent: "    ", first: "  ") + "\n"
+        let but = skipped > 0 ? ", but m₀, whose y is 1 by definition" : ""
+        if let batches = r.batches {
+            text += wrap("\(r.forwardPasses) of the \(n) samples through the model: one per distinct sample\(but); side by side, at most \(TargetMath.batchRows) tokens at a time, in \(batches) forward pass\(batches == 1 ? "" : "es")", indent: "    ", first: "  ") + "\n"
+        } else {
+            text += wrap("\(r.forwardPasses) forward pass\(r.forwardPasses == 1 ? "" : "es") for \(n) samples: one per distinct sample" + but, indent: "    ", first: "  ") + "\n"
+        }
         if r.masks.count < r.requested {
             text += wrap("lime stopped (Ctrl-C) after \(r.masks.count) of \(r.requested) samples: the fit below uses those.") + "\n"
         }

@@ -59,14 +59,7 @@ public struct Bert: Sendable {
     public func trace(ids: [Int], ablating ablated: Set<Attention.HeadIndex> = []) -> Trace {
         let t = ids.count
         precondition(t <= configuration.maximumPositions)
-
-        // Embeddings: three table look-ups, summed, then LayerNorm.
-        let token = weights.wordEmbeddings.lookUp(ids)
-        let position = weights.positionEmbeddings.rows(0..<t)
-        let type = weights.typeEmbeddings.rows(at: [Int](repeating: 0, count: t))
-        let embeddings = (token + position + type).layerNormRows(
-            gamma: weights.embeddingNorm.gamma, beta: weights.embeddingNorm.beta,
-            epsilon: configuration.layerNormEpsilon)
+        let (token, position, type, embeddings) = embed(ids, positions: Array(0..<t))
 
         // One sentence, no padding: every key is real. The step exists all the same.
         let mask = Attention.Mask.padding([Bool](repeating: true, count: t))
@@ -81,6 +74,44 @@ public struct Bert: Sendable {
         return Trace(tokenIds: ids, tokens: tokenizer.tokens(ids),
                      tokenEmbeddings: token, positionEmbeddings: position, typeEmbeddings: type,
                      embeddings: embeddings, layers: layers, steps: Set(Self.steps))
+    }
+
+    /// The embeddings: three table look-ups, summed, then LayerNorm.
+    /// ```
+    /// embeddings = LayerNorm(E_token[ids] + E_position[positions] + E_type[0])
+    /// ```
+    func embed(_ ids: [Int], positions: [Int]) -> (token: Matrix, position: Matrix, type: Matrix, embeddings: Matrix) {
+        let token = weights.wordEmbeddings.lookUp(ids)
+        let position = weights.positionEmbeddings.rows(at: positions)
+        let type = weights.typeEmbeddings.rows(at: [Int](repeating: 0, count: ids.count))
+        let embeddings = (token + position + type).layerNormRows(
+            gamma: weights.embeddingNorm.gamma, beta: weights.embeddingNorm.beta,
+            epsilon: configuration.layerNormEpsilon)
+        return (token, position, type, embeddings)
+    }
+
+    /// The last layer's `out` of several inputs, from one forward pass over all of them side by
+    /// side: the same layers as ``trace(ids:ablating:)``, with each input's positions counted
+    /// from 0 and a mask that keeps each query inside its own input. LIME's samples run this way,
+    /// a few hundred rows per product instead of twenty.
+    /// ```
+    /// X = [x₁; x₂; …]  (Σ Tᵢ × d),   allowed(i, j) ⇔ i and j in the same input
+    /// ```
+    /// - Precondition: every input has 1…`maximumPositions` ids, each below the vocabulary size.
+    public func finalHiddenStates(batch: [[Int]], ablating ablated: Set<Attention.HeadIndex> = []) -> [Matrix] {
+        precondition(batch.allSatisfy { (1...configuration.maximumPositions).contains($0.count) })
+        var starts: [Int] = [], total = 0
+        for ids in batch {
+            starts.append(total)
+            total += ids.count
+        }
+        let mask = Attention.Mask.sentences(starts: starts)
+        var x = embed(batch.flatMap { $0 }, positions: batch.flatMap { Array(0..<$0.count) }).embeddings
+        for (index, layerWeights) in weights.layers.enumerated() {
+            let heads = Set(ablated.filter { $0.layer == index }.map(\.head))
+            x = layer(x, layerWeights, mask: mask, ablated: heads).out
+        }
+        return zip(starts, batch).map { start, ids in x.rows(start..<(start + ids.count)) }
     }
 
     /// One encoder layer: multi-head self-attention, then the feed-forward, each followed by a
