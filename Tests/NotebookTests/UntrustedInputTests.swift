@@ -213,6 +213,16 @@ struct UntrustedBudgetTests {
 struct UntrustedProgressTests {
     static let sentence = "sentence the cat sat on the mat"  // 6 word pieces between [CLS] and [SEP]
 
+    @Test("the progress line's estimate of the time left: from the pace so far, after a second, in s or min")
+    func progressEstimate() {
+        #expect(ProgressLine.estimate(elapsed: .seconds(10), done: 5, total: 15) == "about 20 s left")
+        #expect(ProgressLine.estimate(elapsed: .milliseconds(500), done: 5, total: 15) == nil)
+        #expect(ProgressLine.estimate(elapsed: .seconds(100), done: 1, total: 10) == "about 15 min left")
+        #expect(ProgressLine.estimate(elapsed: .seconds(3), done: 0, total: 10) == nil)
+        #expect(ProgressLine.estimate(elapsed: .seconds(3), done: 10, total: 10) == nil)
+        #expect(ProgressLine.estimate(elapsed: .seconds(2), done: 1000, total: 1001) == "about 1 s left")
+    }
+
     @Test("in a script: progress goes to the progress hook, never to the output or the transcript")
     func script() throws {
         let s = Scratch("progress-script")
