@@ -77,10 +77,10 @@ extension Session {
         let s = String(format: "%.4g", Double(a.frozenInverse))
         if a.centres {
             text += fit("  logit = Σ_parts ((part − mean(part)) ⊙ γ · s) · E[t] + β · E[t]") + "\n"
-            text += fit("    s = 1/√(var(out) + ε) = \(s) at the last position, frozen at the pass's value") + "\n"
+            text += fit("    s = 1/√(var(out) + ε) = \(s) at position \(a.position), frozen") + "\n"
         } else {
             text += fit("  logit = Σ_parts (part ⊙ g_final · s) · E[t]") + "\n"
-            text += fit("    s = 1/√(mean(out²) + ε) = \(s) at the last position, frozen at the pass's value") + "\n"
+            text += fit("    s = 1/√(mean(out²) + ε) = \(s) at position \(a.position), frozen") + "\n"
         }
         if gemma {
             text += wrap("norm_l: Gemma's output norms, RMSNorm ⊙ g_post with their scales frozen too; its logits have no soft-cap.", indent: "    ", first: "  ") + "\n"
@@ -115,7 +115,7 @@ extension Session {
         let row = a.tokens.map { "logits[\(a.position)][\($0)]" }.joined(separator: " − ")
         text += "  " + MatrixRenderer.pad("sum of all parts", 24, alignLeft: true) + MatrixRenderer.pad(String(format: "%+.4f", a.sum), 12) + "\n"
         text += "  " + MatrixRenderer.pad("the model's own", 24, alignLeft: true) + MatrixRenderer.pad(String(format: "%+.4f", a.modelLogit), 12) + "\n"
-        text += wrap("(the model's: \(row) of its logits, which predict's softmax reads)", indent: "    ", first: "  ") + "\n"
+        text += wrap("(\(row), the row of logits predict's softmax reads)", indent: "    ", first: "  ") + "\n"
         if let top = ranked.first {
             text += wrap("notice: \(top.name) gives the most, \(String(format: "%+.4f", top.contribution)) of \(String(format: "%.4f", a.modelLogit)); dla_heads, dla_mlp, dla_embedding, dla_bias and dla_logit hold these numbers for your math.") + "\n"
         }
