@@ -63,6 +63,8 @@ struct ExportCommand: NotebookCommand, Equatable {
 
     /// What `attribute` and `lens` compute, exported by their names.
     static let reports = ["attribute", "lens"]
+    /// ``reports`` where the model has them (a decoder), for completion.
+    static func reports(_ session: Session) -> [String] { session.model is any DecoderModel ? reports : [] }
 
     var writtenPath: String? { path }
 
@@ -78,7 +80,7 @@ struct ExportCommand: NotebookCommand, Equatable {
         let session = request.session
         switch request.previous.count {
         case 0:
-            return request.matching(["tokens", "rollout", "lime"] + Self.reports + session.availableSteps.map(\.rawValue) + session.learnerNames.keys.sorted())
+            return request.matching(["tokens", "rollout", "lime"] + Self.reports(session) + session.availableSteps.map(\.rawValue) + session.learnerNames.keys.sorted())
         case 1 where !request.word.isEmpty && "all".hasPrefix(request.word)
             && Step(rawValue: request.previous[0]).map({ $0.scope != .sentence }) == true:
             return request.matching(["all"])
@@ -119,7 +121,7 @@ struct PlotCommand: NotebookCommand, Equatable {
     }
 
     static func completions(_ request: CompletionRequest) -> Completion? {
-        request.previous.isEmpty ? request.matching(Step.allCases.filter(\.isTokenByToken).map(\.rawValue) + ["rollout", "lime"] + ExportCommand.reports) : .files
+        request.previous.isEmpty ? request.matching(Step.allCases.filter(\.isTokenByToken).map(\.rawValue) + ["rollout", "lime"] + ExportCommand.reports(request.session)) : .files
     }
 }
 
