@@ -152,28 +152,37 @@ extension Matrix {
         precondition(gamma.count == columns && beta.count == columns)
         var out = self
         let (rows, columns) = (self.rows, self.columns)
-        let n = Float(columns)
         out.values.withUnsafeMutableBufferPointer { x in
             gamma.withUnsafeBufferPointer { gamma in
                 beta.withUnsafeBufferPointer { beta in
                     for i in 0..<rows {
                         let row = UnsafeMutableBufferPointer(rebasing: x[(i * columns)..<((i + 1) * columns)])
-                        var mean: Float = 0
-                        for j in 0..<columns { mean += row[j] }
-                        mean /= n
-                        var variance: Float = 0
-                        for j in 0..<columns {
-                            let d = row[j] - mean
-                            variance += d * d
-                        }
-                        variance /= n
-                        let inverse = 1 / (variance + epsilon).squareRoot()
+                        let (mean, inverse) = Matrix.layerNormStatistics(UnsafeBufferPointer(row), epsilon: epsilon)
                         for j in 0..<columns { row[j] = (row[j] - mean) * inverse * gamma[j] + beta[j] }
                     }
                 }
             }
         }
         return out
+    }
+
+    /// One row's mean and the scale LayerNorm multiplies its centred values by, before γ: what
+    /// direct logit attribution freezes at the real pass's value.
+    /// ```
+    /// mean(x),  1 / √(var(x) + ε)        var is the biased (population) variance
+    /// ```
+    public static func layerNormStatistics(_ row: UnsafeBufferPointer<Float>, epsilon: Float) -> (mean: Float, inverse: Float) {
+        let n = Float(row.count)
+        var mean: Float = 0
+        for j in 0..<row.count { mean += row[j] }
+        mean /= n
+        var variance: Float = 0
+        for j in 0..<row.count {
+            let d = row[j] - mean
+            variance += d * d
+        }
+        variance /= n
+        return (mean, 1 / (variance + epsilon).squareRoot())
     }
 }
 

@@ -6,7 +6,7 @@ import Foundation
 /// group) explains the same target.
 enum ExplainCommands: CommandGroup {
     static let title = "explain"
-    static let commands: [any NotebookCommand.Type] = [TargetCommand.self, ClassifyCommand.self, LimeCommand.self, LensCommand.self]
+    static let commands: [any NotebookCommand.Type] = [TargetCommand.self, ClassifyCommand.self, LimeCommand.self, LensCommand.self, AttributeCommand.self]
     static func notes(_ session: Session) -> [String] { ["(importance and lime explain the target)"] }
 }
 
@@ -533,12 +533,15 @@ extension Session {
 
     /// The names `lime` and `classify` give the math: read-only, like the model's.
     static let explanationNames = ["lime_masks", "lime_targets", "lime_distances", "lime_weights", "lime_coef", "lime_intercept",
-                                   "class_p", "label_p"]
+                                   "class_p", "label_p", "dla_heads", "dla_mlp", "dla_embedding", "dla_bias", "dla_logit"]
 
     /// Why an explanation name has no value: nothing computed it yet.
     func explanationMissing(_ name: String) -> NotebookError {
         if name == "label_p", classifier != nil, !(model is any DecoderModel) {
             return NotebookError.math("label_p is a decoder's: the probabilities of its labels' first tokens; \(modelName) classifies by cosines, and class_p holds its probabilities")
+        }
+        if name.hasPrefix("dla_") {
+            return NotebookError.math("\(name) holds what attribute computes, a decoder's direct logit attribution of the sentence's target: model smollm2 and a sentence first (not under classify)")
         }
         let source = name.hasPrefix("lime_") ? "lime" : "classify LABELS"
         return NotebookError.math("\(name) holds what \(source) computes, and there is nothing yet: \(source) first")
@@ -571,6 +574,12 @@ extension Session {
             names.append("class_p")
             if model is any DecoderModel { names.append("label_p") }
         }
+        if model is any ResidualStreamDecoder, sentence != nil, cachedTrace != nil {
+            switch explanationTarget {
+            case .top, .token, .difference: names += Self.explanationNames.filter { $0.hasPrefix("dla_") }
+            case .label, .like: break
+            }
+        }
         return names
     }
 
@@ -593,7 +602,10 @@ extension Session {
             values["lime_coef"] = row(r.fit.coefficients)
             values["lime_intercept"] = .scalar(Float(r.fit.intercept))
         }
-        if let classifier, let sentence, wanted.contains(where: { !$0.hasPrefix("lime_") }) {
+        if wanted.contains(where: { $0.hasPrefix("dla_") }) {
+            values.merge(try attributionValues()) { $1 }
+        }
+        if let classifier, let sentence, wanted.contains(where: { $0 == "class_p" || $0 == "label_p" }) {
             let (result, _) = try classification(of: sentence, classifier)
             values["class_p"] = row(result.probabilities)
             if !result.tokenProbabilities.isEmpty { values["label_p"] = row(result.tokenProbabilities) }

@@ -15,8 +15,9 @@ struct ExportCommand: NotebookCommand, Equatable {
     static let definition = CommandDefinition(
         words: ["export"],
         synopsis: ["export STEP PATH.npy | PATH.csv", "export tokens PATH.tsv | PATH.txt", "export STEP all PATH.npy",
-                   "export NAME PATH", "export R[2, :] PATH", "export rollout PATH", "export lime PATH.csv"],
-        help: [("export", "export STEP PATH: writes the whole step as .npy (float32, C order) or .csv (%.9g); export tokens PATH writes id<TAB>token lines to .tsv or .txt; a device such as /dev/stdout gets text. A file that is there and that this session did not write is replaced only when the name ends with ! (export weights w.npy!); a lesson never replaces one. export STEP all PATH.npy writes every layer and head as one array: [layers, heads, T, T] for scores, scaled, masked and weights (what torch.stack(outputs.attentions)[:, 0] gives), [layers, heads, T, dₕ] for q, k, v and z, [layers, T, d] for x, attn_out, out and the other steps of a layer; .csv holds only two dimensions. export NAME PATH writes one of your names or the model's (export R r.csv, export W_Q wq.npy), export weights[2, :] PATH a slice, evaluated as the math evaluates it. export lime PATH.csv writes the last lime's words and coefficients (word,coefficient, in the sentence's order).")])
+                   "export NAME PATH", "export R[2, :] PATH", "export rollout PATH", "export lime PATH.csv",
+                   "export attribute PATH.csv", "export lens PATH.csv"],
+        help: [("export", "export STEP PATH: writes the whole step as .npy (float32, C order) or .csv (%.9g); export tokens PATH writes id<TAB>token lines to .tsv or .txt; a device such as /dev/stdout gets text. A file that is there and that this session did not write is replaced only when the name ends with ! (export weights w.npy!); a lesson never replaces one. export STEP all PATH.npy writes every layer and head as one array: [layers, heads, T, T] for scores, scaled, masked and weights (what torch.stack(outputs.attentions)[:, 0] gives), [layers, heads, T, dₕ] for q, k, v and z, [layers, T, d] for x, attn_out, out and the other steps of a layer; .csv holds only two dimensions. export NAME PATH writes one of your names or the model's (export R r.csv, export W_Q wq.npy), export weights[2, :] PATH a slice, evaluated as the math evaluates it. export lime PATH.csv writes the last lime's words and coefficients (word,coefficient, in the sentence's order). export attribute PATH.csv writes every part of attribute (component,layer,head,contribution); export lens PATH.csv the logit lens of every layer and position (layer,position,token,top_token,top_p,target_p).")])
 
     var what: String
     var path: String
@@ -41,7 +42,7 @@ struct ExportCommand: NotebookCommand, Equatable {
             return
         }
         let name = String(what.prefix { $0 != "[" })
-        guard what == "tokens" || what == "rollout" || what == "lime" || Step(rawValue: what) != nil || MathSyntax.isName(name) else {
+        guard Self.reports.contains(what) || what == "tokens" || what == "rollout" || what == "lime" || Step(rawValue: what) != nil || MathSyntax.isName(name) else {
             throw NotebookError.unknownStep(what, suggestion: closest(to: what, in: ["tokens", "rollout"] + StepInfo.names))
         }
         self.init(what: what, path: path)
@@ -60,11 +61,18 @@ struct ExportCommand: NotebookCommand, Equatable {
         return i
     }
 
+    /// What `attribute` and `lens` compute, exported by their names.
+    static let reports = ["attribute", "lens"]
+    /// ``reports`` where the model has them (a decoder), for completion.
+    static func reports(_ session: Session) -> [String] { session.model is any DecoderModel ? reports : [] }
+
     var writtenPath: String? { path }
 
     func run(in session: Session) throws -> String {
         if all, let step = Step(rawValue: what) { return try session.exportAll(step, to: path) }
         if what == "lime" { return try session.exportLime(to: path) }
+        if what == "attribute" { return try session.exportAttribution(to: path) }
+        if what == "lens" { return try session.exportLens(to: path) }
         return try session.export(what, to: path)
     }
 
@@ -72,7 +80,7 @@ struct ExportCommand: NotebookCommand, Equatable {
         let session = request.session
         switch request.previous.count {
         case 0:
-            return request.matching(["tokens", "rollout", "lime"] + session.availableSteps.map(\.rawValue) + session.learnerNames.keys.sorted())
+            return request.matching(["tokens", "rollout", "lime"] + Self.reports(session) + session.availableSteps.map(\.rawValue) + session.learnerNames.keys.sorted())
         case 1 where !request.word.isEmpty && "all".hasPrefix(request.word)
             && Step(rawValue: request.previous[0]).map({ $0.scope != .sentence }) == true:
             return request.matching(["all"])
@@ -84,7 +92,7 @@ struct ExportCommand: NotebookCommand, Equatable {
 
 /// `plot STEP PATH.svg`: an SVG heatmap of a token × token step or of rollout.
 struct PlotCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["plot"], synopsis: ["plot STEP PATH.svg", "plot lime PATH.svg"], help: [("plot", "plot STEP PATH.svg: an SVG heatmap of a token × token step (scores, scaled, masked, weights) or of rollout, with the tokens on both axes, a colour legend, the formula, layer and head in the title and every cell's value on hover; opens in any browser. Beyond 256 tokens the grid is one image (a pixel per cell, or per block of cells beyond 1024, their mean) with every n-th token labelled. plot lime PATH.svg draws the last lime's coefficients as a bar chart, one bar per word. An existing file this session did not write needs ! after the name (plot weights w.svg!).")])
+    static let definition = CommandDefinition(words: ["plot"], synopsis: ["plot STEP PATH.svg", "plot lime PATH.svg", "plot attribute PATH.svg", "plot lens PATH.svg"], help: [("plot", "plot STEP PATH.svg: an SVG heatmap of a token × token step (scores, scaled, masked, weights) or of rollout, with the tokens on both axes, a colour legend, the formula, layer and head in the title and every cell's value on hover; opens in any browser. Beyond 256 tokens the grid is one image (a pixel per cell, or per block of cells beyond 1024, their mean) with every n-th token labelled. plot lime PATH.svg draws the last lime's coefficients as a bar chart, one bar per word. plot attribute PATH.svg draws attribute's parts as a layers × (heads, MLP) heatmap; plot lens PATH.svg the logit lens as a layers × positions heatmap of p(target token), each cell labelled with its top token. An existing file this session did not write needs ! after the name (plot weights w.svg!).")])
 
     var what: String
     var path: String
@@ -94,8 +102,8 @@ struct PlotCommand: NotebookCommand, Equatable {
         let split = arguments.split(separator: " ", maxSplits: 1).map(String.init)
         guard split.count == 2 else { throw NotebookError.usage(command: "plot", usage: usage) }
         what = split[0]
-        guard what == "rollout" || what == "lime" || Step(rawValue: what) != nil else {
-            let plottable = ["rollout", "lime"] + Step.allCases.filter(\.isTokenByToken).map(\.rawValue)
+        guard what == "rollout" || what == "lime" || ExportCommand.reports.contains(what) || Step(rawValue: what) != nil else {
+            let plottable = ["rollout", "lime"] + ExportCommand.reports + Step.allCases.filter(\.isTokenByToken).map(\.rawValue)
             throw NotebookError.unknownStep(what, suggestion: closest(to: what, in: plottable))
         }
         path = split[1].trimmingWhitespace()
@@ -104,11 +112,16 @@ struct PlotCommand: NotebookCommand, Equatable {
     var writtenPath: String? { path }
 
     func run(in session: Session) throws -> String {
-        what == "lime" ? try session.plotLime(to: path) : try session.plot(what, to: path)
+        switch what {
+        case "lime": try session.plotLime(to: path)
+        case "attribute": try session.plotAttribution(to: path)
+        case "lens": try session.plotLens(to: path)
+        default: try session.plot(what, to: path)
+        }
     }
 
     static func completions(_ request: CompletionRequest) -> Completion? {
-        request.previous.isEmpty ? request.matching(Step.allCases.filter(\.isTokenByToken).map(\.rawValue) + ["rollout", "lime"]) : .files
+        request.previous.isEmpty ? request.matching(Step.allCases.filter(\.isTokenByToken).map(\.rawValue) + ["rollout", "lime"] + ExportCommand.reports(request.session)) : .files
     }
 }
 

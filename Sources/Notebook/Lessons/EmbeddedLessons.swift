@@ -2743,6 +2743,305 @@ A few things to try:
 - `plot lime lime.svg` draws the coefficients, `export lime lime.csv` writes them.
 - `model minilm`, a sentence, `classify positive|negative`: the same methods on an encoder.
 """####),
+        ("21-logit-lens.md", ####"""
+# 21. The logit lens
+
+**Goal:** read what SmolLM2's residual stream "believes" after each layer. The model's last step,
+its final norm and its unembedding, can be applied to the stream after any layer, as if the
+model ended there: that is the **logit lens** (nostalgebraist, 2020). You will do its step by
+hand, check it against the model, and watch `·Paris` arrive.
+
+## The model's last step
+
+After its 30 layers, SmolLM2 turns the last layer's `out` into logits in two steps: an RMSNorm
+with its own gain, `final_norm = out / rms(out) ⊙ g_final`, and a product with the embedding
+table, `logits = final_norm · Eᵀ` (the table is used twice: it is tied). Do both yourself, first
+the norm, for every position at once:
+
+```attn
+model smollm2
+sentence The capital of France is
+layer 29
+# exercise: final_norm
+# hint: rms is the square root of the mean of the squares of each row, plus ε = 1e-5: sqrt(mean(out ** 2, axis=1) + 1e-5).
+# hint: Divide each row of out by its rms, then multiply by g_final.
+# forbid: rmsnorm
+check out / sqrt(mean(out ** 2, axis=1) + 1e-5) * g_final final_norm
+```
+
+Then the logits: the model's own `rmsnorm(A, g)` is the same norm, with the model's ε.
+
+```attn
+# exercise: logits
+# hint: logits = final_norm · Eᵀ, and final_norm is rmsnorm(out, g_final).
+# forbid: final_norm
+check rmsnorm(out, g_final) @ E.T logits
+```
+
+## Stopping early
+
+Nothing in those two steps depends on the layer being the last one: every layer's `out` has the
+same 576 dimensions, and the stream is one sum that each layer adds to (lesson 22 takes it
+apart). So apply them to layer 28's `out` instead, and ask what the model would say if it ended
+there:
+
+```attn
+layer 28
+L = rmsnorm(out[4], g_final) @ E.T
+softmax(L)[0, 7042]
+```
+
+After layer 28, `·Paris` (id 7042) would get only about 0.07; after layer 29 it gets 0.77.
+`lens` does this for every layer and shows the top token after each position:
+
+```attn
+lens
+```
+
+Read the column of `·is` from the top. The early layers predict a full stop or a bare space
+`·`, `·the` comes up from layer 24, layer 28 says `·capital`, and `·Paris` is on top only after
+the very last layer. The other columns drift the same way, from punctuation to plausible next
+words: `·of` after `·capital` from layer 18, `·is` after `·France` in the last layers.
+
+## Paris against London
+
+A probability near 0 hides a lot. The logit difference of two candidates shows earlier when the
+model starts to prefer one:
+
+```attn
+target ·Paris - ·London
+lens
+target top
+```
+
+The difference is negative through layer 22, `·London` ahead, and jumps to about +5.7 at
+layer 23; from there on `·Paris` stays ahead. Something in layer 23 tells the two cities apart:
+lesson 22 finds which head.
+
+The lens is a rough instrument. The final norm was trained to read the last layer's stream, not
+the middle ones', so early rows can look like noise even when the stream holds the answer in a
+form the later layers read. Other lenses (the "tuned lens") train one small map per layer for
+that. Still, two things can be trusted here: the last row is the model's own prediction, and
+every row is computed from the model's real stream, with no forward pass: `lens` reads the trace.
+`export lens lens.csv` writes every cell, `plot lens lens.svg` draws them.
+"""####),
+        ("22-attribution.md", ####"""
+# 22. Direct logit attribution
+
+**Goal:** split one logit of SmolLM2 exactly into what each part of the model wrote: the
+embedding, each of its 270 heads, each of its 30 MLPs. You will add the parts up and find the
+model's own logit, compute one head's part by hand, and then remove that head to see what the
+split does and does not tell.
+
+## The residual stream is a sum
+
+In a pre-norm decoder nothing ever normalizes the residual stream itself. Each layer reads a
+normalized copy of it and *adds* what it computes (lesson 14):
+
+    out = E[token] + Σ over layers (Σ over heads z_h · W_O,h) + Σ over layers ffn_out
+
+So the last layer's `out` at the last position is a plain sum of 1 + 270 + 30 vectors. The
+logits read it through one more step, the final RMSNorm and the unembedding:
+
+    logit(t) = (out / rms(out) ⊙ g_final) · E[t]
+
+The division by rms(out) is not linear, but for this one sentence it is one number, s =
+1 / rms(out) at the last position. Freeze it at the value the model computed, and the final step
+becomes linear: each vector of the sum can be read on its own, and their readings add up to the
+logit exactly. That reading is a part's **direct logit attribution**.
+
+```attn
+model smollm2
+sentence The capital of France is
+attribute
+```
+
+`attribute` ran no forward pass: everything it needs is in the trace. The last layer's MLP gives
+`·Paris` the most, about +7 of the logit's 17.4; the MLPs together give about +12.5, the 270
+heads about +5, the embedding almost nothing. The first head is layer 23 head 4, at about +2.8.
+The target is p(·Paris), a probability, and softmax is not a sum, so `attribute` splits the
+logit, which is.
+
+## Your turn: the parts add up
+
+`attribute` leaves its numbers for your math: `dla_heads` (30 × 9, one cell per head),
+`dla_mlp` (30 × 1), `dla_embedding`, `dla_bias` (0 here: SmolLM2 has no biases) and
+`dla_logit`, the model's own logit of `·Paris`. Add the parts up and check the sum against it.
+
+```attn
+# exercise: dla_logit
+# hint: sum(A) adds every cell of A.
+# hint: The parts are the heads, the MLPs and the embedding: sum(dla_heads) + sum(dla_mlp) + dla_embedding.
+check sum(dla_heads) + sum(dla_mlp) + dla_embedding dla_logit
+```
+
+Nothing is left over. The difference is the rounding of float32 sums taken in another order.
+
+## Your turn: one head by hand
+
+Layer 23 head 4 writes z · W_O,h into the stream: its row of `Z` at the last position (1 × 64)
+times its 64 rows of `W_O` (rows 256 to 319, as in lesson 8). Read that vector through the frozen
+final norm: multiply it by g_final and by s, then take its dot product with the unembedding row of
+`·Paris`, which is `E[7042]` (SmolLM2's unembedding is its embedding table, tied). s comes from
+the last layer's `out` at position 4.
+
+```attn
+# exercise: dla_heads[23, 4]
+# hint: In layer 29: s = 1 / sqrt(mean(out[4] ** 2) + 1e-5), the model's ε being 1e-5.
+# hint: In layer 23, head 4: P = Z[4] @ W_O[256:320] is the head's write (1 × 576).
+# hint: The part is sum(P * g_final * E[7042]) * s.
+layer 29
+s = 1 / sqrt(mean(out[4] ** 2) + 1e-5)
+layer 23
+head 4
+P = Z[4] @ W_O[256:320]
+check sum(P * g_final * E[7042]) * s dla_heads[23, 4]
+```
+
+Every head's part is that product; `attribute all` lists all 301 parts, `plot attribute
+dla.svg` draws them as a layers × heads heatmap with a column for the MLPs.
+
+## What removing the head does
+
+The attribution says head 4 of layer 23 adds about 2.8 to the logit *directly*. Remove it and
+see:
+
+```attn
+ablate head 23 4
+attribute 5
+ablate clear
+```
+
+p(·Paris) falls from 0.77 to 0.14, and the logit from 17.4 to about 13.3: a drop of about 4,
+more than the 2.8 the head wrote directly. The later layers read what the head wrote too, and
+without it they write less for `·Paris`: the attention parts fall from about +5 to about +1.
+Direct attribution sees only the path from a part straight to the logits; ablation sees every
+path, for this sentence, through a model that never saw a zero there. The two answer different
+questions, and together they say this head matters.
+
+## A difference of two logits
+
+Is layer 23 head 4 about `·Paris`, or about a capital city? Attribute the difference of two
+logits, which decomposes the same way, through the difference of two rows, E[·Paris] − E[·London]:
+
+```attn
+target ·Paris - ·London
+attribute 5
+target top
+```
+
+The same head comes first, about +2.7 of the difference of about 4.1, while the MLPs, which
+gave `·Paris` most of its logit, give the difference little: they raise both cities. The head is
+what tells Paris from London here.
+
+Some cautions. The frozen scale is right for this sentence only: remove a part and rms(out)
+changes, so the parts are not what each part would do alone. A large part can be cancelled by
+another (look at layer 29: heads 1 and 0 pull opposite ways). And a direct part says nothing
+about how a head got its z: lesson 24 opens the head itself.
+"""####),
+        ("24-qk-ov-circuits.md", ####"""
+# 24. The QK and OV circuits
+
+**Goal:** look at a head as two matrices of the model's own width. Where a query looks is decided
+by one bilinear form, W_QK = W_Q · W_Kᵀ; what the head then writes is decided by another map,
+W_OV = W_V · W_O,h. You will rebuild MiniLM's `scores` from the bilinear form, with its biases,
+see why one of the bias terms never matters, and rebuild `z` from the OV side. Then, on SmolLM2,
+why RoPE makes the bilinear form depend on how far apart two tokens are.
+
+## Scores as a bilinear form
+
+In lesson 4 a score was q · k with q = x W_Q + b_Q and k = x W_K + b_K. Multiply it out:
+
+    scores = (X W_Q + b_Q)(X W_K + b_K)ᵀ
+           = X (W_Q W_Kᵀ) Xᵀ  +  X W_Q b_Kᵀ  +  b_Q W_Kᵀ Xᵀ  +  b_Q b_Kᵀ
+
+The first term is the **QK circuit**: one 384 × 384 matrix W_QK = W_Q · W_Kᵀ that says how much a
+direction of token i's input likes a direction of token j's input. It is 384 × 384, but built
+from two 384 × 32 matrices, so it has rank at most 32: the head can only compare what its 32
+dimensions see. The three other terms are there because BERT has biases (SmolLM2 has none).
+
+```attn
+model minilm
+sentence the cat sat on the mat
+layer 2
+head 7
+W_QK = W_Q @ W_K.T
+W_QK.shape
+b_Q.shape
+```
+
+`scores` is q · kᵀ before the division by √dₖ. Rebuild it from `X`, the head's weights and biases,
+through `W_QK`, without reading `Q` or `K`:
+
+```attn
+# exercise: scores
+# hint: X @ W_QK @ X.T is the first term; the other three are (X @ W_Q) @ b_K.T, b_Q @ (X @ W_K).T and b_Q @ b_K.T.
+# hint: (X @ W_Q) @ b_K.T is T × 1 and b_Q @ (X @ W_K).T is 1 × T: they broadcast over the T × T matrix, as NumPy does.
+# forbid: Q, K
+# require: W_QK
+check X @ W_QK @ X.T + (X @ W_Q) @ b_K.T + b_Q @ (X @ W_K).T + b_Q @ b_K.T scores
+```
+
+## A term that never matters
+
+Look at the shapes of the bias terms. X W_Q b_Kᵀ is T × 1: one number per *query*, added to its
+whole row. b_Q b_Kᵀ is one number added everywhere. Softmax by rows does not change when the same
+number is added to a whole row (lesson 6: it cancels between numerator and denominator). So both
+terms vanish from `weights`; only the bilinear form and b_Q W_Kᵀ Xᵀ, one number per *key*, a
+preference of the head for some tokens whoever asks, are left. Check it:
+
+```attn
+# exercise: weights
+# hint: Keep X @ W_QK @ X.T and b_Q @ (X @ W_K).T, divide by sqrt(dk), softmax by rows.
+# forbid: scores, scaled, masked, Q, K
+# require: W_QK
+check softmax((X @ W_QK @ X.T + b_Q @ (X @ W_K).T) / sqrt(dk)) weights
+```
+
+## What the head writes: the OV circuit
+
+Once the weights are fixed, z = weights · V with V = X W_V + b_V. Because each row of `weights`
+sums to 1, the bias passes through untouched: weights · (X W_V + b_V) = weights · X · W_V + b_V.
+
+```attn
+# exercise: z
+# hint: weights @ X @ W_V mixes the inputs; b_V is added once, since the weights of a row sum to 1.
+# forbid: V
+check weights @ X @ W_V + b_V z
+```
+
+Then the head writes z · W_O,h into the residual stream (lesson 8: head 7's rows of W_O are 224
+to 255). So what the head writes is weights · X · W_OV plus a constant, with the **OV circuit**
+W_OV = W_V · W_O,h, again 384 × 384 and of rank at most 32:
+
+```attn
+W_OV = W_V @ W_O[224:256]
+W_OV.shape
+```
+
+The QK circuit decides *where* a head looks; the OV circuit decides *what* it copies from there
+into the stream. The two are separate matrices: a head can look at a token for one reason and
+move something quite different. In lesson 22 the heads' parts of a logit were z · W_O,h read
+through the unembedding: W_OV followed by E is the path from a token a head attends to, to the
+logits it raises.
+
+## RoPE: a form that depends on the distance
+
+SmolLM2 has no biases, so its scores would be exactly the bilinear form, with one change: RoPE
+turns q and k by angles that grow with their positions (lesson 12). Write R(p) for the rotation at
+position p. Then
+
+    q_i · k_j = (x_i W_Q R(i)) · (x_j W_K R(j)) = x_i W_Q R(i) R(j)ᵀ W_Kᵀ x_jᵀ = x_i W_Q R(i − j) W_Kᵀ x_jᵀ
+
+because two rotations of the same plane combine into one by the difference of their angles. So a
+RoPE head has not one W_QK but one for every distance, W_Q R(i − j) W_Kᵀ: the same pair of words
+scores differently three tokens apart than next to each other, while the absolute position, i
+itself, drops out. That is what lets a decoder's heads look "at the previous token" wherever
+they are. (SmolLM2's also take x after its RMSNorm, `H`, not x.)
+
+Try it on your own sentences: which keys does layer 2 head 7's b_Q W_Kᵀ Xᵀ term favour, whoever
+the query is? (`b_Q @ (X @ W_K).T` shows it, one number per token.)
+"""####),
         ("zh/01-tokens.md", ####"""
 # 1. 词元与 id
 
@@ -5556,6 +5855,284 @@ D = 42，权重为 0.2395。核宽度 25 决定了权重随距离下降得有多
   前向传播。出现两次的词会在所有位置同时被去掉，这就是 LIME 的词袋（bag of words）做法。
 - `plot lime lime.svg` 会把系数画成图，`export lime lime.csv` 会把它们写进文件。
 - `model minilm`，输入一句话，再 `classify positive|negative`：在编码器上用同样的方法。
+"""####),
+        ("zh/21-logit-lens.md", ####"""
+# 21. logit 透镜
+
+**目标：**读出 SmolLM2 的残差流在每一层之后“相信”什么。模型的最后一步，即最后的归一化和反嵌入
+（unembedding），可以用在任何一层之后的残差流上，就好像模型在那里结束了一样：这就是
+**logit 透镜**（logit lens，nostalgebraist，2020）。你将亲手完成这一步，与模型对照检查，
+并看着 `·Paris` 出现。
+
+## 模型的最后一步
+
+走完 30 层之后，SmolLM2 用两步把最后一层的 `out` 变成 logits（对数几率）：先做一次带自身增益的
+RMSNorm，`final_norm = out / rms(out) ⊙ g_final`；再与嵌入表相乘，`logits = final_norm · Eᵀ`
+（同一张表用了两次：二者绑定）。两步都自己来做，先做归一化，对所有位置一起算：
+
+```attn
+model smollm2
+sentence The capital of France is
+layer 29
+# exercise: final_norm
+# hint: rms 是每一行各元素平方的平均值加上 ε = 1e-5 后的平方根：sqrt(mean(out ** 2, axis=1) + 1e-5)。
+# hint: 把 out 的每一行除以它的 rms，再乘以 g_final。
+# forbid: rmsnorm
+check out / sqrt(mean(out ** 2, axis=1) + 1e-5) * g_final final_norm
+```
+
+然后是 logits：模型自己的 `rmsnorm(A, g)` 就是同一个归一化，用的是模型的 ε。
+
+```attn
+# exercise: logits
+# hint: logits = final_norm · Eᵀ，而 final_norm 就是 rmsnorm(out, g_final)。
+# forbid: final_norm
+check rmsnorm(out, g_final) @ E.T logits
+```
+
+## 提前停下
+
+这两步里没有任何东西依赖于“这是最后一层”：每一层的 `out` 都是同样的 576 维，而残差流是每一层
+不断往上加的同一个和（第 22 课会把它拆开）。所以把它们用在第 28 层的 `out` 上，问一问：
+如果模型在这里结束，它会说什么？
+
+```attn
+layer 28
+L = rmsnorm(out[4], g_final) @ E.T
+softmax(L)[0, 7042]
+```
+
+第 28 层之后，`·Paris`（id 7042）只会得到约 0.07；第 29 层之后它得到 0.77。`lens` 对每一层都这样做，
+并给出每个位置之后排第一的词元：
+
+```attn
+lens
+```
+
+从上往下读 `·is` 那一列。前面的层预测句号或单独的空格 `·`，从第 24 层起出现 `·the`，第 28 层说
+`·capital`，而 `·Paris` 只在最后一层之后才排到第一。其他列也有同样的走向，从标点到合理的下一个词：
+`·capital` 之后从第 18 层起是 `·of`，`·France` 之后在最后几层是 `·is`。
+
+## 巴黎对伦敦
+
+接近 0 的概率会掩盖很多东西。两个候选词的 logit 之差能更早地显示模型从何时开始偏向其中一个：
+
+```attn
+target ·Paris - ·London
+lens
+target top
+```
+
+直到第 22 层这个差都是负的，`·London` 领先；到第 23 层跳到约 +5.7，此后 `·Paris` 一直领先。
+第 23 层里有某个东西把这两个城市区分开了：第 22 课会找出是哪个注意力头。
+
+这个透镜是个粗糙的工具。最后的归一化是为读取最后一层的残差流而训练的，不是中间各层的；
+所以前面几行可能看起来像噪声，即使残差流里已经以后面各层能读懂的形式装着答案。别的透镜
+（“tuned lens”）为每一层训练一个小映射来弥补这一点。不过这里有两点可以信赖：最后一行就是
+模型自己的预测；每一行都来自模型真实的残差流，没有任何前向计算：`lens` 读的是 trace。
+`export lens lens.csv` 写出每一格，`plot lens lens.svg` 把它们画出来。
+"""####),
+        ("zh/22-attribution.md", ####"""
+# 22. 直接 logit 归因
+
+**目标：**把 SmolLM2 的一个 logit（对数几率）精确地拆开，看模型的每个部分各写进了多少：嵌入、
+270 个注意力头中的每一个、30 个 MLP（前馈网络）中的每一个。你将把各部分加起来，得到模型自己的
+logit；亲手算出一个头的那一份；再移除这个头，看看这种拆分能说明什么、不能说明什么。
+
+## 残差流是一个和
+
+在先归一化（pre-norm）的解码器里，残差流本身从不被归一化。每一层读的是它的一个归一化副本，
+然后把自己算出的东西*加*回去（第 14 课）：
+
+    out = E[token] + Σ 各层 (Σ 各头 z_h · W_O,h) + Σ 各层 ffn_out
+
+所以最后一层在最后一个位置的 `out`，就是 1 + 270 + 30 个向量的简单相加。logits 再经过一步读出它：
+最后的 RMSNorm 和反嵌入（unembedding）：
+
+    logit(t) = (out / rms(out) ⊙ g_final) · E[t]
+
+除以 rms(out) 不是线性的，但对这一句话来说它只是一个数：最后一个位置上的 s = 1 / rms(out)。
+把它冻结在模型实际算出的值上，最后这一步就成了线性的：和里的每个向量都可以单独读出，
+各自的读数加起来正好是这个 logit。这个读数就是该部分的**直接 logit 归因**（direct logit attribution）。
+
+```attn
+model smollm2
+sentence The capital of France is
+attribute
+```
+
+`attribute` 没有运行任何前向计算：它需要的一切都在 trace 里。给 `·Paris` 贡献最多的是最后一层的
+MLP，在总共 17.4 的 logit 里约占 +7；所有 MLP 合计约 +12.5，270 个头合计约 +5，嵌入几乎为零。
+排在最前的头是 layer 23 的 head 4，约 +2.8。目标是 p(·Paris)，一个概率，而 softmax 不是求和，
+所以 `attribute` 拆的是 logit，它才是一个和。
+
+## 轮到你：各部分加起来
+
+`attribute` 把它的数留给你的数学：`dla_heads`（30 × 9，每个头一格）、`dla_mlp`（30 × 1）、
+`dla_embedding`、`dla_bias`（这里为 0：SmolLM2 没有偏置）和 `dla_logit`，即模型自己给 `·Paris`
+的 logit。把各部分加起来，与它对照检查。
+
+```attn
+# exercise: dla_logit
+# hint: sum(A) 把 A 的所有格子加起来。
+# hint: 各部分是所有头、所有 MLP 和嵌入：sum(dla_heads) + sum(dla_mlp) + dla_embedding。
+check sum(dla_heads) + sum(dla_mlp) + dla_embedding dla_logit
+```
+
+一点不剩。那点差别只是 float32 求和换了顺序带来的舍入。
+
+## 轮到你：亲手算一个头
+
+layer 23 的 head 4 往残差流里写入 z · W_O,h：它在最后一个位置上的那一行 `Z`（1 × 64），
+乘以它在 `W_O` 中的 64 行（第 256 到 319 行，同第 8 课）。再经过冻结的最后归一化读出这个向量：
+乘以 g_final 和 s，然后与 `·Paris` 的反嵌入行 `E[7042]` 做点积（SmolLM2 的反嵌入就是它的嵌入表，
+二者绑定）。s 取自最后一层在位置 4 的 `out`。
+
+```attn
+# exercise: dla_heads[23, 4]
+# hint: 在 layer 29：s = 1 / sqrt(mean(out[4] ** 2) + 1e-5)，模型的 ε 是 1e-5。
+# hint: 在 layer 23、head 4：P = Z[4] @ W_O[256:320] 就是这个头写入的向量（1 × 576）。
+# hint: 这一份是 sum(P * g_final * E[7042]) * s。
+layer 29
+s = 1 / sqrt(mean(out[4] ** 2) + 1e-5)
+layer 23
+head 4
+P = Z[4] @ W_O[256:320]
+check sum(P * g_final * E[7042]) * s dla_heads[23, 4]
+```
+
+每个头的那一份都是这样的乘积；`attribute all` 列出全部 301 个部分，`plot attribute dla.svg`
+把它们画成“层 × 头”的热图，另加一列 MLP。
+
+## 移除这个头会怎样
+
+归因说 layer 23 的 head 4 *直接*给 logit 加了约 2.8。移除它看看：
+
+```attn
+ablate head 23 4
+attribute 5
+ablate clear
+```
+
+p(·Paris) 从 0.77 降到 0.14，logit 从 17.4 降到约 13.3：降了约 4，比这个头直接写入的 2.8 还多。
+后面的层也会读取这个头写入的东西，没有了它，它们给 `·Paris` 写得更少：注意力部分合计从约 +5
+降到约 +1。直接归因只看从一个部分直达 logits 的那条路；消融看的是所有的路，只对这一句话，
+而且模型在训练中从没在那里见过全零。两者回答的是不同的问题，合起来说明这个头很重要。
+
+## 两个 logit 之差
+
+layer 23 的 head 4 关心的是 `·Paris`，还是“某个首都”？对两个 logit 之差做归因，它以同样的方式
+分解，只是读出用的是两行之差 E[·Paris] − E[·London]：
+
+```attn
+target ·Paris - ·London
+attribute 5
+target top
+```
+
+排在最前的还是同一个头，在约 4.1 的差里占约 +2.7；而给了 `·Paris` 大部分 logit 的 MLP，
+对这个差贡献很少：它们把两个城市一起抬高了。在这里，是这个头把巴黎和伦敦区分开。
+
+几点提醒。冻结的缩放只对这一句话成立：拿掉一个部分，rms(out) 就会变，所以各部分并不是
+每个部分单独起作用时的效果。一个大的部分可能被另一个抵消（看 layer 29：head 1 和 head 0
+方向相反）。而直接归因完全不说一个头是怎样得到它的 z 的：第 24 课将打开这个头本身。
+"""####),
+        ("zh/24-qk-ov-circuits.md", ####"""
+# 24. QK 回路与 OV 回路
+
+**目标：**把一个注意力头看成两个与模型同宽的矩阵。查询看向哪里，由一个双线性型
+W_QK = W_Q · W_Kᵀ 决定；头随后写入什么，由另一个映射 W_OV = W_V · W_O,h 决定。你将用这个
+双线性型连同偏置重建 MiniLM 的 `scores`，看清为什么其中一个偏置项从来不起作用，再从 OV 这一侧
+重建 `z`。最后在 SmolLM2 上看到：为什么 RoPE 使这个双线性型取决于两个词元相隔多远。
+
+## 作为双线性型的分数
+
+第 4 课里，分数是 q · k，其中 q = x W_Q + b_Q，k = x W_K + b_K。把它展开：
+
+    scores = (X W_Q + b_Q)(X W_K + b_K)ᵀ
+           = X (W_Q W_Kᵀ) Xᵀ  +  X W_Q b_Kᵀ  +  b_Q W_Kᵀ Xᵀ  +  b_Q b_Kᵀ
+
+第一项就是 **QK 回路**：一个 384 × 384 的矩阵 W_QK = W_Q · W_Kᵀ，它说明词元 i 的输入中的某个方向
+有多“喜欢”词元 j 的输入中的某个方向。它是 384 × 384 的，却由两个 384 × 32 的矩阵构成，所以秩
+至多为 32：这个头只能比较它的 32 个维度所看到的东西。另外三项之所以存在，是因为 BERT 有偏置
+（SmolLM2 没有）。
+
+```attn
+model minilm
+sentence the cat sat on the mat
+layer 2
+head 7
+W_QK = W_Q @ W_K.T
+W_QK.shape
+b_Q.shape
+```
+
+`scores` 是除以 √dₖ 之前的 q · kᵀ。用 `X`、这个头的权重和偏置，通过 `W_QK` 重建它，不读取 `Q` 或 `K`：
+
+```attn
+# exercise: scores
+# hint: X @ W_QK @ X.T 是第一项；其余三项是 (X @ W_Q) @ b_K.T、b_Q @ (X @ W_K).T 和 b_Q @ b_K.T。
+# hint: (X @ W_Q) @ b_K.T 是 T × 1，b_Q @ (X @ W_K).T 是 1 × T：它们像 NumPy 那样在 T × T 矩阵上广播。
+# forbid: Q, K
+# require: W_QK
+check X @ W_QK @ X.T + (X @ W_Q) @ b_K.T + b_Q @ (X @ W_K).T + b_Q @ b_K.T scores
+```
+
+## 一个从不起作用的项
+
+看看这几个偏置项的形状。X W_Q b_Kᵀ 是 T × 1：每个*查询*一个数，加在它的整行上。b_Q b_Kᵀ 是一个数，
+加在所有格子上。按行做的 softmax 在整行加上同一个数时不变（第 6 课：它在分子和分母之间消掉了）。
+所以这两项从 `weights` 中消失；只剩下双线性型和 b_Q W_Kᵀ Xᵀ：每个*键*一个数，即这个头不管谁来问
+都偏爱某些词元。检验一下：
+
+```attn
+# exercise: weights
+# hint: 保留 X @ W_QK @ X.T 和 b_Q @ (X @ W_K).T，除以 sqrt(dk)，再按行做 softmax。
+# forbid: scores, scaled, masked, Q, K
+# require: W_QK
+check softmax((X @ W_QK @ X.T + b_Q @ (X @ W_K).T) / sqrt(dk)) weights
+```
+
+## 头写入什么：OV 回路
+
+权重一旦确定，z = weights · V，其中 V = X W_V + b_V。因为 `weights` 的每一行之和为 1，偏置原样穿过：
+weights · (X W_V + b_V) = weights · X · W_V + b_V。
+
+```attn
+# exercise: z
+# hint: weights @ X @ W_V 把各个输入混合起来；b_V 只加一次，因为一行的权重之和为 1。
+# forbid: V
+check weights @ X @ W_V + b_V z
+```
+
+然后这个头把 z · W_O,h 写进残差流（第 8 课：head 7 在 W_O 中的行是第 224 到 255 行）。所以这个头
+写入的是 weights · X · W_OV 再加一个常数，其中 **OV 回路** W_OV = W_V · W_O,h，同样是 384 × 384，
+秩至多为 32：
+
+```attn
+W_OV = W_V @ W_O[224:256]
+W_OV.shape
+```
+
+QK 回路决定一个头看向*哪里*；OV 回路决定它从那里把*什么*搬进残差流。这是两个彼此独立的矩阵：
+一个头可以因为某个理由去看一个词元，却搬走完全不同的东西。在第 22 课里，各个头对一个 logit
+的那一份，就是经反嵌入读出的 z · W_O,h：W_OV 之后接 E，就是从头所关注的词元通往它所抬高的
+logits 的那条路。
+
+## RoPE：随距离而变的双线性型
+
+SmolLM2 没有偏置，所以它的分数本该恰好就是这个双线性型，只差一点：RoPE 按随位置增长的角度旋转
+q 和 k（第 12 课）。记 R(p) 为位置 p 上的旋转。那么
+
+    q_i · k_j = (x_i W_Q R(i)) · (x_j W_K R(j)) = x_i W_Q R(i) R(j)ᵀ W_Kᵀ x_jᵀ = x_i W_Q R(i − j) W_Kᵀ x_jᵀ
+
+因为同一平面上的两次旋转合成为一次，角度是二者之差。所以一个使用 RoPE 的头没有单一的 W_QK，
+而是每个距离各有一个：W_Q R(i − j) W_Kᵀ。同样一对词，相隔三个词元时的分数与紧挨着时不同，
+而绝对位置，即 i 本身，则消掉了。正是这一点让解码器的头无论身在何处都能看向“前一个词元”。
+（SmolLM2 的头读的也不是 x，而是 RMSNorm 之后的 `H`。）
+
+在你自己的句子上试试：layer 2 head 7 的 b_Q W_Kᵀ Xᵀ 这一项，不管查询是谁，都偏爱哪些键？
+（`b_Q @ (X @ W_K).T` 会显示出来，每个词元一个数。）
 """####),
     ]
 }

@@ -22,6 +22,11 @@ struct SVGHeatmap {
     let subtitle: String
     /// How a value is written in a cell and on hover.
     let format: (Float) -> String
+    /// What the rows and columns are, for the hover text: a token × token step's queries and keys.
+    var axes = (rows: "query", columns: "key")
+    /// A text for each cell, row by row, written in it instead of its value where the cells are
+    /// large enough (the logit lens's top token) and on hover before the value.
+    var cellLabels: [String]? = nil
 
     /// Viridis at nine evenly spaced points, from matplotlib's table.
     static let stops: [(Double, Double, Double)] = [
@@ -56,7 +61,7 @@ struct SVGHeatmap {
         var svg = header(layout)
         svg += columnLabelGroup(layout) + rowLabelGroup(layout)
         svg += layout.raster == nil ? cellGroup(layout, scale) : imageGroup(layout, scale)
-        if layout.showsValues { svg += valueGroup(layout, scale) }
+        if layout.showsValues || (cellLabels != nil && layout.showsLabels) { svg += valueGroup(layout, scale) }
         svg += legend(layout, scale, id: id)
         return svg + "</svg>\n"
     }
@@ -76,6 +81,8 @@ struct SVGHeatmap {
         let width: Double, height: Double
         /// Whether the cells are large and few enough to write each value in its cell.
         var showsValues: Bool { cell >= 36 && rows <= 16 && columns <= 16 }
+        /// Whether cells are large enough for a short label each (``SVGHeatmap/cellLabels``).
+        var showsLabels: Bool { raster == nil && cell >= 20 }
 
         static func textWidth(_ s: String) -> Double { Double(MatrixRenderer.displayWidth(s)) * characterWidth }
 
@@ -216,7 +223,11 @@ struct SVGHeatmap {
             for j in 0..<layout.columns {
                 let v = matrix[i, j]
                 let fill = v.isFinite ? Self.colour(scale.position(v)) : Self.maskedColour
-                let hover = "[\(i), \(j)] query \(rowLabels[i]) → key \(columnLabels[j]): \(v == -.infinity ? "−∞ (masked)" : format(v))"
+                let value = v == -.infinity ? "−∞ (masked)" : format(v)
+                let shown = cellLabels.map { "\($0[i * layout.columns + j]) (\(value))" } ?? value
+                let row = axes.rows.isEmpty ? rowLabels[i] : "\(axes.rows) \(rowLabels[i])"
+                let column = axes.columns.isEmpty ? columnLabels[j] : "\(axes.columns) \(columnLabels[j])"
+                let hover = "[\(i), \(j)] \(row) → \(column): \(shown)"
                 svg += "<rect class=\"cell\" x=\"\(Self.n(layout.left + layout.cell * Double(j)))\" y=\"\(Self.n(layout.top + layout.cell * Double(i)))\" "
                     + "width=\"\(Self.n(layout.cell))\" height=\"\(Self.n(layout.cell))\" fill=\"\(fill)\"><title>\(XMLText.escape(hover))</title></rect>\n"
             }
@@ -226,16 +237,23 @@ struct SVGHeatmap {
 
     /// Each value written in its cell, white on the dark colours and black on the light ones.
     func valueGroup(_ layout: Layout, _ scale: Scale) -> String {
-        var svg = "<g class=\"values\" text-anchor=\"middle\" font-size=\"9\" pointer-events=\"none\">\n"
+        let size = cellLabels != nil && !layout.showsValues ? "7" : "9"
+        var svg = "<g class=\"values\" text-anchor=\"middle\" font-size=\"\(size)\" pointer-events=\"none\">\n"
         for i in 0..<layout.rows {
             for j in 0..<layout.columns {
                 let v = matrix[i, j]
                 let dark = v.isFinite && scale.position(v) < 0.55
                 let x = layout.left + layout.cell * (Double(j) + 0.5), y = layout.top + layout.cell * (Double(i) + 0.5) + 3
-                svg += "<text x=\"\(Self.n(x))\" y=\"\(Self.n(y))\" fill=\"\(dark ? "#ffffff" : "#000000")\">\(XMLText.escape(v == -.infinity ? "−∞" : format(v)))</text>\n"
+                svg += "<text x=\"\(Self.n(x))\" y=\"\(Self.n(y))\" fill=\"\(dark ? "#ffffff" : "#000000")\">\(XMLText.escape(cellText(i, j, v, layout)))</text>\n"
             }
         }
         return svg + "</g>\n"
+    }
+
+    /// What a cell says: its label cut to fit (about 1 character per 6 px), or its value.
+    func cellText(_ i: Int, _ j: Int, _ v: Float, _ layout: Layout) -> String {
+        if let cellLabels { return MatrixRenderer.truncate(cellLabels[i * layout.columns + j], to: max(2, Int(layout.cell / 5))) }
+        return v == -.infinity ? "−∞" : format(v)
     }
 
     /// The colour scale from the largest value (top) to the smallest (bottom), and the masked
