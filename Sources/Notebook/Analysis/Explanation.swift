@@ -107,6 +107,9 @@ struct TargetMeasure {
     let knownSentenceValue: Double?
     /// Whether an empty text still gives an input to run (a template, [CLS] and [SEP], a BOS).
     let runsWithoutWords: Bool
+    /// A decoder's target from the next-token logits after an input, which `value` computes
+    /// them for: what activation patching (`patch`) reads from a forward pass of its own.
+    var fromLogits: (([Float]) -> Double)? = nil
 }
 
 /// The pieces targets are made of: an encoder's sentence embedding, a decoder's next-token

@@ -6,7 +6,8 @@ import Foundation
 /// group) explains the same target.
 enum ExplainCommands: CommandGroup {
     static let title = "explain"
-    static let commands: [any NotebookCommand.Type] = [TargetCommand.self, ClassifyCommand.self, LimeCommand.self, LensCommand.self]
+    static let commands: [any NotebookCommand.Type] = [TargetCommand.self, ClassifyCommand.self, LimeCommand.self, LensCommand.self,
+                                                         InductionCommand.self, CorruptCommand.self, PatchCommand.self]
     static func notes(_ session: Session) -> [String] { ["(importance and lime explain the target)"] }
 }
 
@@ -173,12 +174,16 @@ extension Session {
             return ModelInput(ids: ids, removable: Array(ids.indices))
         }
         let runsEmpty = !decoder.inputIds("").isEmpty
-        func tokens(_ plus: Int, minus: Int? = nil) -> ([Int]) -> Double {
-            let passes = SharedPrefixPasses(decoder, ablated: ablated)
-            return { ids in
-                let p = probabilities(logits: passes.nextLogits(ids), temperature: temperature)
+        func fromLogits(_ plus: Int, minus: Int? = nil) -> ([Float]) -> Double {
+            { logits in
+                let p = probabilities(logits: logits, temperature: temperature)
                 return Double(p[plus]) - (minus.map { Double(p[$0]) } ?? 0)
             }
+        }
+        func tokens(_ plus: Int, minus: Int? = nil) -> ([Int]) -> Double {
+            let passes = SharedPrefixPasses(decoder, ablated: ablated)
+            let measure = fromLogits(plus, minus: minus)
+            return { ids in measure(passes.nextLogits(ids)) }
         }
         switch target {
         case .top:
@@ -187,16 +192,19 @@ extension Session {
             let next = topTokens(logits: logits.row(logits.rows - 1), count: 1, temperature: temperature)[0].id
             let t = label(for: next)
             return TargetMeasure(formula: "p(\(t))", definition: "the probability of the next token the model ranks first after the sentence (id \(next)), \(probabilityFormula) at the last position: the default (target top)",
-                                 input: plain, value: tokens(next), knownSentenceValue: nil, runsWithoutWords: runsEmpty)
+                                 input: plain, value: tokens(next), knownSentenceValue: nil, runsWithoutWords: runsEmpty,
+                                 fromLogits: fromLogits(next))
         case let .token(a):
             let id = try tokenId(a, decoder)
             return TargetMeasure(formula: "p(\(a))", definition: "the probability of the next token \(a) (id \(id)), \(probabilityFormula) at the last position",
-                                 input: plain, value: tokens(id), knownSentenceValue: nil, runsWithoutWords: runsEmpty)
+                                 input: plain, value: tokens(id), knownSentenceValue: nil, runsWithoutWords: runsEmpty,
+                                 fromLogits: fromLogits(id))
         case let .difference(a, b):
             let (first, second) = (try tokenId(a, decoder), try tokenId(b, decoder))
             guard first != second else { throw NotebookError.lesson("\(shown(a)) and \(shown(b)) are the same token: target ·A - ·B takes two different ones") }
             return TargetMeasure(formula: "p(\(a)) − p(\(b))", definition: "the difference of two next-token probabilities, \(probabilityFormula) (of probabilities, not logits: like a classifier's output it stays within −1…1)",
-                                 input: plain, value: tokens(first, minus: second), knownSentenceValue: nil, runsWithoutWords: runsEmpty)
+                                 input: plain, value: tokens(first, minus: second), knownSentenceValue: nil, runsWithoutWords: runsEmpty,
+                                 fromLogits: fromLogits(first, minus: second))
         case .like:
             throw NotebookError.lesson("target like compares sentence embeddings, an encoder's: model minilm first; on \(modelName), target ·TOKEN or classify LABELS")
         case let .label(name):
@@ -211,7 +219,8 @@ extension Session {
                     TargetMath.decoderClasses(logits: passes.nextLogits(ids), tokens: labelTokens,
                                               temperature: temperature).probabilities[k]
                 },
-                knownSentenceValue: nil, runsWithoutWords: true)
+                knownSentenceValue: nil, runsWithoutWords: true,
+                fromLogits: { TargetMath.decoderClasses(logits: $0, tokens: labelTokens, temperature: temperature).probabilities[k] })
         }
     }
 

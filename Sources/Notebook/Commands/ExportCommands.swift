@@ -15,8 +15,9 @@ struct ExportCommand: NotebookCommand, Equatable {
     static let definition = CommandDefinition(
         words: ["export"],
         synopsis: ["export STEP PATH.npy | PATH.csv", "export tokens PATH.tsv | PATH.txt", "export STEP all PATH.npy",
-                   "export NAME PATH", "export R[2, :] PATH", "export rollout PATH", "export lime PATH.csv"],
-        help: [("export", "export STEP PATH: writes the whole step as .npy (float32, C order) or .csv (%.9g); export tokens PATH writes id<TAB>token lines to .tsv or .txt; a device such as /dev/stdout gets text. A file that is there and that this session did not write is replaced only when the name ends with ! (export weights w.npy!); a lesson never replaces one. export STEP all PATH.npy writes every layer and head as one array: [layers, heads, T, T] for scores, scaled, masked and weights (what torch.stack(outputs.attentions)[:, 0] gives), [layers, heads, T, dₕ] for q, k, v and z, [layers, T, d] for x, attn_out, out and the other steps of a layer; .csv holds only two dimensions. export NAME PATH writes one of your names or the model's (export R r.csv, export W_Q wq.npy), export weights[2, :] PATH a slice, evaluated as the math evaluates it. export lime PATH.csv writes the last lime's words and coefficients (word,coefficient, in the sentence's order).")])
+                   "export NAME PATH", "export R[2, :] PATH", "export rollout PATH", "export lime PATH.csv",
+                   "export induction PATH.csv", "export patch PATH.csv"],
+        help: [("export", "export STEP PATH: writes the whole step as .npy (float32, C order) or .csv (%.9g); export tokens PATH writes id<TAB>token lines to .tsv or .txt; a device such as /dev/stdout gets text. A file that is there and that this session did not write is replaced only when the name ends with ! (export weights w.npy!); a lesson never replaces one. export STEP all PATH.npy writes every layer and head as one array: [layers, heads, T, T] for scores, scaled, masked and weights (what torch.stack(outputs.attentions)[:, 0] gives), [layers, heads, T, dₕ] for q, k, v and z, [layers, T, d] for x, attn_out, out and the other steps of a layer; .csv holds only two dimensions. export NAME PATH writes one of your names or the model's (export R r.csv, export W_Q wq.npy), export weights[2, :] PATH a slice, evaluated as the math evaluates it. export lime PATH.csv writes the last lime's words and coefficients (word,coefficient, in the sentence's order). export induction PATH.csv writes the last induction's scores (layer,head,induction,previous_token,duplicate_token); export patch PATH.csv the last patch's grids (kind,layer,column,label,value).")])
 
     var what: String
     var path: String
@@ -41,7 +42,7 @@ struct ExportCommand: NotebookCommand, Equatable {
             return
         }
         let name = String(what.prefix { $0 != "[" })
-        guard what == "tokens" || what == "rollout" || what == "lime" || Step(rawValue: what) != nil || MathSyntax.isName(name) else {
+        guard what == "tokens" || what == "rollout" || what == "lime" || what == "induction" || what == "patch" || Step(rawValue: what) != nil || MathSyntax.isName(name) else {
             throw NotebookError.unknownStep(what, suggestion: closest(to: what, in: ["tokens", "rollout"] + StepInfo.names))
         }
         self.init(what: what, path: path)
@@ -65,6 +66,8 @@ struct ExportCommand: NotebookCommand, Equatable {
     func run(in session: Session) throws -> String {
         if all, let step = Step(rawValue: what) { return try session.exportAll(step, to: path) }
         if what == "lime" { return try session.exportLime(to: path) }
+        if what == "induction" { return try session.exportInduction(to: path) }
+        if what == "patch" { return try session.exportPatch(to: path) }
         return try session.export(what, to: path)
     }
 
@@ -72,7 +75,7 @@ struct ExportCommand: NotebookCommand, Equatable {
         let session = request.session
         switch request.previous.count {
         case 0:
-            return request.matching(["tokens", "rollout", "lime"] + session.availableSteps.map(\.rawValue) + session.learnerNames.keys.sorted())
+            return request.matching(["tokens", "rollout", "lime", "induction", "patch"] + session.availableSteps.map(\.rawValue) + session.learnerNames.keys.sorted())
         case 1 where !request.word.isEmpty && "all".hasPrefix(request.word)
             && Step(rawValue: request.previous[0]).map({ $0.scope != .sentence }) == true:
             return request.matching(["all"])
@@ -84,7 +87,7 @@ struct ExportCommand: NotebookCommand, Equatable {
 
 /// `plot STEP PATH.svg`: an SVG heatmap of a token × token step or of rollout.
 struct PlotCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["plot"], synopsis: ["plot STEP PATH.svg", "plot lime PATH.svg"], help: [("plot", "plot STEP PATH.svg: an SVG heatmap of a token × token step (scores, scaled, masked, weights) or of rollout, with the tokens on both axes, a colour legend, the formula, layer and head in the title and every cell's value on hover; opens in any browser. Beyond 256 tokens the grid is one image (a pixel per cell, or per block of cells beyond 1024, their mean) with every n-th token labelled. plot lime PATH.svg draws the last lime's coefficients as a bar chart, one bar per word. An existing file this session did not write needs ! after the name (plot weights w.svg!).")])
+    static let definition = CommandDefinition(words: ["plot"], synopsis: ["plot STEP PATH.svg", "plot lime PATH.svg", "plot induction PATH.svg", "plot patch PATH.svg"], help: [("plot", "plot STEP PATH.svg: an SVG heatmap of a token × token step (scores, scaled, masked, weights) or of rollout, with the tokens on both axes, a colour legend, the formula, layer and head in the title and every cell's value on hover; opens in any browser. Beyond 256 tokens the grid is one image (a pixel per cell, or per block of cells beyond 1024, their mean) with every n-th token labelled. plot lime PATH.svg draws the last lime's coefficients as a bar chart, one bar per word; plot induction PATH.svg the last induction's scores as a layers × heads heatmap; plot patch PATH.svg the last patch's grid (the heads' when it computed both). An existing file this session did not write needs ! after the name (plot weights w.svg!).")])
 
     var what: String
     var path: String
@@ -94,8 +97,8 @@ struct PlotCommand: NotebookCommand, Equatable {
         let split = arguments.split(separator: " ", maxSplits: 1).map(String.init)
         guard split.count == 2 else { throw NotebookError.usage(command: "plot", usage: usage) }
         what = split[0]
-        guard what == "rollout" || what == "lime" || Step(rawValue: what) != nil else {
-            let plottable = ["rollout", "lime"] + Step.allCases.filter(\.isTokenByToken).map(\.rawValue)
+        guard ["rollout", "lime", "induction", "patch"].contains(what) || Step(rawValue: what) != nil else {
+            let plottable = ["rollout", "lime", "induction", "patch"] + Step.allCases.filter(\.isTokenByToken).map(\.rawValue)
             throw NotebookError.unknownStep(what, suggestion: closest(to: what, in: plottable))
         }
         path = split[1].trimmingWhitespace()
@@ -104,11 +107,16 @@ struct PlotCommand: NotebookCommand, Equatable {
     var writtenPath: String? { path }
 
     func run(in session: Session) throws -> String {
-        what == "lime" ? try session.plotLime(to: path) : try session.plot(what, to: path)
+        switch what {
+        case "lime": try session.plotLime(to: path)
+        case "induction": try session.plotInduction(to: path)
+        case "patch": try session.plotPatch(to: path)
+        default: try session.plot(what, to: path)
+        }
     }
 
     static func completions(_ request: CompletionRequest) -> Completion? {
-        request.previous.isEmpty ? request.matching(Step.allCases.filter(\.isTokenByToken).map(\.rawValue) + ["rollout", "lime"]) : .files
+        request.previous.isEmpty ? request.matching(Step.allCases.filter(\.isTokenByToken).map(\.rawValue) + ["rollout", "lime", "induction", "patch"]) : .files
     }
 }
 
