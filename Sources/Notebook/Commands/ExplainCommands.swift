@@ -515,14 +515,18 @@ extension Session {
 
     /// The names `lime` and `classify` give the math: read-only, like the model's.
     static let explanationNames = ["lime_masks", "lime_targets", "lime_distances", "lime_weights", "lime_coef", "lime_intercept",
-                                   "class_p", "label_p"]
+                                   "class_p", "label_p", "induction_scores", "previous_scores", "duplicate_scores", "induction_loss"]
+
+    /// The names `induction` gives the math: each head's three scores (layers × heads) and the
+    /// loss of the first and the second half (1 × 2).
+    static let inductionNames = ["induction_scores", "previous_scores", "duplicate_scores", "induction_loss"]
 
     /// Why an explanation name has no value: nothing computed it yet.
     func explanationMissing(_ name: String) -> NotebookError {
         if name == "label_p", classifier != nil, !(model is any DecoderModel) {
             return NotebookError.math("label_p is a decoder's: the probabilities of its labels' first tokens; \(modelName) classifies by cosines, and class_p holds its probabilities")
         }
-        let source = name.hasPrefix("lime_") ? "lime" : "classify LABELS"
+        let source = name.hasPrefix("lime_") ? "lime" : Self.inductionNames.contains(name) ? "induction" : "classify LABELS"
         return NotebookError.math("\(name) holds what \(source) computes, and there is nothing yet: \(source) first")
     }
 
@@ -549,6 +553,7 @@ extension Session {
     var availableExplanationNames: [String] {
         var names: [String] = []
         if lastLime != nil { names += Self.explanationNames.filter { $0.hasPrefix("lime_") } }
+        if lastInduction != nil { names += Self.inductionNames }
         if classifier != nil, sentence != nil {
             names.append("class_p")
             if model is any DecoderModel { names.append("label_p") }
@@ -575,7 +580,13 @@ extension Session {
             values["lime_coef"] = row(r.fit.coefficients)
             values["lime_intercept"] = .scalar(Float(r.fit.intercept))
         }
-        if let classifier, let sentence, wanted.contains(where: { !$0.hasPrefix("lime_") }) {
+        if let s = lastInduction {
+            values["induction_scores"] = .matrix(s.induction)
+            values["previous_scores"] = .matrix(s.previous)
+            values["duplicate_scores"] = .matrix(s.duplicate)
+            values["induction_loss"] = row([s.firstLoss, s.secondLoss])
+        }
+        if let classifier, let sentence, wanted.contains(where: { $0 == "class_p" || $0 == "label_p" }) {
             let (result, _) = try classification(of: sentence, classifier)
             values["class_p"] = row(result.probabilities)
             if !result.tokenProbabilities.isEmpty { values["label_p"] = row(result.tokenProbabilities) }

@@ -128,7 +128,7 @@ extension Session {
             let labels = zip(r.cleanTokens, r.corruptTokens).map { $0 == $1 ? $0 : "\($0)/\($1)" }
             text += renderGrid(residual, rowLabels: layerLabels, columnLabels: labels,
                                       title: "patched residual (x_l at position p) = (m − m_corrupt) / (m_clean − m_corrupt)", location: "every layer and position")
-            text += wrap("top cells: " + top(residual, count: 5).map { "L\($0.row) \(labels[$0.column]) \(String(format: "%.2f", Double($0.value)))" }.joined(separator: ", "), indent: "    ", first: "  ") + "\n"
+            text += wrap("where the clean residual restores half or more (≥ 0.5): " + restoring(residual, labels: labels), indent: "    ", first: "  ") + "\n"
         }
         if let heads = r.heads {
             text += fit("(b) each head's z, clean at every position; layers × heads:") + "\n"
@@ -140,6 +140,24 @@ extension Session {
             text += wrap("patch stopped (Ctrl-C): the cells not done are nan.") + "\n"
         }
         return text + "\n"
+    }
+
+    /// The layers, as runs, where each position's cell is at least 0.5: `·France in layers 0…23;
+    /// ·is in layers 24…29`. Thresholds, not a ranking: near-equal cells never reorder it.
+    func restoring(_ m: Matrix, labels: [String]) -> String {
+        var parts: [String] = []
+        for p in 0..<m.columns {
+            let layers = (0..<m.rows).filter { m[$0, p] >= 0.5 }
+            guard let first = layers.first else { continue }
+            var runs: [String] = [], start = first, previous = first
+            for l in layers.dropFirst() + [Int.max] {
+                if l == previous + 1 { previous = l; continue }
+                runs.append(start == previous ? "\(start)" : "\(start)…\(previous)")
+                (start, previous) = (l, l)
+            }
+            parts.append("\(labels[p]) in layer\(layers.count == 1 ? "" : "s") " + runs.joined(separator: ", "))
+        }
+        return parts.isEmpty ? "none: no single position restores the clean target" : parts.joined(separator: "; ")
     }
 
     /// The `count` largest finite cells, largest first (ties: the earlier row, then column).
