@@ -45,6 +45,14 @@ struct PatchTests {
             let patched = Patching.metric(llama, corrupt, from: fresh, ablated: [], patch: Patching.headPatch(same, layer: l, head: h), metric: metric)
             #expect(abs(patched - unpatched) < 1e-6, "L\(l)H\(h): \(patched) vs \(unpatched)")
         }
+        // A clean head's pass from its own layer (the corrupted input of that layer) equals the whole pass.
+        let (_, _, clean, _, _) = try capitals()
+        let cleanTrace = llama.trace(ids: clean)
+        let whole = Patching.metric(llama, corrupt, from: fresh, ablated: [], patch: Patching.headPatch(cleanTrace, layer: 23, head: 4), metric: metric)
+        let fromLayer = Patching.metric(llama, corrupt, from: fresh, ablated: [],
+                                        patch: Patching.starting(Patching.headPatch(cleanTrace, layer: 23, head: 4), at: 23, corrupt: same, from: 0),
+                                        metric: metric)
+        #expect(abs(whole - fromLayer) < 1e-4 && abs(whole - unpatched) > 0.5, "\(whole) vs \(fromLayer)")
     }
 
     @Test("SmolLM2: one residual cell equals the patched forward built here from the layer function")
@@ -54,9 +62,14 @@ struct PatchTests {
         var cache = KeyValueCache(layers: 30)
         _ = llama.forward(corrupt, cache: &cache)
         let (l, p) = (10, 3)
-        // The grid's way: from the corrupted cache before p, the clean row written at layer l.
-        let cell = Patching.metric(llama, corrupt, from: try #require(cache.prefix(p)), ablated: [],
-                                   patch: Patching.residualPatch(cleanTrace, layer: l, positions: [p]), metric: metric)
+        // The grid's way: from the corrupted cache before p and layer l's corrupted input, the clean row written at p.
+        let patch = Patching.starting(Patching.residualPatch(cleanTrace, layer: l, positions: [p]), at: l, corrupt: corruptTrace, from: p)
+        #expect(patch.firstLayer == l && patch.residual[l]?.keys.sorted() == [3, 4] && patch.residual[l]?[3] == cleanTrace.layers[l].x.row(3))
+        let cell = Patching.metric(llama, corrupt, from: try #require(cache.prefix(p)), ablated: [], patch: patch, metric: metric)
+        // The whole pass with the same row written agrees.
+        let whole = Patching.metric(llama, corrupt, from: KeyValueCache(layers: 30), ablated: [],
+                                    patch: Patching.residualPatch(cleanTrace, layer: l, positions: [p]), metric: metric)
+        #expect(abs(cell - whole) < 1e-4, "\(cell) vs \(whole)")
         // By hand: the corrupted layer l input with row p replaced, then layers l… of the whole text.
         var x = corruptTrace.layers[l].x
         for j in 0..<x.columns { x[p, j] = cleanTrace.layers[l].x[p, j] }
@@ -77,8 +90,8 @@ struct PatchTests {
         let result = try #require(s.session.lastPatch)
         let grid = try #require(result.residual)
         #expect(grid.rows == 30 && grid.columns == 5 && result.heads == nil)
-        #expect(result.forwardPasses == 2 + 30 * 2)  // positions 0…2 are the same tokens: no pass
-        #expect(output.contains("62 forward passes"), "\(output)")
+        #expect(result.forwardPasses == 3 + 30 * 2)  // positions 0…2 are the same tokens: no pass
+        #expect(output.contains("63 forward passes"), "\(output)")
         for l in 0..<30 { for p in [0, 1, 2] { #expect(grid[l, p] == 0) } }
         #expect(abs(grid[0, 3] - 1) < 1e-6)
         let target = s.run("sentence The capital of Italy is\ntarget")

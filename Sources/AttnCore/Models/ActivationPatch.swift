@@ -14,12 +14,18 @@ public struct ActivationPatch: Sendable, Equatable {
     /// Rows of a head's `z`, by head, then by position.
     public var heads: [Attention.HeadIndex: [Int: [Float]]]
 
-    public init(residual: [Int: [Int: [Float]]] = [:], heads: [Attention.HeadIndex: [Int: [Float]]] = [:]) {
-        (self.residual, self.heads) = (residual, heads)
+    /// The first layer the pass runs, 0 for all. The layers before it are skipped: the patch's
+    /// residual rows at this layer must then give every position the pass runs (that layer's
+    /// input, from a run of the same tokens), and the cache of the skipped layers is not extended.
+    /// A patch at layer l changes nothing before it, so its pass need not run layers 0…l − 1.
+    public var firstLayer: Int
+
+    public init(residual: [Int: [Int: [Float]]] = [:], heads: [Attention.HeadIndex: [Int: [Float]]] = [:], firstLayer: Int = 0) {
+        (self.residual, self.heads, self.firstLayer) = (residual, heads, firstLayer)
     }
 
-    /// Nothing to write.
-    public var isEmpty: Bool { residual.isEmpty && heads.isEmpty }
+    /// Nothing to write, and every layer run.
+    public var isEmpty: Bool { residual.isEmpty && heads.isEmpty && firstLayer == 0 }
 
     /// The rows of head `h`'s `z` in `layer` to write, by head.
     func heads(layer: Int) -> [Int: [Int: [Float]]] {

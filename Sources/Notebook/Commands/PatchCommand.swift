@@ -72,7 +72,9 @@ extension Session {
         var cleanCache = KeyValueCache(layers: decoder.sizes.layers), corruptCache = KeyValueCache(layers: decoder.sizes.layers)
         let mClean = metric(decoder.forward(cleanIds, cache: &cleanCache, ablating: ablated))
         let mCorrupt = metric(decoder.forward(corruptIds, cache: &corruptCache, ablating: ablated))
-        passes += 2
+        // The corrupted run's layer inputs, where each patched pass starts.
+        let corruptTrace = decoder.trace(ids: corruptIds, ablating: ablated)
+        passes += 3
         guard abs(mClean - mCorrupt) > 1e-9 else {
             throw NotebookError.lesson("the target is the same for both sentences (\(measure.formula) = \(String(format: "%.4f", mClean))), so there is nothing to restore: a corrupted sentence that changes it, or another target")
         }
@@ -83,14 +85,14 @@ extension Session {
         var line = ProgressLine(self, command: "patch", unit: "forward passes", total: total)
         var residual: Matrix?, headGrid: Matrix?
         if part != .heads {
-            let r = Patching.residualGrid(decoder, clean: clean, corrupt: corruptIds, corruptCache: corruptCache, ablated: ablated,
+            let r = Patching.residualGrid(decoder, clean: clean, corrupt: corruptTrace, corruptCache: corruptCache, ablated: ablated,
                                           metric: metric, normalised: normalised, progress: { line.update($0) }, isInterrupted: isInterrupted)
             residual = r.grid
             passes += r.passes
         }
         if part != .resid {
             let done = passes
-            let h = Patching.headGrid(decoder, clean: clean, corrupt: corruptIds, ablated: ablated, metric: metric,
+            let h = Patching.headGrid(decoder, clean: clean, corrupt: corruptTrace, ablated: ablated, metric: metric,
                                       normalised: normalised, progress: { line.update(done + $0) }, isInterrupted: isInterrupted)
             headGrid = h.grid
             passes += h.passes
@@ -113,14 +115,14 @@ extension Session {
         text += wrap("m′: m of the corrupted run with one activation of the clean run written in; 1: that activation alone brings the clean target back, 0: it changes nothing.", indent: "    ", first: "    ") + "\n"
         let t = r.cleanTokens.count
         let layers = (r.residual ?? r.heads).map { $0.rows } ?? 0
-        var counts = ["1 clean", "1 corrupted"]
+        var counts = ["1 clean", "1 corrupted", "1 trace of the corrupted (each layer's input)"]
         if cleanTraced { counts.insert("1 clean trace (the target's own input)", at: 0) }
         if let residual = r.residual {
             let first = r.firstDifference
             let before = first == 0 ? "" : "; positions 0…\(first - 1), before the first that differs, need none: their activations are the same in both runs, and their cells 0"
-            counts.append("\(layers) × \(residual.columns - first) residual (each from the corrupted run's cache before its position\(before))")
+            counts.append("\(layers) × \(residual.columns - first) residual (each runs layers l… at positions p… only, from the corrupted run's cache and layer input\(before))")
         }
-        if let heads = r.heads { counts.append("\(layers) × \(heads.columns) heads (each a whole pass)") }
+        if let heads = r.heads { counts.append("\(layers) × \(heads.columns) heads (each runs layers l… only)") }
         text += wrap("\(r.forwardPasses) forward passes: " + counts.joined(separator: ", "), indent: "    ", first: "  ") + "\n"
         let layerLabels = (0..<layers).map { "L\($0)" }
         if let residual = r.residual {

@@ -2856,9 +2856,10 @@ layer 24 on, `·France` no longer matters and the last position, `·is`, carries
 layer 23 and layer 24, something moved the answer from one position to the other. The head grid
 says what: layer 23 head 4 alone restores 0.98. Each of the other heads gives less than 0.2.
 
-Patching the residual at a position leaves every earlier position as it was, since the mask is
-causal. So each of those passes starts from the corrupted run's key/value cache and runs only the
-positions from p on. The count of forward passes says how many were needed.
+Patching the residual of layer l at position p leaves every earlier position as it was, since
+the mask is causal, and every layer before l. So each of those passes starts from the corrupted
+run's key/value cache and its input of layer l, and runs only layers l… at positions p…; a head's
+pass runs its layer and the ones after. The count of forward passes says how many were needed.
 
 Try other pairs of the same length: "The capital of Germany is" against "…Spain is" (with
 `target ·Berlin - ·Madrid`), or a sentence of your own. Does the answer always jump from the
@@ -5779,8 +5780,9 @@ patch
 把答案从一个位置搬到了另一个位置。注意力头的网格说明了是谁：单是 layer 23 head 4 就恢复了 0.98，
 其余每个头都不到 0.2。
 
-修补某个位置的残差时，它之前的各个位置都保持原样，因为掩码是因果的。所以每一次这样的前向计算都从损坏
-运行的键/值缓存出发，只计算从位置 p 开始的部分。前向计算的次数告诉你一共需要多少次。
+修补第 l 层在位置 p 的残差时，它之前的各个位置都保持原样（因为掩码是因果的），第 l 层之前的各层也一样。
+所以每一次这样的前向计算都从损坏运行的键/值缓存和它在第 l 层的输入出发，只计算第 l 层起、位置 p 起的部分；
+修补一个注意力头时，只计算它所在的层及之后的层。前向计算的次数告诉你一共需要多少次。
 
 试试其他长度相同的句子对：“The capital of Germany is” 对 “…Spain is”（配合
 `target ·Berlin - ·Madrid`），或者你自己的句子。答案是否总在同一层从国家名的位置跳到最后一个位置？

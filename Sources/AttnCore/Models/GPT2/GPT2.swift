@@ -145,8 +145,9 @@ public struct GPT2: Sendable {
     public func forward(_ ids: [Int], cache: inout KeyValueCache, ablating ablated: Set<Attention.HeadIndex>,
                         patching patch: ActivationPatch) -> [Float] {
         let start = cache.count
-        var x = embed(ids, from: start).sum
-        for (l, w) in weights.layers.enumerated() {
+        // A pass from a later layer reads that layer's input from the patch.
+        var x = patch.firstLayer > 0 ? Matrix(rows: ids.count, columns: configuration.hiddenSize) : embed(ids, from: start).sum
+        for (l, w) in weights.layers.enumerated() where l >= patch.firstLayer {
             let heads = Set(ablated.filter { $0.layer == l }.map(\.head))
             x = patch.residual(x, layer: l, first: start)
             let result = layer(x, w, ablated: heads, patched: patch.heads(layer: l), past: cache.layers[l])

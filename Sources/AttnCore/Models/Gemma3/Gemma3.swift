@@ -191,8 +191,9 @@ extension Gemma3 {
         let c = configuration
         let start = cache.count
         let rotations = rotations(start..<(start + ids.count))
-        var x = scaledEmbeddings(ids).scaled
-        for (l, w) in weights.layers.enumerated() {
+        // A pass from a later layer reads that layer's input from the patch.
+        var x = patch.firstLayer > 0 ? Matrix(rows: ids.count, columns: c.hiddenSize) : scaledEmbeddings(ids).scaled
+        for (l, w) in weights.layers.enumerated() where l >= patch.firstLayer {
             let heads = Set(ablated.filter { $0.layer == l }.map(\.head))
             let past = cache.layers[l].map { ($0.keys, $0.values, cache.firstPositions[l]) }
             x = patch.residual(x, layer: l, first: start)

@@ -162,8 +162,9 @@ extension Llama {
         let c = configuration
         let start = cache.count
         let rotation = Rotation(headDimension: c.headDimension, base: c.ropeBase, positions: start..<(start + ids.count))
-        var x = weights.tokenEmbeddings.rows(at: ids)
-        for (l, w) in weights.layers.enumerated() {
+        // A pass from a later layer reads that layer's input from the patch.
+        var x = patch.firstLayer > 0 ? Matrix(rows: ids.count, columns: c.hiddenSize) : weights.tokenEmbeddings.rows(at: ids)
+        for (l, w) in weights.layers.enumerated() where l >= patch.firstLayer {
             let heads = Set(ablated.filter { $0.layer == l }.map(\.head))
             x = patch.residual(x, layer: l, first: start)
             let result = layer(x, w, rotation: rotation, ablated: heads, patched: patch.heads(layer: l), past: cache.layers[l])
