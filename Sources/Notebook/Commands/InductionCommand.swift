@@ -57,7 +57,7 @@ extension Session {
         text += fit("  1 forward pass: every head's weights and the logits come from the sentence's one trace") + "\n"
         text += fit("induction score, layers (rows) × heads (columns):") + "\n"
         let layers = (0..<s.induction.rows).map { "L\($0)" }, heads = (0..<s.induction.columns).map { "H\($0)" }
-        text += renderGrid(s.induction, rowLabels: layers, columnLabels: heads,
+        text += renderLayerGrid(s.induction, rowLabels: layers, columnLabels: heads,
                            title: "induction score = mean weights[i, i − \(n - 1)] over the second half", location: "every layer and head")
         for (name, m) in [("induction", s.induction), ("previous-token", s.previous), ("duplicate-token", s.duplicate)] {
             let top = Induction.top(m, count: 5).map { "L\($0.index.layer) H\($0.index.head) \(String(format: "%.2f", Double($0.value)))" }
@@ -78,7 +78,7 @@ extension Session {
 
     /// A layers × heads (or positions) grid, heat-shaded as the token × token matrices are, with
     /// at most three decimals so that nine heads fit in 80 columns.
-    func renderGrid(_ m: Matrix, rowLabels: [String], columnLabels: [String], title: String, location: String) -> String {
+    func renderLayerGrid(_ m: Matrix, rowLabels: [String], columnLabels: [String], title: String, location: String) -> String {
         let precision = renderer.precision
         renderer.precision = min(precision, 3)
         defer { renderer.precision = precision }

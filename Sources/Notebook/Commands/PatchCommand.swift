@@ -128,15 +128,15 @@ extension Session {
         if let residual = r.residual {
             text += fit("(a) the residual stream entering layer l (its x), clean at position p; layers × positions:") + "\n"
             let labels = zip(r.cleanTokens, r.corruptTokens).map { $0 == $1 ? $0 : "\($0)/\($1)" }
-            text += renderGrid(residual, rowLabels: layerLabels, columnLabels: labels,
+            text += renderLayerGrid(residual, rowLabels: layerLabels, columnLabels: labels,
                                       title: "patched residual (x_l at position p) = (m − m_corrupt) / (m_clean − m_corrupt)", location: "every layer and position")
             text += wrap("where the clean residual restores half or more (≥ 0.5): " + restoring(residual, labels: labels), indent: "    ", first: "  ") + "\n"
         }
         if let heads = r.heads {
             text += fit("(b) each head's z, clean at every position; layers × heads:") + "\n"
-            text += renderGrid(heads, rowLabels: layerLabels, columnLabels: (0..<heads.columns).map { "H\($0)" },
+            text += renderLayerGrid(heads, rowLabels: layerLabels, columnLabels: (0..<heads.columns).map { "H\($0)" },
                                       title: "patched head (z at every position) = (m − m_corrupt) / (m_clean − m_corrupt)", location: "every layer and head")
-            text += wrap("top heads: " + top(heads, count: 5).map { "L\($0.row) H\($0.column) \(String(format: "%.2f", Double($0.value)))" }.joined(separator: ", "), indent: "    ", first: "  ") + "\n"
+            text += wrap("top heads: " + largestCells(heads, count: 5).map { "L\($0.row) H\($0.column) \(String(format: "%.2f", Double($0.value)))" }.joined(separator: ", "), indent: "    ", first: "  ") + "\n"
         }
         if ([r.residual, r.heads].compactMap { $0 }.contains { $0.values.contains { $0.isNaN } }) {
             text += wrap("patch stopped (Ctrl-C): the cells not done are nan.") + "\n"
@@ -163,7 +163,7 @@ extension Session {
     }
 
     /// The `count` largest finite cells, largest first (ties: the earlier row, then column).
-    func top(_ m: Matrix, count: Int) -> [(row: Int, column: Int, value: Float)] {
+    func largestCells(_ m: Matrix, count: Int) -> [(row: Int, column: Int, value: Float)] {
         var cells: [(row: Int, column: Int, value: Float)] = []
         for i in 0..<m.rows { for j in 0..<m.columns where m[i, j].isFinite { cells.append((i, j, m[i, j])) } }
         return Array(cells.sorted { $0.value > $1.value || ($0.value == $1.value && ($0.row, $0.column) < ($1.row, $1.column)) }.prefix(count))
