@@ -3,7 +3,7 @@
 //   swift build -c release && .build/release/attn-bench
 //
 // It times the forward pass with every intermediate (16 and 128 tokens), every step command of
-// the notebook, lime 500 on MiniLM and SmolLM2, SmolLM2's load and greedy decoding, and reports
+// the notebook, lime 500 on MiniLM and SmolLM2, patch and induction on SmolLM2 (patch on Gemma 3), SmolLM2's load and greedy decoding, and reports
 // the peak memory of a MiniLM session. The whole-job comparison with Python lives in Tests/Benchmarks/compare.py.
 
 import AttnCore
@@ -188,6 +188,19 @@ do {
             limeStart = now()
             _ = try decoderSession.execute("lime 500")
             report("SmolLM2 lime 500, the same under classify (\(tokens + 7) tokens)", (now() - limeStart) * 1000, "ms")
+            // Activation patching (patch): every layer × position from the corrupted run's cache
+            // before the position, then every head (a whole pass each).
+            for line in ["classify off", "sentence The capital of France is", "corrupt The capital of Italy is", "target ·Paris - ·Rome"] {
+                _ = try decoderSession.execute(line)
+            }
+            for (part, cells) in [("patch resid", "30 × 2 residual cells"), ("patch heads", "270 heads"), ("patch", "both")] {
+                let patchStart = now()
+                _ = try decoderSession.execute(part)
+                report("SmolLM2 \(part), 5 tokens (\(cells))", (now() - patchStart) * 1000, "ms")
+            }
+            let inductionStart = now()
+            _ = try decoderSession.execute("induction")
+            report("SmolLM2 induction (25 tokens × 2, one trace, 270 heads scored)", (now() - inductionStart) * 1000, "ms")
             let ids = llama.tokenizer.encode(decoderReview)
             let long = Array(llama.tokenizer.encode(Array(repeating: decoderReview, count: 20).joined(separator: " ")).prefix(320))
             func forward(_ ids: [Int]) {
@@ -219,6 +232,13 @@ do {
             let produced = gemma.generateGreedy(prompt: prompt, count: count) { _ in true }.count
             let seconds = now() - start
             report("Gemma 3 greedy decoding (\(produced) tokens, KV cache)", Double(produced) / seconds, "tok/s", goal: "goal ≥ 20")
+            let gemmaSession = Session()
+            for line in ["model gemma3", "sentence The capital of France is", "corrupt The capital of Italy is", "target ·Paris - ·Rome"] {
+                _ = try gemmaSession.execute(line)
+            }
+            let patchStart = now()
+            _ = try gemmaSession.execute("patch")
+            report("Gemma 3 patch, 6 tokens (18 × 2 residual cells, 72 heads)", (now() - patchStart) * 1000, "ms")
             report("peak memory after Gemma 3", peakMemory(), "MB")
         }
     } else {

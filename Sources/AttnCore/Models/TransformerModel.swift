@@ -81,6 +81,10 @@ public protocol DecoderModel: TransformerModel {
     /// Runs `ids` at positions `cache.count…`, extending the cache, and returns the logits of the
     /// last position.
     func forward(_ ids: [Int], cache: inout KeyValueCache, ablating ablated: Set<Attention.HeadIndex>) -> [Float]
+    /// ``forward(_:cache:ablating:)`` with the activations of `patch` written in place of the
+    /// ones it computes (activation patching); an empty patch gives the same numbers.
+    func forward(_ ids: [Int], cache: inout KeyValueCache, ablating ablated: Set<Attention.HeadIndex>,
+                 patching patch: ActivationPatch) -> [Float]
     /// The final norm of rows of the residual stream: what the unembedding reads.   (T × d)
     func finalNorm(_ x: Matrix) -> Matrix
     /// A score for every vocabulary entry, from rows the final norm gave.

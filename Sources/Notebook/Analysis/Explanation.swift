@@ -115,6 +115,9 @@ struct TargetMeasure {
     func values(_ inputs: [[Int]]) -> [Double] {
         batchValues?(inputs) ?? inputs.map(value)
     }
+    /// A decoder's target from the next-token logits after an input, which `value` computes
+    /// them for: what activation patching (`patch`) reads from a forward pass of its own.
+    var fromLogits: (([Float]) -> Double)? = nil
 }
 
 /// The pieces targets are made of: an encoder's sentence embedding, a decoder's next-token

@@ -7,7 +7,7 @@ import AttnCore
 /// model minilm [PATH]   sentence TEXT | sentence "…"   layer N   head N   tokens   walk
 /// STEP   STEP[rows, cols]   STEP all   show STEP[rows, cols]   export STEP PATH   precision N
 /// check EXPR STEP   names   del NAME   heads [all]   neuron I J   rollout   ablate head L H
-/// importance   target [WHAT]   classify LABELS   lime [N]
+/// importance   target [WHAT]   classify LABELS   lime [N]   induction [N]   corrupt TEXT   patch
 /// predict [K]   generate N   sample N   chat TEXT   lessons   lesson N   next   help [TOPIC]   quit
 /// ```
 public enum Commands {

@@ -6,7 +6,8 @@ import Foundation
 /// group) explains the same target.
 enum ExplainCommands: CommandGroup {
     static let title = "explain"
-    static let commands: [any NotebookCommand.Type] = [TargetCommand.self, ClassifyCommand.self, LimeCommand.self, LensCommand.self, AttributeCommand.self]
+    static let commands: [any NotebookCommand.Type] = [TargetCommand.self, ClassifyCommand.self, LimeCommand.self, LensCommand.self,
+                                                         AttributeCommand.self, InductionCommand.self, CorruptCommand.self, PatchCommand.self]
     static func notes(_ session: Session) -> [String] { ["(importance and lime explain the target)"] }
 }
 
@@ -176,12 +177,16 @@ extension Session {
             return ModelInput(ids: ids, removable: Array(ids.indices))
         }
         let runsEmpty = !decoder.inputIds("").isEmpty
-        func tokens(_ plus: Int, minus: Int? = nil) -> ([Int]) -> Double {
-            let passes = SharedPrefixPasses(decoder, ablated: ablated)
-            return { ids in
-                let p = probabilities(logits: passes.nextLogits(ids), temperature: temperature)
+        func fromLogits(_ plus: Int, minus: Int? = nil) -> ([Float]) -> Double {
+            { logits in
+                let p = probabilities(logits: logits, temperature: temperature)
                 return Double(p[plus]) - (minus.map { Double(p[$0]) } ?? 0)
             }
+        }
+        func tokens(_ plus: Int, minus: Int? = nil) -> ([Int]) -> Double {
+            let passes = SharedPrefixPasses(decoder, ablated: ablated)
+            let measure = fromLogits(plus, minus: minus)
+            return { ids in measure(passes.nextLogits(ids)) }
         }
         switch target {
         case .top:
@@ -190,16 +195,19 @@ extension Session {
             let next = topTokens(logits: logits.row(logits.rows - 1), count: 1, temperature: temperature)[0].id
             let t = label(for: next)
             return TargetMeasure(formula: "p(\(t))", definition: "the probability of the next token the model ranks first after the sentence (id \(next)), \(probabilityFormula) at the last position: the default (target top)",
-                                 input: plain, value: tokens(next), knownSentenceValue: nil, runsWithoutWords: runsEmpty)
+                                 input: plain, value: tokens(next), knownSentenceValue: nil, runsWithoutWords: runsEmpty,
+                                 fromLogits: fromLogits(next))
         case let .token(a):
             let id = try tokenId(a, decoder)
             return TargetMeasure(formula: "p(\(a))", definition: "the probability of the next token \(a) (id \(id)), \(probabilityFormula) at the last position",
-                                 input: plain, value: tokens(id), knownSentenceValue: nil, runsWithoutWords: runsEmpty)
+                                 input: plain, value: tokens(id), knownSentenceValue: nil, runsWithoutWords: runsEmpty,
+                                 fromLogits: fromLogits(id))
         case let .difference(a, b):
             let (first, second) = (try tokenId(a, decoder), try tokenId(b, decoder))
             guard first != second else { throw NotebookError.lesson("\(shown(a)) and \(shown(b)) are the same token: target ·A - ·B takes two different ones") }
             return TargetMeasure(formula: "p(\(a)) − p(\(b))", definition: "the difference of two next-token probabilities, \(probabilityFormula) (of probabilities, not logits: like a classifier's output it stays within −1…1)",
-                                 input: plain, value: tokens(first, minus: second), knownSentenceValue: nil, runsWithoutWords: runsEmpty)
+                                 input: plain, value: tokens(first, minus: second), knownSentenceValue: nil, runsWithoutWords: runsEmpty,
+                                 fromLogits: fromLogits(first, minus: second))
         case .like:
             throw NotebookError.lesson("target like compares sentence embeddings, an encoder's: model minilm first; on \(modelName), target ·TOKEN or classify LABELS")
         case let .label(name):
@@ -214,7 +222,8 @@ extension Session {
                     TargetMath.decoderClasses(logits: passes.nextLogits(ids), tokens: labelTokens,
                                               temperature: temperature).probabilities[k]
                 },
-                knownSentenceValue: nil, runsWithoutWords: true)
+                knownSentenceValue: nil, runsWithoutWords: true,
+                fromLogits: { TargetMath.decoderClasses(logits: $0, tokens: labelTokens, temperature: temperature).probabilities[k] })
         }
     }
 
@@ -533,7 +542,12 @@ extension Session {
 
     /// The names `lime` and `classify` give the math: read-only, like the model's.
     static let explanationNames = ["lime_masks", "lime_targets", "lime_distances", "lime_weights", "lime_coef", "lime_intercept",
-                                   "class_p", "label_p", "dla_heads", "dla_mlp", "dla_embedding", "dla_bias", "dla_logit"]
+                                   "class_p", "label_p", "dla_heads", "dla_mlp", "dla_embedding", "dla_bias", "dla_logit",
+                                   "induction_scores", "previous_scores", "duplicate_scores", "induction_loss"]
+
+    /// The names `induction` gives the math: each head's three scores (layers × heads) and the
+    /// loss of the first and the second half (1 × 2).
+    static let inductionNames = ["induction_scores", "previous_scores", "duplicate_scores", "induction_loss"]
 
     /// Why an explanation name has no value: nothing computed it yet.
     func explanationMissing(_ name: String) -> NotebookError {
@@ -543,7 +557,7 @@ extension Session {
         if name.hasPrefix("dla_") {
             return NotebookError.math("\(name) holds what attribute computes, a decoder's direct logit attribution of the sentence's target: model smollm2 and a sentence first (not under classify)")
         }
-        let source = name.hasPrefix("lime_") ? "lime" : "classify LABELS"
+        let source = name.hasPrefix("lime_") ? "lime" : Self.inductionNames.contains(name) ? "induction" : "classify LABELS"
         return NotebookError.math("\(name) holds what \(source) computes, and there is nothing yet: \(source) first")
     }
 
@@ -570,6 +584,7 @@ extension Session {
     var availableExplanationNames: [String] {
         var names: [String] = []
         if lastLime != nil { names += Self.explanationNames.filter { $0.hasPrefix("lime_") } }
+        if lastInduction != nil { names += Self.inductionNames }
         if classifier != nil, sentence != nil {
             names.append("class_p")
             if model is any DecoderModel { names.append("label_p") }
@@ -604,6 +619,12 @@ extension Session {
         }
         if wanted.contains(where: { $0.hasPrefix("dla_") }) {
             values.merge(try attributionValues()) { $1 }
+        }
+        if let s = lastInduction {
+            values["induction_scores"] = .matrix(s.induction)
+            values["previous_scores"] = .matrix(s.previous)
+            values["duplicate_scores"] = .matrix(s.duplicate)
+            values["induction_loss"] = row([s.firstLoss, s.secondLoss])
         }
         if let classifier, let sentence, wanted.contains(where: { $0 == "class_p" || $0 == "label_p" }) {
             let (result, _) = try classification(of: sentence, classifier)

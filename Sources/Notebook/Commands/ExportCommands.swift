@@ -16,8 +16,8 @@ struct ExportCommand: NotebookCommand, Equatable {
         words: ["export"],
         synopsis: ["export STEP PATH.npy | PATH.csv", "export tokens PATH.tsv | PATH.txt", "export STEP all PATH.npy",
                    "export NAME PATH", "export R[2, :] PATH", "export rollout PATH", "export lime PATH.csv",
-                   "export attribute PATH.csv", "export lens PATH.csv"],
-        help: [("export", "export STEP PATH: writes the whole step as .npy (float32, C order) or .csv (%.9g); export tokens PATH writes id<TAB>token lines to .tsv or .txt; a device such as /dev/stdout gets text. A file that is there and that this session did not write is replaced only when the name ends with ! (export weights w.npy!); a lesson never replaces one. export STEP all PATH.npy writes every layer and head as one array: [layers, heads, T, T] for scores, scaled, masked and weights (what torch.stack(outputs.attentions)[:, 0] gives), [layers, heads, T, dₕ] for q, k, v and z, [layers, T, d] for x, attn_out, out and the other steps of a layer; .csv holds only two dimensions. export NAME PATH writes one of your names or the model's (export R r.csv, export W_Q wq.npy), export weights[2, :] PATH a slice, evaluated as the math evaluates it. export lime PATH.csv writes the last lime's words and coefficients (word,coefficient, in the sentence's order). export attribute PATH.csv writes every part of attribute (component,layer,head,contribution); export lens PATH.csv the logit lens of every layer and position (layer,position,token,top_token,top_p,target_p).")])
+                   "export attribute PATH.csv", "export lens PATH.csv", "export induction PATH.csv", "export patch PATH.csv"],
+        help: [("export", "export STEP PATH: writes the whole step as .npy (float32, C order) or .csv (%.9g); export tokens PATH writes id<TAB>token lines to .tsv or .txt; a device such as /dev/stdout gets text. A file that is there and that this session did not write is replaced only when the name ends with ! (export weights w.npy!); a lesson never replaces one. export STEP all PATH.npy writes every layer and head as one array: [layers, heads, T, T] for scores, scaled, masked and weights (what torch.stack(outputs.attentions)[:, 0] gives), [layers, heads, T, dₕ] for q, k, v and z, [layers, T, d] for x, attn_out, out and the other steps of a layer; .csv holds only two dimensions. export NAME PATH writes one of your names or the model's (export R r.csv, export W_Q wq.npy), export weights[2, :] PATH a slice, evaluated as the math evaluates it. export lime PATH.csv writes the last lime's words and coefficients (word,coefficient, in the sentence's order). export attribute PATH.csv writes every part of attribute (component,layer,head,contribution); export lens PATH.csv the logit lens of every layer and position (layer,position,token,top_token,top_p,target_p). export induction PATH.csv writes the last induction's scores (layer,head,induction,previous_token,duplicate_token); export patch PATH.csv the last patch's grids (kind,layer,column,label,value).")])
 
     var what: String
     var path: String
@@ -61,8 +61,8 @@ struct ExportCommand: NotebookCommand, Equatable {
         return i
     }
 
-    /// What `attribute` and `lens` compute, exported by their names.
-    static let reports = ["attribute", "lens"]
+    /// What a decoder's `attribute`, `lens`, `induction` and `patch` compute, exported by their names.
+    static let reports = ["attribute", "lens", "induction", "patch"]
     /// ``reports`` where the model has them (a decoder), for completion.
     static func reports(_ session: Session) -> [String] { session.model is any DecoderModel ? reports : [] }
 
@@ -73,6 +73,8 @@ struct ExportCommand: NotebookCommand, Equatable {
         if what == "lime" { return try session.exportLime(to: path) }
         if what == "attribute" { return try session.exportAttribution(to: path) }
         if what == "lens" { return try session.exportLens(to: path) }
+        if what == "induction" { return try session.exportInduction(to: path) }
+        if what == "patch" { return try session.exportPatch(to: path) }
         return try session.export(what, to: path)
     }
 
@@ -92,7 +94,7 @@ struct ExportCommand: NotebookCommand, Equatable {
 
 /// `plot STEP PATH.svg`: an SVG heatmap of a token × token step or of rollout.
 struct PlotCommand: NotebookCommand, Equatable {
-    static let definition = CommandDefinition(words: ["plot"], synopsis: ["plot STEP PATH.svg", "plot lime PATH.svg", "plot attribute PATH.svg", "plot lens PATH.svg"], help: [("plot", "plot STEP PATH.svg: an SVG heatmap of a token × token step (scores, scaled, masked, weights) or of rollout, with the tokens on both axes, a colour legend, the formula, layer and head in the title and every cell's value on hover; opens in any browser. Beyond 256 tokens the grid is one image (a pixel per cell, or per block of cells beyond 1024, their mean) with every n-th token labelled. plot lime PATH.svg draws the last lime's coefficients as a bar chart, one bar per word. plot attribute PATH.svg draws attribute's parts as a layers × (heads, MLP) heatmap; plot lens PATH.svg the logit lens as a layers × positions heatmap of p(target token), each cell labelled with its top token. An existing file this session did not write needs ! after the name (plot weights w.svg!).")])
+    static let definition = CommandDefinition(words: ["plot"], synopsis: ["plot STEP PATH.svg", "plot lime PATH.svg", "plot attribute PATH.svg", "plot lens PATH.svg", "plot induction PATH.svg", "plot patch PATH.svg"], help: [("plot", "plot STEP PATH.svg: an SVG heatmap of a token × token step (scores, scaled, masked, weights) or of rollout, with the tokens on both axes, a colour legend, the formula, layer and head in the title and every cell's value on hover; opens in any browser. Beyond 256 tokens the grid is one image (a pixel per cell, or per block of cells beyond 1024, their mean) with every n-th token labelled. plot lime PATH.svg draws the last lime's coefficients as a bar chart, one bar per word. plot attribute PATH.svg draws attribute's parts as a layers × (heads, MLP) heatmap; plot lens PATH.svg the logit lens as a layers × positions heatmap of p(target token), each cell labelled with its top token; plot induction PATH.svg the last induction's scores as a layers × heads heatmap; plot patch PATH.svg the last patch's grid (the heads' when it computed both). An existing file this session did not write needs ! after the name (plot weights w.svg!).")])
 
     var what: String
     var path: String
@@ -116,6 +118,8 @@ struct PlotCommand: NotebookCommand, Equatable {
         case "lime": try session.plotLime(to: path)
         case "attribute": try session.plotAttribution(to: path)
         case "lens": try session.plotLens(to: path)
+        case "induction": try session.plotInduction(to: path)
+        case "patch": try session.plotPatch(to: path)
         default: try session.plot(what, to: path)
         }
     }

@@ -2939,6 +2939,128 @@ changes, so the parts are not what each part would do alone. A large part can be
 another (look at layer 29: heads 1 and 0 pull opposite ways). And a direct part says nothing
 about how a head got its z: lesson 24 opens the head itself.
 """####),
+        ("23-induction-heads.md", ####"""
+# 23. Induction heads, and where an answer is carried
+
+**Goal:** find the heads that let SmolLM2 copy from its context. You will feed it random words
+twice, score every head on the repeated half, look at the best head's weights, compute its score
+yourself, and remove the best heads to see the model lose the trick. Then you will patch one
+activation of one sentence into another, to find which layer and which position carries the
+answer of "The capital of France is".
+
+## Random words, twice
+
+A sequence of random tokens cannot be predicted: nothing in "·transcending ·Evaluate ·rhythms"
+says what comes next. But once the sequence repeats, every token of the second half can be read
+off the first: find where the current token came before, and predict the token that followed it
+there. Olsson et al. (2022) called the heads that do this **induction heads**. `induction` runs
+the test of TransformerLens's head detector: 25 random ordinary words, drawn from the `seed`,
+then the same 25 again, in one forward pass.
+
+```attn
+model smollm2
+seed 0
+induction
+```
+
+The sequence is now the sentence: 50 tokens, the first half at positions 0…24 and the second at
+25…49. For each head, the **induction score** is the mean attention of each token of the second
+half to the token after its earlier occurrence: a query at position i looks back at i − 24. The
+grid shows all 270 heads. Almost all are near 0; a handful in layers 17 and 18 stand out, layer
+18 head 6 first with 0.87 and layer 17 head 4 next with 0.71.
+
+Look at the loss, the mean of −log p of each token given the tokens before it. On the first half
+it is about 14: the model is guessing among tens of thousands of words. On the second half it
+falls to about 4.8. The same model, the same words; only the repetition differs.
+
+## The stripe
+
+```attn
+layer 18
+head 6
+show weights[28:34, 2:10]
+```
+
+Rows are queries 28…33 of the second half, columns keys 2…9 of the first. Each query puts most of
+its attention, 0.81 to 0.97, on one key: the token one place after the query's own earlier
+occurrence, 24 positions back. In the whole 50 × 50 matrix these cells make a stripe parallel to
+the diagonal. The first queries of the second half do not show it yet (try `show weights[25:28, 0:8]`):
+at position 25 the head still looks mostly at the first token and at a few others.
+
+## Your turn: a score by hand
+
+`induction_scores` holds the grid (layers × heads), and `induction_scores[18, 6]` the score of
+this head. Compute it from `weights`: the mean of weights[i, i − 24] for i = 25…49.
+
+```attn
+# exercise: induction_scores[18, 6]
+# hint: The cells are the diagonal of the block weights[25:50, 1:26]: row 25 with column 1, row 26 with column 2, …
+# hint: eye(25) is 1 on the diagonal and 0 elsewhere: sum(block * eye(25)) adds the diagonal; divide by 25.
+# require: weights
+check sum(weights[25:50, 1:26] * eye(25)) / 25 induction_scores[18, 6]
+```
+
+The previous-token score is the same mean one place below the diagonal, weights[i, i − 1]. Layer 11
+head 1 scores 0.87 on it. Induction needs such a head: to look for "the token after the earlier
+occurrence", the later head must find keys that carry what came *before* them, and a
+previous-token head in an earlier layer writes exactly that into the residual stream.
+
+## Removing the induction heads
+
+If these heads do the copying, removing them should make the second half as hard as the first.
+Ablate the five best (lesson 16), and run `induction` again: the same seed draws the same words.
+
+```attn
+ablate head 18 6
+ablate head 17 4
+ablate head 17 3
+ablate head 17 5
+ablate head 18 7
+induction
+ablate clear
+```
+
+The loss of the second half climbs from about 4.8 to about 10.9, while the first half's barely
+moves. The scores of the ablated heads still show where they look, since their weights are
+computed from their queries and keys as before; only their output z is zeros. Five heads of 270
+carry most of the copying. The loss does not go all the way back to 14: other heads, such as layer
+23 head 2 (0.43), do some of it too.
+
+## Where the answer is carried: activation patching
+
+Ablation asks what breaks without a part. **Activation patching** asks the opposite: which part,
+taken from a run that knows the answer, is enough to bring it back. Run the sentence (the clean
+run) and a corrupted one of the same length that should give another answer, write one
+activation of the clean run into the corrupted run, and measure the target:
+
+    patched = (m′ − m_corrupt) / (m_clean − m_corrupt)
+
+1 means that activation alone restores the clean answer, 0 that it changes nothing. The target
+here is m = p(·Paris) − p(·Rome).
+
+```attn
+sentence The capital of France is
+corrupt The capital of Italy is
+target ·Paris - ·Rome
+patch
+```
+
+m is about 0.77 on the clean sentence and about −0.38 on the corrupted one. In the residual
+grid, positions 0 to 2 are 0: their tokens are the same, so their activations are too. The clean
+residual at `·France` restores the answer completely, about 1 in every layer from 0 to 23. From
+layer 24 on, `·France` no longer matters and the last position, `·is`, carries it. Between
+layer 23 and layer 24, something moved the answer from one position to the other. The head grid
+says what: layer 23 head 4 alone restores 0.98. Each of the other heads gives less than 0.2.
+
+Patching the residual of layer l at position p leaves every earlier position as it was, since
+the mask is causal, and every layer before l. So each of those passes starts from the corrupted
+run's key/value cache and its input of layer l, and runs only layers l… at positions p…; a head's
+pass runs its layer and the ones after. The count of forward passes says how many were needed.
+
+Try other pairs of the same length: "The capital of Germany is" against "…Spain is" (with
+`target ·Berlin - ·Madrid`), or a sentence of your own. Does the answer always jump from the
+country's position to the last position in the same layer? Does the same head move it?
+"""####),
         ("24-qk-ov-circuits.md", ####"""
 # 24. The QK and OV circuits
 
@@ -6036,6 +6158,115 @@ target top
 几点提醒。冻结的缩放只对这一句话成立：拿掉一个部分，rms(out) 就会变，所以各部分并不是
 每个部分单独起作用时的效果。一个大的部分可能被另一个抵消（看 layer 29：head 1 和 head 0
 方向相反）。而直接归因完全不说一个头是怎样得到它的 z 的：第 24 课将打开这个头本身。
+"""####),
+        ("zh/23-induction-heads.md", ####"""
+# 23. 归纳头，以及答案由谁携带
+
+**目标：**找出让 SmolLM2 能从上下文里“照抄”的注意力头。你将把一串随机词喂给模型两遍，在重复的后半段
+给每个头打分，查看得分最高的头的权重，亲手算出它的分数，再移除最好的几个头，看模型怎样失去这项本领。
+然后你会把一句话的某个激活值“修补”进另一句话，找出 “The capital of France is” 的答案由哪一层、
+哪个位置携带。
+
+## 随机词，重复两遍
+
+一串随机词元是无法预测的：“·transcending ·Evaluate ·rhythms” 里没有任何线索告诉你下一个词是什么。
+可一旦这串词重复出现，后半段的每个词元都能从前半段读出来：找到当前词元上一次出现的位置，预测当时紧随其后
+的那个词元。Olsson 等人（2022）把做这件事的头称为**归纳头**（induction head）。`induction` 做的正是
+TransformerLens 头检测器的测试：从 `seed` 抽出 25 个普通单词，再把这 25 个词重复一遍，只做一次前向计算。
+
+```attn
+model smollm2
+seed 0
+induction
+```
+
+现在这串词就是当前句子：共 50 个词元，前半段在位置 0…24，后半段在 25…49。每个头的**归纳分数**是：
+后半段每个词元对“它上一次出现处的下一个词元”的注意力，取平均；也就是位置 i 的查询回看位置 i − 24。
+网格列出全部 270 个头。几乎都接近 0；第 17、18 层有少数几个格外突出：layer 18 head 6 以 0.87 居首，
+layer 17 head 4 以 0.71 次之。
+
+再看损失（loss），即每个词元在给定前文时 −log p 的平均值。前半段约为 14：模型只能在几万个词里瞎猜。
+后半段降到约 4.8。同一个模型，同样的词，差别只在于重复。
+
+## 斜条纹
+
+```attn
+layer 18
+head 6
+show weights[28:34, 2:10]
+```
+
+行是后半段的查询 28…33，列是前半段的键 2…9。每个查询都把大部分注意力（0.81 到 0.97）放在一个键上：
+它自己上一次出现的位置再往后一位，也就是往回数 24 个位置。在完整的 50 × 50 矩阵里，这些格子连成一条
+与对角线平行的斜条纹。后半段最开始的几个查询还看不出这条纹（试试 `show weights[25:28, 0:8]`）：
+在位置 25，这个头主要还在看第一个词元和另外几个词元。
+
+## 动手：亲手算一个分数
+
+`induction_scores` 存着这张网格（层 × 头），`induction_scores[18, 6]` 就是这个头的分数。请从
+`weights` 算出它：i = 25…49 时 weights[i, i − 24] 的平均值。
+
+```attn
+# exercise: induction_scores[18, 6]
+# hint: 这些格子是子块 weights[25:50, 1:26] 的对角线：第 25 行配第 1 列，第 26 行配第 2 列，……
+# hint: eye(25) 在对角线上为 1、其余为 0：sum(子块 * eye(25)) 把对角线加起来，再除以 25。
+# require: weights
+check sum(weights[25:50, 1:26] * eye(25)) / 25 induction_scores[18, 6]
+```
+
+前一词元分数（previous-token score）是对角线下方一格的同样的平均值，即 weights[i, i − 1]。
+layer 11 head 1 在这一项上得 0.87。归纳离不开这样的头：要找“上一次出现处的下一个词元”，后面的头
+必须能找到“记着自己前面是什么”的键，而前面某一层的前一词元头恰好把这一信息写进了残差流。
+
+## 移除归纳头
+
+如果确实是这些头在照抄，移除它们就应该让后半段和前半段一样难。消融最好的五个头（第 16 课），
+再运行一次 `induction`：同一个种子会抽出同样的词。
+
+```attn
+ablate head 18 6
+ablate head 17 4
+ablate head 17 3
+ablate head 17 5
+ablate head 18 7
+induction
+ablate clear
+```
+
+后半段的损失从约 4.8 升到约 10.9，前半段的几乎不变。被消融的头的分数仍然显示它们看向哪里，因为它们的
+权重照旧由查询和键算出；只是它们的输出 z 成了全零。270 个头里的五个承担了大部分照抄工作。损失没有一直
+回到 14：还有别的头，比如 layer 23 head 2（0.43），也做了一部分。
+
+## 答案由谁携带：激活修补
+
+消融问的是：少了某个部分，什么会坏掉。**激活修补**（activation patching）问的恰好相反：从一次知道
+答案的运行里取出哪个部分，就足以把答案找回来。先运行原句（干净运行），再运行一句长度相同、应当给出
+另一个答案的“损坏”句子，把干净运行的某一个激活值写进损坏运行，然后测量目标：
+
+    patched = (m′ − m_corrupt) / (m_clean − m_corrupt)
+
+1 表示单凭这一个激活值就恢复了干净的答案，0 表示它什么也没改变。这里的目标是 m = p(·Paris) − p(·Rome)。
+
+```attn
+sentence The capital of France is
+corrupt The capital of Italy is
+target ·Paris - ·Rome
+patch
+```
+
+在干净句子上 m 约为 0.77，在损坏句子上约为 −0.38。在残差网格里，位置 0 到 2 都是 0：这些位置的词元
+相同，激活值也就相同。`·France` 处的干净残差能完全恢复答案：从第 0 层到第 23 层，每层都约为 1。从
+第 24 层起，`·France` 不再重要，改由最后一个位置 `·is` 携带答案。在第 23 层和第 24 层之间，有什么东西
+把答案从一个位置搬到了另一个位置。注意力头的网格说明了是谁：单是 layer 23 head 4 就恢复了 0.98，
+其余每个头都不到 0.2。
+
+修补第 l 层在位置 p 的残差时，它之前的各个位置都保持原样（因为掩码是因果的），第 l 层之前的各层也一样。
+所以每一次这样的前向计算都从损坏运行的键/值缓存和它在第 l 层的输入出发，只计算第 l 层起、位置 p 起的部分；
+修补一个注意力头时，只计算它所在的层及之后的层。前向计算的次数告诉你一共需要多少次。
+
+试试其他长度相同的句子对：“The capital of Germany is” 对 “…Spain is”（配合
+`target ·Berlin - ·Madrid`），或者你自己的句子。答案是否总在同一层从国家名的位置跳到最后一个位置？
+搬运它的是否总是同一个头？
 """####),
         ("zh/24-qk-ov-circuits.md", ####"""
 # 24. QK 回路与 OV 回路

@@ -71,6 +71,12 @@ public final class Session {
     var classifier: Classifier?
     /// The last `lime`, for `export lime`, `plot lime` and the math's `lime_` names.
     var lastLime: LimeExplanation?
+    /// The last `induction`'s scores, for `export induction` and `plot induction`.
+    var lastInduction: Induction.Scores?
+    /// `corrupt TEXT`: the corrupted sentence `patch` runs beside the sentence.
+    var corruptSentence: String?
+    /// The last `patch`'s grids, for `export patch` and `plot patch`.
+    var lastPatch: PatchResult?
 
     /// Where lessons are found (`Lessons/` of the repository, or `--lessons`); nil: the lessons
     /// built into the binary.

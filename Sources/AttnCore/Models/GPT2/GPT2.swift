@@ -100,7 +100,8 @@ public struct GPT2: Sendable {
     /// before `x` (a KV cache), which the new rows attend to as well. It returns the layer's trace
     /// and the keys and values of every position so far.
     /// - Parameter past: keys and values of earlier positions, (P × d) each.
-    func layer(_ x: Matrix, _ w: GPT2LayerWeights, ablated: Set<Int> = [],
+    /// - Parameter patched: rows of heads' `z` to write (activation patching), by head and position.
+    func layer(_ x: Matrix, _ w: GPT2LayerWeights, ablated: Set<Int> = [], patched: [Int: [Int: [Float]]] = [:],
                past: (keys: Matrix, values: Matrix)? = nil) -> (trace: LayerTrace, keys: Matrix, values: Matrix) {
         let c = configuration
         let d = c.hiddenSize, dh = c.headDimension
@@ -114,8 +115,9 @@ public struct GPT2: Sendable {
         // Query i is at position P + i and sees keys 0…P + i.
         let mask = Attention.Mask.causal(past: past?.keys.rows ?? 0)
 
-        let heads = Attention.heads(queries: queries, keys: keys, values: values, count: c.attentionHeads,
+        var heads = Attention.heads(queries: queries, keys: keys, values: values, count: c.attentionHeads,
                                     headDimension: dh, mask: mask, ablated: ablated)
+        Attention.patch(&heads, patched, first: past?.keys.rows ?? 0)
         let concat = Matrix.concatenateColumns(heads.map(\.z))
         let attentionOutput = w.attentionOutput(concat)
         let residual = x + attentionOutput
@@ -135,10 +137,20 @@ public struct GPT2: Sendable {
     /// and returns the logits of the last position: the same layer function as
     /// ``trace(ids:ablating:)``, given the cached keys and values as its past.
     public func forward(_ ids: [Int], cache: inout KeyValueCache, ablating ablated: Set<Attention.HeadIndex> = []) -> [Float] {
-        var x = embed(ids, from: cache.count).sum
-        for (l, w) in weights.layers.enumerated() {
+        forward(ids, cache: &cache, ablating: ablated, patching: ActivationPatch())
+    }
+
+    /// ``forward(_:cache:ablating:)``, writing `patch`'s rows into each layer's input and its
+    /// heads' `z` (activation patching).
+    public func forward(_ ids: [Int], cache: inout KeyValueCache, ablating ablated: Set<Attention.HeadIndex>,
+                        patching patch: ActivationPatch) -> [Float] {
+        let start = cache.count
+        // A pass from a later layer reads that layer's input from the patch.
+        var x = patch.firstLayer > 0 ? Matrix(rows: ids.count, columns: configuration.hiddenSize) : embed(ids, from: start).sum
+        for (l, w) in weights.layers.enumerated() where l >= patch.firstLayer {
             let heads = Set(ablated.filter { $0.layer == l }.map(\.head))
-            let result = layer(x, w, ablated: heads, past: cache.layers[l])
+            x = patch.residual(x, layer: l, first: start)
+            let result = layer(x, w, ablated: heads, patched: patch.heads(layer: l), past: cache.layers[l])
             cache.layers[l] = (result.keys, result.values)
             x = result.trace.out
         }

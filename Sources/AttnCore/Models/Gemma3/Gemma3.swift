@@ -109,8 +109,9 @@ public struct Gemma3: Sendable {
     /// position `past.start` on. It returns the layer's trace and the keys and values so far.
     /// - Parameter past: rotated keys and values of earlier positions, (P × kv·dₕ) each, and the
     ///   position of their first row.
+    /// - Parameter patched: rows of heads' `z` to write (activation patching), by head and position.
     func layer(_ x: Matrix, _ w: Gemma3LayerWeights, index: Int, rotation: Rotation, ablated: Set<Int> = [],
-               past: (keys: Matrix, values: Matrix, start: Int)? = nil) -> (trace: LayerTrace, keys: Matrix, values: Matrix) {
+               patched: [Int: [Int: [Float]]] = [:], past: (keys: Matrix, values: Matrix, start: Int)? = nil) -> (trace: LayerTrace, keys: Matrix, values: Matrix) {
         let c = configuration
         let dh = c.headDimension, eps = c.rmsNormEpsilon
 
@@ -135,7 +136,7 @@ public struct Gemma3: Sendable {
             .slidingWindow(queryStart: first, keyStart: past?.start ?? first, size: $0)
         } ?? .causal(past: past?.keys.rows ?? 0)
 
-        let heads = (0..<c.attentionHeads).map { i in
+        var heads = (0..<c.attentionHeads).map { i in
             let j = i / c.groupSize
             let qBefore = Attention.headSlice(queries, head: i, headDimension: dh)
             let qNormalized = rmsNorm(qBefore, gain: w.queryNorm, epsilon: eps)
@@ -147,6 +148,7 @@ public struct Gemma3: Sendable {
             head.keysNormalized = keysNormalized[j]
             return head
         }
+        Attention.patch(&heads, patched, first: first)
 
         let concat = Matrix.concatenateColumns(heads.map(\.z))
         let attentionOutput = concat.multiplied(by: w.output, transposeB: true)
@@ -179,15 +181,24 @@ extension Gemma3 {
     /// ``trace(ids:ablating:)``; a local layer's cache keeps only the last `slidingWindow` − 1
     /// positions, all that its next query can see (global layers keep every position).
     public func forward(_ ids: [Int], cache: inout KeyValueCache, ablating ablated: Set<Attention.HeadIndex> = []) -> [Float] {
+        forward(ids, cache: &cache, ablating: ablated, patching: ActivationPatch())
+    }
+
+    /// ``forward(_:cache:ablating:)``, writing `patch`'s rows into each layer's input and its
+    /// heads' `z` (activation patching).
+    public func forward(_ ids: [Int], cache: inout KeyValueCache, ablating ablated: Set<Attention.HeadIndex>,
+                        patching patch: ActivationPatch) -> [Float] {
         let c = configuration
         let start = cache.count
         let rotations = rotations(start..<(start + ids.count))
-        var x = scaledEmbeddings(ids).scaled
-        for (l, w) in weights.layers.enumerated() {
+        // A pass from a later layer reads that layer's input from the patch.
+        var x = patch.firstLayer > 0 ? Matrix(rows: ids.count, columns: c.hiddenSize) : scaledEmbeddings(ids).scaled
+        for (l, w) in weights.layers.enumerated() where l >= patch.firstLayer {
             let heads = Set(ablated.filter { $0.layer == l }.map(\.head))
             let past = cache.layers[l].map { ($0.keys, $0.values, cache.firstPositions[l]) }
+            x = patch.residual(x, layer: l, first: start)
             let result = layer(x, w, index: l, rotation: c.isGlobal(l) ? rotations.global : rotations.local,
-                               ablated: heads, past: past)
+                               ablated: heads, patched: patch.heads(layer: l), past: past)
             var keys = result.keys, values = result.values, first = past?.2 ?? start
             if let window = c.window(layer: l), keys.rows > window - 1 {
                 let drop = keys.rows - (window - 1)

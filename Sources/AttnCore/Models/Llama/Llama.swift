@@ -81,7 +81,9 @@ public struct Llama: Sendable {
     /// positions before `x` (a KV cache), which the new rows attend to as well. It returns the
     /// layer's trace and the keys and values of every position so far.
     /// - Parameter past: rotated keys and values of earlier positions, (P × kv·dₕ) each.
+    /// - Parameter patched: rows of heads' `z` to write (activation patching), by head and position.
     func layer(_ x: Matrix, _ w: LlamaLayerWeights, rotation: Rotation, ablated: Set<Int> = [],
+               patched: [Int: [Int: [Float]]] = [:],
                past: (keys: Matrix, values: Matrix)? = nil) -> (trace: LayerTrace, keys: Matrix, values: Matrix) {
         let c = configuration
         let dh = c.headDimension
@@ -105,7 +107,7 @@ public struct Llama: Sendable {
 
         // The encoder's head, with the decoder's two additions: query head i reads key/value head
         // i / group, and its query is turned by RoPE.
-        let heads = (0..<c.attentionHeads).map { i in
+        var heads = (0..<c.attentionHeads).map { i in
             let j = i / c.groupSize
             let qBefore = Attention.headSlice(queries, head: i, headDimension: dh)
             var head = Attention.head(query: rotation.apply(qBefore), key: headKeys[j], value: headValues[j],
@@ -114,6 +116,7 @@ public struct Llama: Sendable {
             head.keysBeforeRotation = keysBefore[j]
             return head
         }
+        Attention.patch(&heads, patched, first: rotation.positions.lowerBound)
 
         let concat = Matrix.concatenateColumns(heads.map(\.z))
         let attentionOutput = concat.multiplied(by: w.output, transposeB: true)
@@ -149,13 +152,22 @@ extension Llama {
     /// ``trace(ids:ablating:)``, which is given the cached keys and values as its past; the
     /// per-head intermediates it returns are dropped.
     public func forward(_ ids: [Int], cache: inout KeyValueCache, ablating ablated: Set<Attention.HeadIndex> = []) -> [Float] {
+        forward(ids, cache: &cache, ablating: ablated, patching: ActivationPatch())
+    }
+
+    /// ``forward(_:cache:ablating:)``, writing `patch`'s rows into each layer's input and its
+    /// heads' `z` (activation patching).
+    public func forward(_ ids: [Int], cache: inout KeyValueCache, ablating ablated: Set<Attention.HeadIndex>,
+                        patching patch: ActivationPatch) -> [Float] {
         let c = configuration
         let start = cache.count
         let rotation = Rotation(headDimension: c.headDimension, base: c.ropeBase, positions: start..<(start + ids.count))
-        var x = weights.tokenEmbeddings.rows(at: ids)
-        for (l, w) in weights.layers.enumerated() {
+        // A pass from a later layer reads that layer's input from the patch.
+        var x = patch.firstLayer > 0 ? Matrix(rows: ids.count, columns: c.hiddenSize) : weights.tokenEmbeddings.rows(at: ids)
+        for (l, w) in weights.layers.enumerated() where l >= patch.firstLayer {
             let heads = Set(ablated.filter { $0.layer == l }.map(\.head))
-            let result = layer(x, w, rotation: rotation, ablated: heads, past: cache.layers[l])
+            x = patch.residual(x, layer: l, first: start)
+            let result = layer(x, w, rotation: rotation, ablated: heads, patched: patch.heads(layer: l), past: cache.layers[l])
             cache.layers[l] = (result.keys, result.values)
             x = result.trace.out
         }
