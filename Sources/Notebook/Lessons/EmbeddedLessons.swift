@@ -3164,6 +3164,201 @@ they are. (SmolLM2's also take x after its RMSNorm, `H`, not x.)
 Try it on your own sentences: which keys does layer 2 head 7's b_Q W_Kᵀ Xᵀ term favour, whoever
 the query is? (`b_Q @ (X @ W_K).T` shows it, one number per token.)
 """####),
+        ("25-is-attention-an-explanation.md", ####"""
+# 25. Is attention an explanation?
+
+**Goal:** put one prediction through every method attn has, on the same sentence and the same
+number: the attention weights, rollout, occlusion, LIME, direct logit attribution, activation
+patching and ablation. You will find a head that looks at the wrong name and still does the most
+for the right one, see where the methods agree and where they do not, and take one attention
+row apart into what each key adds.
+
+## One sentence, one number
+
+"When Mary and John went to the store, John gave a drink to" is a famous test for language
+models (Wang et al. 2022, *indirect object identification*): the next word should be the name
+that has not just been used as the subject, here Mary.
+
+```attn
+model smollm2
+sentence When Mary and John went to the store, John gave a drink to
+predict 3
+target ·Mary - ·John
+```
+
+SmolLM2 passes: `·Mary` with p = 0.92, and `·John` far behind. The number every method below
+explains is the target, p(·Mary) − p(·John), about 0.92.
+
+## What attention shows
+
+The usual picture of "what the model looked at" is an attention row: the weights of the last
+token, `·to`, over the keys. Here are two heads of layer 23, the layer where, as you will see, the
+answer is made.
+
+```attn
+layer 23
+head 0
+show weights[13]
+head 3
+show weights[13]
+show weights[13, 8:11]
+```
+
+Head 0 puts 0.69 of its weight on `·Mary`. Read as an explanation, it is the head that finds the
+answer. Head 3 puts 0.74 on the second `·John` (column 9, hidden in the `…` of the whole row,
+shown by the slice): the wrong name. Read the same way, it argues for John.
+
+## Rollout: every layer at once
+
+```attn
+rollout
+```
+
+Rollout multiplies the heads' averaged weights through all 30 layers (lesson 15). Every row puts
+all its weight on `When`: the first token is an attention sink, and whatever reaches it stays. As an explanation
+it says the first word decides everything, which no one believes. Attention weights say where
+information *could* move, not what it does once it arrives.
+
+## Occlusion and LIME: take words away
+
+```attn
+importance
+```
+
+Removing `·Mary` changes the target most (about 1.25: without Mary the model says John), then
+`When` (about 1.03), `·to` and `·gave`. Occlusion measures effects, but of a changed sentence:
+without `When`, "Mary and John went to the store, John gave…" is a different text, and the model
+reads all of it differently.
+
+```attn
+lime 100
+```
+
+LIME (lesson 20) averages over many such changed sentences. It ranks `Mary` first too, then `to`
+and `gave`; `John` is one feature for both Johns, and its β is small. Its R² is only about 0.5:
+a sum of one number per word misses most of what the model does with names.
+
+Neither method looks inside the model. Both say which *words* matter, not which heads.
+
+## Direct logit attribution: who writes the answer
+
+```attn
+attribute 8
+```
+
+The largest part of the logit difference is head 3 of layer 23, about +2.9 of 6.1, the head that
+looked at John. Head 0, the one that looked at Mary, gives about +0.8. How can looking at John
+raise Mary? The attribution has the answer, if you split it by key.
+
+## Your turn: one attention row, key by key
+
+A head's part is read from its output at the last position, z = weights[13] · V, through W_O, the
+frozen final norm and the unembedding difference E[·Mary] − E[·John] (lesson 22). Every step after
+the weights is linear, so the part is a sum over the keys:
+
+    part = Σ_j weights[13, j] · u_j,    u_j = (V[j] · W_O,h ⊙ g_final · s) · (E[5099] − E[2322])
+
+u_j is what key j *would* add with all the weight on it, and the weight says how much of it
+arrives; 5099 and 2322 are the ids of `·Mary` and `·John`, as `predict` shows them. Compute u for
+head 3 (its rows of W_O are 192 to 255), then the part, and check it against
+`dla_heads[23, 3]`. s comes from the last layer's `out` at position 13.
+
+```attn
+# exercise: dla_heads[23, 3]
+# hint: s = 1 / sqrt(mean(out[13] ** 2) + 1e-5) in layer 29; then layer 23, head 3.
+# hint: u = sum(V @ W_O[192:256] * g_final * (E[5099] - E[2322]), axis=1) * s is one number per key (14 × 1); the part is weights[13] @ u.
+# forbid: dla_heads
+layer 29
+s = 1 / sqrt(mean(out[13] ** 2) + 1e-5)
+layer 23
+head 3
+u = sum(V @ W_O[192:256] * g_final * (E[5099] - E[2322]), axis=1) * s
+check weights[13] @ u dla_heads[23, 3]
+```
+
+Now split the part by key, c_j = weights[13, j] · u_j, and look at the keys around the second
+`·John`:
+
+```attn
+c = weights[13] * u.T
+u.T[:, 7:12]
+c[:, 7:12]
+```
+
+Key 9, the second `·John`, adds about +2.9 on its own, as much as the whole head: the other keys'
+pieces nearly cancel. Its value,
+read through W_O and the unembedding, pushes *against* John: u is about +3.9 there (and +3.7 at the
+first `·John`, while it is −3.5 at `·Mary`). What head 3 copies from John is "not John", and the
+0.74 of weight it puts there carries it. `When` gets 0.15 of the weight and adds almost nothing:
+its u is near 0. A weight is half of a contribution; the value it multiplies is the other half,
+and it can have either sign (Kobayashi et al. 2020).
+
+## Patching: what is enough to bring the answer back
+
+Patching asks a causal question. Run a corrupted sentence, the same but with Mary as the second
+subject, so that the answer becomes John; then write one activation of the clean run into it and
+see how much of the clean target comes back (lesson 23).
+
+```attn
+corrupt When Mary and John went to the store, Mary gave a drink to
+patch heads
+```
+
+Head 3 of layer 23 alone brings back about two thirds of the difference; head 0 less than a tenth.
+Patching and attribution agree on the head that matters; the attention weights pointed at the
+other one.
+
+```attn
+patch resid
+```
+
+The residual grid shows where the information is: at the changed `·John` (position 9) up to layer
+23, then at `·to` from layer 24 on. Layer 23's heads carry it across, as head 3's row said.
+
+## Ablation: take the head away
+
+```attn
+ablate head 23 3
+target
+ablate clear
+ablate head 23 0
+target
+ablate clear
+```
+
+Without head 3 the target falls from 0.92 to about 0.83, and `·John` becomes twenty times as
+likely, but `·Mary` still wins: other heads do part of the same work (backup heads), so an
+ablation understates what one head does when it is there. Without head 0, the one that looked at Mary, it falls only to about 0.87.
+
+## So, is attention an explanation?
+
+Jain and Wallace (2019) showed that attention weights often disagree with gradient and occlusion
+measures, and that other weights could give the same prediction; Wiegreffe and Pinter (2019)
+answered that attention can still be *an* explanation, if you say of what. On this sentence:
+
+- Attention weights: where one head reads from, not what it writes. Head 0 reads Mary, head 3
+  reads John.
+- Rollout: the weights multiplied through the layers, the values ignored. Everything comes from
+  `When`.
+- Occlusion: the effect of deleting one word, in a changed text. Mary, then When.
+- LIME: a linear fit of the effects of deleting many words. Mary, to and gave, with R² about 0.5.
+- Attribution: what each part writes straight into the logit, exactly, with nothing downstream.
+  Layer 23 head 3, +2.9.
+- Patching: whether one activation of the clean run restores the clean answer. Layer 23 head 3,
+  0.66.
+- Ablation: what is lost without a part, while the others compensate. Head 3 costs 0.09.
+
+Attention is a real quantity of the model and the first thing to look at. It becomes an
+explanation only with the values it weighs and the effect of what it writes.
+
+A few things to try:
+
+- Compute c for head 0 (`head 0`, then its rows 0 to 63 of W_O) and compare with its 0.69 on
+  Mary: its part is about +0.8.
+- `ablate head 23 3`, then `ablate head 23 0` (both at once), then `target`.
+- `plot patch patch.svg` and `plot attribute attribute.svg` draw the two grids.
+- Another pair: "When Anna and Tom went to the park, Tom gave a ball to".
+"""####),
         ("zh/01-tokens.md", ####"""
 # 1. 词元与 id
 
@@ -6364,6 +6559,189 @@ q 和 k（第 12 课）。记 R(p) 为位置 p 上的旋转。那么
 
 在你自己的句子上试试：layer 2 head 7 的 b_Q W_Kᵀ Xᵀ 这一项，不管查询是谁，都偏爱哪些键？
 （`b_Q @ (X @ W_K).T` 会显示出来，每个词元一个数。）
+"""####),
+        ("zh/25-is-attention-an-explanation.md", ####"""
+# 25. 注意力是一种解释吗？
+
+**目标：**让同一个预测、同一个数，经受 attn 提供的每一种方法：注意力权重、rollout、遮挡、LIME、
+直接 logit 归因、激活修补和消融。你会找到一个注意力头，它看向错误的名字，却为正确的名字出力最多；
+你会看到这些方法在哪里一致、在哪里分歧；你还会把一行注意力拆开，看每个键各自加上了什么。
+
+## 一句话，一个数
+
+“When Mary and John went to the store, John gave a drink to” 是检验语言模型的一个著名测试
+（Wang et al. 2022，*间接宾语识别*，indirect object identification）：下一个词应当是
+刚才没有充当主语的那个名字，在这里就是 Mary。
+
+```attn
+model smollm2
+sentence When Mary and John went to the store, John gave a drink to
+predict 3
+target ·Mary - ·John
+```
+
+SmolLM2 通过了测试：`·Mary` 的 p = 0.92，`·John` 远远落后。下面每一种方法要解释的，
+都是这个目标 p(·Mary) − p(·John)，约为 0.92。
+
+## 注意力显示了什么
+
+说到“模型看了什么”，通常的图景是一行注意力：最后一个词元 `·to` 在各个键上的权重。
+下面是第 23 层的两个头；你会看到，答案正是在这一层形成的。
+
+```attn
+layer 23
+head 0
+show weights[13]
+head 3
+show weights[13]
+show weights[13, 8:11]
+```
+
+head 0 把 0.69 的权重放在 `·Mary` 上。若把它当作解释来读，它就是找到答案的那个头。
+head 3 把 0.74 放在第二个 `·John` 上（第 9 列，在整行里藏在 `…` 中，切片才把它显示出来）：
+那是错误的名字。按同样的读法，它是在为 John 说话。
+
+## Rollout：一次看遍所有层
+
+```attn
+rollout
+```
+
+rollout 把各个头的平均权重在全部 30 层中依次相乘（第 15 课）。每一行都把全部权重放在 `When` 上：
+第一个词元是一个注意力汇聚点（attention sink），凡是到达它的东西都留在那里。若把它当作解释，
+它说的是第一个词决定了一切，而这谁也不信。注意力权重说的是信息*可能*流向哪里，
+而不是信息到达之后起了什么作用。
+
+## 遮挡与 LIME：把词拿掉
+
+```attn
+importance
+```
+
+去掉 `·Mary` 对目标的改变最大（约 1.25：没有 Mary，模型就会说 John），其次是 `When`
+（约 1.03）、`·to` 和 `·gave`。遮挡法测量的是效果，但那是一个被改动过的句子上的效果：
+没有 `When`，“Mary and John went to the store, John gave…” 就是另一段文字，
+模型对它的整体读法都会不同。
+
+```attn
+lime 100
+```
+
+LIME（第 20 课）对许多这样被改动过的句子取平均。它也把 `Mary` 排在第一，其次是 `to` 和
+`gave`；`John` 是一个特征，同时代表两个 John，它的 β 很小。它的 R² 只有约 0.5：
+每个词一个数、再相加，这种形式漏掉了模型对名字所做的大部分事情。
+
+这两种方法都不看模型内部。它们说的是哪些*词*重要，而不是哪些头重要。
+
+## 直接 logit 归因：谁写下了答案
+
+```attn
+attribute 8
+```
+
+在 logit 之差里占最大一份的是 layer 23 的 head 3，在 6.1 中约占 +2.9，正是那个看向 John
+的头。看向 Mary 的 head 0 贡献约 +0.8。看向 John，怎么能抬高 Mary？只要把归因按键拆开，
+答案就在其中。
+
+## 轮到你：一行注意力，逐个键地看
+
+一个头的那一份，是从它在最后一个位置上的输出 z = weights[13] · V 读出来的：经过 W_O、
+冻结的最后归一化，以及反嵌入之差 E[·Mary] − E[·John]（第 22 课）。权重之后的每一步都是线性的，
+所以这一份是对所有键的求和：
+
+    part = Σ_j weights[13, j] · u_j,    u_j = (V[j] · W_O,h ⊙ g_final · s) · (E[5099] − E[2322])
+
+u_j 是假如全部权重都放在键 j 上、键 j *会*加上的量，而权重决定其中有多少真正到达；5099 和 2322
+是 `·Mary` 和 `·John` 的 id，与 `predict` 显示的一致。
+请算出 head 3 的 u（它在 W_O 中的行是第 192 到 255 行），再算出这一份，并与
+`dla_heads[23, 3]` 对照检查。s 取自最后一层在位置 13 的 `out`。
+
+```attn
+# exercise: dla_heads[23, 3]
+# hint: 在 layer 29 中算 s = 1 / sqrt(mean(out[13] ** 2) + 1e-5)；然后转到 layer 23、head 3。
+# hint: u = sum(V @ W_O[192:256] * g_final * (E[5099] - E[2322]), axis=1) * s 是每个键一个数（14 × 1）；这一份就是 weights[13] @ u。
+# forbid: dla_heads
+layer 29
+s = 1 / sqrt(mean(out[13] ** 2) + 1e-5)
+layer 23
+head 3
+u = sum(V @ W_O[192:256] * g_final * (E[5099] - E[2322]), axis=1) * s
+check weights[13] @ u dla_heads[23, 3]
+```
+
+现在把这一份按键拆开，c_j = weights[13, j] · u_j，看看第二个 `·John` 周围的几个键：
+
+```attn
+c = weights[13] * u.T
+u.T[:, 7:12]
+c[:, 7:12]
+```
+
+键 9，也就是第二个 `·John`，单独就加了约 +2.9，与整个头的份额相当：其余各键的份额几乎相互抵消。它的值经 W_O 和
+反嵌入读出之后，推动的方向是*反对* John：u 在那里约为 +3.9（在第一个 `·John` 处为 +3.7，
+而在 `·Mary` 处是 −3.5）。head 3 从 John 那里复制的是“不是 John”，而它放在那里的 0.74
+的权重把这一信息搬了过来。`When` 得到 0.15 的权重，却几乎什么也没加：它的 u 接近 0。
+权重只是贡献的一半；它所乘的值是另一半，而这一半可正可负（Kobayashi et al. 2020）。
+
+## 修补：什么足以把答案找回来
+
+修补问的是一个因果问题。运行一个损坏的句子：与原句相同，只是第二个主语换成了 Mary，
+于是答案变成 John；然后把干净运行的某一个激活值写进去，看干净的目标值恢复了多少（第 23 课）。
+
+```attn
+corrupt When Mary and John went to the store, Mary gave a drink to
+patch heads
+```
+
+单是 layer 23 的 head 3 就恢复了约三分之二的差；head 0 不到十分之一。
+在重要的是哪个头这一点上，修补与归因意见一致；而注意力权重指向的是另一个头。
+
+```attn
+patch resid
+```
+
+残差网格显示了信息在哪里：直到第 23 层，它都在被改动的 `·John`（位置 9）上，
+从第 24 层起则在 `·to` 上。是第 23 层的头把它搬了过去，正如 head 3 的那一行注意力所示。
+
+## 消融：把这个头拿掉
+
+```attn
+ablate head 23 3
+target
+ablate clear
+ablate head 23 0
+target
+ablate clear
+```
+
+没有 head 3，目标从 0.92 降到约 0.83，`·John` 的概率变为原来的二十倍，但 `·Mary`
+仍然胜出：别的头也做了一部分同样的工作（后备头，backup heads），所以消融会低估
+一个头在场时所做的事。没有 head 0（看向 Mary 的那个头），目标只降到约 0.87。
+
+## 那么，注意力是一种解释吗？
+
+Jain 和 Wallace（2019）表明，注意力权重常常与基于梯度和遮挡的度量不一致，而且换一组权重
+也能给出同样的预测；Wiegreffe 和 Pinter（2019）回应说，注意力仍然可以是*一种*解释，
+只要你说清它解释的是什么。在这句话上：
+
+- 注意力权重：一个头从哪里读，而不是它写下什么。head 0 读的是 Mary，head 3 读的是 John。
+- Rollout：权重在各层之间相乘，值被忽略。一切都来自 `When`。
+- 遮挡：删掉一个词的效果，而且是在一段被改动过的文字里。Mary，其次是 When。
+- LIME：对删掉许多词的效果所做的线性拟合。Mary、to 和 gave，R² 约为 0.5。
+- 归因：每个部分直接写进 logit 的量，精确，但不含任何下游的作用。layer 23 head 3，+2.9。
+- 修补：干净运行的一个激活值能否恢复干净的答案。layer 23 head 3，0.66。
+- 消融：少了一个部分、而其他部分在补偿时，损失了什么。head 3 的代价是 0.09。
+
+注意力是模型中真实存在的量，也是首先该看的东西。只有结合它所加权的值、
+以及它所写下的东西产生的效果，它才成为一种解释。
+
+可以再试试这些：
+
+- 为 head 0 算出 c（先 `head 0`，再用它在 W_O 中的第 0 到 63 行），与它放在 Mary 上的 0.69
+  作比较：它的份额约为 +0.8。
+- `ablate head 23 3`，然后 `ablate head 23 0`（两个头同时消融），再 `target`。
+- `plot patch patch.svg` 和 `plot attribute attribute.svg` 会画出这两张网格。
+- 另一组句子：“When Anna and Tom went to the park, Tom gave a ball to”。
 """####),
     ]
 }
