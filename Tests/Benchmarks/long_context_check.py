@@ -79,8 +79,14 @@ if attn_ids != ids:
 model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=gguf, dtype=torch.float32,
                                              attn_implementation="eager").eval()
 kept = {}
-hook = model.model.layers[layer].self_attn.register_forward_hook(
-    lambda module, args, output: kept.setdefault("weights", output[1][0, head].detach().numpy().copy()))
+
+
+def keep(module, args, output):
+    # A hook that returns nothing leaves the layer's output as it is.
+    kept["weights"] = output[1][0, head].detach().numpy().copy()
+
+
+hook = model.model.layers[layer].self_attn.register_forward_hook(keep)
 with torch.no_grad():
     model.model(input_ids=torch.tensor([ids]))  # the trunk only: no 2048 × 49152 logits
 hook.remove()
