@@ -110,6 +110,10 @@ struct FocusTests {
                 #expect(abs(value - scores[i, i + o]) <= 5e-5)
             }
         }
+        // On a page the cells off the sentence are drawn masked, and their value reads — (not nan).
+        _ = s.run("save notebook band.html")
+        let page = try String(contentsOfFile: s.directory + "/band.html", encoding: .utf8)
+        #expect(page.contains("key i−3: —") && !page.contains(": nan<"))
     }
 
     @Test("bad focus, top and band arguments get one line saying what to do")

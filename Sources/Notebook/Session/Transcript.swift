@@ -171,7 +171,8 @@ extension Session {
         if !ablated.isEmpty { subtitle += " · ablated \(ablationList)" }
         return SVGHeatmap(matrix: matrix, rowLabels: rowLabels, columnLabels: columnLabels,
                           title: "\(title)   \(matrix.shapeDescription)", subtitle: subtitle,
-                          format: { [renderer] in renderer.format($0) })
+                          // NaN is a cell that does not exist (a band beyond the sentence), shown blank in the terminal.
+                          format: { [renderer] in $0.isNaN ? "—" : renderer.format($0) })
     }
 
     /// A heatmap for the page being recorded, unless it would be too large for one.
