@@ -25,8 +25,15 @@ let package = Package(
             name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
 
-        // Vector kernels Swift's baseline target cannot express (AVX2 chosen at run time).
-        .target(name: "CKernels", path: "Sources/CKernels"),
+        // Vector kernels Swift's baseline target cannot express (AVX2 chosen at run time). Optimized
+        // in debug builds too, as AttnCore is; no contraction of a · b + c into one fused
+        // multiply-add, so that a weight is dequantized to the same float32 on every machine.
+        .target(
+            name: "CKernels", path: "Sources/CKernels",
+            cSettings: [
+                .unsafeFlags(["-ffp-contract=off"]),
+                .unsafeFlags(["-O2"], .when(configuration: .debug)),
+            ]),
 
         // Tensors, weight formats, tokenizers, models and their step-by-step traces. No terminal code.
         // Optimized in debug builds too: the test suite runs real models (Gemma 3's 648-token

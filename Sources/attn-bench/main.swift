@@ -1,7 +1,8 @@
 // attn-bench: measures what a learner waits for, in-process, with medians over repeated runs.
 //
-//   swift build -c release && .build/release/attn-bench
+//   swift build -c release && .build/release/attn-bench [long] [minilm] [lessons] [smollm2] [gemma3]
 //
+// With no argument it runs every part; with some, only those.
 // It times the forward pass with every intermediate (16 and 128 tokens), every step command of
 // the notebook, lime 500 on MiniLM and SmolLM2, patch and induction on SmolLM2 (patch on Gemma 3), SmolLM2's load and greedy decoding, and reports
 // the peak memory of a MiniLM session. The whole-job comparison with Python lives in Tests/Benchmarks/compare.py.
@@ -76,6 +77,12 @@ func words(_ count: Int) -> String {
     return (0..<count).map { vocabulary[($0 * 7 + $0 / 3) % vocabulary.count] }.joined(separator: " ")
 }
 
+/// Whether the part `name` runs: every part when no argument names one.
+func wanted(_ name: String) -> Bool {
+    let asked = CommandLine.arguments.dropFirst()
+    return asked.isEmpty || asked.contains(name)
+}
+
 let sixteen = "the quick brown fox jumps over the lazy dog near the old river bank"  // 16 tokens with [CLS], [SEP]
 let long = Array(repeating: "attention lets every token look at every other token", count: 14).joined(separator: " ")
 
@@ -92,63 +99,65 @@ do {
          "goal ≤ 10 s, ≤ 2048 MB"),
         ("SmolLM2 importance, 250 words (whole job)", ["model smollm2", "sentence " + words(250), "importance"], "goal ≤ 30 s"),
     ]
-    for (name, lines, goal) in longJobs {
+    for (name, lines, goal) in longJobs where wanted("long") {
         guard let result = job(lines) else { print("\(name): did not run (attn beside attn-bench, models fetched?)"); continue }
         report(name, result.seconds, "s", goal: goal)
         report("  its peak memory", result.megabytes, "MB")
     }
     print("")
 
-    // MiniLM: load, then the forward pass with every intermediate.
-    let minilmDirectory = ModelStore.directory(for: .minilm)
-    let load = try median(runs: 5) { _ = try Bert(directory: minilmDirectory) }
-    report("MiniLM load (config, safetensors, vocab)", load, "ms")
-    // The part of the load that reads every weight once for NaN and ±∞ (pages already in the page cache).
-    let weightsFile = try SafeTensors(path: minilmDirectory + "/model.safetensors")
-    let scan = median(runs: 5) {
-        for entry in weightsFile.entries.values {
-            _ = weightsFile.withMappedFloats(entry) { FiniteCheck.firstNonFinite($0) }
+    if wanted("minilm") {
+        // MiniLM: load, then the forward pass with every intermediate.
+        let minilmDirectory = ModelStore.directory(for: .minilm)
+        let load = try median(runs: 5) { _ = try Bert(directory: minilmDirectory) }
+        report("MiniLM load (config, safetensors, vocab)", load, "ms")
+        // The part of the load that reads every weight once for NaN and ±∞ (pages already in the page cache).
+        let weightsFile = try SafeTensors(path: minilmDirectory + "/model.safetensors")
+        let scan = median(runs: 5) {
+            for entry in weightsFile.entries.values {
+                _ = weightsFile.withMappedFloats(entry) { FiniteCheck.firstNonFinite($0) }
+            }
         }
-    }
-    report("  of which the finiteness scan of every weight (90 MB)", scan, "ms")
-    let bert = try Bert(directory: minilmDirectory)
-    let ids16 = try bert.tokenizer.encode(sixteen)
-    let ids128 = Array(try bert.tokenizer.encode(long).prefix(127)) + [bert.tokenizer.sepId]
-    report("MiniLM forward, every step kept, \(ids16.count) tokens", median(runs: 50) { _ = bert.trace(ids: ids16) }, "ms", goal: "goal ≤ 5 ms")
-    report("MiniLM forward, every step kept, \(ids128.count) tokens", median(runs: 10) { _ = bert.trace(ids: ids128) }, "ms")
+        report("  of which the finiteness scan of every weight (90 MB)", scan, "ms")
+        let bert = try Bert(directory: minilmDirectory)
+        let ids16 = try bert.tokenizer.encode(sixteen)
+        let ids128 = Array(try bert.tokenizer.encode(long).prefix(127)) + [bert.tokenizer.sepId]
+        report("MiniLM forward, every step kept, \(ids16.count) tokens", median(runs: 50) { _ = bert.trace(ids: ids16) }, "ms", goal: "goal ≤ 5 ms")
+        report("MiniLM forward, every step kept, \(ids128.count) tokens", median(runs: 10) { _ = bert.trace(ids: ids128) }, "ms")
 
-    // Every step command of the notebook, through a session, as the learner types them.
-    let session = Session()
-    _ = try session.execute("sentence \(sixteen)")
-    _ = try session.execute("layer 2")
-    _ = try session.execute("head 7")
-    var slowest = (name: "", time: 0.0)
-    for step in Bert.steps.map(\.rawValue) + ["tokens", "check softmax(Q @ K.T / sqrt(dk)) weights"] {
-        let time = try median(runs: 20) { _ = try session.execute(step) }
-        if time > slowest.time { slowest = (step, time) }
-    }
-    report("slowest step command (\(slowest.name))", slowest.time, "ms", goal: "goal ≤ 5 ms")
-    report("peak memory so far (several MiniLM loads)", peakMemory(), "MB",
-           goal: "one session: /usr/bin/time -v attn")
+        // Every step command of the notebook, through a session, as the learner types them.
+        let session = Session()
+        _ = try session.execute("sentence \(sixteen)")
+        _ = try session.execute("layer 2")
+        _ = try session.execute("head 7")
+        var slowest = (name: "", time: 0.0)
+        for step in Bert.steps.map(\.rawValue) + ["tokens", "check softmax(Q @ K.T / sqrt(dk)) weights"] {
+            let time = try median(runs: 20) { _ = try session.execute(step) }
+            if time > slowest.time { slowest = (step, time) }
+        }
+        report("slowest step command (\(slowest.name))", slowest.time, "ms", goal: "goal ≤ 5 ms")
+        report("peak memory so far (several MiniLM loads)", peakMemory(), "MB",
+               goal: "one session: /usr/bin/time -v attn")
 
-    // LIME: 500 samples of a 20-token sentence, one forward pass per distinct sample. A batch of
-    // samples would be one product of more rows; what a row costs in a long sentence bounds what
-    // batching could save, since every product already runs near the cores' speed.
-    let review = "the film was slow at first but the acting was wonderful and the ending made me smile at last"
-    let limeSession = Session()
-    _ = try limeSession.execute("sentence \(review)")
-    let limeTime = try median(runs: 3) { _ = try limeSession.execute("lime 500") }
-    let minilmTokens = limeSession.currentTrace?.count ?? 0
-    report("MiniLM lime 500, \(minilmTokens) tokens (\(review.split(separator: " ").count) words)", limeTime, "ms")
-    let ids320 = Array(try bert.tokenizer.encode(Array(repeating: review, count: 20).joined(separator: " ")).prefix(320))
-    let ids20 = try bert.tokenizer.encode(review)
-    let perRow20 = median(runs: 20) { _ = bert.trace(ids: ids20) } / Double(ids20.count)
-    let perRow320 = median(runs: 5) { _ = bert.trace(ids: ids320) } / Double(ids320.count)
-    report("  MiniLM forward per token, \(ids20.count) tokens", perRow20 * 1000, "µs")
-    report("  MiniLM forward per token, \(ids320.count) tokens (a batch's rows)", perRow320 * 1000, "µs")
+        // LIME: 500 samples of a 20-token sentence, one forward pass per distinct sample. A batch of
+        // samples would be one product of more rows; what a row costs in a long sentence bounds what
+        // batching could save, since every product already runs near the cores' speed.
+        let review = "the film was slow at first but the acting was wonderful and the ending made me smile at last"
+        let limeSession = Session()
+        _ = try limeSession.execute("sentence \(review)")
+        let limeTime = try median(runs: 3) { _ = try limeSession.execute("lime 500") }
+        let minilmTokens = limeSession.currentTrace?.count ?? 0
+        report("MiniLM lime 500, \(minilmTokens) tokens (\(review.split(separator: " ").count) words)", limeTime, "ms")
+        let ids320 = Array(try bert.tokenizer.encode(Array(repeating: review, count: 20).joined(separator: " ")).prefix(320))
+        let ids20 = try bert.tokenizer.encode(review)
+        let perRow20 = median(runs: 20) { _ = bert.trace(ids: ids20) } / Double(ids20.count)
+        let perRow320 = median(runs: 5) { _ = bert.trace(ids: ids320) } / Double(ids320.count)
+        report("  MiniLM forward per token, \(ids20.count) tokens", perRow20 * 1000, "µs")
+        report("  MiniLM forward per token, \(ids320.count) tokens (a batch's rows)", perRow320 * 1000, "µs")
+    }
 
     // Lessons: replay every one.
-    if let directory = ["Lessons", "../Lessons"].first(where: { FileManager.default.fileExists(atPath: $0) }) {
+    if wanted("lessons"), let directory = ["Lessons", "../Lessons"].first(where: { FileManager.default.fileExists(atPath: $0) }) {
         let lessons = Lesson.all(in: directory)
         let time = try median(runs: 3) {
             for lesson in lessons {
@@ -160,12 +169,12 @@ do {
         report("replay of all \(lessons.count) lessons", time, "ms")
     }
 
-    // SmolLM2: load and dequantize, then greedy decoding with the KV cache.
+    // SmolLM2: load, then greedy decoding with the KV cache.
     let gguf = ModelStore.directory(for: .smollm2) + "/" + Llama.fileName
-    if FileManager.default.fileExists(atPath: gguf) {
+    if wanted("smollm2"), FileManager.default.fileExists(atPath: gguf) {
         var llama: Llama?
         let loadTime = try median(runs: 3) { llama = try Llama(path: gguf) }
-        report("SmolLM2 load and dequantize (GGUF → fp32)", loadTime, "ms", goal: "goal ≤ 1500 ms")
+        report("SmolLM2 load (GGUF, layers left quantized)", loadTime, "ms", goal: "goal ≤ 1500 ms")
         if let llama {
             let prompt = llama.tokenizer.encode("The capital of France is")
             let count = 64
@@ -211,14 +220,14 @@ do {
             report("  SmolLM2 forward per token, \(long.count) tokens (a batch's rows)", median(runs: 3) { forward(long) } / Double(long.count) * 1000, "µs")
             report("peak memory after SmolLM2", peakMemory(), "MB")
         }
-    } else {
+    } else if wanted("smollm2") {
         print("SmolLM2 not fetched: run `attn fetch smollm2` to measure it")
     }
 
     // Gemma 3: load and dequantize, the first matrix of a 16-token sentence (the whole trace),
     // then greedy decoding with the KV cache.
     let gemmaFile = ModelStore.directory(for: .gemma3) + "/" + Gemma3.fileName
-    if FileManager.default.fileExists(atPath: gemmaFile) {
+    if wanted("gemma3"), FileManager.default.fileExists(atPath: gemmaFile) {
         var gemma: Gemma3?
         let loadTime = try median(runs: 3) { gemma = try Gemma3(path: gemmaFile) }
         report("Gemma 3 load and dequantize (GGUF → fp32)", loadTime, "ms", goal: "goal ≤ 500 ms")
@@ -241,7 +250,7 @@ do {
             report("Gemma 3 patch, 6 tokens (18 × 2 residual cells, 72 heads)", (now() - patchStart) * 1000, "ms")
             report("peak memory after Gemma 3", peakMemory(), "MB")
         }
-    } else {
+    } else if wanted("gemma3") {
         print("Gemma 3 not fetched: run `attn fetch gemma3` to measure it")
     }
 

@@ -677,7 +677,7 @@ struct GGUFGemmaFileTests {
         let fixture = try DequantFixture.load("gemma3-dequant.json")
         #expect(fixture.cases.count == 15)
         #expect(Set(fixture.cases.map(\.type)) == ["Q8_0", "Q5_0", "Q4_K", "Q6_K", "F32"])
-        let embedding = try #require(try file.q8Matrix("token_embd.weight"))
+        let embedding = try #require(try file.quantizedMatrix("token_embd.weight"))
         var matrices: [String: Matrix] = [:]
         for reference in fixture.cases {
             let info = try #require(file.tensors[reference.tensor])

@@ -143,7 +143,7 @@ struct RecomputedStepsTests {
         for (l, layer) in trace.layers.enumerated() {
             let steps = trace.feedForwardSteps(layer: l)
             let w = llama.weights.layers[l]
-            #expect(steps.activation.multiplied(by: w.down, transposeB: true).values == layer.feedForwardOutput.values, "layer \(l)")
+            #expect(steps.activation.multiplied(byTransposeOf: w.down).values == layer.feedForwardOutput.values, "layer \(l)")
             let gate = try #require(steps.gate), up = try #require(steps.up)
             #expect(gate.columns == llama.sizes.feedForwardDimension && up.rows == trace.count)
             #expect(trace.matrix(.feedForwardActivation, layer: l, head: 0)?.values == steps.activation.values)

@@ -1,23 +1,15 @@
-/// Reads a decoder's weights from a GGUF file, every tensor checked before any is dequantized:
-/// the one loader of ``LlamaWeights`` and ``Gemma3Weights``.
+/// Checks a decoder's GGUF file before any tensor is read: for ``LlamaWeights`` and ``Gemma3Weights``.
 enum GGUFWeightLoader {
-    /// The tensors `wanted` (name, shape in PyTorch order: rows × columns, `[1, n]` for a vector),
-    /// dequantized to float32 in that order.
+    /// What a loader checks before it reads any tensor: no stray tensor, the budget, every wanted
+    /// tensor (name, shape in PyTorch order: rows × columns, `[1, n]` for a vector) present with
+    /// its shape.
     ///
     /// The file must hold exactly these tensors: one it has and the model does not read would mean
     /// attn computes something other than the file's model.
     /// - Throws: `.tensorUnexpected` for a tensor nobody reads, `.modelTooLarge` beyond
     ///   ``ModelBudget/maximumWeightBytes`` (the file's shapes and the wanted ones, before anything
     ///   is allocated: a header can promise a 4 GB tensor in a sparse file), `.tensorMissing`,
-    ///   `.tensorShape`, `.tensorNotFinite`, or a GGUF error.
-    static func load(_ file: GGUFFile, _ wanted: [(name: String, shape: [Int])]) throws -> [Matrix] {
-        try check(file, wanted)
-        // GGUFFile spreads each tensor's blocks over the cores.
-        return try wanted.map { try file.matrix($0.name, requiringFinite: true) }
-    }
-
-    /// What ``load(_:_:)`` checks before it dequantizes anything: no stray tensor, the budget, every
-    /// wanted tensor present with its shape.
+    ///   `.tensorShape`.
     static func check(_ file: GGUFFile, _ wanted: [(name: String, shape: [Int])]) throws {
         let used = Set(wanted.map(\.name))
         if let stray = file.tensors.keys.sorted().first(where: { !used.contains($0) }) {

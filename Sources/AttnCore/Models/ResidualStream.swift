@@ -79,12 +79,14 @@ extension ResidualStreamDecoder {
     }
 
     /// One head's output through the output projection: `z_h[position] · W_O,hᵀ`, with `output`
-    /// stored as PyTorch's Linear (d × heads·dₕ), so head h's columns.   (d)
-    func projectHead(_ trace: Trace, layer: Int, head: Int, position: Int, output: Matrix) -> [Float] {
+    /// stored as PyTorch's Linear (d × heads·dₕ), so head h's columns: the head's z, zeros
+    /// for every other head, through the whole projection (which may be quantized).   (d)
+    func projectHead(_ trace: Trace, layer: Int, head: Int, position: Int, output: StoredMatrix) -> [Float] {
         let dh = sizes.headDimension
-        let z = trace.layers[layer].heads[head].z.rows(position..<(position + 1))   // (1 × dₕ)
-        let columns = output.columns((head * dh)..<((head + 1) * dh))             // (d × dₕ)
-        return z.multiplied(by: columns, transposeB: true).values                    // (1 × d)
+        let z = trace.layers[layer].heads[head].z.row(position)                      // (dₕ)
+        var alone = Matrix(rows: 1, columns: output.columns)                         // (1 × heads·dₕ)
+        alone.values.replaceSubrange((head * dh)..<((head + 1) * dh), with: z)
+        return alone.multiplied(byTransposeOf: output).values                        // (1 × d)
     }
 }
 
@@ -104,7 +106,7 @@ extension Gemma3: ResidualStreamDecoder {
     /// Through the post-attention norm, its scale frozen at the value for the whole `attn_out`.
     public func headWrite(layer: Int, head: Int, position: Int, trace: Trace) -> [Float] {
         let w = weights.layers[layer]
-        let write = projectHead(trace, layer: layer, head: head, position: position, output: w.output)
+        let write = projectHead(trace, layer: layer, head: head, position: position, output: .dense(w.output))
         let post = FrozenNorm.rms(trace.layers[layer].attentionOutput, row: position, gain: w.postAttentionNorm,
                                   epsilon: configuration.rmsNormEpsilon)
         return post.apply(write)

@@ -86,7 +86,7 @@ public struct Gemma3: Sendable {
     /// logits = final_norm · Eᵀ        (T × d) · (d × vocabulary) → (T × vocabulary)
     /// ```
     public func logits(_ finalNorm: Matrix) -> Matrix {
-        weights.tokenEmbeddings.logits(finalNorm)
+        finalNorm.multiplied(byTransposeOf: weights.tokenEmbeddings)
     }
 
     /// The gated feed-forward's intermediates: the layer computes its output from them, and a

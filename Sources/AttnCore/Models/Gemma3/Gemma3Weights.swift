@@ -20,7 +20,7 @@ public struct Gemma3LayerWeights: Sendable {
 public struct Gemma3Weights: Sendable {
     /// vocabulary × d, also the output projection (tied); Q8_0 in the file's mapping when the
     /// file stores it so (262,144 × 640: 178 MB instead of 671 MB of float32).
-    public let tokenEmbeddings: EmbeddingTable
+    public let tokenEmbeddings: StoredMatrix
     public let layers: [Gemma3LayerWeights]
     public let outputNorm: [Float]
 
@@ -83,8 +83,7 @@ public struct Gemma3Weights: Sendable {
         // The embedding table stays quantized; everything else is dequantized (GGUFFile spreads
         // each tensor's blocks over the cores).
         let embeddings = wanted[0].name
-        tokenEmbeddings = try file.q8Matrix(embeddings).map(EmbeddingTable.q8_0)
-            ?? .dense(file.matrix(embeddings, requiringFinite: true))
+        tokenEmbeddings = try file.storedMatrix(embeddings)
         let m = try wanted.dropFirst().map { try file.matrix($0.name, requiringFinite: true) }
         outputNorm = m[0].values
         let n = Self.layerFields.count

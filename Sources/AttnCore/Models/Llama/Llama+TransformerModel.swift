@@ -103,16 +103,16 @@ extension Llama: DecoderModel {
         case "W_Q": return w.query.rows((head * dh)..<((head + 1) * dh)).transposed
         case "W_K": return w.key.rows((kv * dh)..<((kv + 1) * dh)).transposed
         case "W_V": return w.value.rows((kv * dh)..<((kv + 1) * dh)).transposed
-        case "W_O": return w.output.transposed
+        case "W_O": return w.output.matrix.transposed
         case "g_attn": return row(w.attentionNorm)
         case "g_ffn": return row(w.feedForwardNorm)
-        case "W_gate": return w.gate.transposed
-        case "W_up": return w.up.transposed
-        case "W_down": return w.down.transposed
+        case "W_gate": return w.gate.matrix.transposed
+        case "W_up": return w.up.matrix.transposed
+        case "W_down": return w.down.matrix.transposed
         case "COS": let r = rope(); return Matrix.concatenateColumns([r.cosines, r.cosines])
         case "SIN": let r = rope(); return Matrix.concatenateColumns([r.sines, r.sines])
         // The token embeddings, also the output projection (tied): logits = final_norm @ E.T.
-        case "E": return weights.tokenEmbeddings
+        case "E": return weights.tokenEmbeddings.matrix
         case "g_final": return row(weights.outputNorm)
         default: return nil
         }

@@ -70,7 +70,7 @@ public struct Llama: Sendable {
     /// logits = final_norm · Eᵀ        (T × d) · (d × vocabulary) → (T × vocabulary)
     /// ```
     public func logits(_ finalNorm: Matrix) -> Matrix {
-        finalNorm.multiplied(by: weights.tokenEmbeddings, transposeB: true)
+        finalNorm.multiplied(byTransposeOf: weights.tokenEmbeddings)
     }
 
     /// One decoder layer: RMSNorm, grouped-query causal attention with RoPE, residual; RMSNorm,
@@ -90,9 +90,9 @@ public struct Llama: Sendable {
 
         // Pre-norm, then project all heads at once and cut each head's columns.
         let h = rmsNorm(x, gain: w.attentionNorm, epsilon: c.rmsNormEpsilon)
-        let queries = h.multiplied(by: w.query, transposeB: true)   // (T × d)
-        let keys = h.multiplied(by: w.key, transposeB: true)        // (T × kv·dₕ)
-        let values = h.multiplied(by: w.value, transposeB: true)    // (T × kv·dₕ)
+        let queries = h.multiplied(byTransposeOf: w.query)   // (T × d)
+        let keys = h.multiplied(byTransposeOf: w.key)        // (T × kv·dₕ)
+        let values = h.multiplied(byTransposeOf: w.value)    // (T × kv·dₕ)
 
         // Keys and values once per key/value head; the query heads of a group share them. The new
         // keys are rotated by their positions and joined after the past ones.
@@ -119,12 +119,12 @@ public struct Llama: Sendable {
         Attention.patch(&heads, patched, first: rotation.positions.lowerBound)
 
         let concat = Matrix.concatenateColumns(heads.map(\.z))
-        let attentionOutput = concat.multiplied(by: w.output, transposeB: true)
+        let attentionOutput = concat.multiplied(byTransposeOf: w.output)
         let residual = x + attentionOutput
 
         // SwiGLU: SiLU(gate) ⊙ up, then down.
         let n = rmsNorm(residual, gain: w.feedForwardNorm, epsilon: c.rmsNormEpsilon)
-        let down = feedForward(n, w).activation.multiplied(by: w.down, transposeB: true)
+        let down = feedForward(n, w).activation.multiplied(byTransposeOf: w.down)
         let out = residual + down
 
         let trace = LayerTrace(x: x, attentionInput: h, heads: heads, concat: concat, attentionOutput: attentionOutput,
@@ -140,8 +140,8 @@ public struct Llama: Sendable {
     /// ffn_act  = SiLU(ffn_gate) ⊙ ffn_up
     /// ```
     func feedForward(_ n: Matrix, _ w: LlamaLayerWeights) -> FeedForwardSteps {
-        let gate = n.multiplied(by: w.gate, transposeB: true)
-        let up = n.multiplied(by: w.up, transposeB: true)
+        let gate = n.multiplied(byTransposeOf: w.gate)
+        let up = n.multiplied(byTransposeOf: w.up)
         return FeedForwardSteps(gate: gate, up: up, activation: swiGLU(gate: gate, up: up))
     }
 }

@@ -1,12 +1,13 @@
 /// One decoder layer's weights, in PyTorch layout (out × in) and Hugging Face's row order.
 public struct LlamaLayerWeights: Sendable {
     public let attentionNorm: [Float]
-    public let query: Matrix, key: Matrix, value: Matrix, output: Matrix
+    public let query: StoredMatrix, key: StoredMatrix, value: StoredMatrix, output: StoredMatrix
     public let feedForwardNorm: [Float]
-    public let gate: Matrix, up: Matrix, down: Matrix
+    public let gate: StoredMatrix, up: StoredMatrix, down: StoredMatrix
 }
 
-/// All the weights of a Llama GGUF checkpoint, dequantized to float32.
+/// All the weights of a Llama GGUF checkpoint: Q8_0 and Q4_1 matrices left in the file's mapping
+/// as stored (``QuantizedMatrix``), any other type dequantized to float32 at load.
 ///
 /// ``LlamaWeights/checkpointName(_:layer:)`` maps fields to GGUF tensor names in one place.
 /// llama.cpp's converter permutes the rows of `attn_q` and `attn_k` so that its RoPE can rotate
@@ -16,7 +17,7 @@ public struct LlamaLayerWeights: Sendable {
 /// W_hf[h·dₕ + j·dₕ/2 + i] = W_gguf[h·dₕ + 2i + j]        j ∈ {0, 1}, i < dₕ/2
 /// ```
 public struct LlamaWeights: Sendable {
-    public let tokenEmbeddings: Matrix      // vocabulary × d (also the output projection: tied)
+    public let tokenEmbeddings: StoredMatrix      // vocabulary × d (also the output projection: tied)
     public let layers: [LlamaLayerWeights]
     public let outputNorm: [Float]
 
@@ -56,7 +57,7 @@ public struct LlamaWeights: Sendable {
         }
     }
 
-    /// Dequantizes every tensor, checking names and shapes.
+    /// Reads every tensor, checking names and shapes first.
     /// - Throws: `.tensorMissing`, `.tensorShape`, `.tensorUnexpected`, `.tensorNotFinite`,
     ///   `.modelTooLarge` beyond ``ModelBudget/maximumWeightBytes``, or a GGUF error.
     public init(file: GGUFFile, configuration c: LlamaConfiguration) throws {
@@ -67,35 +68,38 @@ public struct LlamaWeights: Sendable {
                 jobs.append((field, l))
             }
         }
-        let loaded = try GGUFWeightLoader.load(file, jobs.map { (Self.checkpointName($0.0, layer: $0.1), Self.expectedShape($0.0, c)) })
-        let matrices = zip(jobs, loaded).map { job, matrix in
-            switch job.0 {
-            case .query: Self.unpermute(matrix, heads: c.attentionHeads)
-            case .key: Self.unpermute(matrix, heads: c.keyValueHeads)
-            default: matrix
-            }
+        try GGUFWeightLoader.check(file, jobs.map { (Self.checkpointName($0.0, layer: $0.1), Self.expectedShape($0.0, c)) })
+        func stored(_ field: Field, _ layer: Int = 0) throws -> StoredMatrix {
+            try file.storedMatrix(Self.checkpointName(field, layer: layer))
         }
-        tokenEmbeddings = matrices[0]
-        outputNorm = matrices[1].values
-        layers = (0..<c.hiddenLayers).map { l in
-            let m = matrices[(2 + 9 * l)..<(2 + 9 * (l + 1))].map { $0 }
-            return LlamaLayerWeights(attentionNorm: m[0].values, query: m[1], key: m[2], value: m[3], output: m[4],
-                                     feedForwardNorm: m[5].values, gate: m[6], up: m[7], down: m[8])
+        func vector(_ field: Field, _ layer: Int = 0) throws -> [Float] {
+            try file.floats(Self.checkpointName(field, layer: layer), requiringFinite: true)
+        }
+        tokenEmbeddings = try stored(.tokenEmbeddings)
+        outputNorm = try vector(.outputNorm)
+        layers = try (0..<c.hiddenLayers).map { l in
+            LlamaLayerWeights(attentionNorm: try vector(.attentionNorm, l),
+                              query: Self.unpermute(try stored(.query, l), heads: c.attentionHeads),
+                              key: Self.unpermute(try stored(.key, l), heads: c.keyValueHeads),
+                              value: try stored(.value, l), output: try stored(.output, l),
+                              feedForwardNorm: try vector(.feedForwardNorm, l),
+                              gate: try stored(.gate, l), up: try stored(.up, l), down: try stored(.down, l))
         }
     }
 
     /// Undoes llama.cpp's row permutation of a q or k weight (see the type's documentation).
-    static func unpermute(_ w: Matrix, heads: Int) -> Matrix {
+    /// Whole rows move, so a quantized weight stays quantized.
+    static func unpermute(_ w: StoredMatrix, heads: Int) -> StoredMatrix {
         let dh = w.rows / heads, half = dh / 2
-        var out = Matrix(rows: w.rows, columns: w.columns)
+        var order = [Int](repeating: 0, count: w.rows)   // order[target] = source
         for h in 0..<heads {
             for j in 0..<2 {
-                for i in 0..<half {
-                    let source = h * dh + 2 * i + j, target = h * dh + j * half + i
-                    for c in 0..<w.columns { out.values[target * w.columns + c] = w.values[source * w.columns + c] }
-                }
+                for i in 0..<half { order[h * dh + j * half + i] = h * dh + 2 * i + j }
             }
         }
-        return out
+        switch w {
+        case let .dense(m): return .dense(m.rows(at: order))
+        case let .quantized(m): return .quantized(m.reorderingRows(order))
+        }
     }
 }

@@ -1,0 +1,30 @@
+// attn — small C kernels where Swift cannot ask for the CPU's vector instructions.
+#ifndef ATTN_QUANTIZED_H
+#define ATTN_QUANTIZED_H
+
+#include <stddef.h>
+
+/// The block types whose products run on the blocks as the GGUF file stores them.
+typedef enum {
+    ATTN_Q8_0 = 0,   ///< 34 bytes: d (fp16), 32 int8 q.                  wᵢ = d · qᵢ
+    ATTN_Q4_1 = 1,   ///< 20 bytes: d, m (fp16), 16 bytes of nibbles.     wᵢ = d · qᵢ + m
+} attn_block_type;
+
+/// `x · Wᵀ` for rows [first, last) of a quantized W (each row `blocks` blocks of 32 elements):
+///
+///     out[t · out_stride + r] = Σ_c W[r, c] · x[t · 32·blocks + c]      t < count, first ≤ r < last
+///
+/// Each weight is first dequantized to the very float32 that dequantizing the whole tensor gives
+/// (`d · q`, or `d · q + m` rounded once, as ggml and gguf-py compute it); only the order of the
+/// sums differs from a float32 product. That order is fixed per element of `out`: a row of x gets
+/// the same bits alone (a decoding step) as among many (a sentence), whichever rows the caller
+/// hands to which core. AVX2 and FMA are used when the CPU has them, else portable C; the two add
+/// in different orders.
+void attn_quantized_product(attn_block_type type, const void *data, size_t blocks, const float *x, size_t count,
+                            float *out, size_t out_stride, size_t first, size_t last);
+
+/// The same with portable C only, whatever the CPU: for the tests, which compare both paths.
+void attn_quantized_product_portable(attn_block_type type, const void *data, size_t blocks, const float *x,
+                                     size_t count, float *out, size_t out_stride, size_t first, size_t last);
+
+#endif
