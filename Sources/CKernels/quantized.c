@@ -94,44 +94,71 @@ AVX2 static inline float lanes_sum(__m256 v) {
     return _mm_cvtss_f32(half);
 }
 
-/// Row r of W against `n` (≤ 8, a constant after inlining) rows of x: each block is unpacked once
-/// and used n times. Every element gets the same sequence of multiply-adds whatever n is.
-AVX2 static inline __attribute__((always_inline)) void tile_avx2(attn_block_type type, const uint8_t *row, size_t blocks,
-                                                                 const float *x, size_t k, float *out, size_t out_stride,
-                                                                 const int n) {
+/// `rows_n` rows of W (a constant after inlining) against `n` rows of x (also a constant), with
+/// rows_n · n ≤ 8 elements of out at once. Each element's sum is a chain of dependent multiply-adds
+/// (4 per block, 4 cycles each), so a tile keeps several chains in flight: the 8 rows of x of a
+/// long sentence, or the 8 rows of W of a decoding step's one row of x. Each block of W is
+/// unpacked once per tile and used n times. Every element gets the same sequence of multiply-adds
+/// whatever the tile, so its bits do not depend on how many rows of x there are.
+AVX2 static inline __attribute__((always_inline)) void tile_avx2(attn_block_type type, const uint8_t *row, size_t row_bytes,
+                                                                 size_t blocks, const float *x, size_t k, float *out,
+                                                                 size_t out_stride, const int rows_n, const int n) {
+    // Unrolled whole, so that the accumulators live in registers.
     __m256 acc[8];
-    for (int t = 0; t < n; t++) acc[t] = _mm256_setzero_ps();
+#pragma clang loop unroll(full)
+    for (int e = 0; e < 8; e++) acc[e] = _mm256_setzero_ps();
     const size_t bytes = block_bytes(type);
     for (size_t b = 0; b < blocks; b++) {
-        __m256 w[4];
-        block_avx2(type, row + b * bytes, w);
-        for (int t = 0; t < n; t++) {
-            const float *xb = x + t * k + b * BLOCK;
-            for (int j = 0; j < 4; j++) acc[t] = _mm256_fmadd_ps(w[j], _mm256_loadu_ps(xb + 8 * j), acc[t]);
+#pragma clang loop unroll(full)
+        for (int i = 0; i < rows_n; i++) {
+            __m256 w[4];
+            block_avx2(type, row + i * row_bytes + b * bytes, w);
+#pragma clang loop unroll(full)
+            for (int t = 0; t < n; t++) {
+                const float *xb = x + t * k + b * BLOCK;
+#pragma clang loop unroll(full)
+                for (int j = 0; j < 4; j++) acc[i * n + t] = _mm256_fmadd_ps(w[j], _mm256_loadu_ps(xb + 8 * j), acc[i * n + t]);
+            }
         }
     }
-    for (int t = 0; t < n; t++) out[t * out_stride] = lanes_sum(acc[t]);
+#pragma clang loop unroll(full)
+    for (int i = 0; i < rows_n; i++) {
+#pragma clang loop unroll(full)
+        for (int t = 0; t < n; t++) out[t * out_stride + i] = lanes_sum(acc[i * n + t]);
+    }
 }
+
+/// Rows [first, last) of W against `N` rows of x, `R` rows of W at a time, then one at a time; one
+/// function for each block type, R and N, so that each inner loop is straight-line code.
+#define ROWS(TYPE, R, N)                                                                                      \
+    AVX2 static void rows_##TYPE##_##R##_##N(const uint8_t *data, size_t row_bytes, size_t blocks, const float *x, \
+                                             size_t k, float *out, size_t out_stride, size_t first, size_t last) { \
+        size_t r = first;                                                                                        \
+        for (; r + R <= last; r += R)                                                                            \
+            tile_avx2(TYPE, data + r * row_bytes, row_bytes, blocks, x, k, out + r, out_stride, R, N);           \
+        for (; r < last; r++)                                                                                    \
+            tile_avx2(TYPE, data + r * row_bytes, row_bytes, blocks, x, k, out + r, out_stride, 1, N);           \
+    }
+#define ROWS_OF_TYPE(TYPE) \
+    ROWS(TYPE, 4, 1) ROWS(TYPE, 2, 2) ROWS(TYPE, 1, 3) ROWS(TYPE, 1, 4) ROWS(TYPE, 1, 5) ROWS(TYPE, 1, 6) ROWS(TYPE, 1, 7) ROWS(TYPE, 1, 8)
+ROWS_OF_TYPE(ATTN_Q8_0)
+ROWS_OF_TYPE(ATTN_Q4_1)
+
+/// The function for `n` rows of x (1 to 8) of a block type.
+typedef void (*rows_function)(const uint8_t *, size_t, size_t, const float *, size_t, float *, size_t, size_t, size_t);
+#define TABLE(TYPE)                                                                                    \
+    {rows_##TYPE##_4_1, rows_##TYPE##_2_2, rows_##TYPE##_1_3, rows_##TYPE##_1_4, rows_##TYPE##_1_5, \
+     rows_##TYPE##_1_6, rows_##TYPE##_1_7, rows_##TYPE##_1_8}
+static const rows_function rows_avx2[2][8] = {TABLE(ATTN_Q8_0), TABLE(ATTN_Q4_1)};
 
 AVX2 static void product_avx2(attn_block_type type, const uint8_t *data, size_t blocks, const float *x, size_t count,
                               float *out, size_t out_stride, size_t first, size_t last) {
     const size_t k = blocks * BLOCK, row_bytes = blocks * block_bytes(type);
-    for (size_t r = first; r < last; r++) {
-        const uint8_t *row = data + r * row_bytes;
-        for (size_t t0 = 0; t0 < count; t0 += 8) {
-            const float *xt = x + t0 * k;
-            float *o = out + t0 * out_stride + r;
-            switch (count - t0 >= 8 ? 8 : count - t0) {
-            case 8: tile_avx2(type, row, blocks, xt, k, o, out_stride, 8); break;
-            case 7: tile_avx2(type, row, blocks, xt, k, o, out_stride, 7); break;
-            case 6: tile_avx2(type, row, blocks, xt, k, o, out_stride, 6); break;
-            case 5: tile_avx2(type, row, blocks, xt, k, o, out_stride, 5); break;
-            case 4: tile_avx2(type, row, blocks, xt, k, o, out_stride, 4); break;
-            case 3: tile_avx2(type, row, blocks, xt, k, o, out_stride, 3); break;
-            case 2: tile_avx2(type, row, blocks, xt, k, o, out_stride, 2); break;
-            default: tile_avx2(type, row, blocks, xt, k, o, out_stride, 1); break;
-            }
-        }
+    // Rows of x in tiles of 8, the last one shorter; each tile goes over W's rows [first, last).
+    for (size_t t0 = 0; t0 < count; t0 += 8) {
+        const size_t n = count - t0 >= 8 ? 8 : count - t0;
+        rows_avx2[type == ATTN_Q8_0 ? 0 : 1][n - 1](data, row_bytes, blocks, x + t0 * k, k, out + t0 * out_stride,
+                                                   out_stride, first, last);
     }
 }
 #endif
