@@ -127,9 +127,7 @@ extension Session {
     /// `export attribute PATH.csv`: every part, in the order of the computation.
     func exportAttribution(to path: String) throws -> String {
         let (a, _) = try logitAttribution("export attribute")
-        let target = try writeTarget(path, command: "export attribute", suffixes: [".csv"]) {
-            NotebookError.fileType(path: $0, command: "export attribute", expected: "csv")
-        }
+        let target = try csvTarget(path, command: "export attribute")
         var text = "component,layer,head,contribution\n"
         for part in a.parts {
             let component = switch part.kind {
@@ -151,9 +149,7 @@ extension Session {
     func plotAttribution(to path: String) throws -> String {
         let (a, _) = try logitAttribution("plot attribute")
         let model = try requireModel()
-        let target = try writeTarget(path, command: "plot attribute", suffixes: [".svg"]) {
-            NotebookError.fileType(path: $0, command: "plot", expected: "svg")
-        }
+        let target = try svgTarget(path, command: "plot attribute")
         let (layers, heads) = (model.sizes.layers, model.sizes.heads)
         let matrix = Matrix.concatenateColumns([a.headMatrix(layers: layers, heads: heads), a.feedForwardColumn(layers: layers)])
         let title = "direct logit attribution of \(a.formula)"

@@ -230,6 +230,21 @@ extension Session {
         return WriteTarget(typed: typed, resolved: resolved, isStream: isStream, replaces: replaces)
     }
 
+    /// `writeTarget` for a command that writes one `.csv` file (`export lime PATH.csv`).
+    func csvTarget(_ path: String, command: String) throws -> WriteTarget {
+        try writeTarget(path, command: command, suffixes: [".csv"]) {
+            NotebookError.fileType(path: $0, command: command, expected: "csv")
+        }
+    }
+
+    /// `writeTarget` for a command that draws one `.svg` file (`plot lens PATH.svg`). The error for
+    /// another suffix names `plot`, whatever the plot: every plot writes the same kind of file.
+    func svgTarget(_ path: String, command: String) throws -> WriteTarget {
+        try writeTarget(path, command: command, suffixes: [".svg"]) {
+            NotebookError.fileType(path: $0, command: "plot", expected: "svg")
+        }
+    }
+
     /// Writes `data` atomically, and remembers the file as this session's.
     func write(_ data: Data, to target: WriteTarget) throws {
         try AtomicFile.write(data, to: target.resolved)
@@ -375,9 +390,7 @@ extension Session {
     func plot(_ what: String, to path: String) throws -> String {
         let trace = try requireTrace()
         let model = try requireModel()
-        let target = try writeTarget(path, command: "plot \(what)", suffixes: [".svg"]) {
-            NotebookError.fileType(path: $0, command: "plot", expected: "svg")
-        }
+        let target = try svgTarget(path, command: "plot \(what)")
         let matrix: Matrix, title: String, location: String
         if what == "rollout" {
             matrix = rolloutMatrix(trace)

@@ -95,9 +95,7 @@ extension Session {
     /// `export induction PATH.csv`: each head's three scores.
     func exportInduction(to path: String) throws -> String {
         let s = try requireInduction("export induction")
-        let target = try writeTarget(path, command: "export induction", suffixes: [".csv"]) {
-            NotebookError.fileType(path: $0, command: "export induction", expected: "csv")
-        }
+        let target = try csvTarget(path, command: "export induction")
         var text = "layer,head,induction,previous_token,duplicate_token\n"
         for l in 0..<s.induction.rows {
             for h in 0..<s.induction.columns {
@@ -111,9 +109,7 @@ extension Session {
     /// `plot induction PATH.svg`: the induction scores as a layers × heads heatmap.
     func plotInduction(to path: String) throws -> String {
         let s = try requireInduction("plot induction")
-        let target = try writeTarget(path, command: "plot induction", suffixes: [".svg"]) {
-            NotebookError.fileType(path: $0, command: "plot", expected: "svg")
-        }
+        let target = try svgTarget(path, command: "plot induction")
         let n = s.sequence.half
         let layers = (0..<s.induction.rows).map { "L\($0)" }, heads = (0..<s.induction.columns).map { "H\($0)" }
         let title = "induction score = mean weights[i, i − \(n - 1)] over the second half"

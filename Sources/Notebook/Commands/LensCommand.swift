@@ -128,9 +128,7 @@ extension Session {
     func exportLens(to path: String) throws -> String {
         let (target, top, topP, value) = try lensCells("export lens")
         let trace = try requireTrace()
-        let file = try writeTarget(path, command: "export lens", suffixes: [".csv"]) {
-            NotebookError.fileType(path: $0, command: "export lens", expected: "csv")
-        }
+        let file = try csvTarget(path, command: "export lens")
         var text = "layer,position,token,top_token,top_p," + (target.minus == nil ? "target_p" : "target_logit_difference") + "\n"
         for l in top.indices {
             for i in 0..<trace.count {
@@ -147,9 +145,7 @@ extension Session {
     func plotLens(to path: String) throws -> String {
         let (target, top, _, value) = try lensCells("plot lens")
         let trace = try requireTrace()
-        let file = try writeTarget(path, command: "plot lens", suffixes: [".svg"]) {
-            NotebookError.fileType(path: $0, command: "plot", expected: "svg")
-        }
+        let file = try svgTarget(path, command: "plot lens")
         let matrix = Matrix(rows: top.count, columns: trace.count, values: value.flatMap { $0.map(Float.init) })
         let rows = top.indices.map { "layer \($0)" }
         let title = "logit lens: \(target.column) after each position, by layer"

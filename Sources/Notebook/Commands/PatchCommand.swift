@@ -179,9 +179,7 @@ extension Session {
     /// `export patch PATH.csv`: every cell of each grid, normalised and as m.
     func exportPatch(to path: String) throws -> String {
         let r = try requirePatch("export patch")
-        let target = try writeTarget(path, command: "export patch", suffixes: [".csv"]) {
-            NotebookError.fileType(path: $0, command: "export patch", expected: "csv")
-        }
+        let target = try csvTarget(path, command: "export patch")
         var text = "kind,layer,column,label,patched,m\n"
         var cells = 0
         func add(_ kind: String, _ m: Matrix, _ labels: [String]) {
@@ -202,9 +200,7 @@ extension Session {
     /// `plot patch PATH.svg`: the heads' grid, else the residual's, as a heatmap.
     func plotPatch(to path: String) throws -> String {
         let r = try requirePatch("plot patch")
-        let target = try writeTarget(path, command: "plot patch", suffixes: [".svg"]) {
-            NotebookError.fileType(path: $0, command: "plot", expected: "svg")
-        }
+        let target = try svgTarget(path, command: "plot patch")
         let matrix: Matrix, columns: [String], title: String
         if let heads = r.heads {
             (matrix, columns, title) = (heads, (0..<heads.columns).map { "H\($0)" }, "patched head z, (m − m_corrupt) / (m_clean − m_corrupt), m = \(r.formula)")
