@@ -157,10 +157,8 @@ extension Session {
         let rows = (0..<layers).map { "L\($0)" }, columns = (0..<heads).map { "H\($0)" } + ["MLP"]
         var chart = heatmap(matrix, rowLabels: rows, columnLabels: columns, title: title, location: location)
         chart.axes = ("", "")
-        try write(Data(chart.render().utf8), to: target)
-        let report = "wrote the heads' and MLPs' parts of \(a.formula) (\(layers) layers × \(heads) heads + MLP) as an SVG heatmap to \(target.described)\n"
-        transcript.add(.plot(text: report, heatmap: pageHeatmap(matrix, rowLabels: rows, columnLabels: columns, title: title, location: location)))
-        return report
+        return try writePlot(chart, to: target,
+                             report: "wrote the heads' and MLPs' parts of \(a.formula) (\(layers) layers × \(heads) heads + MLP) as an SVG heatmap to \(target.described)\n")
     }
 
     /// The values of the `dla_` names for the math: the heads (layers × heads), the MLPs

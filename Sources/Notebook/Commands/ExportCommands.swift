@@ -404,11 +404,17 @@ extension Session {
             title = formula(step, m)
             location = "layer \(layer), head \(head)"
         }
-        let heatmap = heatmap(matrix, rowLabels: trace.tokens, columnLabels: trace.tokens, title: title, location: location)
-        try write(Data(heatmap.render().utf8), to: target)
-        let report = "wrote \(what) (\(location)) \(matrix.shapeDescription) as an SVG heatmap to \(target.described)\n"
-        transcript.add(.plot(text: report, heatmap: pageHeatmap(matrix, rowLabels: trace.tokens, columnLabels: trace.tokens,
-                                                                title: title, location: location)))
+        let chart = heatmap(matrix, rowLabels: trace.tokens, columnLabels: trace.tokens, title: title, location: location)
+        return try writePlot(chart, to: target,
+                             report: "wrote \(what) (\(location)) \(matrix.shapeDescription) as an SVG heatmap to \(target.described)\n")
+    }
+
+    /// Writes a plot's heatmap to its file and records that very chart, after the line reporting
+    /// it, for `save notebook`: the page draws what the file holds, cell labels and axes included.
+    /// - Returns: `report`.
+    func writePlot(_ chart: SVGHeatmap, to target: WriteTarget, report: String) throws -> String {
+        try write(Data(chart.render().utf8), to: target)
+        transcript.add(.plot(text: report, heatmap: NotebookPart.Heatmap(chart)))
         return report
     }
 

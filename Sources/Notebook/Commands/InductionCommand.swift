@@ -114,9 +114,8 @@ extension Session {
         let layers = (0..<s.induction.rows).map { "L\($0)" }, heads = (0..<s.induction.columns).map { "H\($0)" }
         let title = "induction score = mean weights[i, i − \(n - 1)] over the second half"
         let location = "\(n) random tokens × 2, seed \(s.seed)"
-        try write(Data(heatmap(s.induction, rowLabels: layers, columnLabels: heads, title: title, location: location).render().utf8), to: target)
-        let report = "wrote the induction scores (layers × heads) \(s.induction.shapeDescription) as an SVG heatmap to \(target.described)\n"
-        transcript.add(.plot(text: report, heatmap: pageHeatmap(s.induction, rowLabels: layers, columnLabels: heads, title: title, location: location)))
-        return report
+        let chart = heatmap(s.induction, rowLabels: layers, columnLabels: heads, title: title, location: location)
+        return try writePlot(chart, to: target,
+                             report: "wrote the induction scores (layers × heads) \(s.induction.shapeDescription) as an SVG heatmap to \(target.described)\n")
     }
 }

@@ -153,9 +153,7 @@ extension Session {
         var chart = heatmap(matrix, rowLabels: rows, columnLabels: trace.tokens, title: title, location: location)
         chart.axes = ("", "after")
         chart.cellLabels = top.flatMap { $0.map { label(for: $0) } }
-        try write(Data(chart.render().utf8), to: file)
-        let report = "wrote the lens (\(top.count) layers × \(trace.count) positions, \(target.column), top tokens in the cells) as an SVG heatmap to \(file.described)\n"
-        transcript.add(.plot(text: report, heatmap: pageHeatmap(matrix, rowLabels: rows, columnLabels: trace.tokens, title: title, location: location)))
-        return report
+        return try writePlot(chart, to: file,
+                             report: "wrote the lens (\(top.count) layers × \(trace.count) positions, \(target.column), top tokens in the cells) as an SVG heatmap to \(file.described)\n")
     }
 }

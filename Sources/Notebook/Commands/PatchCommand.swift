@@ -211,9 +211,8 @@ extension Session {
         }
         let rows = (0..<matrix.rows).map { "L\($0)" }
         let location = "clean → corrupted"
-        try write(Data(heatmap(matrix, rowLabels: rows, columnLabels: columns, title: title, location: location).render().utf8), to: target)
-        let report = "wrote the patched \(r.heads != nil ? "heads" : "residual") \(matrix.shapeDescription) as an SVG heatmap to \(target.described)\n"
-        transcript.add(.plot(text: report, heatmap: pageHeatmap(matrix, rowLabels: rows, columnLabels: columns, title: title, location: location)))
-        return report
+        let chart = heatmap(matrix, rowLabels: rows, columnLabels: columns, title: title, location: location)
+        return try writePlot(chart, to: target,
+                             report: "wrote the patched \(r.heads != nil ? "heads" : "residual") \(matrix.shapeDescription) as an SVG heatmap to \(target.described)\n")
     }
 }
