@@ -127,8 +127,7 @@ struct LimeCommand: NotebookCommand, Equatable {
 
     init(word: String, arguments: String) throws {
         let usage = "lime [N] with 1 ≤ N ≤ 5000 samples (default \(Self.defaultSamples))"
-        count = arguments.isEmpty ? Self.defaultSamples : try Arguments.number(arguments, command: word, usage: usage)
-        guard Self.samples.contains(count) else { throw NotebookError.numberTooLarge(command: word, text: arguments, usage: usage) }
+        count = try Arguments.count(arguments, command: word, default: Self.defaultSamples, range: Self.samples, usage: usage)
     }
 
     func run(in session: Session) throws -> String { try session.lime(samples: count) }

@@ -16,8 +16,7 @@ struct InductionCommand: NotebookCommand, Equatable {
 
     init(word: String, arguments: String) throws {
         let usage = "induction [N] with \(Self.counts.lowerBound) ≤ N ≤ \(Self.counts.upperBound) random tokens, repeated once (default \(Self.defaultCount))"
-        count = arguments.isEmpty ? Self.defaultCount : try Arguments.number(arguments, command: word, usage: usage)
-        guard Self.counts.contains(count) else { throw NotebookError.numberTooLarge(command: word, text: arguments, usage: usage) }
+        count = try Arguments.count(arguments, command: word, default: Self.defaultCount, range: Self.counts, usage: usage)
     }
 
     func run(in session: Session) throws -> String { try session.induction(count: count) }
