@@ -65,6 +65,19 @@ struct FocusTests {
         #expect(unfocused.contains("⋮"))
     }
 
+    @Test("focus narrows exactly the steps the renderer cannot show whole: scores whose numbers are too wide for 80 columns, not weights")
+    func focusFollowsTheRenderer() throws {
+        let s = ScriptedSession()
+        _ = s.run("sentence the cat sat on the mat\nlayer 0\nhead 2")
+        let scores = s.run("scores"), weights = s.run("weights")
+        #expect(scores.contains("  …  ") && !weights.contains("…"), "\(scores)\(weights)")
+        let said = s.run("focus cat").replacingOccurrences(of: "\n", with: " ")
+        #expect(said.contains("this sentence's 8 tokens fit, and of this head's steps only scores, scaled and masked are too wide to show whole"), "\(said)")
+        let focused = s.run("scores")
+        #expect(focused.contains("focus cat: rows 0…4") && !focused.contains("  …  "), "\(focused)")
+        #expect(s.run("weights") == weights)
+    }
+
     @Test("top K: each listed row's K largest keys in order, with the trace's values; a decoder never lists a masked key")
     func topKeys() throws {
         let s = ScriptedSession(width: 100)

@@ -73,6 +73,18 @@ struct LensTests {
         #expect(svg.components(separatedBy: "class=\"cell\"").count - 1 == 30 * 5)
         #expect(svg.contains("layer 29 → after ·is: ·Paris (0.7726)"), "\(svg.prefix(2000))")
         #expect(svg.contains(">·Pa…<") || svg.contains(">·Paris<"), "the top token written in its cell")
+
+        // The page draws the file's very chart: its cells' hover text and the tokens written in them.
+        _ = s.run("save notebook l.html")
+        let page = try parsePage(try String(contentsOfFile: s.directory + "/l.html", encoding: .utf8))
+        let drawn = try #require(page.all("svg").first { $0.all("title").first?.text.hasPrefix("logit lens") == true })
+        let file = try parsePage(svg)
+        func hovers(_ chart: PageNode) -> [String] { chart.classed("cell").map(\.text) }
+        func written(_ chart: PageNode) -> [String] { chart.classed("values").first?.children.map(\.text) ?? [] }
+        #expect(hovers(drawn).count == 30 * 5 && hovers(drawn) == hovers(file))
+        #expect(hovers(drawn).last?.hasSuffix("layer 29 → after ·is: ·Paris (0.7726)") == true, "\(hovers(drawn).last ?? "")")
+        #expect(written(drawn).count == 30 * 5 && written(drawn) == written(file))
+        #expect(written(drawn).last == "·Pa…" || written(drawn).last == "·Paris", "\(written(drawn).last ?? "")")
     }
 
     @Test("an encoder, no sentence, or arguments: one line saying what to do")

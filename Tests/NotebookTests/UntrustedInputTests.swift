@@ -392,4 +392,14 @@ struct UntrustedWriteTests {
         #expect(replay.contains("A = 1 # \\u{1b}[2K\n") && shown.contains("A = 1 # \\u{1b}[2K\n"))
         #expect(shown.contains("The end\\u{9b}2J."))
     }
+
+    @Test("a learner's text quoted back (target like here; patch and classify quote the same way) cannot drive the terminal: ESC and a bidi override come out escaped")
+    func quotedText() {
+        let s = Scratch("quoted")
+        defer { s.remove() }
+        let output = s.run("sentence the cat sat on the mat", "target like \"a \u{1B}[2Jsad\u{202E} story\"")
+        #expect(!output.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{202E}" }, "\(output.debugDescription)")
+        #expect(output.contains("target: cos(e(x), e(\"a \\u{1b}[2Jsad\\u{202e} story\")) = "), "\(output)")
+        #expect(quoted("one\r\ntwo\u{1B}\u{9B}\u{2066}\t\"é\"") == "\"one\\r\\ntwo\\u{1b}\\u{9b}\\u{2066}\\t\\\"é\\\"\"")
+    }
 }

@@ -30,17 +30,20 @@ enum ExplanationTarget: Equatable, Sendable {
     }
 }
 
-/// A text in double quotes, with the escapes `sentence "…"` reads (`\n \t \r \" \\`).
+/// A text in double quotes, with the escapes `sentence "…"` reads (`\n \t \r \" \\`); any other
+/// control or format character is written `\u{…}` as errors write it, so that a learner's text
+/// quoted back cannot move the cursor, change colours or reverse the line.
 func quoted(_ text: String) -> String {
     var out = "\""
-    for c in text {
-        switch c {
+    // By scalar, not by Character: "\r\n" is one Character, and two escapes.
+    for scalar in text.unicodeScalars {
+        switch scalar {
         case "\n": out += "\\n"
         case "\t": out += "\\t"
         case "\r": out += "\\r"
         case "\"": out += "\\\""
         case "\\": out += "\\\\"
-        default: out.append(c)
+        default: out += escapingControlCharacters(String(scalar))
         }
     }
     return out + "\""

@@ -44,6 +44,16 @@ enum Arguments {
         return n
     }
 
+    /// A count the learner may leave out (`predict`, `predict 10`): `default` without one, else a
+    /// whole number in `range`.
+    /// - Throws: `usage` for a word that is no number; out of range, with `usage` saying the range.
+    static func count(_ text: String, command: String, default: Int, range: ClosedRange<Int>, usage: String) throws -> Int {
+        guard !text.isEmpty else { return `default` }
+        let n = try number(text, command: command, usage: usage)
+        guard range.contains(n) else { throw NotebookError.numberTooLarge(command: command, text: text, usage: usage) }
+        return n
+    }
+
     /// The text of `sentence`: the rest of the line as it is, or a quoted string with escapes
     /// `\n \t \r \" \\`.
     static func sentenceText(_ rest: String) throws -> String {

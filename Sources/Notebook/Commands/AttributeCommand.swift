@@ -127,9 +127,7 @@ extension Session {
     /// `export attribute PATH.csv`: every part, in the order of the computation.
     func exportAttribution(to path: String) throws -> String {
         let (a, _) = try logitAttribution("export attribute")
-        let target = try writeTarget(path, command: "export attribute", suffixes: [".csv"]) {
-            NotebookError.fileType(path: $0, command: "export attribute", expected: "csv")
-        }
+        let target = try csvTarget(path, command: "export attribute")
         var text = "component,layer,head,contribution\n"
         for part in a.parts {
             let component = switch part.kind {
@@ -151,9 +149,7 @@ extension Session {
     func plotAttribution(to path: String) throws -> String {
         let (a, _) = try logitAttribution("plot attribute")
         let model = try requireModel()
-        let target = try writeTarget(path, command: "plot attribute", suffixes: [".svg"]) {
-            NotebookError.fileType(path: $0, command: "plot", expected: "svg")
-        }
+        let target = try svgTarget(path, command: "plot attribute")
         let (layers, heads) = (model.sizes.layers, model.sizes.heads)
         let matrix = Matrix.concatenateColumns([a.headMatrix(layers: layers, heads: heads), a.feedForwardColumn(layers: layers)])
         let title = "direct logit attribution of \(a.formula)"
@@ -161,10 +157,8 @@ extension Session {
         let rows = (0..<layers).map { "L\($0)" }, columns = (0..<heads).map { "H\($0)" } + ["MLP"]
         var chart = heatmap(matrix, rowLabels: rows, columnLabels: columns, title: title, location: location)
         chart.axes = ("", "")
-        try write(Data(chart.render().utf8), to: target)
-        let report = "wrote the heads' and MLPs' parts of \(a.formula) (\(layers) layers × \(heads) heads + MLP) as an SVG heatmap to \(target.described)\n"
-        transcript.add(.plot(text: report, heatmap: pageHeatmap(matrix, rowLabels: rows, columnLabels: columns, title: title, location: location)))
-        return report
+        return try writePlot(chart, to: target,
+                             report: "wrote the heads' and MLPs' parts of \(a.formula) (\(layers) layers × \(heads) heads + MLP) as an SVG heatmap to \(target.described)\n")
     }
 
     /// The values of the `dla_` names for the math: the heads (layers × heads), the MLPs

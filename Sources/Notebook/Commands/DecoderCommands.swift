@@ -26,12 +26,14 @@ enum DecoderCommands: CommandGroup {
 struct PredictCommand: NotebookCommand, Equatable {
     static let definition = CommandDefinition(words: ["predict"], synopsis: ["predict [K]"], help: [("predict", "predict [K] (a decoder: smollm2, gemma3, GPT-2): the K most likely next tokens after the sentence: softmax of the last row of logits, divided by the temperature.")])
 
+    static let defaultCount = 5
+    static let counts = 1...100
+
     var count: Int
 
     init(word: String, arguments: String) throws {
-        let usage = "predict [K] with 1 ≤ K ≤ 100"
-        count = arguments.isEmpty ? 5 : try Arguments.number(arguments, command: "predict", usage: usage)
-        guard (1...100).contains(count) else { throw NotebookError.numberTooLarge(command: "predict", text: arguments, usage: usage) }
+        let usage = "predict [K] with \(Self.counts.lowerBound) ≤ K ≤ \(Self.counts.upperBound)"
+        count = try Arguments.count(arguments, command: "predict", default: Self.defaultCount, range: Self.counts, usage: usage)
     }
 
     func run(in session: Session) throws -> String { try session.predict(count) }

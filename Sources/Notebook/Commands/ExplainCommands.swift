@@ -127,8 +127,7 @@ struct LimeCommand: NotebookCommand, Equatable {
 
     init(word: String, arguments: String) throws {
         let usage = "lime [N] with 1 ≤ N ≤ 5000 samples (default \(Self.defaultSamples))"
-        count = arguments.isEmpty ? Self.defaultSamples : try Arguments.number(arguments, command: word, usage: usage)
-        guard Self.samples.contains(count) else { throw NotebookError.numberTooLarge(command: word, text: arguments, usage: usage) }
+        count = try Arguments.count(arguments, command: word, default: Self.defaultSamples, range: Self.samples, usage: usage)
     }
 
     func run(in session: Session) throws -> String { try session.lime(samples: count) }
@@ -639,9 +638,7 @@ extension Session {
     /// `export lime PATH.csv`: each word and its coefficient, in the sentence's order.
     func exportLime(to path: String) throws -> String {
         let r = try requireLime("export lime")
-        let target = try writeTarget(path, command: "export lime", suffixes: [".csv"]) {
-            NotebookError.fileType(path: $0, command: "export lime", expected: "csv")
-        }
+        let target = try csvTarget(path, command: "export lime")
         var text = "word,coefficient\n"
         for (word, beta) in zip(r.words.features, r.fit.coefficients) {
             text += csvField(word) + "," + String(format: "%.9g", beta) + "\n"
@@ -659,9 +656,7 @@ extension Session {
     /// `plot lime PATH.svg`: the coefficients as an SVG bar chart.
     func plotLime(to path: String) throws -> String {
         let r = try requireLime("plot lime")
-        let target = try writeTarget(path, command: "plot lime", suffixes: [".svg"]) {
-            NotebookError.fileType(path: $0, command: "plot", expected: "svg")
-        }
+        let target = try svgTarget(path, command: "plot lime")
         let chart = SVGBarChart(labels: r.words.features, values: r.fit.coefficients,
                                 title: "LIME: β per word for y = \(r.formula)",
                                 subtitle: "\(describeModelShort) · \(r.masks.count) samples, seed \(r.seed) · b = \(String(format: "%.4f", r.fit.intercept)) · weighted R² = \(String(format: "%.4f", r.fit.score))")

@@ -230,6 +230,21 @@ extension Session {
         return WriteTarget(typed: typed, resolved: resolved, isStream: isStream, replaces: replaces)
     }
 
+    /// `writeTarget` for a command that writes one `.csv` file (`export lime PATH.csv`).
+    func csvTarget(_ path: String, command: String) throws -> WriteTarget {
+        try writeTarget(path, command: command, suffixes: [".csv"]) {
+            NotebookError.fileType(path: $0, command: command, expected: "csv")
+        }
+    }
+
+    /// `writeTarget` for a command that draws one `.svg` file (`plot lens PATH.svg`). The error for
+    /// another suffix names `plot`, whatever the plot: every plot writes the same kind of file.
+    func svgTarget(_ path: String, command: String) throws -> WriteTarget {
+        try writeTarget(path, command: command, suffixes: [".svg"]) {
+            NotebookError.fileType(path: $0, command: "plot", expected: "svg")
+        }
+    }
+
     /// Writes `data` atomically, and remembers the file as this session's.
     func write(_ data: Data, to target: WriteTarget) throws {
         try AtomicFile.write(data, to: target.resolved)
@@ -375,9 +390,7 @@ extension Session {
     func plot(_ what: String, to path: String) throws -> String {
         let trace = try requireTrace()
         let model = try requireModel()
-        let target = try writeTarget(path, command: "plot \(what)", suffixes: [".svg"]) {
-            NotebookError.fileType(path: $0, command: "plot", expected: "svg")
-        }
+        let target = try svgTarget(path, command: "plot \(what)")
         let matrix: Matrix, title: String, location: String
         if what == "rollout" {
             matrix = rolloutMatrix(trace)
@@ -391,11 +404,17 @@ extension Session {
             title = formula(step, m)
             location = "layer \(layer), head \(head)"
         }
-        let heatmap = heatmap(matrix, rowLabels: trace.tokens, columnLabels: trace.tokens, title: title, location: location)
-        try write(Data(heatmap.render().utf8), to: target)
-        let report = "wrote \(what) (\(location)) \(matrix.shapeDescription) as an SVG heatmap to \(target.described)\n"
-        transcript.add(.plot(text: report, heatmap: pageHeatmap(matrix, rowLabels: trace.tokens, columnLabels: trace.tokens,
-                                                                title: title, location: location)))
+        let chart = heatmap(matrix, rowLabels: trace.tokens, columnLabels: trace.tokens, title: title, location: location)
+        return try writePlot(chart, to: target,
+                             report: "wrote \(what) (\(location)) \(matrix.shapeDescription) as an SVG heatmap to \(target.described)\n")
+    }
+
+    /// Writes a plot's heatmap to its file and records that very chart, after the line reporting
+    /// it, for `save notebook`: the page draws what the file holds, cell labels and axes included.
+    /// - Returns: `report`.
+    func writePlot(_ chart: SVGHeatmap, to target: WriteTarget, report: String) throws -> String {
+        try write(Data(chart.render().utf8), to: target)
+        transcript.add(.plot(text: report, heatmap: NotebookPart.Heatmap(chart)))
         return report
     }
 

@@ -115,22 +115,39 @@ extension Session {
     func describeFocus(_ positions: [Int], in trace: Trace) -> String {
         let rows = Self.around(positions, count: trace.count)
         var text = "focus \(focus.joined(separator: " ")): position\(positions.count == 1 ? "" : "s") \(Self.runs(positions)) of \(trace.count)\n"
-        text += wrap("a token × token step too large to show whole shows rows \(Self.runs(rows)), the first key and the keys around them that fit the width"
-            + (tooLargeToShowWhole(trace.count) ? "" : "; this sentence's \(trace.count) tokens fit, so every step shows whole")) + "\n"
+        var note = ""
+        let (whole, tooLarge) = tokenStepsShownWhole(trace)
+        if tooLarge.isEmpty {
+            note = "; this sentence's \(trace.count) tokens fit, so every step shows whole"
+        } else if !whole.isEmpty {
+            // Every row fits (the steps are all T × T), but some steps' numbers are too wide for every column.
+            note = "; this sentence's \(trace.count) tokens fit, and of this head's steps only \(Self.list(tooLarge.map(\.rawValue), or: false)) "
+                + (tooLarge.count == 1 ? "is" : "are") + " too wide to show whole"
+        }
+        text += wrap("a token × token step too large to show whole shows rows \(Self.runs(rows)), the first key and the keys around them that fit the width" + note) + "\n"
         return text
     }
 
-    /// Whether a T × T step is summarized (`⋮`, `…`): more rows than the renderer shows, or
-    /// more columns than the width holds at the narrowest cell (6 characters and 2 apart).
-    func tooLargeToShowWhole(_ count: Int) -> Bool {
-        let labelWidth = min(MatrixRenderer.maximumLabelWidth, cachedTokens.map(MatrixRenderer.displayWidth).max() ?? 1)
-        return count > renderer.maximumRows || count * 8 > renderer.width - labelWidth
+    /// The token × token steps of the selected head that the renderer shows whole, and those it
+    /// would summarize (`⋮`, `…`), which a focus narrows: the renderer decides, for each step's
+    /// own numbers and tokens.
+    func tokenStepsShownWhole(_ trace: Trace) -> (whole: [Step], tooLarge: [Step]) {
+        var whole: [Step] = [], tooLarge: [Step] = []
+        for step in availableSteps where step.isTokenByToken {
+            guard let m = trace.matrix(step, layer: layer, head: head) else { continue }
+            if renderer.showsWhole(m, rowLabels: trace.tokens, columnLabels: trace.tokens) {
+                whole.append(step)
+            } else {
+                tooLarge.append(step)
+            }
+        }
+        return (whole, tooLarge)
     }
 
-    /// A token × token step at the focused rows and columns, when it is too large to show whole
-    /// and a focus names tokens of this sentence; nil otherwise.
+    /// A token × token step at the focused rows and columns, when the renderer would not show it
+    /// whole and a focus names tokens of this sentence; nil otherwise.
     func focusedTokenMatrix(_ step: Step, _ full: Matrix, trace: Trace) -> String? {
-        guard !focus.isEmpty, tooLargeToShowWhole(trace.count) else { return nil }
+        guard !focus.isEmpty, !renderer.showsWhole(full, rowLabels: trace.tokens, columnLabels: trace.tokens) else { return nil }
         let positions = focusPositions(focus, in: trace).positions
         guard !positions.isEmpty else {
             return fit("focus \(focus.joined(separator: " ")) finds no token of this sentence: the first and last rows") + "\n"
@@ -184,7 +201,7 @@ extension Session {
                 return rows.indices.flatMap { k -> [Int?] in k > 0 && rows[k] != rows[k - 1] + 1 ? [nil, rows[k]] : [rows[k]] }
             }
         }
-        return MatrixRenderer.summarize(count: trace.count, keep: renderer.maximumRows)
+        return renderer.shownRows(trace.count)
     }
 
     /// `STEP top K`: for each listed query row, the K keys where it is largest.

@@ -16,8 +16,7 @@ struct InductionCommand: NotebookCommand, Equatable {
 
     init(word: String, arguments: String) throws {
         let usage = "induction [N] with \(Self.counts.lowerBound) ≤ N ≤ \(Self.counts.upperBound) random tokens, repeated once (default \(Self.defaultCount))"
-        count = arguments.isEmpty ? Self.defaultCount : try Arguments.number(arguments, command: word, usage: usage)
-        guard Self.counts.contains(count) else { throw NotebookError.numberTooLarge(command: word, text: arguments, usage: usage) }
+        count = try Arguments.count(arguments, command: word, default: Self.defaultCount, range: Self.counts, usage: usage)
     }
 
     func run(in session: Session) throws -> String { try session.induction(count: count) }
@@ -95,9 +94,7 @@ extension Session {
     /// `export induction PATH.csv`: each head's three scores.
     func exportInduction(to path: String) throws -> String {
         let s = try requireInduction("export induction")
-        let target = try writeTarget(path, command: "export induction", suffixes: [".csv"]) {
-            NotebookError.fileType(path: $0, command: "export induction", expected: "csv")
-        }
+        let target = try csvTarget(path, command: "export induction")
         var text = "layer,head,induction,previous_token,duplicate_token\n"
         for l in 0..<s.induction.rows {
             for h in 0..<s.induction.columns {
@@ -111,16 +108,13 @@ extension Session {
     /// `plot induction PATH.svg`: the induction scores as a layers × heads heatmap.
     func plotInduction(to path: String) throws -> String {
         let s = try requireInduction("plot induction")
-        let target = try writeTarget(path, command: "plot induction", suffixes: [".svg"]) {
-            NotebookError.fileType(path: $0, command: "plot", expected: "svg")
-        }
+        let target = try svgTarget(path, command: "plot induction")
         let n = s.sequence.half
         let layers = (0..<s.induction.rows).map { "L\($0)" }, heads = (0..<s.induction.columns).map { "H\($0)" }
         let title = "induction score = mean weights[i, i − \(n - 1)] over the second half"
         let location = "\(n) random tokens × 2, seed \(s.seed)"
-        try write(Data(heatmap(s.induction, rowLabels: layers, columnLabels: heads, title: title, location: location).render().utf8), to: target)
-        let report = "wrote the induction scores (layers × heads) \(s.induction.shapeDescription) as an SVG heatmap to \(target.described)\n"
-        transcript.add(.plot(text: report, heatmap: pageHeatmap(s.induction, rowLabels: layers, columnLabels: heads, title: title, location: location)))
-        return report
+        let chart = heatmap(s.induction, rowLabels: layers, columnLabels: heads, title: title, location: location)
+        return try writePlot(chart, to: target,
+                             report: "wrote the induction scores (layers × heads) \(s.induction.shapeDescription) as an SVG heatmap to \(target.described)\n")
     }
 }

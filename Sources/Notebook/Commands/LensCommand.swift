@@ -128,9 +128,7 @@ extension Session {
     func exportLens(to path: String) throws -> String {
         let (target, top, topP, value) = try lensCells("export lens")
         let trace = try requireTrace()
-        let file = try writeTarget(path, command: "export lens", suffixes: [".csv"]) {
-            NotebookError.fileType(path: $0, command: "export lens", expected: "csv")
-        }
+        let file = try csvTarget(path, command: "export lens")
         var text = "layer,position,token,top_token,top_p," + (target.minus == nil ? "target_p" : "target_logit_difference") + "\n"
         for l in top.indices {
             for i in 0..<trace.count {
@@ -147,9 +145,7 @@ extension Session {
     func plotLens(to path: String) throws -> String {
         let (target, top, _, value) = try lensCells("plot lens")
         let trace = try requireTrace()
-        let file = try writeTarget(path, command: "plot lens", suffixes: [".svg"]) {
-            NotebookError.fileType(path: $0, command: "plot", expected: "svg")
-        }
+        let file = try svgTarget(path, command: "plot lens")
         let matrix = Matrix(rows: top.count, columns: trace.count, values: value.flatMap { $0.map(Float.init) })
         let rows = top.indices.map { "layer \($0)" }
         let title = "logit lens: \(target.column) after each position, by layer"
@@ -157,9 +153,7 @@ extension Session {
         var chart = heatmap(matrix, rowLabels: rows, columnLabels: trace.tokens, title: title, location: location)
         chart.axes = ("", "after")
         chart.cellLabels = top.flatMap { $0.map { label(for: $0) } }
-        try write(Data(chart.render().utf8), to: file)
-        let report = "wrote the lens (\(top.count) layers × \(trace.count) positions, \(target.column), top tokens in the cells) as an SVG heatmap to \(file.described)\n"
-        transcript.add(.plot(text: report, heatmap: pageHeatmap(matrix, rowLabels: rows, columnLabels: trace.tokens, title: title, location: location)))
-        return report
+        return try writePlot(chart, to: file,
+                             report: "wrote the lens (\(top.count) layers × \(trace.count) positions, \(target.column), top tokens in the cells) as an SVG heatmap to \(file.described)\n")
     }
 }

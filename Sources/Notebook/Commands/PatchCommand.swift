@@ -179,9 +179,7 @@ extension Session {
     /// `export patch PATH.csv`: every cell of each grid, normalised and as m.
     func exportPatch(to path: String) throws -> String {
         let r = try requirePatch("export patch")
-        let target = try writeTarget(path, command: "export patch", suffixes: [".csv"]) {
-            NotebookError.fileType(path: $0, command: "export patch", expected: "csv")
-        }
+        let target = try csvTarget(path, command: "export patch")
         var text = "kind,layer,column,label,patched,m\n"
         var cells = 0
         func add(_ kind: String, _ m: Matrix, _ labels: [String]) {
@@ -202,9 +200,7 @@ extension Session {
     /// `plot patch PATH.svg`: the heads' grid, else the residual's, as a heatmap.
     func plotPatch(to path: String) throws -> String {
         let r = try requirePatch("plot patch")
-        let target = try writeTarget(path, command: "plot patch", suffixes: [".svg"]) {
-            NotebookError.fileType(path: $0, command: "plot", expected: "svg")
-        }
+        let target = try svgTarget(path, command: "plot patch")
         let matrix: Matrix, columns: [String], title: String
         if let heads = r.heads {
             (matrix, columns, title) = (heads, (0..<heads.columns).map { "H\($0)" }, "patched head z, (m − m_corrupt) / (m_clean − m_corrupt), m = \(r.formula)")
@@ -215,9 +211,8 @@ extension Session {
         }
         let rows = (0..<matrix.rows).map { "L\($0)" }
         let location = "clean → corrupted"
-        try write(Data(heatmap(matrix, rowLabels: rows, columnLabels: columns, title: title, location: location).render().utf8), to: target)
-        let report = "wrote the patched \(r.heads != nil ? "heads" : "residual") \(matrix.shapeDescription) as an SVG heatmap to \(target.described)\n"
-        transcript.add(.plot(text: report, heatmap: pageHeatmap(matrix, rowLabels: rows, columnLabels: columns, title: title, location: location)))
-        return report
+        let chart = heatmap(matrix, rowLabels: rows, columnLabels: columns, title: title, location: location)
+        return try writePlot(chart, to: target,
+                             report: "wrote the patched \(r.heads != nil ? "heads" : "residual") \(matrix.shapeDescription) as an SVG heatmap to \(target.described)\n")
     }
 }

@@ -248,7 +248,7 @@ extension Session {
                                                                  gate: gateActivation) {
             text += wrap(notice) + "\n"
         }
-        if step.isTokenByToken, rows == nil, columns == nil, focus.isEmpty, trace.count > renderer.maximumRows {
+        if step.isTokenByToken, rows == nil, columns == nil, focus.isEmpty, !renderer.showsEveryRow(trace.count) {
             text += wrap("too long to show whole: focus TOKEN shows the rows and columns around a token, \(step.rawValue) top 3 "
                 + "each query's largest keys, \(step.rawValue) band 4 the keys near the diagonal, plot \(step.rawValue) PATH.svg all of it") + "\n"
         }

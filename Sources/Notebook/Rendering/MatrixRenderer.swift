@@ -88,17 +88,45 @@ public struct MatrixRenderer: Sendable {
         case masked
     }
 
-    /// The lines of `render` (without the shade legend) as runs, each cell a run with its shade, and
-    /// the range of the finite values the shades span. The matrix is not empty.
-    func runs(_ m: Matrix, rowLabels: [String], columnLabels: [String]?, rowOffset: Int, columnOffset: Int,
-              layout: Layout = Layout()) -> (lines: [[Run]], range: ClosedRange<Float>) {
-        let rowIndices = Self.withGaps(Self.summarize(count: m.rows, keep: maximumRows), layout.rowGaps)
-        let rowLabel: (Int) -> String = { i in i < rowLabels.count ? rowLabels[i] : String(i + rowOffset) }
-        let columnLabel: (Int) -> String = { j in
-            if let columnLabels, j < columnLabels.count { return columnLabels[j] }
-            return String(j + columnOffset)
-        }
-        let labelWidth = rowIndices.map { $0.map { Self.displayWidth(rowLabel($0)) } ?? 1 }.max() ?? 1
+    /// What of a matrix is shown, and how: its rows and columns in order (nil for a `⋮` or `…`,
+    /// where the middle ones or a focus's gap are left out), the width of the row labels and of
+    /// every cell, how a value is written, and the range of the finite values the shades span.
+    struct Grid {
+        let rows: [Int?], columns: [Int?]
+        let labelWidth: Int, cellWidth: Int
+        let format: (Float) -> String
+        let range: ClosedRange<Float>
+    }
+
+    /// The label of row or column `i`: its token, or its index (from `offset`, for a slice).
+    static func label(_ i: Int, _ labels: [String]?, offset: Int) -> String {
+        if let labels, i < labels.count { return labels[i] }
+        return String(i + offset)
+    }
+
+    /// The rows of a matrix of `count` rows that are shown: all of them, or the first and last
+    /// halves of `maximumRows` around a `⋮` (nil).
+    func shownRows(_ count: Int) -> [Int?] {
+        Self.summarize(count: count, keep: maximumRows)
+    }
+
+    /// Whether every one of `count` rows is shown, no `⋮`.
+    func showsEveryRow(_ count: Int) -> Bool {
+        !shownRows(count).contains(nil)
+    }
+
+    /// Whether `m` is shown whole, every row and every column, with no `⋮` and no `…`: what a
+    /// `focus` asks before it narrows a step. The rows are known before any value is read.
+    func showsWhole(_ m: Matrix, rowLabels: [String], columnLabels: [String]?) -> Bool {
+        guard showsEveryRow(m.rows) else { return false }
+        return !grid(m, rowLabels: rowLabels, columnLabels: columnLabels, rowOffset: 0, columnOffset: 0).columns.contains(nil)
+    }
+
+    /// The grid `runs` draws `m` on (see ``Grid``).
+    func grid(_ m: Matrix, rowLabels: [String], columnLabels: [String]?, rowOffset: Int, columnOffset: Int,
+              layout: Layout = Layout()) -> Grid {
+        let rows = Self.withGaps(shownRows(m.rows), layout.rowGaps)
+        let labelWidth = rows.map { $0.map { Self.displayWidth(Self.label($0, rowLabels, offset: rowOffset)) } ?? 1 }.max() ?? 1
 
         // Whole numbers (indices from argmax, ids, counts) print without decimals.
         let whole = m.values.allSatisfy { !$0.isFinite || ($0 == $0.rounded() && abs($0) < 1e7) }
@@ -108,36 +136,47 @@ public struct MatrixRenderer: Sendable {
         }
         let range = Self.finiteRange(m.values)
         let available = width - labelWidth
-        let cellWidth = self.cellWidth(m, range: range, format: format, columnLabels: columnLabels.map { _ in (0..<m.columns).map(columnLabel) },
+        let cellWidth = self.cellWidth(m, range: range, format: format,
+                                       columnLabels: columnLabels.map { _ in (0..<m.columns).map { Self.label($0, columnLabels, offset: columnOffset) } },
                                        columnOffset: columnOffset, available: available)
         // Each gap a focus left between columns takes a "  …" of its own.
-        let columnIndices = Self.withGaps(Self.columnsThatFit(m.columns, perColumn: cellWidth + 2,
-                                                              available: available - 3 * layout.columnGaps.count),
-                                          layout.columnGaps)
+        let columns = Self.withGaps(Self.columnsThatFit(m.columns, perColumn: cellWidth + 2,
+                                                        available: available - 3 * layout.columnGaps.count),
+                                    layout.columnGaps)
+        return Grid(rows: rows, columns: columns, labelWidth: labelWidth, cellWidth: cellWidth, format: format, range: range)
+    }
+
+    /// The lines of `render` (without the shade legend) as runs, each cell a run with its shade, and
+    /// the range of the finite values the shades span. The matrix is not empty.
+    func runs(_ m: Matrix, rowLabels: [String], columnLabels: [String]?, rowOffset: Int, columnOffset: Int,
+              layout: Layout = Layout()) -> (lines: [[Run]], range: ClosedRange<Float>) {
+        let shown = grid(m, rowLabels: rowLabels, columnLabels: columnLabels, rowOffset: rowOffset,
+                         columnOffset: columnOffset, layout: layout)
+        let (labelWidth, cellWidth) = (shown.labelWidth, shown.cellWidth)
 
         var lines: [[Run]] = []
         var header = String(repeating: " ", count: labelWidth)
-        for j in columnIndices {
-            header += "  " + (j.map { Self.pad(Self.truncate(columnLabel($0), to: cellWidth), cellWidth) } ?? "…")
+        for j in shown.columns {
+            header += "  " + (j.map { Self.pad(Self.truncate(Self.label($0, columnLabels, offset: columnOffset), to: cellWidth), cellWidth) } ?? "…")
         }
         lines.append([Run(text: Self.trimTrailing(header))])
-        for i in rowIndices {
+        for i in shown.rows {
             guard let i else {
                 lines.append([Run(text: Self.pad("⋮", labelWidth))])
                 continue
             }
-            var line = [Run(text: Self.pad(rowLabel(i), labelWidth, alignLeft: true))]
-            for j in columnIndices {
+            var line = [Run(text: Self.pad(Self.label(i, rowLabels, offset: rowOffset), labelWidth, alignLeft: true))]
+            for j in shown.columns {
                 guard let j else { line.append(Run(text: "  …")); continue }
                 let value = m[i, j]
                 // One space apart, one inside the shaded cell: "  0.1234" either way in plain text.
                 line.append(Run(text: " "))
-                line.append(Run(text: " " + Self.pad(format(value), cellWidth),
-                                shade: layout.blankNaN && value.isNaN ? nil : Self.shade(value, range)))
+                line.append(Run(text: " " + Self.pad(shown.format(value), cellWidth),
+                                shade: layout.blankNaN && value.isNaN ? nil : Self.shade(value, shown.range)))
             }
             lines.append(line)
         }
-        return (lines.map(Self.merged), range)
+        return (lines.map(Self.merged), shown.range)
     }
 
     /// Neighbouring runs without a shade joined into one.

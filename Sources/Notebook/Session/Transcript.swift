@@ -148,6 +148,14 @@ enum NotebookPart {
     enum Heatmap {
         case drawn(SVGHeatmap)
         case tooLarge(rows: Int, columns: Int)
+
+        /// `chart` as the page draws it, unless it has more rows or columns than a page holds
+        /// (``Session/maximumHeatmapSide``).
+        init(_ chart: SVGHeatmap) {
+            let (rows, columns) = (chart.matrix.rows, chart.matrix.columns)
+            self = rows <= Session.maximumHeatmapSide && columns <= Session.maximumHeatmapSide
+                ? .drawn(chart) : .tooLarge(rows: rows, columns: columns)
+        }
     }
 
     /// The text the part was printed as.
@@ -175,15 +183,6 @@ extension Session {
                           format: { [renderer] in $0.isNaN ? "—" : renderer.format($0) })
     }
 
-    /// A heatmap for the page being recorded, unless it would be too large for one.
-    func pageHeatmap(_ matrix: Matrix, rowLabels: [String], columnLabels: [String], title: String,
-                     location: String) -> NotebookPart.Heatmap {
-        guard matrix.rows <= Self.maximumHeatmapSide, matrix.columns <= Self.maximumHeatmapSide else {
-            return .tooLarge(rows: matrix.rows, columns: matrix.columns)
-        }
-        return .drawn(heatmap(matrix, rowLabels: rowLabels, columnLabels: columnLabels, title: title, location: location))
-    }
-
     /// A token × token matrix as the renderer prints it, heat-shaded; a recorded command keeps its
     /// shades and its heatmap for `save notebook`, whether or not the terminal has colour.
     /// - Parameters:
@@ -199,8 +198,8 @@ extension Session {
         let (lines, range) = renderer.runs(m, rowLabels: rowLabels, columnLabels: columnLabels,
                                            rowOffset: rowOffset, columnOffset: columnOffset, layout: layout)
         let text = renderer.text(lines, range: range, shade: true)
-        let heatmap = pageHeatmap(m, rowLabels: rowLabels, columnLabels: columnLabels, title: title, location: location)
-        transcript.add(.matrix(text: Transcript.plain(text), lines: lines + [renderer.legendRuns(range)], heatmap: heatmap))
+        let chart = heatmap(m, rowLabels: rowLabels, columnLabels: columnLabels, title: title, location: location)
+        transcript.add(.matrix(text: Transcript.plain(text), lines: lines + [renderer.legendRuns(range)], heatmap: .init(chart)))
         return text
     }
 
