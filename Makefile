@@ -64,11 +64,13 @@ portability: deps weights
 check-html: deps weights
 	Scripts/check-html.sh
 
-# Benchmarks (not part of make test): in-process timings, then the whole job against Python.
+# Benchmarks (not part of make test): in-process timings, then the whole job against Python, and
+# decoding against llama.cpp when LLAMA_PYTHON names a Python with llama-cpp-python.
 bench: deps release
 	.build/release/attn fetch --all
 	.build/release/attn-bench
 	python3 Tests/Benchmarks/compare.py
+	python3 Tests/Benchmarks/decode_compare.py
 
 # Installs the release binary, the lessons, the manual page and bash, zsh and fish completions
 # under PREFIX (DESTDIR is prepended, for packaging); uninstall removes exactly those files.

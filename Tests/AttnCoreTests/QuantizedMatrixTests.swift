@@ -47,7 +47,7 @@ struct QuantizedMatrixTests {
         #expect(table.reorderingRows(order).dequantized.values == dense.rows(at: order).values)
     }
 
-    @Test("x · Wᵀ through the kernel (1 to 32 rows) and through BLAS (more) equals BLAS on the float32 matrix",
+    @Test("x · Wᵀ through the kernel (1 to 64 rows) and through BLAS (more) equals BLAS on the float32 matrix",
           arguments: [GGMLType.q8_0, .q4_1])
     func products(type: GGMLType) throws {
         let (path, file) = try Self.table(type)

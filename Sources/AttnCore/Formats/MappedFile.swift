@@ -9,8 +9,8 @@ import Foundation
 /// past the new end raises SIGBUS, and no Swift code can recover from that. ``TruncationGuard``
 /// turns it into one line on standard error and exit status 1 instead of a crash. (Writing into
 /// the file in place changes the weights under attn silently; `attn fetch` replaces files by a
-/// rename, which leaves a mapped file whole.) MiniLM's weights are read through their mapping for
-/// as long as the model is loaded; SmolLM2's only while it loads, as they are dequantized.
+/// rename, which leaves a mapped file whole.) MiniLM's weights, SmolLM2's and Gemma 3's Q8_0 and
+/// Q4_1 tensors are read through their mapping for as long as the model is loaded.
 public final class MappedFile: @unchecked Sendable {
     // @unchecked: the mapping is read-only and never changes after init, so sharing it is safe.
 

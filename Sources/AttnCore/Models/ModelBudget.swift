@@ -4,10 +4,11 @@
 /// sparse file whose header describes a 4 GB tensor would otherwise be believed until the memory
 /// ran out. Every size is checked against these limits before anything is allocated for it.
 public enum ModelBudget {
-    /// The most bytes of float32 weights one model may have: MiniLM has 90 MB, SmolLM2-135M
-    /// dequantized 538 MB, GPT-2 small 498 MB, BERT-large 1.3 GB, GPT-2 large 3.1 GB; 4 GiB is
-    /// about 1.07 billion parameters. (F32 safetensors stay in the file's mapping; F16, BF16 and
-    /// GGUF weights are converted into memory.)
+    /// The most bytes of float32 weights one model may have, counted as float32 whatever the file
+    /// stores: MiniLM has 90 MB, SmolLM2-135M 538 MB, GPT-2 small 498 MB, BERT-large 1.3 GB,
+    /// GPT-2 large 3.1 GB; 4 GiB is about 1.07 billion parameters. (F32 safetensors and GGUF's
+    /// Q8_0 and Q4_1 tensors stay in the file's mapping; F16, BF16 and other GGUF types are
+    /// converted into memory.)
     public static let maximumWeightBytes = 4 << 30
 
     /// The most bytes one trace may take. What a trace keeps grows with T: per layer a few T × d

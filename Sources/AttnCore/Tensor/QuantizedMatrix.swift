@@ -79,21 +79,23 @@ public struct QuantizedMatrix: @unchecked Sendable {
     }
 
     /// The first block whose scale (or Q4_1's minimum) is NaN or ±∞, as (row, column of its first
-    /// element), or nil: every element of such a block would be.
+    /// element), or nil: every element of such a block would be. Read from the bits (an fp16 is
+    /// NaN or ±∞ when its five exponent bits are all ones), so that the 4 million scales of
+    /// SmolLM2 take a few milliseconds at load.
     func firstNonFiniteScale() -> (row: Int, column: Int, value: Float)? {
-        let blocksPerRow = columns / type.blockSize
+        let blocksPerRow = columns / type.blockSize, size = type.bytesPerBlock
+        let second = type == .q4_1 ? 2 : 0   // Q4_1's minimum follows its scale
+        func bad(_ p: UnsafeRawPointer) -> Bool { UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)) & 0x7C00 == 0x7C00 }
         for block in 0..<(rows * blocksPerRow) {
-            let start = bytes.base + block * type.bytesPerBlock
-            for offset in type == .q4_1 ? [0, 2] : [0] {
-                let value = Self.half(start + offset)
-                if !value.isFinite { return (block / blocksPerRow, block % blocksPerRow * type.blockSize, value) }
-            }
+            let start = bytes.base + block * size
+            guard bad(start) || bad(start + second) else { continue }
+            let value = bad(start) ? Self.half(start) : Self.half(start + second)
+            return (block / blocksPerRow, block % blocksPerRow * type.blockSize, value)
         }
         return nil
     }
 
     /// The fp16 at `pointer`, as a `Float`.
-    @inline(__always)
     private static func half(_ pointer: UnsafeRawPointer) -> Float {
         Float(Float16(bitPattern: UInt16(littleEndian: pointer.loadUnaligned(as: UInt16.self))))
     }
@@ -124,7 +126,7 @@ public struct QuantizedMatrix: @unchecked Sendable {
     /// Up to this many rows of x run through the block kernel; more dequantize the weight (in
     /// chunks) and multiply through BLAS, whose packed kernels then win: a long sentence pays for
     /// the dequantizing once, spread over its rows (Tests/Benchmarks/README.md, “Quantized weights”).
-    public static let kernelRows = 32
+    public static let kernelRows = 64
 
     /// How many rows a BLAS product dequantizes at once: 8192 × 640 floats is 21 MB.
     static let chunkRows = 8192
