@@ -9,6 +9,10 @@
 # know that holds on machines we do not have. Not part of make test or CI: they run on whatever
 # kernel the machine picks, as a user's machine does.
 #
+# The same goes for attn's own kernel for quantized weights (Sources/CKernels/quantized.c), which
+# takes AVX-512, AVX2 or portable C by the CPU: the last runs ask for the narrower ones
+# (ATTN_QUANTIZED_KERNEL), with OpenBLAS's own choice.
+#
 # Usage: Tests/portability.sh [--lessons]   (--lessons: only the lesson transcripts, ~15 s a kernel)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,19 +22,25 @@ filter=()
 
 flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
 has() { [[ " $flags " == *" $1 "* ]]; }
-kernels=("")  # unset: what OpenBLAS picks for this CPU
+kernels=("")  # unset: what OpenBLAS picks for this CPU (and the widest quantized kernel)
 has avx && kernels+=(Sandybridge)
 has avx2 && kernels+=(Haswell)
 grep -qi 'AuthenticAMD' /proc/cpuinfo 2>/dev/null && has avx2 && kernels+=(Zen)
 has avx512f && has avx512bw && has avx512vl && kernels+=(SkylakeX)
 has avx512_bf16 && kernels+=(Cooperlake)
+# attn's quantized kernel, narrower than the CPU's widest (OpenBLAS unset).
+has avx512f && has avx2 && kernels+=(quantized:avx2)
+kernels+=(quantized:portable)
 
 swift build --build-tests >/dev/null || { echo "portability: the build failed" >&2; exit 1; }
 failed=()
 for kernel in "${kernels[@]}"; do
   label=${kernel:-"unset (OpenBLAS's own choice)"}
   log=$(mktemp)
-  if [ -n "$kernel" ]; then
+  if [[ "$kernel" == quantized:* ]]; then
+    label="unset, ATTN_QUANTIZED_KERNEL=${kernel#quantized:}"
+    env -u OPENBLAS_CORETYPE ATTN_QUANTIZED_KERNEL=${kernel#quantized:} swift test --skip-build "${filter[@]}" >"$log" 2>&1
+  elif [ -n "$kernel" ]; then
     OPENBLAS_CORETYPE=$kernel swift test --skip-build "${filter[@]}" >"$log" 2>&1
   else
     env -u OPENBLAS_CORETYPE swift test --skip-build "${filter[@]}" >"$log" 2>&1

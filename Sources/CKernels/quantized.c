@@ -6,7 +6,9 @@
 // Both paths dequantize each weight exactly as Dequantization.swift does (a product, then for
 // Q4_1 one rounded sum: no fused multiply-add there), then multiply-add it with the activations.
 #include "quantized.h"
+#include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -151,30 +153,143 @@ typedef void (*rows_function)(const uint8_t *, size_t, size_t, const float *, si
      rows_##TYPE##_1_6, rows_##TYPE##_1_7, rows_##TYPE##_1_8}
 static const rows_function rows_avx2[2][8] = {TABLE(ATTN_Q8_0), TABLE(ATTN_Q4_1)};
 
-AVX2 static void product_avx2(attn_block_type type, const uint8_t *data, size_t blocks, const float *x, size_t count,
-                              float *out, size_t out_stride, size_t first, size_t last) {
-    const size_t k = blocks * BLOCK, row_bytes = blocks * block_bytes(type);
-    // Rows of x in tiles of 8, the last one shorter; each tile goes over W's rows [first, last).
-    for (size_t t0 = 0; t0 < count; t0 += 8) {
-        const size_t n = count - t0 >= 8 ? 8 : count - t0;
-        rows_avx2[type == ATTN_Q8_0 ? 0 : 1][n - 1](data, row_bytes, blocks, x + t0 * k, k, out + t0 * out_stride,
-                                                   out_stride, first, last);
+#endif
+
+#if defined(__x86_64__)
+// The same kernel in 16 lanes, for CPUs with AVX-512 (most servers since Skylake, AMD since
+// Zen 4): half the instructions to unpack a block, and 32 registers, so a decoding step's one
+// row of x works on 8 rows of W at once. The lanes add in another order than AVX2's, so the
+// two paths differ in the last bits; each keeps one order for every element.
+#define AVX512 __attribute__((target("avx512f,fma,f16c")))
+
+/// A block's 32 weights in two registers of 16 (elements 0–15, 16–31).
+AVX512 static inline void block_avx512(attn_block_type type, const uint8_t *block, __m512 w[2]) {
+    uint16_t bits;
+    memcpy(&bits, block, 2);
+    const __m512 d = _mm512_set1_ps(_cvtsh_ss(bits));
+    if (type == ATTN_Q8_0) {
+        for (int j = 0; j < 2; j++) {
+            const __m128i q = _mm_loadu_si128((const __m128i *)(block + 2 + 16 * j));
+            w[j] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), d);
+        }
+    } else {
+        memcpy(&bits, block + 2, 2);
+        const __m512 m = _mm512_set1_ps(_cvtsh_ss(bits));
+        const __m128i bytes = _mm_loadu_si128((const __m128i *)(block + 4));
+        const __m128i nibble = _mm_set1_epi8(0x0F);
+        const __m128i q[2] = {_mm_and_si128(bytes, nibble), _mm_and_si128(_mm_srli_epi16(bytes, 4), nibble)};
+        for (int j = 0; j < 2; j++) {
+            const __m512 qf = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(q[j]));
+            w[j] = _mm512_add_ps(_mm512_mul_ps(qf, d), m);   // d · q, then + m, as dequantizing
+        }
     }
 }
+
+/// The sum of a register's 16 lanes, always in the same order.
+AVX512 static inline float lanes_sum_512(__m512 v) {
+    __m256 half = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    __m128 quarter = _mm_add_ps(_mm256_castps256_ps128(half), _mm256_extractf128_ps(half, 1));
+    quarter = _mm_add_ps(quarter, _mm_movehl_ps(quarter, quarter));
+    quarter = _mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1));
+    return _mm_cvtss_f32(quarter);
+}
+
+/// ``tile_avx2`` in 16 lanes: rows_n rows of W against n rows of x, rows_n · n ≤ 8.
+AVX512 static inline __attribute__((always_inline)) void tile_avx512(attn_block_type type, const uint8_t *row,
+                                                                     size_t row_bytes, size_t blocks, const float *x,
+                                                                     size_t k, float *out, size_t out_stride,
+                                                                     const int rows_n, const int n) {
+    __m512 acc[8];
+#pragma clang loop unroll(full)
+    for (int e = 0; e < 8; e++) acc[e] = _mm512_setzero_ps();
+    const size_t bytes = block_bytes(type);
+    for (size_t b = 0; b < blocks; b++) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < rows_n; i++) {
+            __m512 w[2];
+            block_avx512(type, row + i * row_bytes + b * bytes, w);
+#pragma clang loop unroll(full)
+            for (int t = 0; t < n; t++) {
+                const float *xb = x + t * k + b * BLOCK;
+#pragma clang loop unroll(full)
+                for (int j = 0; j < 2; j++) acc[i * n + t] = _mm512_fmadd_ps(w[j], _mm512_loadu_ps(xb + 16 * j), acc[i * n + t]);
+            }
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int i = 0; i < rows_n; i++) {
+#pragma clang loop unroll(full)
+        for (int t = 0; t < n; t++) out[t * out_stride + i] = lanes_sum_512(acc[i * n + t]);
+    }
+}
+
+#define ROWS512(TYPE, R, N)                                                                                       \
+    AVX512 static void rows512_##TYPE##_##R##_##N(const uint8_t *data, size_t row_bytes, size_t blocks,             \
+                                                  const float *x, size_t k, float *out, size_t out_stride,         \
+                                                  size_t first, size_t last) {                                     \
+        size_t r = first;                                                                                          \
+        for (; r + R <= last; r += R)                                                                              \
+            tile_avx512(TYPE, data + r * row_bytes, row_bytes, blocks, x, k, out + r, out_stride, R, N);           \
+        for (; r < last; r++)                                                                                      \
+            tile_avx512(TYPE, data + r * row_bytes, row_bytes, blocks, x, k, out + r, out_stride, 1, N);           \
+    }
+#define ROWS512_OF_TYPE(TYPE)                                                                                      \
+    ROWS512(TYPE, 8, 1) ROWS512(TYPE, 4, 2) ROWS512(TYPE, 2, 3) ROWS512(TYPE, 2, 4) ROWS512(TYPE, 1, 5)          \
+    ROWS512(TYPE, 1, 6) ROWS512(TYPE, 1, 7) ROWS512(TYPE, 1, 8)
+ROWS512_OF_TYPE(ATTN_Q8_0)
+ROWS512_OF_TYPE(ATTN_Q4_1)
+#define TABLE512(TYPE)                                                                                         \
+    {rows512_##TYPE##_8_1, rows512_##TYPE##_4_2, rows512_##TYPE##_2_3, rows512_##TYPE##_2_4,                  \
+     rows512_##TYPE##_1_5, rows512_##TYPE##_1_6, rows512_##TYPE##_1_7, rows512_##TYPE##_1_8}
+static const rows_function rows_avx512[2][8] = {TABLE512(ATTN_Q8_0), TABLE512(ATTN_Q4_1)};
 #endif
+
+/// Rows of x in tiles of 8, the last one shorter; each tile goes over W's rows [first, last)
+/// with the function of its size from `table` (AVX2's or AVX-512's).
+static void product_tiles(const rows_function table[2][8], attn_block_type type, const uint8_t *data, size_t blocks,
+                          const float *x, size_t count, float *out, size_t out_stride, size_t first, size_t last) {
+    const size_t k = blocks * BLOCK, row_bytes = blocks * block_bytes(type);
+    for (size_t t0 = 0; t0 < count; t0 += 8) {
+        const size_t n = count - t0 >= 8 ? 8 : count - t0;
+        table[type == ATTN_Q8_0 ? 0 : 1][n - 1](data, row_bytes, blocks, x + t0 * k, k, out + t0 * out_stride,
+                                                out_stride, first, last);
+    }
+}
+
+/// The widest path this CPU runs: 2 for AVX-512, 1 for AVX2 with FMA and F16C, 0 for portable C.
+static int widest_path(void) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) return 1;
+#endif
+    return 0;
+}
+
+/// The path products take: the widest, or a narrower one named by ATTN_QUANTIZED_KERNEL
+/// (`portable` or `avx2`), so that Tests/portability.sh can run the lessons the way a machine
+/// without AVX-512 or AVX2 computes them. Read once.
+static int chosen_path = 0;
+static pthread_once_t chosen_once = PTHREAD_ONCE_INIT;
+static void choose_path(void) {
+    chosen_path = widest_path();
+    const char *asked = getenv("ATTN_QUANTIZED_KERNEL");
+    if (asked && strcmp(asked, "portable") == 0) chosen_path = 0;
+    if (asked && strcmp(asked, "avx2") == 0 && chosen_path > 1) chosen_path = 1;
+}
+
+int attn_quantized_product_path(int path, attn_block_type type, const void *data, size_t blocks, const float *x,
+                                size_t count, float *out, size_t out_stride, size_t first, size_t last) {
+    if (path > widest_path()) return 0;
+#if defined(__x86_64__)
+    if (path == 2) { product_tiles(rows_avx512, type, data, blocks, x, count, out, out_stride, first, last); return 1; }
+    if (path == 1) { product_tiles(rows_avx2, type, data, blocks, x, count, out, out_stride, first, last); return 1; }
+#endif
+    product_portable(type, data, blocks, x, count, out, out_stride, first, last);
+    return 1;
+}
 
 void attn_quantized_product(attn_block_type type, const void *data, size_t blocks, const float *x, size_t count,
                             float *out, size_t out_stride, size_t first, size_t last) {
-#if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
-        product_avx2(type, data, blocks, x, count, out, out_stride, first, last);
-        return;
-    }
-#endif
-    product_portable(type, data, blocks, x, count, out, out_stride, first, last);
-}
-
-void attn_quantized_product_portable(attn_block_type type, const void *data, size_t blocks, const float *x,
-                                     size_t count, float *out, size_t out_stride, size_t first, size_t last) {
-    product_portable(type, data, blocks, x, count, out, out_stride, first, last);
+    pthread_once(&chosen_once, choose_path);
+    attn_quantized_product_path(chosen_path, type, data, blocks, x, count, out, out_stride, first, last);
 }

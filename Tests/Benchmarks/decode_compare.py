@@ -30,9 +30,19 @@ if not python or subprocess.run([python, "-c", "import llama_cpp"], capture_outp
     print("decoding against llama.cpp: skipped (LLAMA_PYTHON names no Python with llama-cpp-python)")
     sys.exit(0)
 
+# Without extra buffer types: the CPU build puts weights in AMX tiles where the CPU lists AMX,
+# and a virtual machine that does not grant the tiles' state stops it with SIGILL. Repacking
+# for AVX2/AVX-512 goes with them; the plain Q4_1 kernels remain.
 peer = """
 import sys
+import llama_cpp.llama_cpp as low
 from llama_cpp import Llama
+default = low.llama_model_default_params
+def without_extra_buffers():
+    params = default()
+    params.use_extra_bufts = False
+    return params
+low.llama_model_default_params = without_extra_buffers
 m = Llama(model_path=sys.argv[1], n_threads=2, n_ctx=512, verbose=False)
 out = m.create_completion(sys.argv[2], max_tokens=int(sys.argv[3]), temperature=0.0, top_k=1)
 sys.stdout.write(out["choices"][0]["text"])

@@ -18,13 +18,14 @@ typedef enum {
 /// (`d · q`, or `d · q + m` rounded once, as ggml and gguf-py compute it); only the order of the
 /// sums differs from a float32 product. That order is fixed per element of `out`: a row of x gets
 /// the same bits alone (a decoding step) as among many (a sentence), whichever rows the caller
-/// hands to which core. AVX2 and FMA are used when the CPU has them, else portable C; the two add
-/// in different orders.
+/// hands to which core. AVX-512 or AVX2 with FMA are used when the CPU has them, else portable C;
+/// each adds in its own order.
 void attn_quantized_product(attn_block_type type, const void *data, size_t blocks, const float *x, size_t count,
                             float *out, size_t out_stride, size_t first, size_t last);
 
-/// The same with portable C only, whatever the CPU: for the tests, which compare both paths.
-void attn_quantized_product_portable(attn_block_type type, const void *data, size_t blocks, const float *x,
-                                     size_t count, float *out, size_t out_stride, size_t first, size_t last);
+/// The same through one path, for the tests, which compare every path the CPU has: 0 portable C,
+/// 1 AVX2 with FMA, 2 AVX-512. Returns 0, computing nothing, when the CPU lacks that path.
+int attn_quantized_product_path(int path, attn_block_type type, const void *data, size_t blocks, const float *x,
+                                size_t count, float *out, size_t out_stride, size_t first, size_t last);
 
 #endif
