@@ -255,11 +255,7 @@ extension Matrix {
 func softmaxRow(_ row: UnsafeMutableBufferPointer<Float>) {
     // find the max value (for numerical stability); a nan is the max, so that its row comes out
     // nan as in NumPy (Swift.max would skip it)
-    var maximum = -Float.infinity
-    for v in row {
-        if v.isNaN { maximum = v; break }
-        maximum = Swift.max(maximum, v)
-    }
+    let maximum = rowMaximum(UnsafeBufferPointer(row))
     if maximum == -.infinity {  // a fully masked row has no distribution; leave zeros
         for j in row.indices { row[j] = 0 }
         return
@@ -273,4 +269,27 @@ func softmaxRow(_ row: UnsafeMutableBufferPointer<Float>) {
     }
     // normalize
     for j in row.indices { row[j] /= sum }
+}
+
+/// The largest value of a row, or nan when it holds one. Eight cells at a time: a row of a long
+/// sentence's weights is thousands of cells, and a comparison with a branch on nan for each
+/// (the loop before) kept the compiler from vector instructions; a 2047-token SmolLM2 trace spent
+/// a tenth of its time here. The largest value is the same whatever the order.
+func rowMaximum(_ row: UnsafeBufferPointer<Float>) -> Float {
+    guard let base = row.baseAddress else { return -.infinity }
+    let wide = row.count / 8 * 8
+    var largest = SIMD8<Float>(repeating: -.infinity)
+    var nan = SIMDMask<SIMD8<Int32>>(repeating: false)
+    for j in stride(from: 0, to: wide, by: 8) {
+        let v = UnsafeRawPointer(base + j).loadUnaligned(as: SIMD8<Float>.self)
+        nan .|= v .!= v
+        largest.replace(with: v, where: v .> largest)
+    }
+    var maximum = largest.max()
+    var sawNaN = any(nan)
+    for v in row[wide...] {
+        if v.isNaN { sawNaN = true }
+        if v > maximum { maximum = v }
+    }
+    return sawNaN ? .nan : maximum
 }

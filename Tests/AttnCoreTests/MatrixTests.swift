@@ -242,6 +242,25 @@ struct MatrixNumericsTests {
         #expect(p.row(1).allSatisfy { abs($0 - 1.0 / 3) < 1e-7 })
     }
 
+    @Test("a row's maximum, eight cells at a time, is the largest cell wherever it lies, and nan wherever a nan lies")
+    func rowMaximum() {
+        for count in [1, 7, 8, 9, 16, 21, 64] {
+            let base = (0..<count).map { Float(($0 * 37) % 11) - 20 }
+            for place in Set([0, count / 2, count - 1]) {
+                var row = base
+                row[place] = 50
+                let softmax = Matrix(rows: 1, columns: count, values: row).softmaxRows()
+                #expect(softmax.row(0)[place] == softmax.row(0).max(), "\(count) cells, largest at \(place)")
+                row[place] = .nan
+                let allNaN = Matrix(rows: 1, columns: count, values: row).softmaxRows().row(0).allSatisfy { $0.isNaN }
+                #expect(allNaN, "\(count) cells, nan at \(place)")
+                row[place] = -.infinity
+                let masked = Matrix(rows: 1, columns: count, values: row).softmaxRows().row(0)
+                #expect(masked[place] == 0 && abs(masked.reduce(0, +) - 1) < 1e-5 || count == 1, "\(count) cells, −∞ at \(place)")
+            }
+        }
+    }
+
     @Test("layerNormRows equals (x − mean) / √(var + ε) · γ + β with the population variance")
     func layerNorm() {
         let x = Matrix([[1, 2, 3, 4], [10, -10, 0, 5], [7, 7, 7, 7]])
