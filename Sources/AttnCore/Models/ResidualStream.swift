@@ -106,7 +106,7 @@ extension Gemma3: ResidualStreamDecoder {
     /// Through the post-attention norm, its scale frozen at the value for the whole `attn_out`.
     public func headWrite(layer: Int, head: Int, position: Int, trace: Trace) -> [Float] {
         let w = weights.layers[layer]
-        let write = projectHead(trace, layer: layer, head: head, position: position, output: .dense(w.output))
+        let write = projectHead(trace, layer: layer, head: head, position: position, output: w.output)
         let post = FrozenNorm.rms(trace.layers[layer].attentionOutput, row: position, gain: w.postAttentionNorm,
                                   epsilon: configuration.rmsNormEpsilon)
         return post.apply(write)

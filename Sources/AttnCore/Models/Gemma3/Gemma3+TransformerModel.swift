@@ -141,16 +141,16 @@ extension Gemma3: DecoderModel {
         case "W_Q": return w.query.rows((head * dh)..<((head + 1) * dh)).transposed
         case "W_K": return w.key.rows((kv * dh)..<((kv + 1) * dh)).transposed
         case "W_V": return w.value.rows((kv * dh)..<((kv + 1) * dh)).transposed
-        case "W_O": return w.output.transposed
+        case "W_O": return w.output.matrix.transposed
         case "g_q": return row(w.queryNorm)
         case "g_k": return row(w.keyNorm)
         case "g_attn": return row(w.attentionNorm)
         case "g_post_attn": return row(w.postAttentionNorm)
         case "g_ffn": return row(w.feedForwardNorm)
         case "g_post_ffn": return row(w.postFeedForwardNorm)
-        case "W_gate": return w.gate.transposed
-        case "W_up": return w.up.transposed
-        case "W_down": return w.down.transposed
+        case "W_gate": return w.gate.matrix.transposed
+        case "W_up": return w.up.matrix.transposed
+        case "W_down": return w.down.matrix.transposed
         case "COS": let r = rope(); return Matrix.concatenateColumns([r.cosines, r.cosines])
         case "SIN": let r = rope(); return Matrix.concatenateColumns([r.sines, r.sines])
         case "E": return weights.tokenEmbeddings.matrix

@@ -96,8 +96,8 @@ public struct Gemma3: Sendable {
     /// ffn_act  = GELU_tanh(ffn_gate) ⊙ ffn_up
     /// ```
     func feedForward(_ n: Matrix, _ w: Gemma3LayerWeights) -> FeedForwardSteps {
-        let gate = n.multiplied(by: w.gate, transposeB: true)
-        let up = n.multiplied(by: w.up, transposeB: true)
+        let gate = n.multiplied(byTransposeOf: w.gate)
+        let up = n.multiplied(byTransposeOf: w.up)
         return FeedForwardSteps(gate: gate, up: up, activation: gatedGELU(gate: gate, up: up))
     }
 
@@ -117,9 +117,9 @@ public struct Gemma3: Sendable {
 
         // Pre-norm, then project all heads at once and cut each head's columns.
         let h = rmsNorm(x, gain: w.attentionNorm, epsilon: eps)
-        let queries = h.multiplied(by: w.query, transposeB: true)   // (T × heads·dₕ)
-        let keys = h.multiplied(by: w.key, transposeB: true)        // (T × kv·dₕ)
-        let values = h.multiplied(by: w.value, transposeB: true)    // (T × kv·dₕ)
+        let queries = h.multiplied(byTransposeOf: w.query)   // (T × heads·dₕ)
+        let keys = h.multiplied(byTransposeOf: w.key)        // (T × kv·dₕ)
+        let values = h.multiplied(byTransposeOf: w.value)    // (T × kv·dₕ)
 
         // QK-norm: each head's key row is RMS-normalized (one gain per dimension, shared by the
         // heads), then rotated by its position and joined after the past keys.
@@ -151,13 +151,13 @@ public struct Gemma3: Sendable {
         Attention.patch(&heads, patched, first: first)
 
         let concat = Matrix.concatenateColumns(heads.map(\.z))
-        let attentionOutput = concat.multiplied(by: w.output, transposeB: true)
+        let attentionOutput = concat.multiplied(byTransposeOf: w.output)
         let attentionPostNorm = rmsNorm(attentionOutput, gain: w.postAttentionNorm, epsilon: eps)
         let residual = x + attentionPostNorm
 
         // The gated GELU: GELU_tanh(gate) ⊙ up, then down, then its own norm.
         let n = rmsNorm(residual, gain: w.feedForwardNorm, epsilon: eps)
-        let down = feedForward(n, w).activation.multiplied(by: w.down, transposeB: true)
+        let down = feedForward(n, w).activation.multiplied(byTransposeOf: w.down)
         let feedForwardPostNorm = rmsNorm(down, gain: w.postFeedForwardNorm, epsilon: eps)
         let out = residual + feedForwardPostNorm
 

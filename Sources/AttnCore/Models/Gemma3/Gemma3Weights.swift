@@ -3,16 +3,18 @@
 /// whole factor the normalized row is multiplied by (see ``Gemma3``).
 public struct Gemma3LayerWeights: Sendable {
     public let attentionNorm: [Float]
-    public let query: Matrix, key: Matrix, value: Matrix, output: Matrix
+    public let query: StoredMatrix, key: StoredMatrix, value: StoredMatrix, output: StoredMatrix
     /// QK-norm's gains, one per dimension of a head (dₕ), shared by every head.
     public let queryNorm: [Float], keyNorm: [Float]
     public let postAttentionNorm: [Float]
     public let feedForwardNorm: [Float]
-    public let gate: Matrix, up: Matrix, down: Matrix
+    public let gate: StoredMatrix, up: StoredMatrix, down: StoredMatrix
     public let postFeedForwardNorm: [Float]
 }
 
-/// All the weights of a Gemma 3 GGUF checkpoint, dequantized to float32.
+/// All the weights of a Gemma 3 GGUF checkpoint: its Q8_0 tensors (the table, some `attn_v` and
+/// `ffn_down`) left in the file's mapping as stored (``QuantizedMatrix``), the rest (Q5_0, Q4_K,
+/// Q6_K) dequantized to float32 at load (GGUFFile spreads each tensor's blocks over the cores).
 ///
 /// ``Gemma3Weights/checkpointName(_:layer:)`` maps fields to GGUF tensor names in one place.
 /// Unlike Llama's, the converter does not permute q and k: Gemma's RoPE rotates the halves
@@ -72,7 +74,7 @@ public struct Gemma3Weights: Sendable {
         }
     }
 
-    /// Dequantizes every tensor, checking names and shapes.
+    /// Reads every tensor, checking names and shapes first.
     /// - Throws: `.tensorMissing`, `.tensorShape`, `.tensorUnexpected`, `.tensorNotFinite`,
     ///   `.modelTooLarge` beyond ``ModelBudget/maximumWeightBytes``, or a GGUF error.
     public init(file: GGUFFile, configuration c: Gemma3Configuration) throws {
@@ -80,19 +82,22 @@ public struct Gemma3Weights: Sendable {
         for l in 0..<c.hiddenLayers { jobs += Self.layerFields.map { ($0, l) } }
         let wanted = jobs.map { (name: Self.checkpointName($0.0, layer: $0.1), shape: Self.expectedShape($0.0, c)) }
         try GGUFWeightLoader.check(file, wanted)
-        // The embedding table stays quantized; everything else is dequantized (GGUFFile spreads
-        // each tensor's blocks over the cores).
-        let embeddings = wanted[0].name
-        tokenEmbeddings = try file.storedMatrix(embeddings)
-        let m = try wanted.dropFirst().map { try file.matrix($0.name, requiringFinite: true) }
-        outputNorm = m[0].values
-        let n = Self.layerFields.count
-        layers = (0..<c.hiddenLayers).map { l in
-            let w = Array(m[(1 + n * l)..<(1 + n * (l + 1))])
-            return Gemma3LayerWeights(attentionNorm: w[0].values, query: w[1], key: w[2], value: w[3], output: w[4],
-                                      queryNorm: w[5].values, keyNorm: w[6].values, postAttentionNorm: w[7].values,
-                                      feedForwardNorm: w[8].values, gate: w[9], up: w[10], down: w[11],
-                                      postFeedForwardNorm: w[12].values)
+        func stored(_ field: Field, _ layer: Int) throws -> StoredMatrix {
+            try file.storedMatrix(Self.checkpointName(field, layer: layer))
+        }
+        func vector(_ field: Field, _ layer: Int = 0) throws -> [Float] {
+            try file.floats(Self.checkpointName(field, layer: layer), requiringFinite: true)
+        }
+        tokenEmbeddings = try stored(.tokenEmbeddings, 0)
+        outputNorm = try vector(.outputNorm)
+        layers = try (0..<c.hiddenLayers).map { l in
+            Gemma3LayerWeights(attentionNorm: try vector(.attentionNorm, l), query: try stored(.query, l),
+                               key: try stored(.key, l), value: try stored(.value, l), output: try stored(.output, l),
+                               queryNorm: try vector(.queryNorm, l), keyNorm: try vector(.keyNorm, l),
+                               postAttentionNorm: try vector(.postAttentionNorm, l),
+                               feedForwardNorm: try vector(.feedForwardNorm, l), gate: try stored(.gate, l),
+                               up: try stored(.up, l), down: try stored(.down, l),
+                               postFeedForwardNorm: try vector(.postFeedForwardNorm, l))
         }
     }
 }
