@@ -17,6 +17,10 @@
 
 enum { BLOCK = 32 };
 
+/// A kernel for rows [first, last) of W against a tile of x: (data, row bytes, blocks, x, k, out,
+/// out stride, first, last). One for each block type, tile and vector width.
+typedef void (*rows_function)(const uint8_t *, size_t, size_t, const float *, size_t, float *, size_t, size_t, size_t);
+
 static size_t block_bytes(attn_block_type type) { return type == ATTN_Q8_0 ? 34 : 20; }
 
 static float half_to_float(const uint8_t *p) {
@@ -146,8 +150,6 @@ AVX2 static inline __attribute__((always_inline)) void tile_avx2(attn_block_type
 ROWS_OF_TYPE(ATTN_Q8_0)
 ROWS_OF_TYPE(ATTN_Q4_1)
 
-/// The function for `n` rows of x (1 to 8) of a block type.
-typedef void (*rows_function)(const uint8_t *, size_t, size_t, const float *, size_t, float *, size_t, size_t, size_t);
 #define TABLE(TYPE)                                                                                    \
     {rows_##TYPE##_4_1, rows_##TYPE##_2_2, rows_##TYPE##_1_3, rows_##TYPE##_1_4, rows_##TYPE##_1_5, \
      rows_##TYPE##_1_6, rows_##TYPE##_1_7, rows_##TYPE##_1_8}
@@ -244,6 +246,7 @@ ROWS512_OF_TYPE(ATTN_Q4_1)
 static const rows_function rows_avx512[2][8] = {TABLE512(ATTN_Q8_0), TABLE512(ATTN_Q4_1)};
 #endif
 
+#if defined(__x86_64__)
 /// Rows of x in tiles of 8, the last one shorter; each tile goes over W's rows [first, last)
 /// with the function of its size from `table` (AVX2's or AVX-512's).
 static void product_tiles(const rows_function table[2][8], attn_block_type type, const uint8_t *data, size_t blocks,
@@ -255,6 +258,7 @@ static void product_tiles(const rows_function table[2][8], attn_block_type type,
                                                 out_stride, first, last);
     }
 }
+#endif
 
 /// The widest path this CPU runs: 2 for AVX-512, 1 for AVX2 with FMA and F16C, 0 for portable C.
 static int widest_path(void) {
