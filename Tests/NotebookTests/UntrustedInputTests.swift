@@ -294,6 +294,9 @@ struct UntrustedWriteTests {
         ("plot weights notes.conf", "plot writes .svg files: end the file name with .svg (not notes.conf)"),
         ("save transcript notes.conf", "save transcript writes .md files: end the file name with .md (not notes.conf)"),
         ("save notebook notes.conf", "save notebook writes .html files: end the file name with .html (not notes.conf)"),
+        // A control character in the name is quoted escaped, never sent to the terminal.
+        ("plot weights x\u{1b}[2J.conf", "plot writes .svg files: end the file name with .svg (not x\\u{1b}[2J.conf)"),
+        ("export weights x\u{202e}.conf", "cannot tell the format of x\\u{202e}.conf: end the file name with .npy or .csv (or .tsv/.txt for tokens)"),
     ])
     func suffixes(line: String, error: String) {
         let s = Scratch("suffix")

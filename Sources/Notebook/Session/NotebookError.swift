@@ -71,7 +71,7 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .stepNotInModel(step, model):
             return "\(model) has no step \(step): another architecture computes it (help \(step) explains it)"
         case let .exportFormat(path):
-            return "cannot tell the format of \(path): end the file name with .npy or .csv (or .tsv/.txt for tokens)"
+            return "cannot tell the format of \(shown(path)): end the file name with .npy or .csv (or .tsv/.txt for tokens)"
         case .unterminatedQuote:
             return "the quoted sentence has no closing \": add one at the end"
         case let .badEscape(sequence):
@@ -89,7 +89,7 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .notTokenByToken(step, shape):
             return "\(step) is \(shape), not token × token: plot draws scores, scaled, masked, weights or rollout"
         case let .fileType(path, command, expected):
-            return "\(command) writes .\(expected) files: end the file name with .\(expected) (not \(path))"
+            return "\(command) writes .\(expected) files: end the file name with .\(expected) (not \(shown(path)))"
         case let .numberTooLarge(command, text, usage):
             return "\(command) \(shown(text)) is out of range: \(usage)"
         case let .fileSuffixes(path, command, accepted):
