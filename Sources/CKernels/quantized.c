@@ -67,6 +67,11 @@ static void product_portable(attn_block_type type, const uint8_t *data, size_t b
 
 #if defined(__x86_64__)
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
+// AVX-512 (most servers since Skylake, AMD since Zen 4): 16 lanes, half the instructions to unpack
+// a block, and 32 registers, so a decoding step's one row of x works on 8 rows of W at once. The
+// lanes add in another order than AVX2's, so the two paths differ in the last bits; each keeps
+// one order for every element.
+#define AVX512 __attribute__((target("avx512f,fma,f16c")))
 
 /// A block's 32 weights in four registers of 8 (elements 0–7, 8–15, 16–23, 24–31).
 AVX2 static inline void block_avx2(attn_block_type type, const uint8_t *block, __m256 w[4]) {
@@ -100,70 +105,6 @@ AVX2 static inline float lanes_sum(__m256 v) {
     return _mm_cvtss_f32(half);
 }
 
-/// `rows_n` rows of W (a constant after inlining) against `n` rows of x (also a constant), with
-/// rows_n · n ≤ 8 elements of out at once. Each element's sum is a chain of dependent multiply-adds
-/// (4 per block, 4 cycles each), so a tile keeps several chains in flight: the 8 rows of x of a
-/// long sentence, or the 8 rows of W of a decoding step's one row of x. Each block of W is
-/// unpacked once per tile and used n times. Every element gets the same sequence of multiply-adds
-/// whatever the tile, so its bits do not depend on how many rows of x there are.
-AVX2 static inline __attribute__((always_inline)) void tile_avx2(attn_block_type type, const uint8_t *row, size_t row_bytes,
-                                                                 size_t blocks, const float *x, size_t k, float *out,
-                                                                 size_t out_stride, const int rows_n, const int n) {
-    // Unrolled whole, so that the accumulators live in registers.
-    __m256 acc[8];
-#pragma clang loop unroll(full)
-    for (int e = 0; e < 8; e++) acc[e] = _mm256_setzero_ps();
-    const size_t bytes = block_bytes(type);
-    for (size_t b = 0; b < blocks; b++) {
-#pragma clang loop unroll(full)
-        for (int i = 0; i < rows_n; i++) {
-            __m256 w[4];
-            block_avx2(type, row + i * row_bytes + b * bytes, w);
-#pragma clang loop unroll(full)
-            for (int t = 0; t < n; t++) {
-                const float *xb = x + t * k + b * BLOCK;
-#pragma clang loop unroll(full)
-                for (int j = 0; j < 4; j++) acc[i * n + t] = _mm256_fmadd_ps(w[j], _mm256_loadu_ps(xb + 8 * j), acc[i * n + t]);
-            }
-        }
-    }
-#pragma clang loop unroll(full)
-    for (int i = 0; i < rows_n; i++) {
-#pragma clang loop unroll(full)
-        for (int t = 0; t < n; t++) out[t * out_stride + i] = lanes_sum(acc[i * n + t]);
-    }
-}
-
-/// Rows [first, last) of W against `N` rows of x, `R` rows of W at a time, then one at a time; one
-/// function for each block type, R and N, so that each inner loop is straight-line code.
-#define ROWS(TYPE, R, N)                                                                                      \
-    AVX2 static void rows_##TYPE##_##R##_##N(const uint8_t *data, size_t row_bytes, size_t blocks, const float *x, \
-                                             size_t k, float *out, size_t out_stride, size_t first, size_t last) { \
-        size_t r = first;                                                                                        \
-        for (; r + R <= last; r += R)                                                                            \
-            tile_avx2(TYPE, data + r * row_bytes, row_bytes, blocks, x, k, out + r, out_stride, R, N);           \
-        for (; r < last; r++)                                                                                    \
-            tile_avx2(TYPE, data + r * row_bytes, row_bytes, blocks, x, k, out + r, out_stride, 1, N);           \
-    }
-#define ROWS_OF_TYPE(TYPE) \
-    ROWS(TYPE, 4, 1) ROWS(TYPE, 2, 2) ROWS(TYPE, 1, 3) ROWS(TYPE, 1, 4) ROWS(TYPE, 1, 5) ROWS(TYPE, 1, 6) ROWS(TYPE, 1, 7) ROWS(TYPE, 1, 8)
-ROWS_OF_TYPE(ATTN_Q8_0)
-ROWS_OF_TYPE(ATTN_Q4_1)
-
-#define TABLE(TYPE)                                                                                    \
-    {rows_##TYPE##_4_1, rows_##TYPE##_2_2, rows_##TYPE##_1_3, rows_##TYPE##_1_4, rows_##TYPE##_1_5, \
-     rows_##TYPE##_1_6, rows_##TYPE##_1_7, rows_##TYPE##_1_8}
-static const rows_function rows_avx2[2][8] = {TABLE(ATTN_Q8_0), TABLE(ATTN_Q4_1)};
-
-#endif
-
-#if defined(__x86_64__)
-// The same kernel in 16 lanes, for CPUs with AVX-512 (most servers since Skylake, AMD since
-// Zen 4): half the instructions to unpack a block, and 32 registers, so a decoding step's one
-// row of x works on 8 rows of W at once. The lanes add in another order than AVX2's, so the
-// two paths differ in the last bits; each keeps one order for every element.
-#define AVX512 __attribute__((target("avx512f,fma,f16c")))
-
 /// A block's 32 weights in two registers of 16 (elements 0–15, 16–31).
 AVX512 static inline void block_avx512(attn_block_type type, const uint8_t *block, __m512 w[2]) {
     uint16_t bits;
@@ -196,54 +137,73 @@ AVX512 static inline float lanes_sum_512(__m512 v) {
     return _mm_cvtss_f32(quarter);
 }
 
-/// ``tile_avx2`` in 16 lanes: rows_n rows of W against n rows of x, rows_n · n ≤ 8.
-AVX512 static inline __attribute__((always_inline)) void tile_avx512(attn_block_type type, const uint8_t *row,
-                                                                     size_t row_bytes, size_t blocks, const float *x,
-                                                                     size_t k, float *out, size_t out_stride,
-                                                                     const int rows_n, const int n) {
-    __m512 acc[8];
-#pragma clang loop unroll(full)
-    for (int e = 0; e < 8; e++) acc[e] = _mm512_setzero_ps();
-    const size_t bytes = block_bytes(type);
-    for (size_t b = 0; b < blocks; b++) {
-#pragma clang loop unroll(full)
-        for (int i = 0; i < rows_n; i++) {
-            __m512 w[2];
-            block_avx512(type, row + i * row_bytes + b * bytes, w);
-#pragma clang loop unroll(full)
-            for (int t = 0; t < n; t++) {
-                const float *xb = x + t * k + b * BLOCK;
-#pragma clang loop unroll(full)
-                for (int j = 0; j < 2; j++) acc[i * n + t] = _mm512_fmadd_ps(w[j], _mm512_loadu_ps(xb + 16 * j), acc[i * n + t]);
-            }
-        }
+/// A tile: `rows_n` rows of W (a constant after inlining) against `n` rows of x (also a constant),
+/// with rows_n · n ≤ 8 elements of out at once, in registers of LANES floats (AVX2's 8, AVX-512's
+/// 16; UNPACK and SUM are the width's own). Each element's sum is a chain of dependent
+/// multiply-adds (4 cycles each), so a tile keeps several chains in flight: the 8 rows of x of a
+/// long sentence, or several rows of W for a decoding step's one row of x. Each block of W is
+/// unpacked once per tile and used n times. Every element gets the same sequence of multiply-adds
+/// whatever the tile, so its bits do not depend on how many rows of x there are. The loops are
+/// unrolled whole, so that the accumulators live in registers.
+#define DEFINE_TILE(NAME, TARGET, VEC, LANES, ZERO, FMADD, LOAD, UNPACK, SUM)                                 \
+    TARGET static inline __attribute__((always_inline)) void NAME(                                            \
+        attn_block_type type, const uint8_t *row, size_t row_bytes, size_t blocks, const float *x, size_t k,  \
+        float *out, size_t out_stride, const int rows_n, const int n) {                                      \
+        VEC acc[8];                                                                                          \
+        _Pragma("clang loop unroll(full)") for (int e = 0; e < 8; e++) acc[e] = ZERO();                      \
+        const size_t bytes = block_bytes(type);                                                              \
+        for (size_t b = 0; b < blocks; b++) {                                                                \
+            _Pragma("clang loop unroll(full)") for (int i = 0; i < rows_n; i++) {                            \
+                VEC w[BLOCK / LANES];                                                                        \
+                UNPACK(type, row + i * row_bytes + b * bytes, w);                                            \
+                _Pragma("clang loop unroll(full)") for (int t = 0; t < n; t++) {                             \
+                    const float *xb = x + t * k + b * BLOCK;                                                 \
+                    _Pragma("clang loop unroll(full)") for (int j = 0; j < BLOCK / LANES; j++)               \
+                        acc[i * n + t] = FMADD(w[j], LOAD(xb + LANES * j), acc[i * n + t]);                   \
+                }                                                                                            \
+            }                                                                                                \
+        }                                                                                                    \
+        _Pragma("clang loop unroll(full)") for (int i = 0; i < rows_n; i++) {                                \
+            _Pragma("clang loop unroll(full)") for (int t = 0; t < n; t++)                                   \
+                out[t * out_stride + i] = SUM(acc[i * n + t]);                                               \
+        }                                                                                                    \
     }
-#pragma clang loop unroll(full)
-    for (int i = 0; i < rows_n; i++) {
-#pragma clang loop unroll(full)
-        for (int t = 0; t < n; t++) out[t * out_stride + i] = lanes_sum_512(acc[i * n + t]);
-    }
-}
+DEFINE_TILE(tile_avx2, AVX2, __m256, 8, _mm256_setzero_ps, _mm256_fmadd_ps, _mm256_loadu_ps, block_avx2, lanes_sum)
+DEFINE_TILE(tile_avx512, AVX512, __m512, 16, _mm512_setzero_ps, _mm512_fmadd_ps, _mm512_loadu_ps, block_avx512,
+            lanes_sum_512)
 
-#define ROWS512(TYPE, R, N)                                                                                       \
-    AVX512 static void rows512_##TYPE##_##R##_##N(const uint8_t *data, size_t row_bytes, size_t blocks,             \
-                                                  const float *x, size_t k, float *out, size_t out_stride,         \
-                                                  size_t first, size_t last) {                                     \
-        size_t r = first;                                                                                          \
-        for (; r + R <= last; r += R)                                                                              \
-            tile_avx512(TYPE, data + r * row_bytes, row_bytes, blocks, x, k, out + r, out_stride, R, N);           \
-        for (; r < last; r++)                                                                                      \
-            tile_avx512(TYPE, data + r * row_bytes, row_bytes, blocks, x, k, out + r, out_stride, 1, N);           \
+/// Rows [first, last) of W against `N` rows of x, `R` rows of W at a time, then one at a time; one
+/// function for each width, block type, R and N, so that each inner loop is straight-line code.
+#define DEFINE_ROWS(PREFIX, TARGET, TILE, TYPE, R, N)                                                         \
+    TARGET static void PREFIX##_##TYPE##_##R##_##N(const uint8_t *data, size_t row_bytes, size_t blocks,      \
+                                                   const float *x, size_t k, float *out, size_t out_stride,  \
+                                                   size_t first, size_t last) {                              \
+        size_t r = first;                                                                                    \
+        for (; r + R <= last; r += R)                                                                        \
+            TILE(TYPE, data + r * row_bytes, row_bytes, blocks, x, k, out + r, out_stride, R, N);            \
+        for (; r < last; r++)                                                                                \
+            TILE(TYPE, data + r * row_bytes, row_bytes, blocks, x, k, out + r, out_stride, 1, N);            \
     }
-#define ROWS512_OF_TYPE(TYPE)                                                                                      \
-    ROWS512(TYPE, 8, 1) ROWS512(TYPE, 4, 2) ROWS512(TYPE, 2, 3) ROWS512(TYPE, 2, 4) ROWS512(TYPE, 1, 5)          \
-    ROWS512(TYPE, 1, 6) ROWS512(TYPE, 1, 7) ROWS512(TYPE, 1, 8)
-ROWS512_OF_TYPE(ATTN_Q8_0)
-ROWS512_OF_TYPE(ATTN_Q4_1)
-#define TABLE512(TYPE)                                                                                         \
-    {rows512_##TYPE##_8_1, rows512_##TYPE##_4_2, rows512_##TYPE##_2_3, rows512_##TYPE##_2_4,                  \
-     rows512_##TYPE##_1_5, rows512_##TYPE##_1_6, rows512_##TYPE##_1_7, rows512_##TYPE##_1_8}
-static const rows_function rows_avx512[2][8] = {TABLE512(ATTN_Q8_0), TABLE512(ATTN_Q4_1)};
+/// The 8 functions of a width and block type, for 1 to 8 rows of x: R1…R4 rows of W at a time for
+/// 1…4 rows of x (as many as the width's registers hold), one row of W for 5…8.
+#define DEFINE_ROWS_OF_TYPE(PREFIX, TARGET, TILE, TYPE, R1, R2, R3, R4)                                       \
+    DEFINE_ROWS(PREFIX, TARGET, TILE, TYPE, R1, 1) DEFINE_ROWS(PREFIX, TARGET, TILE, TYPE, R2, 2)             \
+    DEFINE_ROWS(PREFIX, TARGET, TILE, TYPE, R3, 3) DEFINE_ROWS(PREFIX, TARGET, TILE, TYPE, R4, 4)             \
+    DEFINE_ROWS(PREFIX, TARGET, TILE, TYPE, 1, 5) DEFINE_ROWS(PREFIX, TARGET, TILE, TYPE, 1, 6)               \
+    DEFINE_ROWS(PREFIX, TARGET, TILE, TYPE, 1, 7) DEFINE_ROWS(PREFIX, TARGET, TILE, TYPE, 1, 8)
+#define TABLE(PREFIX, TYPE, R1, R2, R3, R4)                                                                   \
+    {PREFIX##_##TYPE##_##R1##_1, PREFIX##_##TYPE##_##R2##_2, PREFIX##_##TYPE##_##R3##_3,                      \
+     PREFIX##_##TYPE##_##R4##_4, PREFIX##_##TYPE##_1_5, PREFIX##_##TYPE##_1_6, PREFIX##_##TYPE##_1_7,          \
+     PREFIX##_##TYPE##_1_8}
+
+// AVX2's 16 registers hold 4 accumulators and a block's 4 registers; AVX-512's 32 hold 8 and 2.
+DEFINE_ROWS_OF_TYPE(rows_avx2, AVX2, tile_avx2, ATTN_Q8_0, 4, 2, 1, 1)
+DEFINE_ROWS_OF_TYPE(rows_avx2, AVX2, tile_avx2, ATTN_Q4_1, 4, 2, 1, 1)
+DEFINE_ROWS_OF_TYPE(rows_avx512, AVX512, tile_avx512, ATTN_Q8_0, 8, 4, 2, 2)
+DEFINE_ROWS_OF_TYPE(rows_avx512, AVX512, tile_avx512, ATTN_Q4_1, 8, 4, 2, 2)
+static const rows_function rows_avx2[2][8] = {TABLE(rows_avx2, ATTN_Q8_0, 4, 2, 1, 1), TABLE(rows_avx2, ATTN_Q4_1, 4, 2, 1, 1)};
+static const rows_function rows_avx512[2][8] = {TABLE(rows_avx512, ATTN_Q8_0, 8, 4, 2, 2),
+                                                TABLE(rows_avx512, ATTN_Q4_1, 8, 4, 2, 2)};
 #endif
 
 #if defined(__x86_64__)
@@ -269,13 +229,13 @@ static int widest_path(void) {
     return 0;
 }
 
-/// The path products take: the widest, or a narrower one named by ATTN_QUANTIZED_KERNEL
-/// (`portable` or `avx2`), so that Tests/portability.sh can run the lessons the way a machine
-/// without AVX-512 or AVX2 computes them. Read once.
-static int chosen_path = 0;
+/// The widest path (above) and the path products take: the widest, or a narrower one named by
+/// ATTN_QUANTIZED_KERNEL (`portable` or `avx2`), so that Tests/portability.sh can run the lessons
+/// the way a machine without AVX-512 or AVX2 computes them. Both are read once.
+static int widest = 0, chosen_path = 0;
 static pthread_once_t chosen_once = PTHREAD_ONCE_INIT;
 static void choose_path(void) {
-    chosen_path = widest_path();
+    widest = chosen_path = widest_path();
     const char *asked = getenv("ATTN_QUANTIZED_KERNEL");
     if (asked && strcmp(asked, "portable") == 0) chosen_path = 0;
     if (asked && strcmp(asked, "avx2") == 0 && chosen_path > 1) chosen_path = 1;
@@ -283,7 +243,8 @@ static void choose_path(void) {
 
 int attn_quantized_product_path(int path, attn_block_type type, const void *data, size_t blocks, const float *x,
                                 size_t count, float *out, size_t out_stride, size_t first, size_t last) {
-    if (path > widest_path()) return 0;
+    pthread_once(&chosen_once, choose_path);
+    if (path > widest) return 0;
 #if defined(__x86_64__)
     if (path == 2) { product_tiles(rows_avx512, type, data, blocks, x, count, out, out_stride, first, last); return 1; }
     if (path == 1) { product_tiles(rows_avx2, type, data, blocks, x, count, out, out_stride, first, last); return 1; }
