@@ -84,7 +84,7 @@ enum Dequantization {
 
     /// An IEEE half-precision number from its little-endian bits; exact, as every fp16 is an fp32.
     @inline(__always)
-    private static func half(_ pointer: UnsafeRawPointer, _ offset: Int) -> Float {
+    static func half(_ pointer: UnsafeRawPointer, _ offset: Int) -> Float {
         Float(Float16(bitPattern: UInt16(littleEndian: pointer.loadUnaligned(fromByteOffset: offset, as: UInt16.self))))
     }
 

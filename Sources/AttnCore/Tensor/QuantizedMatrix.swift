@@ -89,15 +89,10 @@ public struct QuantizedMatrix: @unchecked Sendable {
         for block in 0..<(rows * blocksPerRow) {
             let start = bytes.base + block * size
             guard bad(start) || bad(start + second) else { continue }
-            let value = bad(start) ? Self.half(start) : Self.half(start + second)
+            let value = Dequantization.half(start, bad(start) ? 0 : second)
             return (block / blocksPerRow, block % blocksPerRow * type.blockSize, value)
         }
         return nil
-    }
-
-    /// The fp16 at `pointer`, as a `Float`.
-    private static func half(_ pointer: UnsafeRawPointer) -> Float {
-        Float(Float16(bitPattern: UInt16(littleEndian: pointer.loadUnaligned(as: UInt16.self))))
     }
 
     /// The rows `ids`, dequantized: an embedding lookup.
