@@ -117,7 +117,7 @@ extension Gemma3: ResidualStreamDecoder {
                        epsilon: configuration.rmsNormEpsilon)
     }
     /// Gemma 3's logits have no soft-cap (Gemma 2's had, tanh at 30): they are final_norm · E[t].
-    public func unembeddingRow(_ id: Int) -> [Float] { weights.tokenEmbeddings.rows(at: [id]).values }
+    public func unembeddingRow(_ id: Int) -> [Float] { weights.tokenEmbeddings.row(id) }
 }
 
 extension GPT2: ResidualStreamDecoder {

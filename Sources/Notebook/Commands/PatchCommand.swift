@@ -113,7 +113,6 @@ extension Session {
         text += fit("  m_clean = \(f(r.clean)), m_corrupt = \(f(r.corrupt)): m of the sentence, of the corrupted one") + "\n"
         text += fit("  patched = (m′ − m_corrupt) / (m_clean − m_corrupt)") + "\n"
         text += wrap("m′: m of the corrupted run with one activation of the clean run written in; 1: that activation alone brings the clean target back, 0: it changes nothing.", indent: "    ", first: "    ") + "\n"
-        let t = r.cleanTokens.count
         let layers = (r.residual ?? r.heads).map { $0.rows } ?? 0
         var counts = ["1 clean", "1 corrupted", "1 trace of the corrupted (each layer's input)"]
         if cleanTraced { counts.insert("1 clean trace (the target's own input)", at: 0) }
