@@ -120,7 +120,7 @@ struct RecomputedStepsTests {
         for (l, layer) in trace.layers.enumerated() {
             for (h, head) in layer.heads.enumerated() {
                 let steps = head.tokenByToken()
-                #expect(Attention.weightedSum(weights: steps.weights, values: head.v).values == head.z.values, "\(name) L\(l)H\(h)")
+                #expect(Attention.weightedSum(weights: steps.weights, values: head.v, mask: head.mask).values == head.z.values, "\(name) L\(l)H\(h)")
                 #expect(Attention.weights(Attention.mask(Attention.scale(steps.scores, headDimension: head.q.columns), head.mask)).values
                         == steps.weights.values, "\(name) L\(l)H\(h)")
             }
@@ -134,6 +134,66 @@ struct RecomputedStepsTests {
         Self.check(llama.trace(ids: llama.inputIds("The capital of France is Paris, and the capital of Italy is")), "smollm2")
         let gemma = try RealGemma.load()
         Self.check(gemma.trace(ids: gemma.inputIds("The capital of France is Paris, and the capital of Italy is")), "gemma3")
+    }
+
+    @Test("a long sentence, computed in blocks of queries: z = weights · v to the bit, and the whole-matrix z within float rounding")
+    func longSentenceInBlocks() throws {
+        // 300 tokens is two blocks under SmolLM2's causal mask; 530 reach past Gemma 3's 512-token
+        // window, whose later blocks start at a key after 0.
+        let llama = try RealDecoder.load()
+        let gemma = try RealGemma.load()
+        for (decoder, count, name) in [(llama as any DecoderModel, 300, "smollm2"), (gemma, 530, "gemma3")] {
+            let ids = Array(decoder.inputIds(String(repeating: "The capital of France is Paris, and the river is long. ", count: 60)).prefix(count))
+            #expect(ids.count == count)
+            let trace = decoder.trace(ids: ids, ablating: [])
+            for l in [0, trace.layers.count - 1] {
+                let layer = trace.layers[l]
+                for (h, head) in layer.heads.enumerated() where h == 0 || h == layer.heads.count - 1 {
+                    let steps = head.tokenByToken()
+                    #expect(Attention.blocks(queries: count, keys: count, mask: head.mask).count == (count + 255) / 256)
+                    #expect(Attention.weightedSum(weights: steps.weights, values: head.v, mask: head.mask).values == head.z.values, "\(name) L\(l)H\(h)")
+                    #expect(Attention.weights(Attention.mask(Attention.scale(steps.scores, headDimension: head.q.columns), head.mask)).values
+                            == steps.weights.values, "\(name) L\(l)H\(h)")
+                    // The whole T × T in single products, as before blocks: the same numbers within rounding.
+                    let whole = head.q.multiplied(by: head.k, transposeB: true)
+                    #expect(try #require(whole.maxAbsoluteDifference(steps.scores)) < 1e-4, "\(name) L\(l)H\(h)")
+                    let z = steps.weights.multiplied(by: head.v)
+                    #expect(try #require(z.maxAbsoluteDifference(head.z)) < 1e-5, "\(name) L\(l)H\(h)")
+                    // Every masked cell's weight is exactly 0, every row sums to 1.
+                    for i in stride(from: 0, to: count, by: 37) {
+                        let row = steps.weights.row(i)
+                        #expect(row.indices.allSatisfy { head.mask.allows(query: i, key: $0) || row[$0] == 0 })
+                        #expect(abs(row.reduce(0, +) - 1) < 1e-4)
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("the steps a trace computes again when shown (h, q and k before RoPE, concat, ffn_norm) are the forward pass's, to the bit")
+    func vectorStepsAgain() throws {
+        let llama = try RealDecoder.load()
+        // 300 tokens: two blocks of queries, and products past the quantized kernel's 64 rows.
+        for ids in [llama.inputIds("The capital of France is"),
+                    Array(llama.inputIds(String(repeating: "The capital of France is Paris. ", count: 60)).prefix(300))] {
+            let trace = llama.trace(ids: ids)
+            let c = llama.configuration
+            let rotation = Rotation(headDimension: c.headDimension, base: c.ropeBase, positions: 0..<ids.count)
+            for (l, layer) in trace.layers.enumerated() {
+                let w = llama.weights.layers[l]
+                let h = try #require(layer.attentionInput)
+                #expect(h.values == rmsNorm(layer.x, gain: w.attentionNorm, epsilon: c.rmsNormEpsilon).values, "layer \(l)")
+                for (i, head) in layer.heads.enumerated() where i % 4 == 0 {
+                    #expect(head.isRotated)
+                    #expect(rotation.apply(try #require(head.queriesBeforeRotation)).values == head.q.values, "layer \(l) head \(i)")
+                    #expect(rotation.apply(try #require(head.keysBeforeRotation)).values == head.k.values, "layer \(l) head \(i)")
+                }
+                #expect(layer.concat.multiplied(byTransposeOf: w.output).values == layer.attentionOutput.values, "layer \(l)")
+                let residual = try #require(layer.attentionResidual)
+                #expect(try #require(layer.feedForwardInput).values
+                        == rmsNorm(residual, gain: w.feedForwardNorm, epsilon: c.rmsNormEpsilon).values, "layer \(l)")
+            }
+        }
     }
 
     @Test("SmolLM2's feed-forward steps, computed again, are the ones its ffn_out came from, to the bit")

@@ -12,23 +12,27 @@ public enum ModelBudget {
     public static let maximumWeightBytes = 4 << 30
 
     /// The most bytes one trace may take. What a trace keeps grows with T: per layer a few T × d
-    /// matrices and each head's q, k, v and z (T × dₕ). A head's T × T steps and a layer's
-    /// T × d_ff feed-forward steps are computed when shown (``Trace/tokenByToken(layer:head:)``,
-    /// ``Trace/feedForwardSteps(layer:)``), so only a few of them exist at once: two heads' in the
-    /// forward pass (one per core), the last heads and the last layer shown.
+    /// matrices and each head's q, k, v and z (T × dₕ). What is cheap to compute again is
+    /// computed when shown: a head's T × T steps (``Trace/tokenByToken(layer:head:)``), a layer's
+    /// T × d_ff feed-forward steps (``Trace/feedForwardSteps(layer:)``), its norms, its residual
+    /// sum and the projections before RoPE. So only a few T × T matrices exist at once: the head shown last,
+    /// and older ones within 256 MB; the forward pass computes blocks of 256 query rows.
     public static let maximumTraceBytes = 6 << 30
 
     /// The bytes a trace of `tokens` tokens of a model of these sizes takes, about, as float32:
     /// ```
-    /// per layer:  T · (10·d + 6·heads·dₕ)     x, norms, residuals, out; q, k, v, z and q, k before RoPE
-    /// once:       T · (4·d + 3·d_ff)          embeddings, final norm; one layer's feed-forward steps
-    /// T × T:      12 · T²                     4 steps of 2 heads computing, 4 of the head shown
+    /// per layer:  T · (5·d + 2·heads·dₕ + 2·kv·dₕ)   x, attn_out, ffn_out, and Gemma 3's two
+    ///                                                post-norms (BERT: attn_norm); q, z; k, v
+    /// once:       T · (4·d + 3·d_ff)                 embeddings, final norm; one layer's feed-forward steps
+    /// T × T:      4 · T² + min(4 · T², 2²⁶)          the 4 steps of the head shown; older heads
+    /// blocks:     2 · 256 · T                        one block of queries computing on each core
     /// ```
     /// (The logits, T × vocabulary, are computed when asked for, one row for `predict`.)
     public static func traceBytes(_ s: ModelSizes, tokens t: Int) -> Double {
-        let perLayer = Double(10 * s.modelDimension + 6 * s.heads * s.headDimension)
-        let linear = Double(t) * (Double(s.layers) * perLayer + 4 * Double(s.modelDimension) + 3 * Double(s.feedForwardDimension))
-        return 4 * (linear + 12 * Double(t) * Double(t))
+        let (t, d, dh) = (Double(t), Double(s.modelDimension), Double(s.headDimension))
+        let perLayer = 5 * d + 2 * Double(s.heads) * dh + 2 * Double(s.keyValueHeads) * dh
+        let linear = t * (Double(s.layers) * perLayer + 4 * d + 3 * Double(s.feedForwardDimension) + 2 * 256)
+        return 4 * (linear + 4 * t * t + min(4 * t * t, Double(1 << 26)))
     }
 
     /// The most tokens a model of these sizes may trace: its context, or fewer when a trace of

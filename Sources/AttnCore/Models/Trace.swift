@@ -3,13 +3,21 @@ import Foundation
 /// One attention head's intermediates, in the order they are computed.
 public struct HeadTrace: Sendable {
     /// Decoder only: the queries before the rotary position embedding.   (T × dₕ)
-    public var queriesBeforeRotation: Matrix? = nil
+    public var queriesBeforeRotation: Matrix? { computeBeforeRotation?.queries() }
     /// Decoder only: the keys before the rotary position embedding.      (T × dₕ)
-    public var keysBeforeRotation: Matrix? = nil
+    public var keysBeforeRotation: Matrix? { computeBeforeRotation?.keys() }
     /// Gemma 3's QK-norm: the queries RMS-normalized per head, before RoPE. (T × dₕ)
-    public var queriesNormalized: Matrix? = nil
+    public var queriesNormalized: Matrix? { computeNormalized?.queries() }
     /// Gemma 3's QK-norm: the keys RMS-normalized per head, before RoPE.    (T × dₕ)
-    public var keysNormalized: Matrix? = nil
+    public var keysNormalized: Matrix? { computeNormalized?.keys() }
+    /// Whether q and k are turned by RoPE (a decoder's): they have a step before it.
+    public var isRotated: Bool { computeBeforeRotation != nil }
+    /// The steps above are computed again from the layer's input when asked for, by the model's
+    /// own functions (the very products of its forward pass, so the same bytes): kept, they would
+    /// be a fifth of a long trace. Each read computes afresh; the projections of all heads at once,
+    /// cut to this head.
+    var computeBeforeRotation: (queries: @Sendable () -> Matrix, keys: @Sendable () -> Matrix)? = nil
+    var computeNormalized: (queries: @Sendable () -> Matrix, keys: @Sendable () -> Matrix)? = nil
     /// `q = x · W_Qᵀ + b_Q`, this head's columns (decoder: after RoPE)     (T × dₕ)
     public var q: Matrix
     /// `k = x · W_Kᵀ + b_K`, this head's columns (decoder: its key/value head's, after RoPE)  (T × dₕ)
@@ -35,7 +43,7 @@ public struct HeadTrace: Sendable {
         Attention.tokenByToken(query: q, key: k, mask: mask)
     }
     /// `scores = q · kᵀ`                                  (T × T)
-    public var scores: Matrix { Attention.scores(queries: q, keys: k) }
+    public var scores: Matrix { Attention.scores(queries: q, keys: k, mask: mask) }
     /// `scaled = scores / √dₕ`                            (T × T)
     public var scaled: Matrix { tokenByToken().scaled }
     /// `masked`: scaled with −∞ where the mask forbids    (T × T)
@@ -51,23 +59,28 @@ public struct HeadTrace: Sendable {
 public struct LayerTrace: Sendable {
     /// The layer's input: the embeddings for layer 0, else the previous layer's `out`.   (T × d)
     public var x: Matrix
-    /// Pre-norm models: `RMSNorm(x)` (Llama) or `LN(x)` (GPT-2's ln_1), what attention reads.  (T × d)
-    public var attentionInput: Matrix? = nil
+    /// Pre-norm models: `RMSNorm(x)` (Llama) or `LN(x)` (GPT-2's ln_1), what attention reads,
+    /// computed again from x when asked for.                                              (T × d)
+    public var attentionInput: Matrix? { computeAttentionInput?() }
+    var computeAttentionInput: (@Sendable () -> Matrix)? = nil
     /// Every head of this layer.
     public var heads: [HeadTrace]
-    /// The heads side by side, `[z₀ | z₁ | …]`.                                           (T × d)
-    public var concat: Matrix
+    /// The heads side by side, `[z₀ | z₁ | …]`, joined again when asked for.              (T × d)
+    public var concat: Matrix { Matrix.concatenateColumns(heads.map(\.z)) }
     /// The output projection, `concat · W_Oᵀ + b_O`.                                       (T × d)
     public var attentionOutput: Matrix
     /// Gemma 3: `RMSNorm(attn_out)`, what is added to the residual stream.                 (T × d)
     public var attentionPostNorm: Matrix? = nil
     /// Encoder only: residual and LayerNorm, `LN(x + attn_out)`.                           (T × d)
     public var attentionNorm: Matrix? = nil
-    /// Pre-norm models: the residual stream after attention, `x + attn_out`.               (T × d)
-    public var attentionResidual: Matrix? = nil
+    /// Pre-norm models: the residual stream after attention, `x + attn_out` (Gemma 3:
+    /// `x + post_attn_norm`), added again when asked for.                                 (T × d)
+    public var attentionResidual: Matrix? { computeAttentionResidual?() }
+    var computeAttentionResidual: (@Sendable () -> Matrix)? = nil
     /// Pre-norm models: `RMSNorm(attn_residual)` or `LN(attn_residual)` (ln_2), what the
-    /// feed-forward reads.                                                                  (T × d)
-    public var feedForwardInput: Matrix? = nil
+    /// feed-forward reads, computed again from attn_residual when asked for.                (T × d)
+    public var feedForwardInput: Matrix? { computeFeedForwardInput?() }
+    var computeFeedForwardInput: (@Sendable () -> Matrix)? = nil
     /// The feed-forward's intermediates (T × d_ff each), computed again from its input by the
     /// model's own function (the one its forward pass called) when asked for: kept, they would
     /// be a third of a trace. ``Trace/feedForwardSteps(layer:)`` keeps the last layer's.

@@ -85,6 +85,15 @@ public struct Matrix: Sendable, Equatable {
                       values: Array(values[(range.lowerBound * columns)..<(range.upperBound * columns)]))
     }
 
+    /// Writes `part` over the cells from row `row`, column `column` on.
+    mutating func write(_ part: Matrix, at row: Int, _ column: Int) {
+        precondition(row >= 0 && column >= 0 && row + part.rows <= rows && column + part.columns <= columns)
+        for i in 0..<part.rows {
+            values.replaceSubrange(((row + i) * columns + column)..<((row + i) * columns + column + part.columns),
+                                   with: part.values[(i * part.columns)..<((i + 1) * part.columns)])
+        }
+    }
+
     /// Rows `indices`, in that order: an embedding look-up, `E[ids]`.
     /// - Precondition: every index is a row of the matrix (token ids are checked by the tokenizer).
     public func rows(at indices: [Int]) -> Matrix {

@@ -127,16 +127,22 @@ func inTwoHalves(_ body: (Int) -> Void) {
     }
 }
 
-/// `(0..<count).map(transform)`, the first half of the indices on this thread and the second
-/// half on the second core. `transform` runs on two threads at once: it must only read shared state.
+/// `(0..<count).map(transform)` on both cores: each takes the next index until none is left, so
+/// that neither waits while the other has work (a layer's 9 heads, or its heads' blocks, do not
+/// halve evenly). Which core computes an index changes nothing in its result. `transform` runs
+/// on two threads at once: it must only read shared state.
 func mapOnBothCores<T>(_ count: Int, _ transform: (Int) -> T) -> [T] {
     guard count > 1 else { return (0..<count).map(transform) }
     var results = [T?](repeating: nil, count: count)
-    let half = count / 2
+    let next = Atomic<Int>(0)
     results.withUnsafeMutableBufferPointer { slots in
         guard let base = slots.baseAddress else { return }
-        inTwoHalves { part in
-            for i in part == 0 ? 0..<half : half..<count { (base + i).pointee = transform(i) }
+        inTwoHalves { _ in
+            while true {
+                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard i < count else { return }
+                (base + i).pointee = transform(i)
+            }
         }
     }
     return results.map { $0! }

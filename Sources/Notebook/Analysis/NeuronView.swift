@@ -40,7 +40,7 @@ struct NeuronView {
         let steps = head.tokenByToken()
         (score, scaled, weight) = (steps.scores[i, j], steps.scaled[i, j], steps.weights[i, j])
         isMasked = steps.masked[i, j] == -.infinity
-        isRotated = head.queriesBeforeRotation != nil
+        isRotated = head.isRotated
         // Largest first; equal products in the order of their dimension.
         let order = products.indices.sorted { products[$0] > products[$1] || (products[$0] == products[$1] && $0 < $1) }
         positive = Array(order.filter { products[$0] > 0 }.prefix(Self.top))

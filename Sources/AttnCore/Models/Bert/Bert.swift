@@ -125,7 +125,7 @@ public struct Bert: Sendable {
                                     headDimension: dh, mask: mask, ablated: ablated)
 
         // Join the heads and project back to d_model.
-        let concat = Matrix.concatenateColumns(heads.map(\.z))
+        let concat = Matrix.concatenateColumns(heads.map(\.z))   // as LayerTrace.concat joins them again
         let attentionOutput = w.attentionOutput(concat)
         let attentionNorm = (x + attentionOutput).layerNormRows(
             gamma: w.attentionNorm.gamma, beta: w.attentionNorm.beta, epsilon: c.layerNormEpsilon)
@@ -135,7 +135,7 @@ public struct Bert: Sendable {
         let out = (attentionNorm + feedForwardOutput).layerNormRows(
             gamma: w.outputNorm.gamma, beta: w.outputNorm.beta, epsilon: c.layerNormEpsilon)
 
-        return LayerTrace(x: x, heads: heads, concat: concat, attentionOutput: attentionOutput,
+        return LayerTrace(x: x, heads: heads, attentionOutput: attentionOutput,
                           attentionNorm: attentionNorm, computeFeedForward: { [self] in feedForward(attentionNorm, w) },
                           feedForwardOutput: feedForwardOutput, out: out)
     }

@@ -106,8 +106,10 @@ public struct GPT2: Sendable {
         let c = configuration
         let d = c.hiddenSize, dh = c.headDimension
 
-        // Pre-norm, then Q, K and V of every head in one product, cut into its three thirds.
-        let h = x.layerNormRows(gamma: w.attentionNorm.gamma, beta: w.attentionNorm.beta, epsilon: c.layerNormEpsilon)
+        // Pre-norm, then Q, K and V of every head in one product, cut into its three thirds. (A
+        // trace keeps x and computes h again when it is shown, by `norm`; likewise ln_2.)
+        let norm: @Sendable () -> Matrix = { x.layerNormRows(gamma: w.attentionNorm.gamma, beta: w.attentionNorm.beta, epsilon: c.layerNormEpsilon) }
+        let h = norm()
         let qkv = w.queryKeyValue(h)                                   // (T × 3d)
         let queries = qkv.columns(0..<d)
         let keys = past.map { Matrix.concatenateRows([$0.keys, qkv.columns(d..<(2 * d))]) } ?? qkv.columns(d..<(2 * d))
@@ -118,18 +120,23 @@ public struct GPT2: Sendable {
         var heads = Attention.heads(queries: queries, keys: keys, values: values, count: c.attentionHeads,
                                     headDimension: dh, mask: mask, ablated: ablated)
         Attention.patch(&heads, patched, first: past?.keys.rows ?? 0)
-        let concat = Matrix.concatenateColumns(heads.map(\.z))
+        let concat = Matrix.concatenateColumns(heads.map(\.z))   // as LayerTrace.concat joins them again
         let attentionOutput = w.attentionOutput(concat)
-        let residual = x + attentionOutput
+        let attentionResidual: @Sendable () -> Matrix = { x + attentionOutput }
+        let residual = attentionResidual()
 
         // The MLP: widen to d_ff, GELU (tanh form), narrow back; then the second residual.
-        let n = residual.layerNormRows(gamma: w.feedForwardNorm.gamma, beta: w.feedForwardNorm.beta, epsilon: c.layerNormEpsilon)
+        let feedForwardNorm: @Sendable () -> Matrix = {
+            attentionResidual().layerNormRows(gamma: w.feedForwardNorm.gamma, beta: w.feedForwardNorm.beta, epsilon: c.layerNormEpsilon)
+        }
+        let n = feedForwardNorm()
         let feedForwardOutput = w.feedForwardOut(feedForward(n, w).activation)
         let out = residual + feedForwardOutput
 
-        let trace = LayerTrace(x: x, attentionInput: h, heads: heads, concat: concat, attentionOutput: attentionOutput,
-                               attentionResidual: residual, feedForwardInput: n,
-                               computeFeedForward: { [self] in feedForward(n, w) }, feedForwardOutput: feedForwardOutput, out: out)
+        let trace = LayerTrace(x: x, computeAttentionInput: norm, heads: heads, attentionOutput: attentionOutput,
+                               computeAttentionResidual: attentionResidual,
+                               computeFeedForwardInput: feedForwardNorm, computeFeedForward: { [self] in feedForward(feedForwardNorm(), w) },
+                               feedForwardOutput: feedForwardOutput, out: out)
         return (trace, keys, values)
     }
 

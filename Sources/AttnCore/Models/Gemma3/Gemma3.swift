@@ -115,8 +115,10 @@ public struct Gemma3: Sendable {
         let c = configuration
         let dh = c.headDimension, eps = c.rmsNormEpsilon
 
-        // Pre-norm, then project all heads at once and cut each head's columns.
-        let h = rmsNorm(x, gain: w.attentionNorm, epsilon: eps)
+        // Pre-norm, then project all heads at once and cut each head's columns. (A trace keeps x
+        // and computes h again when it is shown, by `norm`; likewise the feed-forward's norm.)
+        let norm: @Sendable () -> Matrix = { rmsNorm(x, gain: w.attentionNorm, epsilon: c.rmsNormEpsilon) }
+        let h = norm()
         let queries = h.multiplied(byTransposeOf: w.query)   // (T × heads·dₕ)
         let keys = h.multiplied(byTransposeOf: w.key)        // (T × kv·dₕ)
         let values = h.multiplied(byTransposeOf: w.value)    // (T × kv·dₕ)
@@ -136,34 +138,38 @@ public struct Gemma3: Sendable {
             .slidingWindow(queryStart: first, keyStart: past?.start ?? first, size: $0)
         } ?? .causal(past: past?.keys.rows ?? 0)
 
-        var heads = (0..<c.attentionHeads).map { i in
+        let queriesBefore = (0..<c.attentionHeads).map { Attention.headSlice(queries, head: $0, headDimension: dh) }
+        let queriesNormalized = queriesBefore.map { rmsNorm($0, gain: w.queryNorm, epsilon: eps) }
+        var heads = Attention.heads(queries: queriesNormalized.map(rotation.apply), keys: headKeys, values: headValues,
+                                    mask: mask, ablated: ablated)
+        // A trace computes the projections before RoPE, and their QK-norms, again when shown.
+        for i in heads.indices {
             let j = i / c.groupSize
-            let qBefore = Attention.headSlice(queries, head: i, headDimension: dh)
-            let qNormalized = rmsNorm(qBefore, gain: w.queryNorm, epsilon: eps)
-            var head = Attention.head(query: rotation.apply(qNormalized), key: headKeys[j], value: headValues[j],
-                                      mask: mask, ablated: ablated.contains(i), keyValueHead: j)
-            head.queriesBeforeRotation = qBefore
-            head.keysBeforeRotation = keysBefore[j]
-            head.queriesNormalized = qNormalized
-            head.keysNormalized = keysNormalized[j]
-            return head
+            let queries: @Sendable () -> Matrix = { Attention.headSlice(norm().multiplied(byTransposeOf: w.query), head: i, headDimension: dh) }
+            let keys: @Sendable () -> Matrix = { Attention.headSlice(norm().multiplied(byTransposeOf: w.key), head: j, headDimension: dh) }
+            heads[i].computeBeforeRotation = (queries: queries, keys: keys)
+            heads[i].computeNormalized = (queries: { rmsNorm(queries(), gain: w.queryNorm, epsilon: c.rmsNormEpsilon) },
+                                          keys: { rmsNorm(keys(), gain: w.keyNorm, epsilon: c.rmsNormEpsilon) })
         }
         Attention.patch(&heads, patched, first: first)
 
-        let concat = Matrix.concatenateColumns(heads.map(\.z))
+        let concat = Matrix.concatenateColumns(heads.map(\.z))   // as LayerTrace.concat joins them again
         let attentionOutput = concat.multiplied(byTransposeOf: w.output)
         let attentionPostNorm = rmsNorm(attentionOutput, gain: w.postAttentionNorm, epsilon: eps)
-        let residual = x + attentionPostNorm
+        let attentionResidual: @Sendable () -> Matrix = { x + attentionPostNorm }
+        let residual = attentionResidual()
 
         // The gated GELU: GELU_tanh(gate) ⊙ up, then down, then its own norm.
-        let n = rmsNorm(residual, gain: w.feedForwardNorm, epsilon: eps)
+        let feedForwardNorm: @Sendable () -> Matrix = { rmsNorm(attentionResidual(), gain: w.feedForwardNorm, epsilon: c.rmsNormEpsilon) }
+        let n = feedForwardNorm()
         let down = feedForward(n, w).activation.multiplied(byTransposeOf: w.down)
         let feedForwardPostNorm = rmsNorm(down, gain: w.postFeedForwardNorm, epsilon: eps)
         let out = residual + feedForwardPostNorm
 
-        var trace = LayerTrace(x: x, attentionInput: h, heads: heads, concat: concat, attentionOutput: attentionOutput,
-                               attentionResidual: residual, feedForwardInput: n,
-                               computeFeedForward: { [self] in feedForward(n, w) }, feedForwardOutput: down, out: out)
+        var trace = LayerTrace(x: x, computeAttentionInput: norm, heads: heads, attentionOutput: attentionOutput,
+                               computeAttentionResidual: attentionResidual,
+                               computeFeedForwardInput: feedForwardNorm, computeFeedForward: { [self] in feedForward(feedForwardNorm(), w) },
+                               feedForwardOutput: down, out: out)
         trace.attentionPostNorm = attentionPostNorm
         trace.feedForwardPostNorm = feedForwardPostNorm
         return (trace, allKeys, allValues)

@@ -88,8 +88,10 @@ public struct Llama: Sendable {
         let c = configuration
         let dh = c.headDimension
 
-        // Pre-norm, then project all heads at once and cut each head's columns.
-        let h = rmsNorm(x, gain: w.attentionNorm, epsilon: c.rmsNormEpsilon)
+        // Pre-norm, then project all heads at once and cut each head's columns. (A trace keeps x
+        // and computes h again when it is shown, by `norm`; likewise the feed-forward's norm.)
+        let norm: @Sendable () -> Matrix = { rmsNorm(x, gain: w.attentionNorm, epsilon: c.rmsNormEpsilon) }
+        let h = norm()
         let queries = h.multiplied(byTransposeOf: w.query)   // (T × d)
         let keys = h.multiplied(byTransposeOf: w.key)        // (T × kv·dₕ)
         let values = h.multiplied(byTransposeOf: w.value)    // (T × kv·dₕ)
@@ -105,31 +107,34 @@ public struct Llama: Sendable {
         // Query i is at position P + i and sees keys 0…P + i.
         let mask = Attention.Mask.causal(past: past?.keys.rows ?? 0)
 
-        // The encoder's head, with the decoder's two additions: query head i reads key/value head
-        // i / group, and its query is turned by RoPE.
-        var heads = (0..<c.attentionHeads).map { i in
-            let j = i / c.groupSize
-            let qBefore = Attention.headSlice(queries, head: i, headDimension: dh)
-            var head = Attention.head(query: rotation.apply(qBefore), key: headKeys[j], value: headValues[j],
-                                      mask: mask, ablated: ablated.contains(i), keyValueHead: j)
-            head.queriesBeforeRotation = qBefore
-            head.keysBeforeRotation = keysBefore[j]
-            return head
+        // The encoder's heads, with the decoder's two additions: query head i reads key/value
+        // head i / group, and its query is turned by RoPE.
+        let queriesBefore = (0..<c.attentionHeads).map { Attention.headSlice(queries, head: $0, headDimension: dh) }
+        var heads = Attention.heads(queries: queriesBefore.map(rotation.apply), keys: headKeys, values: headValues,
+                                    mask: mask, ablated: ablated)
+        // A trace computes the projections before RoPE again when they are shown.
+        for i in heads.indices {
+            heads[i].computeBeforeRotation = (
+                queries: { Attention.headSlice(norm().multiplied(byTransposeOf: w.query), head: i, headDimension: dh) },
+                keys: { Attention.headSlice(norm().multiplied(byTransposeOf: w.key), head: i / c.groupSize, headDimension: dh) })
         }
         Attention.patch(&heads, patched, first: rotation.positions.lowerBound)
 
-        let concat = Matrix.concatenateColumns(heads.map(\.z))
+        let concat = Matrix.concatenateColumns(heads.map(\.z))   // as LayerTrace.concat joins them again
         let attentionOutput = concat.multiplied(byTransposeOf: w.output)
-        let residual = x + attentionOutput
+        let attentionResidual: @Sendable () -> Matrix = { x + attentionOutput }
+        let residual = attentionResidual()
 
         // SwiGLU: SiLU(gate) ⊙ up, then down.
-        let n = rmsNorm(residual, gain: w.feedForwardNorm, epsilon: c.rmsNormEpsilon)
+        let feedForwardNorm: @Sendable () -> Matrix = { rmsNorm(attentionResidual(), gain: w.feedForwardNorm, epsilon: c.rmsNormEpsilon) }
+        let n = feedForwardNorm()
         let down = feedForward(n, w).activation.multiplied(byTransposeOf: w.down)
         let out = residual + down
 
-        let trace = LayerTrace(x: x, attentionInput: h, heads: heads, concat: concat, attentionOutput: attentionOutput,
-                               attentionResidual: residual, feedForwardInput: n,
-                               computeFeedForward: { [self] in feedForward(n, w) }, feedForwardOutput: down, out: out)
+        let trace = LayerTrace(x: x, computeAttentionInput: norm, heads: heads, attentionOutput: attentionOutput,
+                               computeAttentionResidual: attentionResidual,
+                               computeFeedForwardInput: feedForwardNorm, computeFeedForward: { [self] in feedForward(feedForwardNorm(), w) },
+                               feedForwardOutput: down, out: out)
         return (trace, allKeys, allValues)
     }
 
