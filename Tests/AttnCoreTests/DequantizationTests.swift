@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import AttnCore
+@testable import AttnCore
 
 // Every block type attn dequantizes, against the Python `gguf` package: blocks of random bytes, of
 // random bytes with the scales real files have, and of rows gguf-py quantized itself
@@ -179,5 +179,20 @@ struct DequantizationTests {
                        data: patterns.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }),
         ]))
         #expect(bits(try file.floats("t")) == patterns.map { UInt32($0) << 16 })
+    }
+}
+
+@Suite("fp16 scales read by moving bits")
+struct HalfPrecisionTests {
+    @Test("every one of the 65536 fp16 bit patterns gives the float Float16's own conversion gives")
+    func everyPattern() {
+        var differing: [UInt16] = []
+        for bits in 0...UInt16.max {
+            let ours = Dequantization.half(bits: bits), theirs = Float(Float16(bitPattern: bits))
+            if theirs.isNaN ? !ours.isNaN : ours.bitPattern != theirs.bitPattern { differing.append(bits) }
+        }
+        #expect(differing.isEmpty, "\(differing.prefix(5).map { String($0, radix: 16) })")
+        #expect(Dequantization.half(bits: 0x0001) == 0x1p-24 && Dequantization.half(bits: 0x8000).sign == .minus)
+        #expect(Dequantization.half(bits: 0x7c00) == .infinity && Dequantization.half(bits: 0x3c00) == 1)
     }
 }

@@ -391,3 +391,45 @@ struct MaskRunTests {
         #expect(padded.values == holes)
     }
 }
+
+@Suite("Attention's blocks of queries: every query once, in order, with every key it may see")
+struct AttentionBlockTests {
+    /// The blocks cover the queries in order, and each block's keys hold every key any of its
+    /// queries may attend to.
+    static func covers(_ blocks: [Attention.Block], queries: Int, keys: Int, _ mask: Attention.Mask) -> Bool {
+        guard blocks.first?.queries.lowerBound == 0, blocks.last?.queries.upperBound == queries else { return false }
+        guard zip(blocks, blocks.dropFirst()).allSatisfy({ $0.queries.upperBound == $1.queries.lowerBound }) else { return false }
+        return blocks.allSatisfy { block in
+            block.queries.allSatisfy { i in (0..<keys).allSatisfy { j in !mask.allows(query: i, key: j) || block.keys.contains(j) } }
+        }
+    }
+
+    @Test("causal, sliding window, sentences side by side, padding; malformed starts fall back to one block")
+    func blocks() {
+        // At most 256 queries: one block of everything, as before blocks.
+        let whole = Attention.blocks(queries: 256, keys: 256, mask: .causal(past: 0))
+        #expect(whole.map(\.queries) == [0..<256] && whole.map(\.keys) == [0..<256])
+        // A causal mask: each block's keys end at its last query.
+        let causal = Attention.blocks(queries: 600, keys: 600, mask: .causal(past: 0))
+        #expect(causal.map(\.keys) == [0..<256, 0..<512, 0..<600])
+        #expect(Self.covers(causal, queries: 600, keys: 600, .causal(past: 0)))
+        // With a past of 40 keys before the 300 queries.
+        let past = Attention.blocks(queries: 300, keys: 340, mask: .causal(past: 40))
+        #expect(past.map(\.keys) == [0..<296, 0..<340])
+        #expect(Self.covers(past, queries: 300, keys: 340, .causal(past: 40)))
+        // A 100-token window: the later blocks start after key 0.
+        let window = Attention.Mask.slidingWindow(queryStart: 0, keyStart: 0, size: 100)
+        let local = Attention.blocks(queries: 700, keys: 700, mask: window)
+        #expect(local.map(\.keys) == [0..<256, 157..<512, 413..<700])
+        #expect(Self.covers(local, queries: 700, keys: 700, window))
+        // Sentences side by side: a block each, its own keys.
+        let batch = Attention.Mask.sentences(starts: [0, 5, 12])
+        let sentences = Attention.blocks(queries: 20, keys: 20, mask: batch)
+        #expect(sentences.map(\.queries) == [0..<5, 5..<12, 12..<20] && sentences.map(\.keys) == [0..<5, 5..<12, 12..<20])
+        #expect(Self.covers(sentences, queries: 20, keys: 20, batch))
+        for starts in [[1, 5], [0, 5, 5], [0, 30], [Int]()] {
+            #expect(Attention.blocks(queries: 20, keys: 20, mask: .sentences(starts: starts)).count == 1, "\(starts)")
+        }
+        #expect(Attention.blocks(queries: 600, keys: 600, mask: .padding(Array(repeating: true, count: 600))).count == 1)
+    }
+}

@@ -161,7 +161,7 @@ public struct SafeTensors: Sendable {
             return out
         case .f16:
             return (0..<entry.count).map {
-                Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))))
+                Dequantization.half(bits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)))
             }
         case .bf16:
             // bfloat16 is the top half of a float32.

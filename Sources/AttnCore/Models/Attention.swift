@@ -176,7 +176,8 @@ public enum Attention {
 
     /// The blocks of `queries` query rows over `keys` keys: one block of everything, or, when
     /// the mask lets each query see one run of keys that moves with it (causal, sliding window)
-    /// and there are more than ``blockRows`` queries, blocks of ``blockRows`` rows.
+    /// and there are more than ``blockRows`` queries, blocks of ``blockRows`` rows; for sentences
+    /// side by side, a block per sentence.
     public static func blocks(queries: Int, keys: Int, mask: Mask) -> [Block] {
         switch mask {
         case .causal, .slidingWindow:
@@ -187,7 +188,13 @@ public enum Attention {
                 let last = mask.allowedKeys(query: rows.upperBound - 1, keys: keys) ?? 0..<keys
                 return Block(queries: rows, keys: min(first.lowerBound, last.lowerBound)..<max(first.upperBound, last.upperBound))
             }
-        case .padding, .sentences:
+        case let .sentences(starts):
+            // Sentences side by side (an encoder's batch): each sees only its own keys, so each is
+            // a block of its own, computed as it would be alone.
+            let ends = Array(starts.dropFirst()) + [queries]
+            guard starts.first == 0, queries == keys, zip(starts, ends).allSatisfy({ $0 < $1 }) else { break }
+            return zip(starts, ends).map { Block(queries: $0..<$1, keys: $0..<$1) }
+        case .padding:
             break
         }
         return [Block(queries: 0..<queries, keys: 0..<keys)]
