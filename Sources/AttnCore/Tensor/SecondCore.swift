@@ -147,3 +147,15 @@ func mapOnBothCores<T>(_ count: Int, _ transform: (Int) -> T) -> [T] {
     }
     return results.map { $0! }
 }
+
+/// `(a(), b())`, the two at once on two cores where the machine has them (else one after the
+/// other): a model's weights and its tokenizer, which read different parts of one file. When both
+/// throw, `a`'s error is the one thrown, as when they run in turn.
+func bothAtOnce<A, B>(_ a: () throws -> A, _ b: () throws -> B) throws -> (A, B) {
+    var first: Result<A, any Error>?, second: Result<B, any Error>?
+    inTwoHalves { part in
+        if part == 0 { first = Result { try a() } } else { second = Result { try b() } }
+    }
+    guard let first, let second else { preconditionFailure("inTwoHalves runs both halves") }
+    return (try first.get(), try second.get())
+}

@@ -34,8 +34,9 @@ public struct Gemma3: Sendable {
         let file = try GGUFFile.location(path, preferring: Self.fileName)
         let gguf = try GGUFFile(path: file)
         configuration = try Gemma3Configuration(gguf: gguf)
-        weights = try Gemma3Weights(file: gguf, configuration: configuration)
-        tokenizer = try SentencePieceTokenizer(gguf: gguf)
+        // The weights (checked, some dequantized) and the tokenizer (262k pieces): on two cores at once.
+        (weights, tokenizer) = try bothAtOnce({ [configuration] in try Gemma3Weights(file: gguf, configuration: configuration) },
+                                              { try SentencePieceTokenizer(gguf: gguf) })
         storedTypes = gguf.tensors.mapValues(\.type)
         self.path = file
     }
@@ -117,7 +118,7 @@ public struct Gemma3: Sendable {
 
         // Pre-norm, then project all heads at once and cut each head's columns. (A trace keeps x
         // and computes h again when it is shown, by `norm`; likewise the feed-forward's norm.)
-        let norm: @Sendable () -> Matrix = { rmsNorm(x, gain: w.attentionNorm, epsilon: c.rmsNormEpsilon) }
+        let norm: @Sendable () -> Matrix = { rmsNorm(x, gain: w.attentionNorm, epsilon: eps) }
         let h = norm()
         let queries = h.multiplied(byTransposeOf: w.query)   // (T × heads·dₕ)
         let keys = h.multiplied(byTransposeOf: w.key)        // (T × kv·dₕ)
@@ -148,8 +149,8 @@ public struct Gemma3: Sendable {
             let queries: @Sendable () -> Matrix = { Attention.headSlice(norm().multiplied(byTransposeOf: w.query), head: i, headDimension: dh) }
             let keys: @Sendable () -> Matrix = { Attention.headSlice(norm().multiplied(byTransposeOf: w.key), head: j, headDimension: dh) }
             heads[i].computeBeforeRotation = (queries: queries, keys: keys)
-            heads[i].computeNormalized = (queries: { rmsNorm(queries(), gain: w.queryNorm, epsilon: c.rmsNormEpsilon) },
-                                          keys: { rmsNorm(keys(), gain: w.keyNorm, epsilon: c.rmsNormEpsilon) })
+            heads[i].computeNormalized = (queries: { rmsNorm(queries(), gain: w.queryNorm, epsilon: eps) },
+                                          keys: { rmsNorm(keys(), gain: w.keyNorm, epsilon: eps) })
         }
         Attention.patch(&heads, patched, first: first)
 
@@ -160,7 +161,7 @@ public struct Gemma3: Sendable {
         let residual = attentionResidual()
 
         // The gated GELU: GELU_tanh(gate) ⊙ up, then down, then its own norm.
-        let feedForwardNorm: @Sendable () -> Matrix = { rmsNorm(attentionResidual(), gain: w.feedForwardNorm, epsilon: c.rmsNormEpsilon) }
+        let feedForwardNorm: @Sendable () -> Matrix = { rmsNorm(attentionResidual(), gain: w.feedForwardNorm, epsilon: eps) }
         let n = feedForwardNorm()
         let down = feedForward(n, w).activation.multiplied(byTransposeOf: w.down)
         let feedForwardPostNorm = rmsNorm(down, gain: w.postFeedForwardNorm, epsilon: eps)

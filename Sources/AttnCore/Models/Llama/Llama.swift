@@ -34,8 +34,10 @@ public struct Llama: Sendable {
         let file = try GGUFFile.location(path, preferring: Self.fileName)
         let gguf = try GGUFFile(path: file)
         configuration = try LlamaConfiguration(gguf: gguf)
-        weights = try LlamaWeights(file: gguf, configuration: configuration)
-        tokenizer = try BPETokenizer(gguf: gguf)
+        // The weights (checked, kept in the mapping) and the tokenizer (its merge table, 49k pairs)
+        // read different parts of the file: on two cores at once.
+        (weights, tokenizer) = try bothAtOnce({ [configuration] in try LlamaWeights(file: gguf, configuration: configuration) },
+                                              { try BPETokenizer(gguf: gguf) })
         chatTemplate = gguf.metadata["tokenizer.chat_template"]?.string
         storedTypes = gguf.tensors.mapValues(\.type)
         self.path = file
