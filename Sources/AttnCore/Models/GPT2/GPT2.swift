@@ -126,16 +126,17 @@ public struct GPT2: Sendable {
         let residual = attentionResidual()
 
         // The MLP: widen to d_ff, GELU (tanh form), narrow back; then the second residual.
-        let feedForwardNorm: @Sendable () -> Matrix = {
-            attentionResidual().layerNormRows(gamma: w.feedForwardNorm.gamma, beta: w.feedForwardNorm.beta, epsilon: c.layerNormEpsilon)
+        let feedForwardNorm: @Sendable (Matrix) -> Matrix = {
+            $0.layerNormRows(gamma: w.feedForwardNorm.gamma, beta: w.feedForwardNorm.beta, epsilon: c.layerNormEpsilon)
         }
-        let n = feedForwardNorm()
+        let n = feedForwardNorm(residual)
         let feedForwardOutput = w.feedForwardOut(feedForward(n, w).activation)
         let out = residual + feedForwardOutput
 
         let trace = LayerTrace(x: x, computeAttentionInput: norm, heads: heads, attentionOutput: attentionOutput,
                                computeAttentionResidual: attentionResidual,
-                               computeFeedForwardInput: feedForwardNorm, computeFeedForward: { [self] in feedForward(feedForwardNorm(), w) },
+                               computeFeedForwardInput: { feedForwardNorm(attentionResidual()) },
+                               computeFeedForward: { [self] in feedForward(feedForwardNorm(attentionResidual()), w) },
                                feedForwardOutput: feedForwardOutput, out: out)
         return (trace, keys, values)
     }

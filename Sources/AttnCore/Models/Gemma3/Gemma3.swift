@@ -127,7 +127,9 @@ public struct Gemma3: Sendable {
         // QK-norm: each head's key row is RMS-normalized (one gain per dimension, shared by the
         // heads), then rotated by its position and joined after the past keys.
         let keysBefore = (0..<c.keyValueHeads).map { Attention.headSlice(keys, head: $0, headDimension: dh) }
-        let keysNormalized = keysBefore.map { rmsNorm($0, gain: w.keyNorm, epsilon: eps) }
+        let queryNorm: @Sendable (Matrix) -> Matrix = { rmsNorm($0, gain: w.queryNorm, epsilon: eps) }
+        let keyNorm: @Sendable (Matrix) -> Matrix = { rmsNorm($0, gain: w.keyNorm, epsilon: eps) }
+        let keysNormalized = keysBefore.map(keyNorm)
         let rotated = Matrix.concatenateColumns(keysNormalized.map(rotation.apply))
         let allKeys = past.map { Matrix.concatenateRows([$0.keys, rotated]) } ?? rotated       // (P+T × kv·dₕ)
         let allValues = past.map { Matrix.concatenateRows([$0.values, values]) } ?? values     // (P+T × kv·dₕ)
@@ -140,7 +142,7 @@ public struct Gemma3: Sendable {
         } ?? .causal(past: past?.keys.rows ?? 0)
 
         let queriesBefore = (0..<c.attentionHeads).map { Attention.headSlice(queries, head: $0, headDimension: dh) }
-        let queriesNormalized = queriesBefore.map { rmsNorm($0, gain: w.queryNorm, epsilon: eps) }
+        let queriesNormalized = queriesBefore.map(queryNorm)
         var heads = Attention.heads(queries: queriesNormalized.map(rotation.apply), keys: headKeys, values: headValues,
                                     mask: mask, ablated: ablated)
         // A trace computes the projections before RoPE, and their QK-norms, again when shown.
@@ -149,8 +151,7 @@ public struct Gemma3: Sendable {
             let queries: @Sendable () -> Matrix = { Attention.headSlice(norm().multiplied(byTransposeOf: w.query), head: i, headDimension: dh) }
             let keys: @Sendable () -> Matrix = { Attention.headSlice(norm().multiplied(byTransposeOf: w.key), head: j, headDimension: dh) }
             heads[i].computeBeforeRotation = (queries: queries, keys: keys)
-            heads[i].computeNormalized = (queries: { rmsNorm(queries(), gain: w.queryNorm, epsilon: eps) },
-                                          keys: { rmsNorm(keys(), gain: w.keyNorm, epsilon: eps) })
+            heads[i].computeNormalized = (queries: { queryNorm(queries()) }, keys: { keyNorm(keys()) })
         }
         Attention.patch(&heads, patched, first: first)
 
@@ -161,15 +162,16 @@ public struct Gemma3: Sendable {
         let residual = attentionResidual()
 
         // The gated GELU: GELU_tanh(gate) ⊙ up, then down, then its own norm.
-        let feedForwardNorm: @Sendable () -> Matrix = { rmsNorm(attentionResidual(), gain: w.feedForwardNorm, epsilon: eps) }
-        let n = feedForwardNorm()
+        let feedForwardNorm: @Sendable (Matrix) -> Matrix = { rmsNorm($0, gain: w.feedForwardNorm, epsilon: eps) }
+        let n = feedForwardNorm(residual)
         let down = feedForward(n, w).activation.multiplied(byTransposeOf: w.down)
         let feedForwardPostNorm = rmsNorm(down, gain: w.postFeedForwardNorm, epsilon: eps)
         let out = residual + feedForwardPostNorm
 
         var trace = LayerTrace(x: x, computeAttentionInput: norm, heads: heads, attentionOutput: attentionOutput,
                                computeAttentionResidual: attentionResidual,
-                               computeFeedForwardInput: feedForwardNorm, computeFeedForward: { [self] in feedForward(feedForwardNorm(), w) },
+                               computeFeedForwardInput: { feedForwardNorm(attentionResidual()) },
+                               computeFeedForward: { [self] in feedForward(feedForwardNorm(attentionResidual()), w) },
                                feedForwardOutput: down, out: out)
         trace.attentionPostNorm = attentionPostNorm
         trace.feedForwardPostNorm = feedForwardPostNorm

@@ -128,14 +128,15 @@ public struct Llama: Sendable {
         let residual = attentionResidual()
 
         // SwiGLU: SiLU(gate) ⊙ up, then down.
-        let feedForwardNorm: @Sendable () -> Matrix = { rmsNorm(attentionResidual(), gain: w.feedForwardNorm, epsilon: c.rmsNormEpsilon) }
-        let n = feedForwardNorm()
+        let feedForwardNorm: @Sendable (Matrix) -> Matrix = { rmsNorm($0, gain: w.feedForwardNorm, epsilon: c.rmsNormEpsilon) }
+        let n = feedForwardNorm(residual)
         let down = feedForward(n, w).activation.multiplied(byTransposeOf: w.down)
         let out = residual + down
 
         let trace = LayerTrace(x: x, computeAttentionInput: norm, heads: heads, attentionOutput: attentionOutput,
                                computeAttentionResidual: attentionResidual,
-                               computeFeedForwardInput: feedForwardNorm, computeFeedForward: { [self] in feedForward(feedForwardNorm(), w) },
+                               computeFeedForwardInput: { feedForwardNorm(attentionResidual()) },
+                               computeFeedForward: { [self] in feedForward(feedForwardNorm(attentionResidual()), w) },
                                feedForwardOutput: down, out: out)
         return (trace, allKeys, allValues)
     }
