@@ -276,7 +276,7 @@ public struct BPETokenizer: Sendable {
     /// 0.20) or `["a", "b"]`.
     private static func mergeLines(_ merges: JSONValue) throws -> [String] {
         try merges.array().map { merge in
-            if merge.value is String { return try merge.string() }
+            if merge.isString { return try merge.string() }
             let pair = try merge.array()
             guard pair.count == 2 else { throw merge.invalid("\(merge.name) is not a pair of tokens") }
             let left = try pair[0].string(), right = try pair[1].string()

@@ -1,5 +1,3 @@
-import Foundation  // JSONSerialization
-
 /// A value of a tokenizer's JSON file with the keys that lead to it, so that every value is
 /// checked for its type before use and every error names the value it is about.
 ///
@@ -9,11 +7,11 @@ import Foundation  // JSONSerialization
 /// try json["model"]["dropout"].string()       →  throws: model.dropout is null, not a string
 /// try json["added_tokens"].array()[2]["id"]   →  the value at added_tokens[2].id
 /// ```
-/// JSONSerialization hands back `Any`; nothing here casts it without checking, and a whole
-/// number is told apart from `true` and from `1.5`, which Foundation would both turn into an `Int`.
+/// The file is read by attn's own `JSONParser`, which tells a whole number apart from `true` and
+/// from `1.5` and keeps an object's keys byte for byte.
 struct JSONValue {
     /// The parsed value; `nil` when the key is missing.
-    let value: Any?
+    let value: JSONNode?
     /// Where it is in the file: `model.vocab`, `added_tokens[3].id`; empty for the whole file.
     let keyPath: String
     /// The file, for error messages.
@@ -29,9 +27,9 @@ struct JSONValue {
     ///   `AttnError.vocabularyInvalid` when it is not JSON or its top level is not an object.
     static func read(file: String, limit: Int) throws -> JSONValue? {
         guard let bytes = try MappedFile.contents(of: file, limit: limit) else { return nil }
-        let parsed: Any
+        let parsed: JSONNode
         do {
-            parsed = try JSONSerialization.jsonObject(with: Data(bytes))
+            parsed = try bytes.withUnsafeBufferPointer { (buffer) throws(JSONParser.Failure) in try JSONParser.parse(buffer) }
         } catch {
             throw AttnError.vocabularyInvalid(path: file, reason: "it is not valid JSON")
         }
@@ -49,29 +47,41 @@ struct JSONValue {
     var name: String { keyPath.isEmpty ? "its top level" : keyPath }
 
     /// Whether the key is missing or its value is `null`.
-    var isNull: Bool { value == nil || value is NSNull }
+    var isNull: Bool {
+        switch value {
+        case nil, .null: true
+        default: false
+        }
+    }
+
+    /// Whether the value is a string.
+    var isString: Bool {
+        if case .string = value { true } else { false }
+    }
 
     // MARK: - Members
 
-    /// The member `key` of this object; a missing key gives a value whose `value` is `nil`.
+    /// The member `key` of this object (the last, if the file gives the key twice); a missing key
+    /// gives a value whose `value` is `nil`.
     ///
     /// - Throws: when this value is not an object.
     subscript(key: String) -> JSONValue {
         get throws {
             let members = try object()
-            return JSONValue(value: members[key], keyPath: keyPath.isEmpty ? key : "\(keyPath).\(key)", file: file)
+            let member = members.last { $0.key.utf8.elementsEqual(key.utf8) }
+            return JSONValue(value: member?.value, keyPath: keyPath.isEmpty ? key : "\(keyPath).\(key)", file: file)
         }
     }
 
-    /// The members of an object, as JSONSerialization gives them (unordered).
-    func object() throws -> [String: Any] {
-        guard let object = value as? [String: Any] else { throw invalid("\(name) is \(kind), not an object") }
-        return object
+    /// The members of an object, in the order of the file.
+    func object() throws -> [(key: String, value: JSONNode)] {
+        guard case .object(let members) = value else { throw invalid("\(name) is \(kind), not an object") }
+        return members
     }
 
     /// The elements of an array, each with its index in its key path.
     func array() throws -> [JSONValue] {
-        guard let array = value as? [Any] else { throw invalid("\(name) is \(kind), not a list") }
+        guard case .array(let array) = value else { throw invalid("\(name) is \(kind), not a list") }
         return array.enumerated().map { JSONValue(value: $1, keyPath: "\(keyPath)[\($0)]", file: file) }
     }
 
@@ -79,7 +89,7 @@ struct JSONValue {
 
     /// A string.
     func string() throws -> String {
-        guard let string = value as? String else { throw invalid("\(name) is \(kind), not a string") }
+        guard case .string(let string) = value else { throw invalid("\(name) is \(kind), not a string") }
         return string
     }
 
@@ -113,43 +123,37 @@ struct JSONValue {
     }
 
     /// `value` as a whole number from 0, if it is one: not `true`, not `1.5`, not `1.0`.
-    static func index(_ value: Any?) -> Int? {
-        guard let number = value as? NSNumber, !(value is String) else { return nil }
-        switch String(cString: number.objCType) {
-        case "s", "i", "l", "q":
-            let signed = number.int64Value
-            return signed >= 0 ? Int(exactly: signed) : nil
-        case "S", "I", "L", "Q":
-            return Int(exactly: number.uint64Value)
-        default:
-            return nil  // "c" is a boolean, "d" and "f" are fractions
-        }
+    static func index(_ value: JSONNode?) -> Int? {
+        guard case .integer(let integer) = value, integer >= 0 else { return nil }
+        return integer
     }
 
     /// `value` as a number, if it is one (and not `true` or `false`).
-    static func number(_ value: Any?) -> Double? {
-        guard let number = value as? NSNumber, bool(value) == nil, !(value is String) else { return nil }
-        return number.doubleValue
+    static func number(_ value: JSONNode?) -> Double? {
+        switch value {
+        case .integer(let integer): Double(integer)
+        case .number(let number): number
+        default: nil
+        }
     }
 
     /// `value` as a boolean, if it is one (and not the number 1 or 0).
-    static func bool(_ value: Any?) -> Bool? {
-        guard let number = value as? NSNumber, String(cString: number.objCType) == "c" else { return nil }
-        return number.boolValue
+    static func bool(_ value: JSONNode?) -> Bool? {
+        guard case .bool(let bool) = value else { return nil }
+        return bool
     }
 
     /// What the value is, in a few words, for errors: `missing`, `null`, `the number 1.5`.
     var kind: String {
         switch value {
-        case nil: return "missing"
-        case is NSNull: return "null"
-        case let string as String: return "the string \(Self.quoted(string))"
-        case is [Any]: return "a list"
-        case is [String: Any]: return "an object"
-        default:
-            if let bool = Self.bool(value) { return "\(bool)" }
-            if let number = value as? NSNumber { return "the number \(number)" }
-            return "of an unknown kind"
+        case nil: "missing"
+        case .null: "null"
+        case .bool(let bool): "\(bool)"
+        case .integer(let integer): "the number \(integer)"
+        case .number(let number): "the number \(number)"
+        case .string(let string): "the string \(Self.quoted(string))"
+        case .array: "a list"
+        case .object: "an object"
         }
     }
 

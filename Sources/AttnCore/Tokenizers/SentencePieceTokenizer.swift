@@ -395,7 +395,7 @@ public struct SentencePieceTokenizer: Sendable {
     /// `model.merges` as pairs, from either form `tokenizers` writes: `"a b"` or `["a", "b"]`.
     private static func mergePairs(_ merges: JSONValue) throws -> [(String, String)] {
         try merges.array().map { merge in
-            if merge.value is String {
+            if merge.isString {
                 let parts = try merge.string().split(separator: " ", omittingEmptySubsequences: false)
                 guard parts.count == 2 else { throw merge.invalid("\(merge.name) is not two tokens separated by a space") }
                 return (String(parts[0]), String(parts[1]))

@@ -258,7 +258,7 @@ public struct WordPieceTokenizer: Sendable {
             let single = try processor["single"].array()
             let pieces = try single.map { piece -> (kind: String, id: String) in
                 let members = try piece.object()
-                guard members.count == 1, let kind = members.keys.first else {
+                guard members.count == 1, let kind = members.first?.key else {
                     throw piece.invalid("\(piece.name) is not one SpecialToken or Sequence")
                 }
                 return (kind, try piece[kind]["id"].string())
