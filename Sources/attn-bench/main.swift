@@ -13,6 +13,7 @@ import Notebook
 
 // The kernels the CPU has, as attn itself runs with (see startAgainWithBetterBLASKernels).
 startAgainWithBetterBLASKernels()
+setUpBLAS()
 
 /// Seconds since an arbitrary start, monotonic.
 func now() -> Double {

@@ -33,6 +33,7 @@ struct Attn: ParsableCommand {
     /// or a closed pipe is an error too, not a trap or a silent success.
     static func main() {
         startAgainWithBetterBLASKernels()
+        setUpBLAS()
         Output.reserveStandardDescriptors()
         do {
             var command = try parseAsRoot()

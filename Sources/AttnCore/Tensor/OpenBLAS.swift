@@ -22,6 +22,15 @@ let blasSetUp: Void = {
     }
 }()
 
+/// Sets OpenBLAS up (`blasSetUp`) now rather than at the first product: call it first thing in
+/// `main`, after ``startAgainWithBetterBLASKernels()``. OpenBLAS starts its thread when it loads,
+/// and that thread spins (`sched_yield`) for about 0.1 s waiting for work, taking one of the two
+/// cores through the whole load of a model: 22% of MiniLM's first job's samples, before it was
+/// stopped here (Tests/Benchmarks/README.md).
+public func setUpBLAS() {
+    _ = blasSetUp
+}
+
 /// The kernels OpenBLAS chose for this CPU, e.g. "Haswell" (AVX2) or "Cooperlake" (AVX-512),
 /// or the ones `OPENBLAS_CORETYPE` asks for. `attn-bench` reports it next to its figures.
 public var blasCoreName: String {

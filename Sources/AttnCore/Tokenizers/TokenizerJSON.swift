@@ -29,6 +29,8 @@ struct TokenizerJSON {
     let vocabulary: [String]
     /// `added_tokens`, in the order of the file.
     let addedTokens: [AddedToken]
+    /// The id of each token of `vocabulary` (its last, for a token the vocab lists twice).
+    let ids: [TokenKey: Int]
 
     /// Larger than any real tokenizer.json (GPT-2's is 1.4 MB, multilingual BERT's 2 MB).
     static let sizeLimit = 64 << 20
@@ -54,8 +56,12 @@ struct TokenizerJSON {
             throw root.invalid("its model is \(JSONValue.quoted(type)), not \(JSONValue.quoted(modelType))")
         }
         var vocabulary = try Self.tokensByID(model["vocab"])
-        addedTokens = try Self.readAddedTokens(root["added_tokens"], extending: &vocabulary)
+        var ids: [TokenKey: Int] = [:]
+        ids.reserveCapacity(vocabulary.count)
+        for (id, token) in vocabulary.enumerated() { ids[TokenKey(token)] = id }
+        addedTokens = try Self.readAddedTokens(root["added_tokens"], extending: &vocabulary, ids: &ids)
         self.vocabulary = vocabulary
+        self.ids = ids
     }
 
     /// The type of the stage `key` (`"normalizer"`, `"pre_tokenizer"`, …), or `nil` when it is
@@ -129,14 +135,13 @@ struct TokenizerJSON {
     /// vocab {"a": 0, "b": 1}, added [{"id": 1, "content": "b"}, {"id": 2, "content": "<s>"}]
     ///   → vocabulary ["a", "b", "<s>"]
     /// ```
+    /// - Parameter ids: the id of each token of `vocabulary`, extended with it.
     /// - Throws: `AttnError.vocabularyInvalid` for a wrongly typed field, an empty token, an id
     ///   other than `tokenizers`' one, or `single_word`, `lstrip` or `rstrip` set (they change
     ///   where a token matches, which attn does not reproduce).
-    static func readAddedTokens(_ list: JSONValue, extending vocabulary: inout [String]) throws -> [AddedToken] {
+    static func readAddedTokens(_ list: JSONValue, extending vocabulary: inout [String],
+                                ids: inout [TokenKey: Int]) throws -> [AddedToken] {
         if list.isNull { return [] }
-        var ids: [TokenKey: Int] = [:]
-        ids.reserveCapacity(vocabulary.count)
-        for (id, token) in vocabulary.enumerated() { ids[TokenKey(token)] = id }
 
         var added: [AddedToken] = []
         for entry in try list.array() {

@@ -197,7 +197,7 @@ public struct WordPieceTokenizer: Sendable {
     private init(tokenizerJSON json: TokenizerJSON) throws {
         let model = json.model
         let vocabulary = json.vocabulary
-        let ids = Self.idsByToken(vocabulary)
+        let ids = json.ids
 
         let prefix = try model["continuing_subword_prefix"].string(default: "##")
         guard prefix == "##" else {

@@ -29,8 +29,11 @@ public struct Bert: Sendable {
     public init(directory: String) throws {
         func file(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
         configuration = try BertConfiguration.load(path: file("config.json"))
-        weights = try BertWeights(checkpoint: try SafeTensorsCheckpoint(directory: directory), configuration: configuration)
-        tokenizer = try WordPieceTokenizer(huggingFaceDirectory: directory)
+        // The weights (mapped, every value checked to be finite) and the tokenizer (a 30522-token
+        // tokenizer.json) read different files: on two cores at once.
+        (weights, tokenizer) = try bothAtOnce({ [configuration] in
+            try BertWeights(checkpoint: try SafeTensorsCheckpoint(directory: directory), configuration: configuration)
+        }, { try WordPieceTokenizer(huggingFaceDirectory: directory) })
         guard tokenizer.vocabulary.count == configuration.vocabularySize else {
             let json = file("tokenizer.json")
             throw AttnError.vocabularyInvalid(
