@@ -145,6 +145,10 @@ struct Shell: ParsableCommand {
         } else {
             var source = StandardInputLines()
             Runner.runAll(session, &source, write: Output.standard)
+            // Everything is written (`Output` writes straight to the descriptor) and nothing is
+            // saved on leaving: exit without freeing the model and the trace one array at a time,
+            // 2–3 ms of a 45 ms job.
+            Glibc.exit(EXIT_SUCCESS)
         }
     }
 }

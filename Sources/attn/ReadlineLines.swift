@@ -93,6 +93,11 @@ struct ReadlineLines: LineSource {
     }
 
     mutating func nextLine(prompt: String) -> String? {
+        if let session = completionSession, session.wantsClearScreen {
+            // `clear`: the cursor to the top left, then the screen erased below it.
+            session.wantsClearScreen = false
+            Output.standard("\u{1B}[H\u{1B}[2J")
+        }
         interruptRequested = 0
         lineDone = false
         finishedLine = nil

@@ -291,6 +291,19 @@ struct SessionTests {
         #expect(Set(moving) == ["lesson", "next", "back", "where", "hint", "skip", "quit", "exit"])
     }
 
+    @Test("clear asks the terminal for a clear screen and changes nothing else; in a script it prints nothing")
+    func clearScreen() {
+        let s = ScriptedSession()
+        s.run("sentence the cat sat\nlayer 2")
+        #expect(!s.session.wantsClearScreen)
+        #expect(s.run("clear") == "")
+        #expect(s.session.wantsClearScreen)
+        #expect(s.session.sentence == "the cat sat")
+        #expect(s.session.layer == 2)
+        #expect(s.failure("clear all") == "usage: clear")
+        #expect(s.run("help clear").hasPrefix("clear (or Ctrl-L): clears the screen"))
+    }
+
     @Test("help answers every command word, the two-word commands, and says so plainly when it has no help")
     func helpForEveryCommand() {
         let s = ScriptedSession()

@@ -10,7 +10,7 @@ enum ViewCommands: CommandGroup {
 /// Help and leaving.
 enum OtherCommands: CommandGroup {
     static let title = "other"
-    static let commands: [any NotebookCommand.Type] = [HelpCommand.self, QuitCommand.self]
+    static let commands: [any NotebookCommand.Type] = [HelpCommand.self, ClearCommand.self, QuitCommand.self]
 }
 
 /// `precision N`: digits after the decimal point.
@@ -48,6 +48,22 @@ struct HelpCommand: NotebookCommand, Equatable {
     static func completions(_ request: CompletionRequest) -> Completion? {
         guard request.previous.isEmpty else { return nil }
         return request.matching(request.session.availableSteps.map(\.rawValue) + Commands.words + ["math"] + MathSyntax.functions)
+    }
+}
+
+/// `clear` (or Ctrl-L): clears the terminal's screen, as the shell's `clear` does.
+struct ClearCommand: NotebookCommand, Equatable {
+    static let definition = CommandDefinition(
+        words: ["clear"], synopsis: ["clear"],
+        help: [("clear", "clear (or Ctrl-L): clears the screen; the session, its sentence and its choices stay. In a script it does nothing.")])
+
+    init(word: String, arguments: String) throws {
+        guard arguments.isEmpty else { throw NotebookError.usage(command: "clear", usage: "clear") }
+    }
+
+    func run(in session: Session) throws -> String {
+        session.wantsClearScreen = true
+        return ""
     }
 }
 

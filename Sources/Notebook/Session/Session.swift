@@ -206,6 +206,9 @@ public final class Session {
 
     /// Whether the last command asked to leave.
     public internal(set) var wantsToQuit = false
+    /// Set by `clear`: the terminal's front end clears the screen before its next prompt (a
+    /// script, a replay or a test has no screen, and nothing happens).
+    public var wantsClearScreen = false
 
     /// Runs a command, unless a lesson block asks to move through lessons.
     func run(_ command: any NotebookCommand) throws -> String {
