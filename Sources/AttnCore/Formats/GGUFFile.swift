@@ -344,25 +344,26 @@ private struct Reader {
         guard values <= GGUFFile.maximumMetadataValues else {
             throw invalid("its metadata holds more than \(GGUFFile.maximumMetadataValues) values, more than any model needs")
         }
-        let what = "the value of metadata key \(key)"
+        // Made only for an error: a tokenizer's arrays hold 100k values.
+        func what() -> String { "the value of metadata key \(key)" }
         switch type {
-        case 0: return .uint8(try load(UInt8.self, what))
-        case 1: return .int8(try load(Int8.self, what))
-        case 2: return .uint16(try load(UInt16.self, what))
-        case 3: return .int16(try load(Int16.self, what))
-        case 4: return .uint32(try load(UInt32.self, what))
-        case 5: return .int32(try load(Int32.self, what))
-        case 6: return .float32(Float(bitPattern: try load(UInt32.self, what)))
+        case 0: return .uint8(try load(UInt8.self, what()))
+        case 1: return .int8(try load(Int8.self, what()))
+        case 2: return .uint16(try load(UInt16.self, what()))
+        case 3: return .int16(try load(Int16.self, what()))
+        case 4: return .uint32(try load(UInt32.self, what()))
+        case 5: return .int32(try load(Int32.self, what()))
+        case 6: return .float32(Float(bitPattern: try load(UInt32.self, what())))
         case 7:
             // One byte, 0 or 1; anything else is "the model being invalid" says the spec.
-            let byte = try load(UInt8.self, what)
+            let byte = try load(UInt8.self, what())
             guard byte <= 1 else { throw invalid("metadata key \(key) holds the bool byte \(byte), neither 0 nor 1") }
             return .bool(byte == 1)
-        case 8: return .string(try string(what))
+        case 8: return .string(try string(what()))
         case 9: return .array(try array(key: key, depth: depth + 1))
-        case 10: return .uint64(try load(UInt64.self, what))
-        case 11: return .int64(try load(Int64.self, what))
-        case 12: return .float64(Double(bitPattern: try load(UInt64.self, what)))
+        case 10: return .uint64(try load(UInt64.self, what()))
+        case 11: return .int64(try load(Int64.self, what()))
+        case 12: return .float64(Double(bitPattern: try load(UInt64.self, what())))
         default:
             throw invalid("metadata key \(key) has value type \(type), which GGUF does not define (0…12)")
         }

@@ -41,8 +41,8 @@ public struct BPETokenizer: Sendable {
     private let merges: [BytePair: (rank: Int32, merged: Int32)]
     /// Tokens matched whole in the raw text, longest first: control and user-defined tokens.
     private let specialTokens: [(scalars: [Unicode.Scalar], id: Int)]
-    /// Token → id, compared byte for byte (see `TokenKey`).
-    private let idsByToken: [TokenKey: Int]
+    /// Token → id, compared byte for byte (see `TokenKey`), without an array per token.
+    private let idsByToken: PackedVocabulary
     private let cache = WordCache()
 
     // MARK: - Loading
@@ -82,23 +82,28 @@ public struct BPETokenizer: Sendable {
             }
         }
 
-        var ids: [TokenKey: Int] = [:]
-        ids.reserveCapacity(tokens.count)
-        for (id, token) in tokens.enumerated() { ids[TokenKey(token)] = id }
+        var bytes: [UInt8] = [], starts = [0]
+        starts.reserveCapacity(tokens.count + 1)
+        for token in tokens {
+            if token.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
+                bytes.append(contentsOf: token.utf8)
+            }
+            starts.append(bytes.count)
+        }
+        // A token listed twice is found under its last id, as in Hugging Face's reader.
+        let ids = PackedVocabulary(bytes: bytes, starts: starts)
 
         let mergeTable = try Self.mergeTable(merges, ids: ids, invalid: invalid)
 
         var byteIds = [Int32](repeating: -1, count: 256)
-        for byte in 0..<256 {
-            if let id = ids[TokenKey(String(ByteEncoder.characters[byte]))] { byteIds[byte] = Int32(id) }
-        }
+        for byte in 0..<256 { byteIds[byte] = ids.id(of: String(ByteEncoder.characters[byte])) }
 
         let types = tokenTypes ?? []
         var specials: [(scalars: [Unicode.Scalar], id: Int)] = []
         for (id, type) in types.enumerated() where type == 3 || type == 4 {
             let scalars = Array(tokens[id].unicodeScalars)
             // A token listed twice is matched as its last id, like every other lookup.
-            if !scalars.isEmpty, ids[TokenKey(tokens[id])] == id { specials.append((scalars, id)) }
+            if !scalars.isEmpty, ids.id(of: tokens[id]) == id { specials.append((scalars, id)) }
         }
 
         vocabulary = tokens
@@ -117,27 +122,38 @@ public struct BPETokenizer: Sendable {
 
     /// The merge table: each `"left right"` line as the pair of ids it merges, with its rank and
     /// the id of the token it makes.
-    static func mergeTable(_ merges: [String], ids: [TokenKey: Int],
+    ///
+    /// Each line is read in place: its two halves and their join are looked up as bytes, with no
+    /// array made per merge (SmolLM2 has 48,900).
+    static func mergeTable(_ merges: [String], ids: PackedVocabulary,
                            invalid: (String) -> AttnError) throws -> [BytePair: (rank: Int32, merged: Int32)] {
         var mergeTable: [BytePair: (rank: Int32, merged: Int32)] = [:]
         mergeTable.reserveCapacity(merges.count)
+        var joined: [UInt8] = []
         for (rank, merge) in merges.enumerated() {
-            let parts = merge.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw invalid("merge \(rank) (\"\(merge)\") is not two tokens separated by a space")
+            func withBytes<T>(_ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T {
+                if let result = try merge.utf8.withContiguousStorageIfAvailable(body) { return result }
+                return try Array(merge.utf8).withUnsafeBufferPointer(body)
             }
-            let left = Array(parts[0]), right = Array(parts[1])
-            guard let leftId = ids[TokenKey(utf8: left)] else {
-                throw invalid("merge \(rank) (\"\(merge)\") names \"\(String(decoding: left, as: UTF8.self))\", which is not a token")
+            let (leftId, rightId, mergedId) = try withBytes { utf8 -> (Int32, Int32, Int32) in
+                guard let space = utf8.firstIndex(of: UInt8(ascii: " ")), space > 0, space < utf8.count - 1,
+                      !utf8[(space + 1)...].contains(UInt8(ascii: " ")) else {
+                    throw invalid("merge \(rank) (\"\(merge)\") is not two tokens separated by a space")
+                }
+                let left = UnsafeBufferPointer(rebasing: utf8[..<space])
+                let right = UnsafeBufferPointer(rebasing: utf8[(space + 1)...])
+                func text(_ bytes: some Sequence<UInt8>) -> String { String(decoding: Array(bytes), as: UTF8.self) }
+                let leftId = ids.id(of: left), rightId = ids.id(of: right)
+                guard leftId >= 0 else { throw invalid("merge \(rank) (\"\(merge)\") names \"\(text(left))\", which is not a token") }
+                guard rightId >= 0 else { throw invalid("merge \(rank) (\"\(merge)\") names \"\(text(right))\", which is not a token") }
+                joined.removeAll(keepingCapacity: true)
+                joined.append(contentsOf: left)
+                joined.append(contentsOf: right)
+                let mergedId = joined.withUnsafeBufferPointer { ids.id(of: $0) }
+                guard mergedId >= 0 else { throw invalid("merge \(rank) (\"\(merge)\") makes \"\(text(joined))\", which is not a token") }
+                return (leftId, rightId, mergedId)
             }
-            guard let rightId = ids[TokenKey(utf8: right)] else {
-                throw invalid("merge \(rank) (\"\(merge)\") names \"\(String(decoding: right, as: UTF8.self))\", which is not a token")
-            }
-            guard let mergedId = ids[TokenKey(utf8: left + right)] else {
-                throw invalid("merge \(rank) (\"\(merge)\") makes \"\(String(decoding: left + right, as: UTF8.self))\", which is not a token")
-            }
-            let pair = BytePair(left: Int32(truncatingIfNeeded: leftId), right: Int32(truncatingIfNeeded: rightId))
-            mergeTable[pair] = (Int32(truncatingIfNeeded: rank), Int32(truncatingIfNeeded: mergedId))
+            mergeTable[BytePair(left: leftId, right: rightId)] = (Int32(truncatingIfNeeded: rank), mergedId)
         }
         return mergeTable
     }
@@ -341,7 +357,8 @@ public struct BPETokenizer: Sendable {
 
     /// The id of `token` exactly as stored (`"Ġthe"`, `"<|im_end|>"`), or `nil`.
     public func id(of token: String) -> Int? {
-        idsByToken[TokenKey(token)]
+        let id = idsByToken.id(of: token)
+        return id < 0 ? nil : Int(id)
     }
 
     /// A token as a learner should see it: its bytes as text, so `"Ġthe"` reads `" the"` and
