@@ -438,7 +438,7 @@ struct HuggingFaceTokenizerFileTests {
         }
         // vocab.json without merges.txt.
         let vocabularyOnly: [String: Any] = ["vocab.json": ["a": 0]]
-        try withDirectory(vocabularyOnly) { directory in
+        _ = try withDirectory(vocabularyOnly) { directory in
             #expect(throws: AttnError.fileUnreadable(path: directory + "/merges.txt", reason: "there is no such file")) {
                 try BPETokenizer(huggingFaceDirectory: directory)
             }

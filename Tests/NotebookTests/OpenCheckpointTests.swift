@@ -56,7 +56,7 @@ struct GPT2SessionTests {
         #expect(throws: NotebookError.self) { try session.execute("attn_norm") }
         #expect(throws: NotebookError.self) { try session.execute("rope") }
         // The next token and the continuation, which the KV cache writes as the trace would.
-        let trace = try #require(try TinyHub.open("gpt2").trace("The cat sat on the mat.", ablating: []))
+        let trace = try TinyHub.open("gpt2").trace("The cat sat on the mat.", ablating: [])
         let top = try #require(trace.logits.map { topTokens(logits: $0.row($0.rows - 1), count: 1, temperature: 1)[0] })
         let predict = try session.execute("predict 3")
         #expect(predict.contains(" \(top.id) "), "\(predict)")

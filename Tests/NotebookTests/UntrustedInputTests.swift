@@ -40,7 +40,7 @@ private struct Scratch {
     func contents(_ name: String) -> Data? { FileManager.default.contents(atPath: path + "/" + name) }
 
     func write(_ text: String, to name: String) {
-        FileManager.default.createFile(atPath: path + "/" + name, contents: Data(text.utf8))
+        #expect(FileManager.default.createFile(atPath: path + "/" + name, contents: Data(text.utf8)))
     }
 }
 
@@ -380,7 +380,7 @@ struct UntrustedWriteTests {
         let lessons = s.path + "/lessons"
         try FileManager.default.createDirectory(atPath: lessons, withIntermediateDirectories: true)
         let hostile = "# 1. Title\u{1B}[2J\n\nProse \u{1B}[31mred\u{1B}[0m and a bell\u{7}.\n\n```attn\nA = 1 # \u{1B}[2K\n```\n\n```attn\n# hint: look\u{1B}[1A up\n# exercise: weights\ncheck weights weights\n```\n\nThe end\u{9B}2J.\n"
-        FileManager.default.createFile(atPath: lessons + "/01-hostile.md", contents: Data(hostile.utf8))
+        #expect(FileManager.default.createFile(atPath: lessons + "/01-hostile.md", contents: Data(hostile.utf8)))
         s.session.lessonsDirectory = lessons
         let lesson = try Lesson(path: lessons + "/01-hostile.md")
         #expect(lesson.title == "Title\\u{1b}[2J")
