@@ -190,8 +190,9 @@ extension Session {
         switch target {
         case .top:
             let trace = try requireTrace()
-            guard let logits = trace.logits, logits.rows > 0 else { throw NotebookError.noSentence }
-            let next = topTokens(logits: logits.row(logits.rows - 1), count: 1, temperature: temperature)[0].id
+            // One row's product: the whole T × vocabulary would be 1.6 GB at 8192 tokens.
+            guard let last = trace.logits(row: trace.count - 1) else { throw NotebookError.noSentence }
+            let next = topTokens(logits: last, count: 1, temperature: temperature)[0].id
             let t = label(for: next)
             return TargetMeasure(formula: "p(\(t))", definition: "the probability of the next token the model ranks first after the sentence (id \(next)), \(probabilityFormula) at the last position: the default (target top)",
                                  input: plain, value: tokens(next), knownSentenceValue: nil, runsWithoutWords: runsEmpty,
