@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import AttnCore
 
@@ -147,5 +148,28 @@ struct JSONParserTests {
         // A hostile file: a million opening brackets, in objects and arrays.
         #expect(throws: JSONParser.Failure.self) { try Self.parse(String(repeating: "[", count: 1_000_000)) }
         #expect(throws: JSONParser.Failure.self) { try Self.parse(String(repeating: "{\"a\":", count: 1_000_000)) }
+    }
+
+    @Test("the deepest document is read on the second core's thread too, where BERT's tokenizer loads")
+    func nestingOnTheSecondCore() throws {
+        let levels = JSONParser.maximumDepth - 1
+        let deepest = "{\"a\":" + String(repeating: "[", count: levels) + String(repeating: "]", count: levels) + "}"
+        let started = Atomic<Bool>(false)
+        var onWorker = false, parsedHere = false, parsedThere = false
+        let caller = pthread_self()
+        inTwoHalves { part in
+            if part == 1 {
+                started.store(true, ordering: .releasing)
+                onWorker = pthread_equal(pthread_self(), caller) == 0
+                parsedThere = (try? Self.parse(deepest)) != nil
+            } else {
+                // Give the worker its half (unless another test holds it: then both run here).
+                let deadline = Date().addingTimeInterval(1)
+                while !started.load(ordering: .acquiring) && Date() < deadline { sched_yield() }
+                parsedHere = (try? Self.parse(deepest)) != nil
+            }
+        }
+        #expect(parsedHere && parsedThere)
+        if !onWorker { print("note: the worker was busy; both halves ran on the test's thread") }
     }
 }
