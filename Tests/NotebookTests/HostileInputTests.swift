@@ -716,6 +716,37 @@ struct HostileSmolLM2Tests {
     }
 }
 
+@Suite("The logits of a long text: refused beyond 1 GiB, with what to do")
+struct LogitsBudgetTests {
+    @Test("where the whole T × vocabulary logits fit: SmolLM2 up to 5461 tokens, Gemma 3 up to 1024")
+    func limits() {
+        #expect(ModelBudget.logitsFit(tokens: 5461, vocabulary: 49152))
+        #expect(!ModelBudget.logitsFit(tokens: 5462, vocabulary: 49152))
+        #expect(ModelBudget.logitsFit(tokens: 1024, vocabulary: 262_144))
+        #expect(!ModelBudget.logitsFit(tokens: 1025, vocabulary: 262_144))
+    }
+
+    @Test("Gemma 3 on 1051 tokens: logits, export logits and the math's logits are refused in one line; predict answers")
+    func gemmaLongText() throws {
+        let session = Session(renderer: MatrixRenderer(width: 80))
+        let scratch = ScratchDirectory("logits-budget")
+        defer { scratch.remove() }
+        #expect(!runLine(session, "model gemma3").hasPrefix("error"))
+        let text = String(repeating: "The river is long and the city is old. ", count: 105)
+        #expect(!runLine(session, "sentence \(text)").hasPrefix("error"))
+        let count = try #require(session.currentTrace?.count)
+        #expect(count > 1024 && count < 1200, "\(count) tokens")
+        let refusal = "error: the logits of \(count) tokens are \(count) × 262144 numbers"
+        for line in ["logits", "export logits \(scratch.path)/l.npy", "A = logits"] {
+            let output = runLine(session, line)
+            #expect(output.hasPrefix(refusal) && isOneErrorLine(output), "\(line): \(output)")
+            #expect(output.hasSuffix("predict shows the next token's; a sentence of at most 1024 tokens shows them all\n"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/l.npy"))
+        #expect(runLine(session, "predict 3").hasPrefix("p(next token)"))
+    }
+}
+
 // MARK: - 3. Exports that cannot be written
 
 @Suite("Hostile input: exports that cannot be written")

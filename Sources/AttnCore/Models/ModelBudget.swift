@@ -19,6 +19,16 @@ public enum ModelBudget {
     /// and older ones within 256 MB; the forward pass computes blocks of 256 query rows.
     public static let maximumTraceBytes = 6 << 30
 
+    /// The most bytes of logits (T × vocabulary) computed at once, for `logits` and the math:
+    /// 1 GiB is SmolLM2's logits of 5461 tokens and Gemma 3's of 1024 (its vocabulary is 262,144).
+    /// `predict`, the explanation targets and decoding compute one row.
+    public static let maximumLogitsBytes = 1 << 30
+
+    /// Whether the logits of `tokens` tokens over `vocabulary` entries fit ``maximumLogitsBytes``.
+    public static func logitsFit(tokens: Int, vocabulary: Int) -> Bool {
+        4 * Double(tokens) * Double(vocabulary) <= Double(maximumLogitsBytes)
+    }
+
     /// The bytes a trace of `tokens` tokens of a model of these sizes takes, about, as float32:
     /// ```
     /// per layer:  T · (5·d + 2·heads·dₕ + 2·kv·dₕ)   x, attn_out, ffn_out, and Gemma 3's two

@@ -280,8 +280,15 @@ extension Session {
         model?.steps ?? Bert.steps
     }
 
+    /// Refuses the whole T × vocabulary logits of a trace too long for ``ModelBudget/maximumLogitsBytes``.
+    func requireLogitsFit(_ trace: Trace) throws {
+        guard let model, !ModelBudget.logitsFit(tokens: trace.count, vocabulary: model.sizes.vocabulary) else { return }
+        throw NotebookError.logitsTooLarge(tokens: trace.count, vocabulary: model.sizes.vocabulary)
+    }
+
     /// The matrix of a step at the selected layer and head, or an error saying which model has it.
     func stepMatrix(_ trace: Trace, _ step: Step) throws -> Matrix {
+        if step == .logits { try requireLogitsFit(trace) }
         guard let matrix = trace.matrix(step, layer: layer, head: head) else {
             throw NotebookError.stepNotInModel(step.rawValue, model: modelName)
         }

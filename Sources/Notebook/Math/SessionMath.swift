@@ -31,6 +31,11 @@ extension Session {
         }
         // Every step of this layer and head under its own name: x, q, scores, attn_out, …
         for step in availableSteps {
+            // The logits of a long text are refused when named, and left out of "all".
+            if step == .logits {
+                if needed?.contains(step.rawValue) == true { try requireLogitsFit(trace) }
+                if needed == nil, (try? requireLogitsFit(trace)) == nil { continue }
+            }
             set(step.rawValue, trace.matrix(step, layer: layer, head: head).map(MathValue.matrix))
         }
         let l = trace.layers[layer], h = l.heads[head]
