@@ -726,7 +726,7 @@ struct LogitsBudgetTests {
         #expect(!ModelBudget.logitsFit(tokens: 1025, vocabulary: 262_144))
     }
 
-    @Test("Gemma 3 on 1051 tokens: logits, export logits and the math's logits are refused in one line; predict answers")
+    @Test("Gemma 3 on 1051 tokens: logits, export logits, export lens and the math's logits are refused in one line; predict answers")
     func gemmaLongText() throws {
         let session = Session(renderer: MatrixRenderer(width: 80))
         let scratch = ScratchDirectory("logits-budget")
@@ -737,12 +737,13 @@ struct LogitsBudgetTests {
         let count = try #require(session.currentTrace?.count)
         #expect(count > 1024 && count < 1200, "\(count) tokens")
         let refusal = "error: the logits of \(count) tokens are \(count) × 262144 numbers"
-        for line in ["logits", "export logits \(scratch.path)/l.npy", "A = logits"] {
+        for line in ["logits", "export logits \(scratch.path)/l.npy", "A = logits", "export lens \(scratch.path)/lens.csv"] {
             let output = runLine(session, line)
             #expect(output.hasPrefix(refusal) && isOneErrorLine(output), "\(line): \(output)")
             #expect(output.hasSuffix("predict shows the next token's; a sentence of at most 1024 tokens shows them all\n"))
         }
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/l.npy"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/lens.csv"))
         #expect(runLine(session, "predict 3").hasPrefix("p(next token)"))
     }
 }

@@ -104,6 +104,7 @@ extension Session {
     func lensCells(_ command: String) throws -> (target: LensTarget, top: [[Int]], topP: [[Double]], value: [[Double]]) {
         let decoder = try requireDecoder(command)
         let trace = try requireTrace()
+        try requireLogitsFit(trace)  // each layer's logits, T × vocabulary, one layer at a time
         guard let last = trace.logits(row: trace.count - 1) else { throw NotebookError.noSentence }
         let target = try lensTarget(decoder, last: last)
         var (top, topP, value) = ([[Int]](), [[Double]](), [[Double]]())
