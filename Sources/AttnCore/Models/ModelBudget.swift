@@ -24,9 +24,14 @@ public enum ModelBudget {
     /// `predict`, the explanation targets and decoding compute one row.
     public static let maximumLogitsBytes = 1 << 30
 
+    /// The bytes of the logits of `tokens` tokens over `vocabulary` entries, as float32.
+    public static func logitsBytes(tokens: Int, vocabulary: Int) -> Double {
+        4 * Double(tokens) * Double(vocabulary)
+    }
+
     /// Whether the logits of `tokens` tokens over `vocabulary` entries fit ``maximumLogitsBytes``.
     public static func logitsFit(tokens: Int, vocabulary: Int) -> Bool {
-        4 * Double(tokens) * Double(vocabulary) <= Double(maximumLogitsBytes)
+        logitsBytes(tokens: tokens, vocabulary: vocabulary) <= Double(maximumLogitsBytes)
     }
 
     /// The bytes a trace of `tokens` tokens of a model of these sizes takes, about, as float32:

@@ -104,52 +104,45 @@ struct JSONParser {
         position += count
     }
 
-    /// Arrays and objects go one level deeper; `body` reads what is inside the brackets.
-    private mutating func nested<T>(_ body: (inout JSONParser) throws(Failure) -> T) throws(Failure) -> T {
+    /// The items of an array or object, from its opening bracket to `closing`, separated by
+    /// commas, one level deeper: `item` reads each.
+    private mutating func items(closing: UInt8, in kind: String,
+                                _ item: (inout JSONParser) throws(Failure) -> Void) throws(Failure) {
         depth += 1
         guard depth <= Self.maximumDepth else { throw failure("nested more than \(Self.maximumDepth) deep") }
+        defer { depth -= 1 }
         position += 1  // the opening bracket
-        let result = try body(&self)
-        depth -= 1
-        return result
+        skipWhitespace()
+        if current == closing { position += 1; return }
+        while true {
+            try item(&self)
+            skipWhitespace()
+            switch current {
+            case UInt8(ascii: ","): position += 1
+            case closing: position += 1; return
+            default: throw failure("expected ',' or '\(Character(Unicode.Scalar(closing)))' in \(kind)")
+            }
+        }
     }
 
     private mutating func object() throws(Failure) -> JSONNode {
-        try nested { (parser: inout JSONParser) throws(Failure) -> JSONNode in
-            var members: [(key: String, value: JSONNode)] = []
+        var members: [(key: String, value: JSONNode)] = []
+        try items(closing: UInt8(ascii: "}"), in: "an object") { (parser: inout JSONParser) throws(Failure) in
             parser.skipWhitespace()
-            if parser.current == UInt8(ascii: "}") { parser.position += 1; return .object(members) }
-            while true {
-                parser.skipWhitespace()
-                guard parser.current == UInt8(ascii: "\"") else { throw parser.failure("expected a key in quotes") }
-                let key = try parser.string()
-                try parser.expect(UInt8(ascii: ":"), "':' after a key")
-                members.append((key, try parser.value()))
-                parser.skipWhitespace()
-                switch parser.current {
-                case UInt8(ascii: ","): parser.position += 1
-                case UInt8(ascii: "}"): parser.position += 1; return .object(members)
-                default: throw parser.failure("expected ',' or '}' in an object")
-                }
-            }
+            guard parser.current == UInt8(ascii: "\"") else { throw parser.failure("expected a key in quotes") }
+            let key = try parser.string()
+            try parser.expect(UInt8(ascii: ":"), "':' after a key")
+            members.append((key, try parser.value()))
         }
+        return .object(members)
     }
 
     private mutating func array() throws(Failure) -> JSONNode {
-        try nested { (parser: inout JSONParser) throws(Failure) -> JSONNode in
-            var elements: [JSONNode] = []
-            parser.skipWhitespace()
-            if parser.current == UInt8(ascii: "]") { parser.position += 1; return .array(elements) }
-            while true {
-                elements.append(try parser.value())
-                parser.skipWhitespace()
-                switch parser.current {
-                case UInt8(ascii: ","): parser.position += 1
-                case UInt8(ascii: "]"): parser.position += 1; return .array(elements)
-                default: throw parser.failure("expected ',' or ']' in an array")
-                }
-            }
+        var elements: [JSONNode] = []
+        try items(closing: UInt8(ascii: "]"), in: "an array") { (parser: inout JSONParser) throws(Failure) in
+            elements.append(try parser.value())
         }
+        return .array(elements)
     }
 
     // MARK: - Strings

@@ -33,8 +33,12 @@ extension Session {
         for step in availableSteps {
             // The logits of a long text are refused when named, and left out of "all".
             if step == .logits {
-                if needed?.contains(step.rawValue) == true { try requireLogitsFit(trace) }
-                if needed == nil, (try? requireLogitsFit(trace)) == nil { continue }
+                do {
+                    try requireLogitsFit(trace)
+                } catch {
+                    if needed?.contains(step.rawValue) == true { throw error }
+                    continue
+                }
             }
             set(step.rawValue, trace.matrix(step, layer: layer, head: head).map(MathValue.matrix))
         }

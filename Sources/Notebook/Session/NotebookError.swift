@@ -72,9 +72,9 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .stepNotInModel(step, model):
             return "\(model) has no step \(step): another architecture computes it (help \(step) explains it)"
         case let .logitsTooLarge(tokens, vocabulary):
-            let gigabytes = String(format: "%.2f", 4 * Double(tokens) * Double(vocabulary) / Double(1 << 30))
+            let gigabytes = String(format: "%.2f", ModelBudget.logitsBytes(tokens: tokens, vocabulary: vocabulary) / Double(1 << 30))
             let fits = ModelBudget.maximumLogitsBytes / (4 * vocabulary)
-            return "the logits of \(tokens) tokens are \(tokens) × \(vocabulary) numbers (\(gigabytes) GiB), more than attn computes at once (1 GiB): "
+            return "the logits of \(tokens) tokens are \(tokens) × \(vocabulary) numbers (\(gigabytes) GiB), more than attn computes at once (\(ModelBudget.maximumLogitsBytes >> 30) GiB): "
                 + "predict shows the next token's; a sentence of at most \(fits) tokens shows them all"
         case let .exportFormat(path):
             return "cannot tell the format of \(shown(path)): end the file name with .npy or .csv (or .tsv/.txt for tokens)"

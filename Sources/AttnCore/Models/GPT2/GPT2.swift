@@ -130,13 +130,13 @@ public struct GPT2: Sendable {
             $0.layerNormRows(gamma: w.feedForwardNorm.gamma, beta: w.feedForwardNorm.beta, epsilon: c.layerNormEpsilon)
         }
         let n = feedForwardNorm(residual)
+        let feedForwardInput: @Sendable () -> Matrix = { feedForwardNorm(attentionResidual()) }  // for a trace
         let feedForwardOutput = w.feedForwardOut(feedForward(n, w).activation)
         let out = residual + feedForwardOutput
 
         let trace = LayerTrace(x: x, computeAttentionInput: norm, heads: heads, attentionOutput: attentionOutput,
                                computeAttentionResidual: attentionResidual,
-                               computeFeedForwardInput: { feedForwardNorm(attentionResidual()) },
-                               computeFeedForward: { [self] in feedForward(feedForwardNorm(attentionResidual()), w) },
+                               computeFeedForwardInput: feedForwardInput, computeFeedForward: { [self] in feedForward(feedForwardInput(), w) },
                                feedForwardOutput: feedForwardOutput, out: out)
         return (trace, keys, values)
     }

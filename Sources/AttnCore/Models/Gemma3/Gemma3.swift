@@ -164,14 +164,14 @@ public struct Gemma3: Sendable {
         // The gated GELU: GELU_tanh(gate) ⊙ up, then down, then its own norm.
         let feedForwardNorm: @Sendable (Matrix) -> Matrix = { rmsNorm($0, gain: w.feedForwardNorm, epsilon: eps) }
         let n = feedForwardNorm(residual)
+        let feedForwardInput: @Sendable () -> Matrix = { feedForwardNorm(attentionResidual()) }  // for a trace
         let down = feedForward(n, w).activation.multiplied(byTransposeOf: w.down)
         let feedForwardPostNorm = rmsNorm(down, gain: w.postFeedForwardNorm, epsilon: eps)
         let out = residual + feedForwardPostNorm
 
         var trace = LayerTrace(x: x, computeAttentionInput: norm, heads: heads, attentionOutput: attentionOutput,
                                computeAttentionResidual: attentionResidual,
-                               computeFeedForwardInput: { feedForwardNorm(attentionResidual()) },
-                               computeFeedForward: { [self] in feedForward(feedForwardNorm(attentionResidual()), w) },
+                               computeFeedForwardInput: feedForwardInput, computeFeedForward: { [self] in feedForward(feedForwardInput(), w) },
                                feedForwardOutput: down, out: out)
         trace.attentionPostNorm = attentionPostNorm
         trace.feedForwardPostNorm = feedForwardPostNorm

@@ -130,13 +130,13 @@ public struct Llama: Sendable {
         // SwiGLU: SiLU(gate) ⊙ up, then down.
         let feedForwardNorm: @Sendable (Matrix) -> Matrix = { rmsNorm($0, gain: w.feedForwardNorm, epsilon: c.rmsNormEpsilon) }
         let n = feedForwardNorm(residual)
+        let feedForwardInput: @Sendable () -> Matrix = { feedForwardNorm(attentionResidual()) }  // for a trace
         let down = feedForward(n, w).activation.multiplied(byTransposeOf: w.down)
         let out = residual + down
 
         let trace = LayerTrace(x: x, computeAttentionInput: norm, heads: heads, attentionOutput: attentionOutput,
                                computeAttentionResidual: attentionResidual,
-                               computeFeedForwardInput: { feedForwardNorm(attentionResidual()) },
-                               computeFeedForward: { [self] in feedForward(feedForwardNorm(attentionResidual()), w) },
+                               computeFeedForwardInput: feedForwardInput, computeFeedForward: { [self] in feedForward(feedForwardInput(), w) },
                                feedForwardOutput: down, out: out)
         return (trace, allKeys, allValues)
     }
