@@ -3,42 +3,60 @@ import CKernels
 import Foundation
 import Testing
 
-/// Q8_0 and Q4_1 matrices kept in the file's mapping give the numbers of dequantizing them whole:
-/// the same rows bit for bit, and products equal to BLAS on the float32 matrix up to the order of
-/// the sums.
+/// Quantized matrices kept in the file's mapping give the numbers of dequantizing them whole: the
+/// same rows bit for bit, and products equal to BLAS on the float32 matrix up to the order of the
+/// sums. Every block type with a kernel: Q8_0 and Q4_1 (SmolLM2), Q5_0, Q4_K and Q6_K (Gemma 3).
 @Suite("Quantized matrices in place: rows, products and reordering without dequantizing the whole")
 struct QuantizedMatrixTests {
-    /// A 40 × 64 tensor (2 blocks a row) of seeded random scales, minimums and values, written to a file.
-    static func table(_ type: GGMLType, scale: UInt16? = nil, minimum: UInt16? = nil) throws -> (path: String, file: GGUFFile) {
+    static let types: [GGMLType] = [.q8_0, .q4_1, .q5_0, .q4_k, .q6_k]
+
+    /// The kernel's name of each type.
+    static let kinds: [GGMLType: attn_block_type] = [.q8_0: ATTN_Q8_0, .q4_1: ATTN_Q4_1, .q5_0: ATTN_Q5_0,
+                                                     .q4_k: ATTN_Q4_K, .q6_k: ATTN_Q6_K]
+
+    /// Where each type's fp16 scales lie in its block (ggml's block_q*: d first, then m or dmin;
+    /// Q6_K's d last).
+    static let scaleOffsets: [GGMLType: [Int]] = [.q8_0: [0], .q4_1: [0, 2], .q5_0: [0], .q4_k: [0, 2], .q6_k: [208]]
+
+    static let rows = 40
+
+    /// Two blocks a row: 64 columns, or 512 for the K-quants' blocks of 256.
+    static func columns(_ type: GGMLType) -> Int { 2 * type.blockSize }
+
+    /// A 40-row tensor (2 blocks a row) of seeded random bytes with small random fp16 scales,
+    /// written to a file; `fixed` sets the scale at a block offset in the first block instead.
+    static func table(_ type: GGMLType, fixed: [Int: UInt16] = [:]) throws -> (path: String, file: GGUFFile) {
         var generator = SplitMix64(seed: 7)
-        func half(_ fixed: UInt16?) -> [UInt8] {
-            let bits = fixed ?? Float16(Float(generator.next() % 1000) / 4000 + 0.001).bitPattern
-            return [UInt8(bits & 0xFF), UInt8(bits >> 8)]
-        }
         var data: [UInt8] = []
-        for _ in 0..<(40 * 2) {
-            data += half(scale)
-            if type == .q4_1 { data += half(minimum).map { $0 } }
-            for _ in 0..<(type == .q4_1 ? 16 : 32) { data.append(UInt8(truncatingIfNeeded: generator.next())) }
+        for block in 0..<(rows * 2) {
+            var bytes = (0..<type.bytesPerBlock).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            for offset in scaleOffsets[type] ?? [] {
+                let bits = block == 0 ? fixed[offset] ?? 0 : 0
+                let scale = bits != 0 ? bits : Float16(Float(generator.next() % 1000) / 4000 + 0.001).bitPattern
+                bytes[offset] = UInt8(scale & 0xFF)
+                bytes[offset + 1] = UInt8(scale >> 8)
+            }
+            data += bytes
         }
-        let bytes = ggufFile(tensors: [TestTensor(name: "t", dimensions: [64, 40], type: type.rawValue, data: data)])
+        let tensor = TestTensor(name: "t", dimensions: [UInt64(columns(type)), UInt64(rows)], type: type.rawValue, data: data)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("q-\(UUID().uuidString).gguf").path
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        try Data(ggufFile(tensors: [tensor])).write(to: URL(fileURLWithPath: path))
         return (path, try GGUFFile(path: path))
     }
 
-    static func activations(_ rows: Int, seed: UInt64 = 11) -> Matrix {
+    static func activations(_ rows: Int, columns: Int, seed: UInt64 = 11) -> Matrix {
         var generator = SplitMix64(seed: seed)
-        return Matrix(rows: rows, columns: 64, values: (0..<(rows * 64)).map { _ in Float(generator.next() % 2001) / 1000 - 1 })
+        return Matrix(rows: rows, columns: columns,
+                      values: (0..<(rows * columns)).map { _ in Float(generator.next() % 2001) / 1000 - 1 })
     }
 
-    @Test("rows, a range of rows and the whole matrix are the dequantized tensor's, bit for bit", arguments: [GGMLType.q8_0, .q4_1])
+    @Test("rows, a range of rows and the whole matrix are the dequantized tensor's, bit for bit", arguments: Self.types)
     func rows(type: GGMLType) throws {
         let (path, file) = try Self.table(type)
         defer { unlink(path) }
         let dense = try file.matrix("t")
         let table = try #require(try file.quantizedMatrix("t"))
-        #expect((table.type, table.rows, table.columns) == (type, 40, 64))
+        #expect((table.type, table.rows, table.columns) == (type, 40, Self.columns(type)))
         let ids = [0, 39, 7, 7, 12]
         #expect(table.rows(at: ids).values == dense.rows(at: ids).values)
         #expect(table.rows(5..<9).values == dense.rows(5..<9).values)
@@ -48,14 +66,14 @@ struct QuantizedMatrixTests {
     }
 
     @Test("x · Wᵀ through the kernel (1 to 64 rows) and through BLAS (more) equals BLAS on the float32 matrix",
-          arguments: [GGMLType.q8_0, .q4_1])
+          arguments: Self.types)
     func products(type: GGMLType) throws {
         let (path, file) = try Self.table(type)
         defer { unlink(path) }
         let dense = try file.matrix("t")
         let table = try #require(try file.quantizedMatrix("t"))
         for count in [1, 3, 8, 9, 17, 32, 33, 70] {
-            let x = Self.activations(count)
+            let x = Self.activations(count, columns: Self.columns(type))
             let expected = x.multiplied(by: dense, transposeB: true)
             let found = x.multiplied(byTransposeOf: StoredMatrix.quantized(table))
             #expect((found.rows, found.columns) == (count, 40))
@@ -63,12 +81,12 @@ struct QuantizedMatrixTests {
         }
     }
 
-    @Test("a row of x gets the same bits alone (a decoding step) as among 19 others (a sentence)", arguments: [GGMLType.q8_0, .q4_1])
+    @Test("a row of x gets the same bits alone (a decoding step) as among 19 others (a sentence)", arguments: Self.types)
     func rowsIndependent(type: GGMLType) throws {
         let (path, file) = try Self.table(type)
         defer { unlink(path) }
         let table = try #require(try file.quantizedMatrix("t"))
-        let x = Self.activations(20, seed: 3)
+        let x = Self.activations(20, columns: Self.columns(type), seed: 3)
         let together = x.multiplied(byTransposeOf: StoredMatrix.quantized(table))
         for t in [0, 7, 8, 19] {
             let alone = x.rows(t..<(t + 1)).multiplied(byTransposeOf: StoredMatrix.quantized(table))
@@ -76,22 +94,23 @@ struct QuantizedMatrixTests {
         }
     }
 
-    @Test("every path the CPU has (portable C, AVX2, AVX-512) agrees with BLAS, for 1 to 9 rows", arguments: [GGMLType.q8_0, .q4_1])
+    @Test("every path the CPU has (portable C, AVX2, AVX-512) agrees with BLAS, for 1 to 9 rows", arguments: Self.types)
     func paths(type: GGMLType) throws {
         let (path, file) = try Self.table(type)
         defer { unlink(path) }
         let dense = try file.matrix("t")
         let raw = try Data(contentsOf: URL(fileURLWithPath: path))
-        let start = raw.count - 40 * 2 * type.bytesPerBlock
+        let start = raw.count - Self.rows * 2 * type.bytesPerBlock
+        let kind = try #require(Self.kinds[type])
         var ran = 0
         for kernel in Int32(0)...2 {
             for count in [1, 2, 3, 5, 9] {
-                let x = Self.activations(count)
+                let x = Self.activations(count, columns: Self.columns(type))
                 let expected = x.multiplied(by: dense, transposeB: true)
                 var found = [Float](repeating: 0, count: count * 40)
                 let done = raw.withUnsafeBytes { bytes in
                     x.values.withUnsafeBufferPointer { xs in
-                        attn_quantized_product_path(kernel, type == .q8_0 ? ATTN_Q8_0 : ATTN_Q4_1, bytes.baseAddress! + start, 2,
+                        attn_quantized_product_path(kernel, kind, bytes.baseAddress! + start, Self.columns(type),
                                                     xs.baseAddress!, count, &found, 40, 0, 40)
                     }
                 }
@@ -103,14 +122,48 @@ struct QuantizedMatrixTests {
         #expect(ran >= 5, "the portable path always runs")
     }
 
-    @Test("a block scale, or a Q4_1 minimum, of NaN or ∞ is refused at load, naming the first element of its block")
+    @Test("every path the CPU has reads each weight as the float32 Dequantization gives, bit for bit", arguments: Self.types)
+    func weightsExact(type: GGMLType) throws {
+        // Row t of x is one-hot at column t, so out[t, r] = W[r, t] · 1 plus zeros: exact.
+        let (path, file) = try Self.table(type)
+        defer { unlink(path) }
+        let dense = try file.matrix("t")
+        let raw = try Data(contentsOf: URL(fileURLWithPath: path))
+        let start = raw.count - Self.rows * 2 * type.bytesPerBlock
+        let kind = try #require(Self.kinds[type])
+        let columns = Self.columns(type)
+        var x = Matrix(rows: columns, columns: columns)
+        for t in 0..<columns { x.values[t * columns + t] = 1 }
+        let transposed = (0..<(columns * Self.rows)).map { i in dense.values[i % Self.rows * columns + i / Self.rows] }
+        var ran = 0
+        for kernel in Int32(0)...2 {
+            var found = [Float](repeating: .nan, count: columns * Self.rows)
+            let done = raw.withUnsafeBytes { bytes in
+                x.values.withUnsafeBufferPointer { xs in
+                    attn_quantized_product_path(kernel, kind, bytes.baseAddress! + start, columns, xs.baseAddress!,
+                                                columns, &found, Self.rows, 0, Self.rows)
+                }
+            }
+            guard done == 1 else { continue }
+            ran += 1
+            let wrong = zip(found, transposed).filter { $0 != $1 }.count
+            #expect(wrong == 0, "path \(kernel): \(wrong) of \(found.count) weights differ")
+        }
+        #expect(ran >= 1)
+    }
+
+    @Test("a block scale (d, or Q4_1's m, or a K-quant's dmin) of NaN or ∞ is refused at load, naming the first element of its block")
     func nonFinite() throws {
-        for (type, scale, minimum) in [(GGMLType.q8_0, UInt16(0x7E00), UInt16?.none), (.q4_1, nil, 0x7C00)] {
-            let (path, file) = try Self.table(type, scale: scale, minimum: minimum)
+        let cases: [(GGMLType, offset: Int, bits: UInt16, shown: String)] = [
+            (.q8_0, 0, 0x7E00, "nan"), (.q4_1, 2, 0x7C00, "inf"), (.q5_0, 0, 0xFC00, "-inf"),
+            (.q4_k, 2, 0x7E00, "nan"), (.q6_k, 208, 0x7C00, "inf"),
+        ]
+        for (type, offset, bits, shown) in cases {
+            let (path, file) = try Self.table(type, fixed: [offset: bits])
             defer { unlink(path) }
             #expect(throws: AttnError.self) { _ = try file.quantizedMatrix("t") }
             do { _ = try file.quantizedMatrix("t") } catch {
-                #expect("\(error)".contains("tensor t holds \(type == .q8_0 ? "nan" : "inf") at [0, 0]"), "\(error)")
+                #expect("\(error)".contains("tensor t holds \(shown) at [0, 0]"), "\(type): \(error)")
             }
         }
     }

@@ -61,8 +61,8 @@ extension Matrix {
 }
 
 extension GGUFFile {
-    /// A 2-D tensor as attn keeps it: in place when its blocks have a kernel (Q8_0, Q4_1),
-    /// dequantized to float32 otherwise.
+    /// A 2-D tensor as attn keeps it: in place when its blocks have a kernel (Q8_0, Q4_1, Q5_0,
+    /// Q4_K, Q6_K), dequantized to float32 otherwise.
     /// - Throws: `.tensorNotFinite`, or as ``matrix(_:requiringFinite:)``.
     public func storedMatrix(_ name: String) throws -> StoredMatrix {
         if let quantized = try quantizedMatrix(name) { return .quantized(quantized) }

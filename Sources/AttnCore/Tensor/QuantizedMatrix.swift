@@ -1,19 +1,23 @@
 import CKernels
 import Foundation
 
-/// A Q8_0 or Q4_1 matrix left as the GGUF file stores it, in the file's mapping: rows are
-/// dequantized when they are read, and its products are computed block by block.
+/// A quantized matrix left as the GGUF file stores it, in the file's mapping: rows are dequantized
+/// when they are read, and its products are computed block by block.
 ///
 /// ```
 /// Q8_0 row = columns/32 blocks of 34 bytes: d (fp16) │ q₀ … q₃₁ (int8)          wᵢ = d · qᵢ
 /// Q4_1 row = columns/32 blocks of 20 bytes: d, m (fp16) │ 16 bytes of nibbles   wᵢ = d · qᵢ + m
+/// Q5_0 row = columns/32 blocks of 22 bytes: d │ 32 fifth bits │ nibbles          wᵢ = d · (qᵢ − 16)
+/// Q4_K row = columns/256 blocks of 144 bytes: 8 groups of 32     wᵢ = (d · scale_g) · qᵢ − dmin · min_g
+/// Q6_K row = columns/256 blocks of 210 bytes: 16 groups of 16    wᵢ = (d · scale_g) · (qᵢ − 32)
 /// (x · Wᵀ)[t, r] = Σ_blocks Σᵢ wᵢ · x[t, i]
 /// ```
 /// SmolLM2's layers are Q4_1 (66 MB, against 424 MB as float32) and its embedding table Q8_0
-/// (30 MB against 113 MB); Gemma 3's table is Q8_0 (178 MB against 671 MB). Kept quantized,
-/// loading costs nothing, a sentence dequantizes only its own embedding rows, and a decoding step
-/// reads a quarter of the bytes. Every weight is the float32 that dequantizing the whole tensor
-/// gives (``Dequantization``); only the order of the sums in a product differs.
+/// (30 MB against 113 MB); Gemma 3's table is Q8_0 (178 MB against 671 MB) and its layers Q5_0,
+/// Q8_0, Q4_K and Q6_K (61 MB against 402 MB). Kept quantized, loading costs nothing, a sentence
+/// dequantizes only its own embedding rows, and a decoding step reads a fraction of the bytes.
+/// Every weight is the float32 that dequantizing the whole tensor gives (``Dequantization``); only
+/// the order of the sums in a product differs.
 public struct QuantizedMatrix: @unchecked Sendable {
     // @unchecked: `bytes` is read-only after init, in a mapping or a copy that it keeps alive.
     public let type: GGMLType
@@ -21,8 +25,24 @@ public struct QuantizedMatrix: @unchecked Sendable {
     public let columns: Int
     private let bytes: Bytes
 
-    /// The block types whose products have a kernel (``attn_quantized_product``).
-    public static let types: Set<GGMLType> = [.q8_0, .q4_1]
+    /// The block types whose products have a kernel (``attn_quantized_product``), as the kernel
+    /// names them.
+    static let kernelTypes: [GGMLType: attn_block_type] = [
+        .q8_0: ATTN_Q8_0, .q4_1: ATTN_Q4_1, .q5_0: ATTN_Q5_0, .q4_k: ATTN_Q4_K, .q6_k: ATTN_Q6_K,
+    ]
+
+    /// The block types kept in place.
+    public static let types = Set(kernelTypes.keys)
+
+    /// Where a block's fp16 scales lie (d, and Q4_1's m or the K-quants' dmin), in bytes from
+    /// its start: a NaN or ±∞ there makes every element it scales one too.
+    static func scaleOffsets(_ type: GGMLType) -> [Int] {
+        switch type {
+        case .q4_1, .q4_k: [0, 2]
+        case .q6_k: [208]
+        default: [0]
+        }
+    }
 
     /// Bytes per row.
     var rowBytes: Int { columns / type.blockSize * type.bytesPerBlock }
@@ -47,8 +67,8 @@ public struct QuantizedMatrix: @unchecked Sendable {
     }
 
     /// The matrix whose `rows · rowBytes` bytes start at `data` inside `file`'s mapping.
-    /// - Precondition: `type` is in ``types``, `columns` is a multiple of 32 and the bytes lie
-    ///   inside the mapping (the GGUF reader checked both).
+    /// - Precondition: `type` is in ``types``, `columns` is a multiple of its block size (32 or
+    ///   256) and the bytes lie inside the mapping (the GGUF reader checked both).
     init(type: GGMLType, file: MappedFile, data: UnsafeRawPointer, rows: Int, columns: Int) {
         precondition(Self.types.contains(type) && columns % type.blockSize == 0)
         (self.type, self.rows, self.columns) = (type, rows, columns)
@@ -78,19 +98,17 @@ public struct QuantizedMatrix: @unchecked Sendable {
         return QuantizedMatrix(type: type, rows: rows, columns: columns, bytes: copy)
     }
 
-    /// The first block whose scale (or Q4_1's minimum) is NaN or ±∞, as (row, column of its first
-    /// element), or nil: every element of such a block would be. Read from the bits (an fp16 is
-    /// NaN or ±∞ when its five exponent bits are all ones), so that the 4 million scales of
+    /// The first block whose scale (or minimum's scale) is NaN or ±∞, as (row, column of its
+    /// first element), or nil: every element of such a block would be. Read from the bits (an fp16
+    /// is NaN or ±∞ when its five exponent bits are all ones), so that the 4 million scales of
     /// SmolLM2 take a few milliseconds at load.
     func firstNonFiniteScale() -> (row: Int, column: Int, value: Float)? {
-        let blocksPerRow = columns / type.blockSize, size = type.bytesPerBlock
-        let second = type == .q4_1 ? 2 : 0   // Q4_1's minimum follows its scale
+        let blocksPerRow = columns / type.blockSize, size = type.bytesPerBlock, offsets = Self.scaleOffsets(type)
         func bad(_ p: UnsafeRawPointer) -> Bool { UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)) & 0x7C00 == 0x7C00 }
         for block in 0..<(rows * blocksPerRow) {
             let start = bytes.base + block * size
-            guard bad(start) || bad(start + second) else { continue }
-            let value = Dequantization.half(start, bad(start) ? 0 : second)
-            return (block / blocksPerRow, block % blocksPerRow * type.blockSize, value)
+            guard let offset = offsets.first(where: { bad(start + $0) }) else { continue }
+            return (block / blocksPerRow, block % blocksPerRow * type.blockSize, Dequantization.half(start, offset))
         }
         return nil
     }
@@ -133,19 +151,19 @@ public struct QuantizedMatrix: @unchecked Sendable {
         return x.rows <= Self.kernelRows ? kernelProduct(x) : blasProduct(x)
     }
 
-    /// Rows of x against the blocks as stored (`attn_quantized_product`, AVX2 where the CPU has
-    /// it), half of W's rows on each core.
+    /// Rows of x against the blocks as stored (`attn_quantized_product`, AVX-512 or AVX2 where the
+    /// CPU has it), half of W's rows on each core.
     func kernelProduct(_ x: Matrix) -> Matrix {
         var out = Matrix(rows: x.rows, columns: rows)
-        let blocks = columns / type.blockSize, rows = rows, count = x.rows
-        let kind = type == .q8_0 ? ATTN_Q8_0 : ATTN_Q4_1
+        let columns = columns, rows = rows, count = x.rows
+        guard let kind = Self.kernelTypes[type] else { preconditionFailure("\(type) has no kernel") }
         x.values.withUnsafeBufferPointer { xs in
             out.values.withUnsafeMutableBufferPointer { result in
                 guard let xBase = xs.baseAddress, let outBase = result.baseAddress, count > 0 else { return }
                 let shared = SharedPointers(x: xBase, out: outBase, data: bytes.base)
                 inTwoHalves { part in
                     let half = rows / 2
-                    attn_quantized_product(kind, shared.data, blocks, shared.x, count, shared.out, rows,
+                    attn_quantized_product(kind, shared.data, columns, shared.x, count, shared.out, rows,
                                            part == 0 ? 0 : half, part == 0 ? half : rows)
                 }
             }
@@ -186,7 +204,7 @@ public struct QuantizedMatrix: @unchecked Sendable {
 }
 
 extension GGUFFile {
-    /// A Q8_0 or Q4_1 tensor as a ``QuantizedMatrix`` in the mapping (rows = ne1, columns = ne0),
+    /// A tensor of a type in ``QuantizedMatrix/types`` as a ``QuantizedMatrix`` in the mapping (rows = ne1, columns = ne0),
     /// nil when the tensor is stored another way.
     /// - Throws: `.tensorNotFinite` when a block's scale or minimum is NaN or ±∞ (every element
     ///   of the block would be), naming its first element.
