@@ -104,11 +104,13 @@ public struct QuantizedMatrix: @unchecked Sendable {
     /// SmolLM2 take a few milliseconds at load.
     func firstNonFiniteScale() -> (row: Int, column: Int, value: Float)? {
         let blocksPerRow = columns / type.blockSize, size = type.bytesPerBlock, offsets = Self.scaleOffsets(type)
+        let first = offsets[0], second = offsets.last ?? first   // the same offset twice when there is one
         func bad(_ p: UnsafeRawPointer) -> Bool { UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)) & 0x7C00 == 0x7C00 }
         for block in 0..<(rows * blocksPerRow) {
             let start = bytes.base + block * size
-            guard let offset = offsets.first(where: { bad(start + $0) }) else { continue }
-            return (block / blocksPerRow, block % blocksPerRow * type.blockSize, Dequantization.half(start, offset))
+            guard bad(start + first) || bad(start + second) else { continue }
+            return (block / blocksPerRow, block % blocksPerRow * type.blockSize,
+                    Dequantization.half(start, bad(start + first) ? first : second))
         }
         return nil
     }

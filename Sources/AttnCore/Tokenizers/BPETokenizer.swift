@@ -31,8 +31,6 @@ public struct BPETokenizer: Sendable {
     /// How text is cut into pieces before BPE.
     public let preTokenizer: PreTokenizer
 
-    /// The bytes each token stands for.
-    private let tokenBytes: [[UInt8]]
     /// Whether each token is a control token (type 3), shown as it is written.
     private let isControl: [Bool]
     /// The id of each byte's one-byte token, or -1 if the vocabulary has none.
@@ -110,8 +108,6 @@ public struct BPETokenizer: Sendable {
         self.bosId = bosId
         self.eosId = eosId
         self.preTokenizer = rule
-        // The ByteLevel decoder reads a token through the alphabet when it can, else as UTF-8.
-        tokenBytes = tokens.map { ByteEncoder.decode($0) ?? Array($0.utf8) }
         isControl = tokens.indices.map { types.indices.contains($0) && types[$0] == 3 }
         self.byteIds = byteIds
         self.merges = mergeTable
@@ -361,6 +357,14 @@ public struct BPETokenizer: Sendable {
         return id < 0 ? nil : Int(id)
     }
 
+    /// The bytes token `id` stands for: the ByteLevel decoder reads a token through the alphabet
+    /// when it can, else as UTF-8. Made when asked (a few per sentence or generated token) rather
+    /// than for all 49k tokens at load.
+    /// - Precondition: `id` is in the vocabulary.
+    private func tokenBytes(_ id: Int) -> [UInt8] {
+        ByteEncoder.decode(vocabulary[id]) ?? Array(vocabulary[id].utf8)
+    }
+
     /// A token as a learner should see it: its bytes as text, so `"Ġthe"` reads `" the"` and
     /// `"Ċ"` reads `"\n"`; control tokens such as `"<|im_start|>"` as they are written.
     ///
@@ -374,7 +378,7 @@ public struct BPETokenizer: Sendable {
     public func tokenText(_ id: Int) -> String {
         guard vocabulary.indices.contains(id) else { return "" }
         if isControl[id] { return vocabulary[id] }
-        let bytes = tokenBytes[id]
+        let bytes = tokenBytes(id)
         var text = ""
         var start = 0
         while start < bytes.count {
@@ -512,7 +516,7 @@ public struct BPETokenizer: Sendable {
     /// skipped, as Hugging Face skips them.
     public func decode(_ ids: [Int]) -> String {
         var bytes: [UInt8] = []
-        for id in ids where vocabulary.indices.contains(id) { bytes.append(contentsOf: tokenBytes[id]) }
+        for id in ids where vocabulary.indices.contains(id) { bytes.append(contentsOf: tokenBytes(id)) }
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -542,7 +546,7 @@ public struct BPETokenizer: Sendable {
         /// Bytes that can no longer become a character come out as U+FFFD, as in `decode`.
         public mutating func push(_ id: Int) -> String {
             guard tokenizer.vocabulary.indices.contains(id) else { return "" }
-            pending.append(contentsOf: tokenizer.tokenBytes[id])
+            pending.append(contentsOf: tokenizer.tokenBytes(id))
             let complete = UTF8Validation.incompleteSuffixStart(pending)
             guard complete > 0 else { return "" }
             let text = String(decoding: pending[..<complete], as: UTF8.self)
