@@ -257,6 +257,29 @@ AVX2 static inline float lanes_sum(__m256 v) {
     return _mm_cvtss_f32(half);
 }
 
+// A 4-bit type has only 16 weights in a block (or a K-quant's group): AVX-512 computes the 16
+// once, as dequantizing computes each (k · d + m, or k · scale − min), and looks every weight up
+// with the nibble as an index (vpermps reads an index's low 4 bits), instead of widening and
+// converting each nibble and multiplying and adding it. The same bits, fewer instructions.
+
+/// The lanes 0, 1, …, 15 as floats: every value a nibble can hold.
+AVX512 static inline __m512 nibble_values(void) {
+    return _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
+/// The 16 bytes at p spread over 16 lanes, byte j in lane j at bits 8·(j % 4) and up (the rest of
+/// its 32-bit word is its neighbours', ignored by the index's low 4 bits).
+AVX512 static inline __m512i spread_bytes(const uint8_t *p) {
+    const __m512i words = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p));
+    return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3), words);
+}
+
+/// How far to shift lane j of `spread_bytes` to bring its byte's low nibble (`extra` 0) or high
+/// nibble (`extra` 4) to bits 0–3.
+AVX512 static inline __m512i byte_shifts(int extra) {
+    return _mm512_add_epi32(_mm512_setr_epi32(0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24), _mm512_set1_epi32(extra));
+}
+
 /// Chunk `sub` of a block: its 32 weights in two registers of 16 (elements 0–15, 16–31).
 AVX512 static inline void chunk_avx512(attn_block_type type, const uint8_t *block, int sub, __m512 w[2]) {
     switch (type) {
@@ -268,37 +291,37 @@ AVX512 static inline void chunk_avx512(attn_block_type type, const uint8_t *bloc
         }
         break;
     }
-    case ATTN_Q4_1:
+    case ATTN_Q4_1: {
+        // Byte j holds element j in its low nibble and element j + 16 in its high one.
+        const __m512 d = _mm512_set1_ps(half_to_float(block)), m = _mm512_set1_ps(half_to_float(block + 2));
+        const __m512 table = _mm512_add_ps(_mm512_mul_ps(nibble_values(), d), m);   // d · k, then + m, as dequantizing
+        const __m512i bytes = spread_bytes(block + 4);
+        w[0] = _mm512_permutexvar_ps(_mm512_srlv_epi32(bytes, byte_shifts(0)), table);
+        w[1] = _mm512_permutexvar_ps(_mm512_srlv_epi32(bytes, byte_shifts(4)), table);
+        break;
+    }
     case ATTN_Q5_0: {
-        const uint8_t *nibbles = block + (type == ATTN_Q4_1 ? 4 : 6);
+        const uint8_t *nibbles = block + 6;
         const __m128i q[2] = {bits_of_bytes(nibbles, 0, 0x0F), bits_of_bytes(nibbles, 4, 0x0F)};
         const __m512 d = _mm512_set1_ps(half_to_float(block));
-        if (type == ATTN_Q4_1) {
-            const __m512 m = _mm512_set1_ps(half_to_float(block + 2));
-            for (int j = 0; j < 2; j++) {
-                const __m512 qf = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(q[j]));
-                w[j] = _mm512_add_ps(_mm512_mul_ps(qf, d), m);   // d · q, then + m, as dequantizing
-            }
-        } else {
-            // The fifth bits of elements 0–15 and 16–31 are masks of 16 lanes.
-            const uint32_t fifth = word_le(block + 2);
-            for (int j = 0; j < 2; j++) {
-                const __m512i q4 = _mm512_cvtepu8_epi32(q[j]);
-                const __m512i q5 = _mm512_mask_or_epi32(q4, (__mmask16)(fifth >> (16 * j)), q4, _mm512_set1_epi32(16));
-                w[j] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q5, _mm512_set1_epi32(16))), d);
-            }
+        // The fifth bits of elements 0–15 and 16–31 are masks of 16 lanes.
+        const uint32_t fifth = word_le(block + 2);
+        for (int j = 0; j < 2; j++) {
+            const __m512i q4 = _mm512_cvtepu8_epi32(q[j]);
+            const __m512i q5 = _mm512_mask_or_epi32(q4, (__mmask16)(fifth >> (16 * j)), q4, _mm512_set1_epi32(16));
+            w[j] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q5, _mm512_set1_epi32(16))), d);
         }
         break;
     }
     case ATTN_Q4_K: {
+        // Group `sub`'s 32 nibbles: the low (even group) or high (odd) nibbles of 32 bytes.
         float scale, minimum;
         q4_k_factors(block, sub, &scale, &minimum);
+        const __m512 table = _mm512_sub_ps(_mm512_mul_ps(nibble_values(), _mm512_set1_ps(scale)), _mm512_set1_ps(minimum));
         const uint8_t *nibbles = block + 16 + 32 * (sub / 2);
-        for (int j = 0; j < 2; j++) {
-            const __m128i q = bits_of_bytes(nibbles + 16 * j, 4 * (sub & 1), 0x0F);
-            const __m512 qf = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(q));
-            w[j] = _mm512_sub_ps(_mm512_mul_ps(qf, _mm512_set1_ps(scale)), _mm512_set1_ps(minimum));
-        }
+        const __m512i shifts = byte_shifts(4 * (sub & 1));
+        for (int j = 0; j < 2; j++)
+            w[j] = _mm512_permutexvar_ps(_mm512_srlv_epi32(spread_bytes(nibbles + 16 * j), shifts), table);
         break;
     }
     case ATTN_Q6_K: {
