@@ -14,6 +14,7 @@ import Notebook
 // The kernels the CPU has, as attn itself runs with (see startAgainWithBetterBLASKernels).
 startAgainWithBetterBLASKernels()
 setUpBLAS()
+setUpMemory()
 
 /// Seconds since an arbitrary start, monotonic.
 func now() -> Double {

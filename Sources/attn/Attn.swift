@@ -34,6 +34,7 @@ struct Attn: ParsableCommand {
     static func main() {
         startAgainWithBetterBLASKernels()
         setUpBLAS()
+        setUpMemory()
         Output.reserveStandardDescriptors()
         do {
             var command = try parseAsRoot()
