@@ -14,7 +14,7 @@ import Foundation
 /// ```
 /// SmolLM2's layers are Q4_1 (66 MB, against 424 MB as float32) and its embedding table Q8_0
 /// (30 MB against 113 MB); Gemma 3's table is Q8_0 (178 MB against 671 MB) and its layers Q5_0,
-/// Q8_0, Q4_K and Q6_K (61 MB against 402 MB). Kept quantized, loading costs nothing, a sentence
+/// Q8_0, Q4_K and Q6_K (68 MB against 401 MB). Kept quantized, loading costs nothing, a sentence
 /// dequantizes only its own embedding rows, and a decoding step reads a fraction of the bytes.
 /// Every weight is the float32 that dequantizing the whole tensor gives (``Dequantization``); only
 /// the order of the sums in a product differs.
