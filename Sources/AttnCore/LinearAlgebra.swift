@@ -42,10 +42,10 @@ extension Matrix {
     private func product(_ b: UnsafeBufferPointer<Float>, transposeB: Bool, n: Int) -> Matrix {
         _ = blasSetUp
         let m = rows, k = columns
-        var c = Matrix(rows: m, columns: n)
-        if m == 0 || n == 0 || k == 0 { return c }
-        values.withUnsafeBufferPointer { pa in
-            c.values.withUnsafeMutableBufferPointer { pc in
+        if m == 0 || n == 0 || k == 0 { return Matrix(rows: m, columns: n) }
+        // sgemm and sgemv with β = 0 write every element of C: no zeros first.
+        return Matrix(rows: m, columns: n) { pc in
+            values.withUnsafeBufferPointer { pa in
                 guard let a = pa.baseAddress, let w = b.baseAddress, let out = pc.baseAddress else { return }
                 // Columns lo..<hi of C: A · B[:, lo..<hi] (rows lo..<hi of a PyTorch-layout weight).
                 func columns(_ lo: Int, _ hi: Int) {
@@ -73,7 +73,6 @@ extension Matrix {
                 }
             }
         }
-        return c
     }
 
     /// A linear layer as PyTorch stores it: `weight` is (out × in), `bias` has `out` values.

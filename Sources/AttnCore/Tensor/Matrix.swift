@@ -27,6 +27,18 @@ public struct Matrix: Sendable, Equatable {
         self.init(rows: rows, columns: columns, values: [Float](repeating: value, count: rows * columns))
     }
 
+    /// A matrix whose every element `fill` writes, without zeroing them first: a product's output,
+    /// which BLAS or a kernel overwrites whole. Zeroing them was a tenth of `importance` on a
+    /// decoder (Tests/Benchmarks/README.md, “Freed matrices kept for the next pass”).
+    /// - Precondition: `fill` writes all `rows · columns` elements of the buffer it is given.
+    init(rows: Int, columns: Int, writingEvery fill: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        let count = rows * columns
+        self.init(rows: rows, columns: columns, values: [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            fill(UnsafeMutableBufferPointer(rebasing: buffer[0..<count]))
+            initialized = count
+        })
+    }
+
     /// A matrix from nested rows, all of the same length.
     public init(_ rowValues: [[Float]]) {
         let columns = rowValues.first?.count ?? 0

@@ -156,12 +156,13 @@ public struct QuantizedMatrix: @unchecked Sendable {
     /// Rows of x against the blocks as stored (`attn_quantized_product`, AVX-512 or AVX2 where the
     /// CPU has it), half of W's rows on each core.
     func kernelProduct(_ x: Matrix) -> Matrix {
-        var out = Matrix(rows: x.rows, columns: rows)
         let columns = columns, rows = rows, count = x.rows
         guard let kind = Self.kernelTypes[type] else { preconditionFailure("\(type) has no kernel") }
-        x.values.withUnsafeBufferPointer { xs in
-            out.values.withUnsafeMutableBufferPointer { result in
-                guard let xBase = xs.baseAddress, let outBase = result.baseAddress, count > 0 else { return }
+        guard count > 0, rows > 0 else { return Matrix(rows: count, columns: rows) }
+        // The two halves of W's rows write every element of out: no zeros first.
+        return Matrix(rows: count, columns: rows) { result in
+            x.values.withUnsafeBufferPointer { xs in
+                guard let xBase = xs.baseAddress, let outBase = result.baseAddress else { return }
                 let shared = SharedPointers(x: xBase, out: outBase, data: bytes.base)
                 inTwoHalves { part in
                     let half = rows / 2
@@ -170,20 +171,19 @@ public struct QuantizedMatrix: @unchecked Sendable {
                 }
             }
         }
-        return out
     }
 
     /// Chunks of W dequantized to float32 and multiplied through BLAS.
     func blasProduct(_ x: Matrix) -> Matrix {
         var out = Matrix(rows: x.rows, columns: rows)
-        var chunk = [Float](repeating: 0, count: min(rows, Self.chunkRows) * columns)
+        // Each chunk is dequantized whole before BLAS reads it: no zeros first.
+        let chunk = UnsafeMutableBufferPointer<Float>.allocate(capacity: min(rows, Self.chunkRows) * columns)
+        defer { chunk.deallocate() }
         for lo in stride(from: 0, to: rows, by: Self.chunkRows) {
             let hi = min(rows, lo + Self.chunkRows), n = hi - lo
-            let part = chunk.withUnsafeMutableBufferPointer { buffer -> Matrix in
-                let slice = UnsafeMutableBufferPointer(rebasing: buffer[0..<(n * columns)])
-                Dequantization.run(type, source: bytes(lo..<hi), into: slice)
-                return x.multiplied(byTransposeOf: UnsafeBufferPointer(slice), rows: n, columns: columns)
-            }
+            let slice = UnsafeMutableBufferPointer(rebasing: chunk[0..<(n * columns)])
+            Dequantization.run(type, source: bytes(lo..<hi), into: slice)
+            let part = x.multiplied(byTransposeOf: UnsafeBufferPointer(slice), rows: n, columns: columns)
             if n == rows { return part }
             out.values.withUnsafeMutableBufferPointer { target in
                 part.values.withUnsafeBufferPointer { source in
