@@ -44,6 +44,22 @@ struct QuantizedMatrixTests {
         return (path, try GGUFFile(path: path))
     }
 
+    /// x · Wᵀ through one path of the kernel (0 portable C, 1 AVX2, 2 AVX-512) on the blocks of the
+    /// table written at `path`, the last bytes of its file; nil when the CPU lacks that path.
+    static func kernelProduct(path kernel: Int32, _ type: GGMLType, file path: String, _ x: Matrix) throws -> [Float]? {
+        let raw = try Data(contentsOf: URL(fileURLWithPath: path))
+        let start = raw.count - rows * 2 * type.bytesPerBlock
+        guard let kind = kinds[type] else { return nil }
+        var found = [Float](repeating: .nan, count: x.rows * rows)
+        let done = raw.withUnsafeBytes { bytes in
+            x.values.withUnsafeBufferPointer { xs in
+                attn_quantized_product_path(kernel, kind, bytes.baseAddress! + start, columns(type), xs.baseAddress!,
+                                            x.rows, &found, rows, 0, rows)
+            }
+        }
+        return done == 1 ? found : nil
+    }
+
     static func activations(_ rows: Int, columns: Int, seed: UInt64 = 11) -> Matrix {
         var generator = SplitMix64(seed: seed)
         return Matrix(rows: rows, columns: columns,
@@ -99,24 +115,15 @@ struct QuantizedMatrixTests {
         let (path, file) = try Self.table(type)
         defer { unlink(path) }
         let dense = try file.matrix("t")
-        let raw = try Data(contentsOf: URL(fileURLWithPath: path))
-        let start = raw.count - Self.rows * 2 * type.bytesPerBlock
-        let kind = try #require(Self.kinds[type])
         var ran = 0
         for kernel in Int32(0)...2 {
             for count in [1, 2, 3, 5, 9] {
                 let x = Self.activations(count, columns: Self.columns(type))
                 let expected = x.multiplied(by: dense, transposeB: true)
-                var found = [Float](repeating: 0, count: count * 40)
-                let done = raw.withUnsafeBytes { bytes in
-                    x.values.withUnsafeBufferPointer { xs in
-                        attn_quantized_product_path(kernel, kind, bytes.baseAddress! + start, Self.columns(type),
-                                                    xs.baseAddress!, count, &found, 40, 0, 40)
-                    }
-                }
-                guard done == 1 else { continue }
+                guard let found = try Self.kernelProduct(path: kernel, type, file: path, x) else { continue }
                 ran += 1
-                #expect(relativeError(Matrix(rows: count, columns: 40, values: found), expected) <= 1e-5, "path \(kernel), \(count) rows")
+                #expect(relativeError(Matrix(rows: count, columns: Self.rows, values: found), expected) <= 1e-5,
+                        "path \(kernel), \(count) rows")
             }
         }
         #expect(ran >= 5, "the portable path always runs")
@@ -128,23 +135,13 @@ struct QuantizedMatrixTests {
         let (path, file) = try Self.table(type)
         defer { unlink(path) }
         let dense = try file.matrix("t")
-        let raw = try Data(contentsOf: URL(fileURLWithPath: path))
-        let start = raw.count - Self.rows * 2 * type.bytesPerBlock
-        let kind = try #require(Self.kinds[type])
         let columns = Self.columns(type)
         var x = Matrix(rows: columns, columns: columns)
         for t in 0..<columns { x.values[t * columns + t] = 1 }
         let transposed = (0..<(columns * Self.rows)).map { i in dense.values[i % Self.rows * columns + i / Self.rows] }
         var ran = 0
         for kernel in Int32(0)...2 {
-            var found = [Float](repeating: .nan, count: columns * Self.rows)
-            let done = raw.withUnsafeBytes { bytes in
-                x.values.withUnsafeBufferPointer { xs in
-                    attn_quantized_product_path(kernel, kind, bytes.baseAddress! + start, columns, xs.baseAddress!,
-                                                columns, &found, Self.rows, 0, Self.rows)
-                }
-            }
-            guard done == 1 else { continue }
+            guard let found = try Self.kernelProduct(path: kernel, type, file: path, x) else { continue }
             ran += 1
             let wrong = zip(found, transposed).filter { $0 != $1 }.count
             #expect(wrong == 0, "path \(kernel): \(wrong) of \(found.count) weights differ")
