@@ -29,9 +29,14 @@ public enum ModelBudget {
         4 * Double(tokens) * Double(vocabulary)
     }
 
+    /// The most tokens whose logits over `vocabulary` entries fit ``maximumLogitsBytes``.
+    public static func maximumLogitsTokens(vocabulary: Int) -> Int {
+        maximumLogitsBytes / (4 * max(vocabulary, 1))
+    }
+
     /// Whether the logits of `tokens` tokens over `vocabulary` entries fit ``maximumLogitsBytes``.
     public static func logitsFit(tokens: Int, vocabulary: Int) -> Bool {
-        logitsBytes(tokens: tokens, vocabulary: vocabulary) <= Double(maximumLogitsBytes)
+        tokens <= maximumLogitsTokens(vocabulary: vocabulary)
     }
 
     /// The bytes a trace of `tokens` tokens of a model of these sizes takes, about, as float32:

@@ -34,13 +34,14 @@ public struct QuantizedMatrix: @unchecked Sendable {
     /// The block types kept in place.
     public static let types = Set(kernelTypes.keys)
 
-    /// Where a block's fp16 scales lie (d, and Q4_1's m or the K-quants' dmin), in bytes from
-    /// its start: a NaN or ±∞ there makes every element it scales one too.
-    static func scaleOffsets(_ type: GGMLType) -> [Int] {
+    /// Where a block's fp16 scales lie, in bytes from its start: d, and Q4_1's m or the K-quants'
+    /// dmin (d again for the types with one scale). A NaN or ±∞ there makes every element it
+    /// scales one too.
+    static func scaleOffsets(_ type: GGMLType) -> (first: Int, second: Int) {
         switch type {
-        case .q4_1, .q4_k: [0, 2]
-        case .q6_k: [208]
-        default: [0]
+        case .q4_1, .q4_k: (0, 2)
+        case .q6_k: (208, 208)
+        default: (0, 0)
         }
     }
 
@@ -103,8 +104,8 @@ public struct QuantizedMatrix: @unchecked Sendable {
     /// is NaN or ±∞ when its five exponent bits are all ones), so that the 4 million scales of
     /// SmolLM2 take a few milliseconds at load.
     func firstNonFiniteScale() -> (row: Int, column: Int, value: Float)? {
-        let blocksPerRow = columns / type.blockSize, size = type.bytesPerBlock, offsets = Self.scaleOffsets(type)
-        let first = offsets[0], second = offsets.last ?? first   // the same offset twice when there is one
+        let blocksPerRow = columns / type.blockSize, size = type.bytesPerBlock
+        let (first, second) = Self.scaleOffsets(type)
         func bad(_ p: UnsafeRawPointer) -> Bool { UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)) & 0x7C00 == 0x7C00 }
         for block in 0..<(rows * blocksPerRow) {
             let start = bytes.base + block * size
@@ -158,7 +159,7 @@ public struct QuantizedMatrix: @unchecked Sendable {
     func kernelProduct(_ x: Matrix) -> Matrix {
         let columns = columns, rows = rows, count = x.rows
         guard let kind = Self.kernelTypes[type] else { preconditionFailure("\(type) has no kernel") }
-        guard count > 0, rows > 0 else { return Matrix(rows: count, columns: rows) }
+        guard count > 0, rows > 0, columns > 0 else { return Matrix(rows: count, columns: rows) }
         // The two halves of W's rows write every element of out: no zeros first.
         return Matrix(rows: count, columns: rows) { result in
             x.values.withUnsafeBufferPointer { xs in
@@ -206,8 +207,8 @@ public struct QuantizedMatrix: @unchecked Sendable {
 }
 
 extension GGUFFile {
-    /// A tensor of a type in ``QuantizedMatrix/types`` as a ``QuantizedMatrix`` in the mapping (rows = ne1, columns = ne0),
-    /// nil when the tensor is stored another way.
+    /// A tensor of a type in ``QuantizedMatrix/types`` as a ``QuantizedMatrix`` in the mapping
+    /// (rows = ne1, columns = ne0), nil when the tensor is stored another way.
     /// - Throws: `.tensorNotFinite` when a block's scale or minimum is NaN or ±∞ (every element
     ///   of the block would be), naming its first element.
     public func quantizedMatrix(_ name: String) throws -> QuantizedMatrix? {

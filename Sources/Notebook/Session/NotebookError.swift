@@ -73,7 +73,7 @@ public enum NotebookError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(model) has no step \(step): another architecture computes it (help \(step) explains it)"
         case let .logitsTooLarge(tokens, vocabulary):
             let gigabytes = String(format: "%.2f", ModelBudget.logitsBytes(tokens: tokens, vocabulary: vocabulary) / Double(1 << 30))
-            let fits = ModelBudget.maximumLogitsBytes / (4 * vocabulary)
+            let fits = ModelBudget.maximumLogitsTokens(vocabulary: vocabulary)
             return "the logits of \(tokens) tokens are \(tokens) × \(vocabulary) numbers (\(gigabytes) GiB), more than attn computes at once (\(ModelBudget.maximumLogitsBytes >> 30) GiB): "
                 + "predict shows the next token's; a sentence of at most \(fits) tokens shows them all"
         case let .exportFormat(path):
